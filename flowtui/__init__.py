@@ -1,0 +1,3 @@
+"""flowtui: AWS VPC Flow Logs in a terminal."""
+
+__version__ = "0.1.0"
