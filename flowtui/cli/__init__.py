@@ -1,0 +1,54 @@
+"""The command line: ``flowtui [COMMAND] …``.
+
+Each command lives in its own module with a ``register(subparsers)`` function
+that adds its parser and sets ``run``. User errors (FlowtuiError) become one
+line on stderr and exit status 1 or 2; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from flowtui import __version__
+from flowtui.errors import FlowtuiError
+
+# Modules under flowtui.cli, in the order --help lists them.
+COMMANDS: tuple[str, ...] = ("fields",)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"flowtui: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="flowtui", description="AWS VPC Flow Logs in your terminal.")
+    parser.add_argument("--version", action="version", version=f"flowtui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        importlib.import_module(f"flowtui.cli.{name}").register(sub, parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run = getattr(args, "run", None)
+    if run is None:  # no command: the dashboard
+        run = getattr(args, "run_default", None)
+        if run is None:
+            parser.print_help()
+            return 0
+    try:
+        return int(run(args) or 0)
+    except FlowtuiError as exc:
+        print(f"flowtui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

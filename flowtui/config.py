@@ -1,0 +1,115 @@
+"""The TOML configuration file.
+
+Each subsystem reads its own section (``[store]``, ``[enrich]``, ``[[sources]]``,
+``[[panes]]`` …) through :class:`Config`; this module only finds, reads and
+checks the file, and resolves paths relative to it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flowtui.errors import ConfigError
+
+ENV_VAR = "FLOWTUI_CONFIG"
+
+
+def default_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "flowtui" / "config.toml"
+
+
+def default_db_path() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "flowtui" / "flows.db"
+
+
+@dataclass
+class Config:
+    data: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None) -> Config:
+        """Read ``path``; without one, the environment's or the default file if it exists."""
+        explicit = path is not None or ENV_VAR in os.environ
+        p = Path(path) if path is not None else Path(os.environ.get(ENV_VAR) or default_config_path())
+        if not p.exists():
+            if explicit:
+                raise ConfigError(f"config file {p} does not exist")
+            return cls()
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {p}: {exc}") from None
+        return cls(data, p)
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A ``[name]`` table (empty when absent)."""
+        value = self.data.get(name, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self._where()}: [{name}] must be a table")
+        return value
+
+    def tables(self, name: str) -> list[dict[str, Any]]:
+        """A ``[[name]]`` array of tables (empty when absent)."""
+        value = self.data.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise ConfigError(f"{self._where()}: [[{name}]] must be an array of tables")
+        return value
+
+    def resolve_path(self, value: str | os.PathLike[str]) -> Path:
+        """A path from the config file, relative to that file."""
+        p = Path(os.path.expanduser(str(value)))
+        if not p.is_absolute() and self.path is not None:
+            p = self.path.parent / p
+        return p
+
+    def get(self, section: str, key: str, default: Any = None, type_: type | tuple[type, ...] | None = None) -> Any:
+        """``[section] key`` checked against ``type_``; a wrong type is a ConfigError."""
+        value = self.section(section).get(key, default)
+        if type_ is not None and value is not None and value is not default and not isinstance(value, type_):
+            names = type_.__name__ if isinstance(type_, type) else " or ".join(t.__name__ for t in type_)
+            raise ConfigError(f"{self._where()}: [{section}] {key} must be {names}, not {value!r}")
+        return value
+
+    def _where(self) -> str:
+        return str(self.path) if self.path else "config"
+
+
+def parse_duration(text: str | int | float, what: str = "duration") -> float:
+    """'90s', '15m', '2h', '7d', '1w' or plain seconds → seconds."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    t = text.strip().lower()
+    try:
+        if t and t[-1] in units:
+            return float(t[:-1]) * units[t[-1]]
+        return float(t)
+    except ValueError:
+        raise ConfigError(f"bad {what} {text!r}: use a number with s, m, h, d or w, e.g. 15m") from None
+
+
+def parse_size(text: str | int) -> int:
+    """'20GB', '500MB', '1.5GiB' or plain bytes → bytes."""
+    if isinstance(text, int):
+        return text
+    t = text.strip().upper().replace("IB", "B")
+    units = {"KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4, "B": 1}
+    for unit, mult in units.items():
+        if t.endswith(unit):
+            try:
+                return int(float(t[: -len(unit)]) * mult)
+            except ValueError:
+                break
+    try:
+        return int(t)
+    except ValueError:
+        raise ConfigError(f"bad size {text!r}: use e.g. 500MB or 20GB") from None

@@ -1,0 +1,155 @@
+"""How the catalog's fields are laid out in SQLite.
+
+The layout is made for size and speed at tens of millions of flows:
+
+* ``flows`` holds one narrow row per record, all integers. Text fields are
+  interned in ``strings`` (action, account, interface, VPC …); addresses are
+  interned with their enrichment in ``addrs`` (one row per address *and*
+  enrichment profile, so a flow keeps the entity that held its address at the
+  flow's time); the CloudWatch/Kinesis envelope is interned in ``origins``.
+* Custom-format columns are added to ``flows`` the first time a format that
+  has them is ingested, so v2-only stores never carry them.
+* ``start`` and ``duration`` replace ``start``/``end`` (a duration fits one byte).
+
+Every other module reaches the layout through :data:`STORAGE`, which maps a
+catalog field to where and how it is stored; nothing else knows column names.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from flowtui import catalog
+
+SCHEMA_VERSION: Final = 1
+
+StorageKind = Literal[
+    "int",  # an integer column of flows
+    "string",  # flows column holds strings.id
+    "address",  # flows column holds addrs.id; the address itself
+    "enrich",  # flows column holds addrs.id; ``attr`` is the addrs column
+    "origin",  # flows.origin holds origins.id; ``attr`` is the origins column
+    "protocol",  # derived from flows.protocol_number
+    "end",  # derived: start + duration
+    "message",  # derived summary; searched by its parts
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    kind: StorageKind
+    column: str  # the flows column
+    attr: str | None = None  # the column of the interned table, for enrich/origin
+    core: bool = True  # created with the table (False: added when first seen)
+
+
+def _storage_for(f: catalog.Field) -> Storage:
+    if f.origin in ("flow", "custom"):
+        core = f.origin == "flow"
+        if f.name == "end":
+            return Storage("end", "duration")
+        if f.type == "ip":
+            return Storage("address", f.name, core=core)
+        if f.type == "str":
+            return Storage("string", f.name, core=core)
+        return Storage("int", f.name, core=core)
+    if f.origin == "source":
+        return Storage("origin", "origin", attr=f.name.removeprefix("aws_"))
+    if f.origin == "enrich":
+        assert f.address and f.suffix
+        return Storage("enrich", f.address, attr=f.suffix)
+    derived: dict[str, Storage] = {
+        "protocol": Storage("protocol", "protocol_number"),
+        "timestamp": Storage("int", "start"),
+        "capture_window_duration_seconds": Storage("int", "duration"),
+        "message": Storage("message", ""),
+    }
+    return derived[f.name]
+
+
+STORAGE: Final[dict[str, Storage]] = {f.name: _storage_for(f) for f in catalog.FIELDS}
+
+# The flows columns a record maps onto, in RECORD_FIELDS order ("end" becomes
+# "duration").
+RECORD_COLUMNS: Final[tuple[str, ...]] = tuple(
+    "duration" if f.name == "end" else f.name for f in catalog.RECORD_FIELDS
+)
+CORE_COLUMNS: Final[tuple[str, ...]] = tuple(
+    "duration" if f.name == "end" else f.name for f in catalog.RECORD_FIELDS if f.origin == "flow"
+) + ("origin",)
+ADDR_ATTRS: Final[tuple[str, ...]] = tuple(s for s, _, _ in catalog.ENRICH_SUFFIXES)
+ORIGIN_ATTRS: Final[tuple[str, ...]] = tuple(f.name.removeprefix("aws_") for f in catalog.SOURCE_FIELDS)
+
+_SQL_TYPE = {"int": "INTEGER", "time": "INTEGER", "bool": "INTEGER", "str": "TEXT", "ip": "INTEGER"}
+
+
+def flows_column_sql(column: str) -> str:
+    """Column definition for a flows column (all integers: ids, numbers, times)."""
+    return f'"{column}" INTEGER'
+
+
+def create_statements() -> list[str]:
+    """The schema of version SCHEMA_VERSION, for an empty database."""
+    flow_cols = ",\n  ".join(flows_column_sql(c) for c in CORE_COLUMNS)
+    addr_cols = ",\n  ".join(
+        f'"{suffix}" {_SQL_TYPE[type_]}' for suffix, type_, _ in catalog.ENRICH_SUFFIXES
+    )
+    origin_cols = ", ".join(f'"{a}" TEXT' for a in ORIGIN_ATTRS)
+    return [
+        "CREATE TABLE strings (id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE)",
+        f"CREATE TABLE addrs (\n  id INTEGER PRIMARY KEY,\n  ip TEXT NOT NULL,\n  ipkey ANY NOT NULL,\n  {addr_cols}\n)",
+        "CREATE INDEX addrs_ipkey ON addrs (ipkey)",
+        "CREATE INDEX addrs_ip ON addrs (ip)",
+        f"CREATE TABLE origins (id INTEGER PRIMARY KEY, {origin_cols})",
+        # INTEGER PRIMARY KEY keeps rowids in insertion order: newest last.
+        f"CREATE TABLE flows (\n  id INTEGER PRIMARY KEY,\n  {flow_cols}\n)",
+        "CREATE INDEX flows_start ON flows (start)",
+        # Hashes of (log group, stream, event id, timestamp, message) of stored
+        # CloudWatch events, so a payload delivered twice is stored once.
+        "CREATE TABLE seen_events (h INTEGER PRIMARY KEY, start INTEGER NOT NULL)",
+        "CREATE TABLE checkpoints (source TEXT PRIMARY KEY, position TEXT NOT NULL, updated REAL NOT NULL)",
+        """CREATE TABLE dead_letters (
+  id INTEGER PRIMARY KEY,
+  received REAL NOT NULL,
+  source TEXT NOT NULL,
+  location TEXT,
+  reason TEXT NOT NULL,
+  data TEXT
+)""",
+        # Per-source health (lag, rates, errors) for the status bar.
+        """CREATE TABLE source_status (
+  source TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  detail TEXT,
+  records_per_s REAL,
+  lag_ms INTEGER,
+  errors INTEGER NOT NULL DEFAULT 0,
+  updated REAL NOT NULL
+)""",
+        "CREATE TABLE queries (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT, query TEXT NOT NULL, used REAL NOT NULL)",
+        "CREATE UNIQUE INDEX queries_kind_query ON queries (kind, query)",
+    ]
+
+
+# --- addresses as sortable keys -------------------------------------------------
+# IPv4 is stored as an integer, IPv6 as a 16-byte big-endian blob. SQLite orders
+# every integer before every blob, and blobs by memcmp, so a CIDR block is one
+# contiguous key range: ``ipkey BETWEEN lo AND hi`` uses the index.
+
+
+def ip_key(text: str) -> int | bytes:
+    """The sortable key of a canonical address string (ValueError if it is none)."""
+    addr = ipaddress.ip_address(text)
+    if addr.version == 4:
+        return int(addr)
+    return addr.packed
+
+
+def cidr_range(text: str) -> tuple[int | bytes, int | bytes]:
+    """First and last key of a CIDR block or single address (ValueError if neither)."""
+    net = ipaddress.ip_network(text, strict=False)
+    if net.version == 4:
+        return int(net.network_address), int(net.broadcast_address)
+    return net.network_address.packed, net.broadcast_address.packed

@@ -1,0 +1,464 @@
+"""The SQLite store: flows, their interned values, checkpoints and dead letters.
+
+One writer transaction holds a batch's rows, its dead letters and the source
+position that follows it, so a crash at any point neither loses nor doubles a
+record. Readers (the dashboard, ``flowtui query``) may run in other processes
+at the same time: the file is in WAL mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from flowtui import catalog, schema
+from flowtui.errors import FlowtuiError
+
+Record = tuple[Any, ...]
+Profile = tuple[Any, ...]
+Enrich = Callable[[str, int], Profile]
+
+NO_PROFILE: Profile = (None,) * len(catalog.ENRICH_SUFFIXES)
+_I = catalog.RECORD_INDEX
+_START, _END = _I["start"], _I["end"]
+
+
+class StoreError(FlowtuiError):
+    """The store file cannot be opened or used."""
+
+
+@dataclass(slots=True)
+class Part:
+    """Records of one format from one envelope (a payload, a file)."""
+
+    records: list[Record]
+    present: Sequence[int]  # RECORD_FIELDS indexes the format fills
+    origin: tuple[str | None, ...] | None = None  # (log_group, log_stream, kinesis_stream, owner)
+    event_keys: list[bytes] | None = None  # per record; a key seen before is skipped
+    fallback_start: int | None = None  # the start of records whose format has none
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    source: str
+    location: str | None
+    reason: str
+    data: str | bytes | None
+
+
+@dataclass(slots=True)
+class Batch:
+    parts: list[Part] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+    checkpoint: tuple[str, str] | None = None  # (source, position) after this batch
+
+
+@dataclass(slots=True)
+class WriteResult:
+    stored: int = 0
+    duplicates: int = 0
+    dead: int = 0
+
+
+def event_key(*parts: str | int | None) -> bytes:
+    """A compact, stable identity for a CloudWatch event (any number of parts)."""
+    return "\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8", "surrogateescape")
+
+
+def _key_hash(key: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big", signed=True)
+
+
+class Store:
+    """A flowtui SQLite file. Not shared between threads without a lock."""
+
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False, timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._strings: dict[str, int] = {}
+        self._string_values: dict[int, str] = {}
+        self._addrs: dict[tuple[str, Profile], int] = {}
+        self._addr_rows: dict[int, tuple[str, Profile]] = {}
+        self._origins: dict[tuple[str | None, ...], int] = {}
+        self._origin_rows: dict[int, tuple[str | None, ...]] = {}
+        self._max = {"strings": 0, "addrs": 0, "origins": 0}
+        self._columns: set[str] = set()
+        self._insert_sql: dict[tuple[int, ...], tuple[str, tuple[int, ...]]] = {}
+        self._last_addr: dict[str, tuple[Profile, int]] = {}
+        try:
+            if readonly:
+                if not self.path.exists():
+                    raise StoreError(f"no store at {self.path}: ingest something first (flowtui ingest, tail or demo)")
+                uri = f"file:{self.path}?mode=ro"
+                self.conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+            else:
+                self._create_file()
+                self.conn = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False)
+            self.conn.isolation_level = None  # explicit transactions only
+            self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            if not readonly:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.conn.execute("PRAGMA synchronous = NORMAL")
+            self.db = sqlite_utils.Database(self.conn)
+            self._migrate()
+            self.sync()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from None
+
+    # --- opening -----------------------------------------------------------------
+    def _create_file(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+            os.close(fd)
+        except OSError as exc:
+            raise StoreError(f"cannot create store {self.path}: {exc.strerror}") from None
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == schema.SCHEMA_VERSION:
+            return
+        if version > schema.SCHEMA_VERSION:
+            raise StoreError(f"{self.path} was written by a newer flowtui (schema {version}); upgrade flowtui")
+        if self.readonly:
+            raise StoreError(f"{self.path} needs an upgrade; open it once without --readonly")
+        if version == 0 and self.db.table_names():
+            raise StoreError(f"{self.path} is an SQLite file but not a flowtui store")
+        with _Transaction(self, sync=False):
+            if version == 0:
+                for stmt in schema.create_statements():
+                    self.conn.execute(stmt)
+            # Later versions: one ``if version < N:`` step each, in place.
+            self.conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- transactions --------------------------------------------------------------
+    def transaction(self) -> _Transaction:
+        return _Transaction(self)
+
+    def sync(self) -> None:
+        """Learn the interned values other processes have added since we last looked."""
+        ex = self.conn.execute
+        for sid, value in ex("SELECT id, value FROM strings WHERE id > ?", (self._max["strings"],)):
+            self._strings[value] = sid
+            self._string_values[sid] = value
+            self._max["strings"] = max(self._max["strings"], sid)
+        attrs = ", ".join(f'"{a}"' for a in schema.ADDR_ATTRS)
+        for row in ex(f"SELECT id, ip, {attrs} FROM addrs WHERE id > ?", (self._max["addrs"],)):
+            key = (row[1], tuple(row[2:]))
+            self._addrs[key] = row[0]
+            self._addr_rows[row[0]] = key
+            self._max["addrs"] = max(self._max["addrs"], row[0])
+        cols = ", ".join(f'"{a}"' for a in schema.ORIGIN_ATTRS)
+        for row in ex(f"SELECT id, {cols} FROM origins WHERE id > ?", (self._max["origins"],)):
+            self._origins[tuple(row[1:])] = row[0]
+            self._origin_rows[row[0]] = tuple(row[1:])
+            self._max["origins"] = max(self._max["origins"], row[0])
+        if len(self._columns) != len(self.db["flows"].columns_dict):
+            self._columns = set(self.db["flows"].columns_dict)
+            self._insert_sql.clear()
+
+    # --- writing -------------------------------------------------------------------
+    def write(self, batch: Batch, enrich: Enrich | None = None) -> WriteResult:
+        """Store a batch, its dead letters and its checkpoint in one transaction."""
+        result = WriteResult()
+        with self.transaction() as txn:
+            for part in batch.parts:
+                self._write_part(part, enrich, txn, result)
+            if batch.dead:
+                now = time.time()
+                self.conn.executemany(
+                    "INSERT INTO dead_letters (received, source, location, reason, data) VALUES (?, ?, ?, ?, ?)",
+                    [(now, d.source, d.location, d.reason, _text(d.data)) for d in batch.dead],
+                )
+                result.dead = len(batch.dead)
+            if batch.checkpoint is not None:
+                self._put_checkpoint(*batch.checkpoint)
+        return result
+
+    def _write_part(self, part: Part, enrich: Enrich | None, txn: _Transaction, result: WriteResult) -> None:
+        records = part.records
+        if not records:
+            return
+        if part.event_keys is not None:
+            records = self._drop_seen(part, result)
+            if not records:
+                return
+        sql, plan = self._insert_plan(tuple(part.present))
+        origin_id = self._origin_id(part.origin, txn) if part.origin is not None else None
+        fallback = part.fallback_start if part.fallback_start is not None else int(time.time())
+        addr_id, string_id = self._addr_id, self._string_id
+        rows = []
+        for rec in records:
+            start = rec[_START]
+            if start is None:
+                start = fallback
+            row: list[Any] = []
+            for idx, how in plan:
+                v = rec[idx]
+                if v is None:
+                    row.append(None)
+                elif how == 0:  # integer
+                    row.append(v)
+                elif how == 1:  # string
+                    row.append(string_id(v, txn))
+                elif how == 2:  # address
+                    row.append(addr_id(v, start, enrich, txn))
+                else:  # end -> duration
+                    row.append(v - start)
+            row[0] = start  # plan starts with the start column
+            row.append(origin_id)
+            rows.append(row)
+        self.conn.executemany(sql, rows)
+        result.stored += len(rows)
+
+    def _drop_seen(self, part: Part, result: WriteResult) -> list[Record]:
+        assert part.event_keys is not None
+        hashes = [_key_hash(k) for k in part.event_keys]
+        seen: set[int] = set()
+        for i in range(0, len(hashes), 900):
+            chunk = hashes[i : i + 900]
+            q = f"SELECT h FROM seen_events WHERE h IN ({','.join('?' * len(chunk))})"
+            seen.update(h for (h,) in self.conn.execute(q, chunk))
+        keep: list[Record] = []
+        new: list[tuple[int, int]] = []
+        fallback = part.fallback_start or 0
+        for rec, h in zip(part.records, hashes):
+            if h in seen:
+                result.duplicates += 1
+                continue
+            seen.add(h)
+            keep.append(rec)
+            new.append((h, rec[_START] if rec[_START] is not None else fallback))
+        self.conn.executemany("INSERT INTO seen_events (h, start) VALUES (?, ?)", new)
+        return keep
+
+    def _insert_plan(self, present: tuple[int, ...]) -> tuple[str, tuple[tuple[int, int], ...]]:
+        cached = self._insert_sql.get(present)
+        if cached is not None:
+            return cached  # type: ignore[return-value]
+        fields = catalog.RECORD_FIELDS
+        indexes = [_START] + [i for i in present if i != _START]
+        columns = [schema.RECORD_COLUMNS[i] for i in indexes]
+        for i, col in zip(indexes, columns):
+            if col not in self._columns:
+                self.conn.execute(f"ALTER TABLE flows ADD COLUMN {schema.flows_column_sql(col)}")
+                self._columns.add(col)
+        plan: list[tuple[int, int]] = []
+        for i in indexes:
+            f = fields[i]
+            kind = schema.STORAGE[f.name].kind
+            how = {"int": 0, "string": 1, "address": 2, "end": 3}[kind]
+            plan.append((i, how))
+        cols = ", ".join(f'"{c}"' for c in columns) + ", origin"
+        sql = f"INSERT INTO flows ({cols}) VALUES ({', '.join('?' * (len(columns) + 1))})"
+        entry = (sql, tuple(plan))
+        self._insert_sql[present] = entry  # type: ignore[assignment]
+        return entry
+
+    def _string_id(self, value: str, txn: _Transaction) -> int:
+        sid = self._strings.get(value)
+        if sid is None:
+            sid = self.conn.execute("INSERT INTO strings (value) VALUES (?)", (value,)).lastrowid
+            assert sid is not None
+            self._strings[value] = sid
+            self._string_values[sid] = value
+            txn.added.append((self._strings, value, self._string_values, sid))
+        return sid
+
+    def _addr_id(self, ip: str, start: int, enrich: Enrich | None, txn: _Transaction) -> int:
+        profile = enrich(ip, start) if enrich is not None else NO_PROFILE
+        last = self._last_addr.get(ip)
+        if last is not None and last[0] is profile:
+            return last[1]
+        key = (ip, profile)
+        aid = self._addrs.get(key)
+        if aid is None:
+            cols = ", ".join(f'"{a}"' for a in schema.ADDR_ATTRS)
+            aid = self.conn.execute(
+                f"INSERT INTO addrs (ip, ipkey, {cols}) VALUES (?, ?, {', '.join('?' * len(profile))})",
+                (ip, schema.ip_key(ip), *profile),
+            ).lastrowid
+            assert aid is not None
+            self._addrs[key] = aid
+            self._addr_rows[aid] = key
+            txn.added.append((self._addrs, key, self._addr_rows, aid))
+        self._last_addr[ip] = (profile, aid)
+        return aid
+
+    def _origin_id(self, origin: tuple[str | None, ...], txn: _Transaction) -> int:
+        oid = self._origins.get(origin)
+        if oid is None:
+            cols = ", ".join(f'"{a}"' for a in schema.ORIGIN_ATTRS)
+            oid = self.conn.execute(
+                f"INSERT INTO origins ({cols}) VALUES ({', '.join('?' * len(origin))})", origin
+            ).lastrowid
+            assert oid is not None
+            self._origins[origin] = oid
+            self._origin_rows[oid] = origin
+            txn.added.append((self._origins, origin, self._origin_rows, oid))
+        return oid
+
+    # --- checkpoints and status --------------------------------------------------------
+    def _put_checkpoint(self, source: str, position: str) -> None:
+        self.conn.execute(
+            "INSERT INTO checkpoints (source, position, updated) VALUES (?, ?, ?) "
+            "ON CONFLICT (source) DO UPDATE SET position = excluded.position, updated = excluded.updated",
+            (source, position, time.time()),
+        )
+
+    def checkpoint(self, source: str) -> str | None:
+        row = self.conn.execute("SELECT position FROM checkpoints WHERE source = ?", (source,)).fetchone()
+        return row[0] if row else None
+
+    def checkpoints(self, prefix: str = "") -> dict[str, str]:
+        rows = self.conn.execute(
+            "SELECT source, position FROM checkpoints WHERE substr(source, 1, ?) = ?", (len(prefix), prefix)
+        )
+        return dict(rows.fetchall())
+
+    def set_checkpoint(self, source: str, position: str) -> None:
+        with self.transaction():
+            self._put_checkpoint(source, position)
+
+    def set_status(
+        self,
+        source: str,
+        state: str,
+        detail: str | None = None,
+        records_per_s: float | None = None,
+        lag_ms: int | None = None,
+        errors: int = 0,
+    ) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO source_status (source, state, detail, records_per_s, lag_ms, errors, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (source, state, detail, records_per_s, lag_ms, errors, time.time()),
+            )
+
+    def statuses(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM source_status ORDER BY source"))
+
+    # --- reading -----------------------------------------------------------------------
+    def string(self, sid: int | None) -> str | None:
+        if sid is None:
+            return None
+        value = self._string_values.get(sid)
+        if value is None:
+            self.sync()
+            value = self._string_values.get(sid)
+        return value
+
+    def address(self, aid: int | None) -> tuple[str, Profile] | None:
+        if aid is None:
+            return None
+        row = self._addr_rows.get(aid)
+        if row is None:
+            self.sync()
+            row = self._addr_rows.get(aid)
+        return row
+
+    def origin(self, oid: int | None) -> tuple[str | None, ...] | None:
+        if oid is None:
+            return None
+        row = self._origin_rows.get(oid)
+        if row is None:
+            self.sync()
+            row = self._origin_rows.get(oid)
+        return row
+
+    def has_column(self, column: str) -> bool:
+        return column in self._columns
+
+    def flow_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM flows").fetchone()[0])
+
+    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?", [limit]))
+
+    def dead_letter_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0])
+
+    def size_bytes(self) -> int:
+        total = 0
+        for suffix in ("", "-wal"):
+            try:
+                total += os.path.getsize(f"{self.path}{suffix}")
+            except OSError:
+                pass
+        return total
+
+    def time_bounds(self) -> tuple[int, int] | None:
+        row = self.conn.execute("SELECT min(start), max(start) FROM flows").fetchone()
+        return None if row[0] is None else (int(row[0]), int(row[1]))
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT; on failure, roll back and forget ids interned inside."""
+
+    def __init__(self, store: Store, sync: bool = True) -> None:
+        self.store = store
+        self.sync = sync
+        self.added: list[tuple[dict[Any, int], Any, dict[int, Any], int]] = []
+
+    def __enter__(self) -> _Transaction:
+        self.store.conn.execute("BEGIN IMMEDIATE")
+        if self.sync:
+            self.store.sync()
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.store.conn.execute("COMMIT")
+            self._raise_max()
+            return
+        self.store.conn.execute("ROLLBACK")
+        for forward, key, backward, new_id in self.added:
+            forward.pop(key, None)
+            backward.pop(new_id, None)
+        self.store._last_addr.clear()
+        self.store._columns = set(self.store.db["flows"].columns_dict)
+        self.store._insert_sql.clear()
+
+    def _raise_max(self) -> None:
+        m = self.store._max
+        for forward, _, _, new_id in self.added:
+            name = (
+                "strings" if forward is self.store._strings else "addrs" if forward is self.store._addrs else "origins"
+            )
+            if new_id > m[name]:
+                m[name] = new_id
+
+
+def _text(data: str | bytes | None) -> str | None:
+    if data is None or isinstance(data, str):
+        return data
+    return data.decode("utf-8", "backslashreplace")
+
+
+def iter_chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
