@@ -1,0 +1,60 @@
+"""``flowtui ingest``: flow-log files and payload files into the store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from flowtui.cli.common import add_store_args, load_config, open_store
+from flowtui.config import Config
+from flowtui.formats import LogFormat
+from flowtui.ingest import IngestStats, Pipeline
+from flowtui.store import Enrich
+
+
+def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "ingest",
+        help="read flow-log files or CloudWatch payload files into the store",
+        description=(
+            "Read plain or gzip files of VPC flow-log lines (default v2 format, a custom format given by"
+            " --format, or the header line of S3 exports) or of CloudWatch Logs subscription payloads."
+            " A file read before is resumed where it ended; '-' reads standard input."
+        ),
+    )
+    add_store_args(p)
+    p.add_argument("--format", metavar="FMT", help="custom format as AWS writes it: '${version} ${vpc-id} …'")
+    p.add_argument(
+        "--inventory",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="JSON of `aws ec2 describe-network-interfaces`/`describe-instances`/`describe-vpcs` (repeatable)",
+    )
+    p.add_argument("paths", metavar="PATH", nargs="+", help="files to read ('-' for standard input)")
+    p.set_defaults(run=run)
+
+
+def build_enrich(config: Config, inventory: list[str], live: bool = False) -> Enrich | None:
+    """The enricher the config describes (offline inventory only unless ``live``)."""
+    from flowtui.enrich import Enricher
+
+    enricher = Enricher.from_config(config, inventory_files=inventory)
+    return enricher.profile
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    fmt_text = args.format or config.get("ingest", "format", None, str)
+    log_format = LogFormat.from_spec(fmt_text) if fmt_text else None
+    enrich = build_enrich(config, args.inventory)
+    total = IngestStats()
+    with open_store(args, config) as store:
+        pipeline = Pipeline(store, enrich, log_format)
+        for path in args.paths:
+            stats = pipeline.ingest_path(path, log_format)
+            for message in stats.messages:
+                print(f"flowtui: {message}", file=sys.stderr)
+            total.merge(stats)
+    print(f"{total.files} file{'s' if total.files != 1 else ''}: {total.summary()}")
+    return 0

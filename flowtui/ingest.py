@@ -1,0 +1,298 @@
+"""The ingest pipeline: bytes in (payloads, flow-log lines, files) → rows in the store.
+
+decode → parse → enrich → store, in batches. Every batch is written with the
+source position that follows it in one transaction, so re-running an ingest,
+or restarting after a crash, neither loses nor doubles a record.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import sys
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from flowtui.errors import FlowtuiError
+from flowtui.formats import LogFormat, is_header_line
+from flowtui.payloads import PayloadError, decode_payload, is_payload_file, iter_payload_documents
+from flowtui.store import Batch, DeadLetter, Enrich, Part, Store, WriteResult, event_key
+
+FILE_BATCH_LINES = 20_000
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class IngestError(FlowtuiError):
+    """A file that cannot be read at all (missing, unreadable, not gzip when it says so)."""
+
+
+@dataclass(slots=True)
+class IngestStats:
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    payloads: int = 0
+    control_messages: int = 0
+    skipped_lines: int = 0  # lines a previous run already stored (file resumed)
+    files: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    def add(self, result: WriteResult) -> None:
+        self.stored += result.stored
+        self.duplicates += result.duplicates
+        self.rejected += result.dead
+
+    def merge(self, other: IngestStats) -> None:
+        for name in ("stored", "duplicates", "rejected", "payloads", "control_messages", "skipped_lines", "files"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.messages.extend(other.messages)
+
+    def summary(self) -> str:
+        parts = [f"{self.stored:,} flows stored"]
+        if self.duplicates:
+            parts.append(f"{self.duplicates:,} already stored")
+        if self.skipped_lines:
+            parts.append(f"{self.skipped_lines:,} lines read before")
+        parts.append(f"{self.rejected:,} rejected to dead letters")
+        if self.payloads:
+            parts.append(f"{self.payloads:,} payloads")
+        if self.control_messages:
+            parts.append(f"{self.control_messages:,} control messages skipped")
+        return ", ".join(parts)
+
+
+class Pipeline:
+    """Parses, enriches and stores; one per writer process."""
+
+    def __init__(self, store: Store, enrich: Enrich | None = None, log_format: LogFormat | None = None) -> None:
+        self.store = store
+        self.enrich = enrich
+        self.log_format = log_format or LogFormat.default()
+
+    # --- CloudWatch Logs subscription payloads (Kinesis records) ---------------------
+    def ingest_payloads(
+        self,
+        payloads: Iterable[tuple[bytes, str]],
+        source: str,
+        checkpoint: tuple[str, str] | None = None,
+        kinesis_stream: str | None = None,
+    ) -> IngestStats:
+        """Store a batch of payloads (data, location) and the checkpoint after them, atomically."""
+        stats = IngestStats()
+        batch = Batch(checkpoint=checkpoint)
+        for data, location in payloads:
+            stats.payloads += 1
+            self._add_payload(batch, stats, data, source, location, kinesis_stream)
+        stats.add(self.store.write(batch, self.enrich))
+        return stats
+
+    def _add_payload(
+        self, batch: Batch, stats: IngestStats, data: bytes, source: str, location: str, stream: str | None
+    ) -> None:
+        try:
+            payload = decode_payload(data)
+        except PayloadError as exc:
+            batch.dead.append(DeadLetter(source, location, str(exc), _preview(data)))
+            return
+        if payload.message_type != "DATA_MESSAGE":
+            stats.control_messages += 1
+            return
+        lines = [e[2] for e in payload.events]
+        records, rejects = self.log_format.parse_lines(lines)
+        if rejects:
+            # Keep the event keys aligned with the records that parsed.
+            bad = {line for line, _ in rejects}
+            events = [e for e in payload.events if e[2] not in bad]
+            for line, reason in rejects:
+                batch.dead.append(DeadLetter(source, f"{location} {payload.log_group}/{payload.log_stream}", reason, line))
+        else:
+            events = payload.events
+        if len(events) != len(records):  # a blank message parses to nothing
+            events = [e for e in events if e[2].strip()]
+        group, stream_name = payload.log_group, payload.log_stream
+        keys = [event_key(group, stream_name, eid, ts, msg) for eid, ts, msg in events]
+        fallback = events[0][1] // 1000 if events else None
+        batch.parts.append(
+            Part(
+                records,
+                self.log_format.present,
+                origin=(group, stream_name, stream, payload.owner),
+                event_keys=keys,
+                fallback_start=fallback,
+            )
+        )
+
+    # --- flow-log lines ------------------------------------------------------------------
+    def ingest_lines(
+        self,
+        lines: list[str],
+        source: str,
+        location: str,
+        log_format: LogFormat | None = None,
+        checkpoint: tuple[str, str] | None = None,
+        origin: tuple[str | None, ...] | None = None,
+        first_line_number: int = 1,
+    ) -> IngestStats:
+        fmt = log_format or self.log_format
+        stats = IngestStats()
+        records, rejects = fmt.parse_lines(lines)
+        batch = Batch(checkpoint=checkpoint)
+        if records:
+            batch.parts.append(Part(records, fmt.present, origin=origin))
+        if rejects:
+            numbers = _line_numbers(lines, rejects, first_line_number)
+            for (line, reason), number in zip(rejects, numbers):
+                batch.dead.append(DeadLetter(source, f"{location}:{number}", reason, line))
+        stats.add(self.store.write(batch, self.enrich))
+        return stats
+
+    # --- files ---------------------------------------------------------------------------
+    def ingest_path(self, path: str, log_format: LogFormat | None = None) -> IngestStats:
+        """A plain or gzip file of flow-log lines or of payloads; ``-`` is standard input."""
+        if path == "-":
+            return self._ingest_stream(sys.stdin.buffer, "<stdin>", None, log_format)
+        p = Path(path)
+        try:
+            fh = open(p, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise IngestError(f"cannot read {path}: {exc.strerror}") from None
+        with fh:
+            if p.is_dir():
+                raise IngestError(f"{path} is a directory; name the files (e.g. {path}/*.log.gz)")
+            return self._ingest_stream(fh, str(p), _file_identity(p, fh), log_format)
+
+    def _ingest_stream(
+        self, raw: IO[bytes], name: str, identity: str | None, log_format: LogFormat | None
+    ) -> IngestStats:
+        head = raw.read(2)
+        stream: IO[bytes] = io.BufferedReader(_Prefixed(head, raw))  # type: ignore[arg-type]
+        if head == _GZIP_MAGIC:
+            stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
+        try:
+            peek = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
+        except (OSError, EOFError, zlib.error) as exc:
+            raise IngestError(f"{name}: not a readable gzip file ({exc})") from None
+        stats = IngestStats(files=1)
+        source = f"file:{identity}" if identity else f"file:{name}"
+        if is_payload_file(peek):
+            stats.merge(self._ingest_payload_file(stream, name, source, identity is not None))
+        else:
+            stats.merge(self._ingest_text_file(stream, name, source, identity is not None, log_format))
+        return stats
+
+    def _ingest_payload_file(self, stream: IO[bytes], name: str, source: str, resumable: bool) -> IngestStats:
+        try:
+            data = stream.read()
+        except (OSError, EOFError, zlib.error) as exc:
+            # What could be read is kept: a truncated gzip still yields its good members.
+            data = b""
+            stats = IngestStats()
+            self.store.write(Batch(dead=[DeadLetter(source, name, f"unreadable: {exc}", None)]))
+            stats.rejected += 1
+            return stats
+        stats = IngestStats()
+        batch: list[tuple[bytes, str]] = []
+        for n, doc in enumerate(iter_payload_documents(data), 1):
+            if isinstance(doc, Exception):
+                stats.rejected += 1
+                self.store.write(Batch(dead=[DeadLetter(source, f"{name}#{n}", str(doc), None)]))
+                continue
+            batch.append((doc, f"{name}#{n}"))
+            if len(batch) >= 200:
+                stats.merge(self.ingest_payloads(batch, source))
+                batch = []
+        if batch:
+            stats.merge(self.ingest_payloads(batch, source))
+        return stats
+
+    def _ingest_text_file(
+        self, stream: IO[bytes], name: str, source: str, resumable: bool, log_format: LogFormat | None
+    ) -> IngestStats:
+        stats = IngestStats()
+        done = 0
+        if resumable:
+            position = self.store.checkpoint(source)
+            done = int(position) if position and position.isdigit() else 0
+        text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
+        fmt = log_format or self.log_format
+        number = 0
+        chunk: list[str] = []
+        first = 1
+        try:
+            for line in text:
+                number += 1
+                if number == 1 and is_header_line(line):
+                    fmt = LogFormat.from_spec(line)
+                    if done == 0:
+                        first = 2
+                        continue
+                if number <= done:
+                    stats.skipped_lines += 1
+                    first = number + 1
+                    continue
+                chunk.append(line.rstrip("\r\n"))
+                if len(chunk) >= FILE_BATCH_LINES:
+                    cp = (source, str(number)) if resumable else None
+                    stats.merge(self.ingest_lines(chunk, source, name, fmt, cp, first_line_number=first))
+                    chunk, first = [], number + 1
+        except (OSError, EOFError, zlib.error) as exc:
+            stats.messages.append(f"{name}: stopped at line {number + 1}: {exc}")
+            self.store.write(Batch(dead=[DeadLetter(source, f"{name}:{number + 1}", f"unreadable: {exc}", None)]))
+            stats.rejected += 1
+        if chunk or (resumable and number > done):
+            cp = (source, str(number)) if resumable else None
+            stats.merge(self.ingest_lines(chunk, source, name, fmt, cp, first_line_number=first))
+        return stats
+
+
+class _Prefixed(io.RawIOBase):
+    """A raw stream that first returns the bytes already read from ``raw``."""
+
+    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
+        self.head, self.raw = head, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+        if self.head:
+            n = min(len(b), len(self.head))
+            b[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        data = self.raw.read(len(b))
+        n = len(data)
+        b[:n] = data
+        return n
+
+
+def _file_identity(path: Path, fh: IO[bytes]) -> str:
+    """Where a file is and what it starts with: a renamed-over file is a new file."""
+    head = fh.read(4096)
+    fh.seek(0)
+    digest = hashlib.sha1(head).hexdigest()[:16]
+    return f"{os.path.realpath(path)}#{digest}"
+
+
+def _line_numbers(lines: list[str], rejects: list[tuple[str, str]], first: int) -> list[int]:
+    """The line numbers of rejected lines, in order (lines may repeat)."""
+    out: list[int] = []
+    it = iter(enumerate(lines, first))
+    for line, _ in rejects:
+        for number, candidate in it:
+            if candidate == line:
+                out.append(number)
+                break
+        else:
+            out.append(first)
+    return out
+
+
+def _preview(data: bytes, limit: int = 2048) -> str:
+    return data[:limit].decode("utf-8", "backslashreplace")
+
