@@ -1,0 +1,146 @@
+"""The SQLite store: layout, interning, atomic batches, de-duplication, migrations."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from flowtui import catalog, schema
+from flowtui.store import Batch, DeadLetter, Part, Store, StoreError, event_key
+from tests.conftest import V2_PRESENT, make_record
+
+I = catalog.RECORD_INDEX
+
+
+def _flow(src: str = "10.0.0.1", dst: str = "203.0.113.9", start: int = 1_700_000_000, **kw: object) -> tuple:
+    values = dict(
+        version=2, account_id="123456789012", interface_id="eni-1", src_addr=src, dst_addr=dst,
+        src_port=44321, dst_port=443, protocol_number=6, packets=10, bytes=5000,
+        start=start, end=start + 60, action="ACCEPT", log_status="OK",
+    )
+    values.update(kw)
+    return make_record(**values)
+
+
+def test_new_store_is_private_wal_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "flows.db"
+    Store(path).close()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+
+
+def test_rows_are_narrow_integers_and_decode_back(store: Store) -> None:
+    result = store.write(Batch([Part([_flow(), _flow(dst="2001:db8::7")], V2_PRESENT)]))
+    assert (result.stored, result.duplicates, result.dead) == (2, 0, 0)
+    rows = store.conn.execute("SELECT src_addr, dst_addr, action, start, duration, interface_id FROM flows").fetchall()
+    assert all(isinstance(v, int) for row in rows for v in row)
+    (src, dst1, action, start, duration, iface), (_, dst2, *_rest) = rows
+    assert store.address(src)[0] == "10.0.0.1"
+    assert store.address(dst1)[0] == "203.0.113.9"
+    assert store.address(dst2)[0] == "2001:db8::7"
+    assert (store.string(action), store.string(iface), start, duration) == ("ACCEPT", "eni-1", 1_700_000_000, 60)
+    keys = dict(store.conn.execute("SELECT ip, ipkey FROM addrs"))
+    assert keys["10.0.0.1"] == 167772161
+    assert keys["2001:db8::7"] == bytes.fromhex("20010db8000000000000000000000007")
+
+
+def test_missing_values_are_null_never_zero(store: Store) -> None:
+    nodata = make_record(version=2, account_id="1", interface_id="eni-1", start=100, end=160, log_status="NODATA")
+    store.write(Batch([Part([nodata], V2_PRESENT)]))
+    row = store.conn.execute("SELECT src_addr, dst_port, packets, bytes, action FROM flows").fetchone()
+    assert row == (None, None, None, None, None)
+
+
+def test_same_address_with_a_new_owner_gets_its_own_profile(store: Store) -> None:
+    owners = {100: "ec2:i-old", 200: "ec2:i-new"}
+
+    def enrich(ip: str, ts: int) -> tuple:
+        entity = owners[100 if ts < 200 else 200] if ip == "10.0.0.1" else None
+        return (True, entity, None, "EC2" if entity else None, None, None, None, None, None, False, None)
+
+    store.write(Batch([Part([_flow(start=100), _flow(start=150), _flow(start=250)], V2_PRESENT)]), enrich)
+    entities = [
+        store.address(a)[1][1] for (a,) in store.conn.execute("SELECT src_addr FROM flows ORDER BY id")
+    ]
+    assert entities == ["ec2:i-old", "ec2:i-old", "ec2:i-new"]
+    assert store.conn.execute("SELECT count(*) FROM addrs WHERE ip = '10.0.0.1'").fetchone()[0] == 2
+
+
+def test_event_seen_before_is_not_stored_twice(store: Store) -> None:
+    keys = [event_key("g", "s", "1", 1000, "a"), event_key("g", "s", "2", 1000, "b")]
+    part = Part([_flow(), _flow(src="10.0.0.2")], V2_PRESENT, origin=("g", "s", None, "1"), event_keys=keys)
+    assert store.write(Batch([part])).stored == 2
+    again = store.write(Batch([part]))
+    assert (again.stored, again.duplicates) == (0, 2)
+    # The same id in one batch twice (a redelivered record) is stored once.
+    dup = Part([_flow(), _flow()], V2_PRESENT, event_keys=[event_key("x", "1"), event_key("x", "1")])
+    assert store.write(Batch([dup])).stored == 1
+    assert store.flow_count() == 3
+
+
+def test_checkpoint_and_rows_commit_together_or_not_at_all(store: Store) -> None:
+    store.write(Batch([Part([_flow()], V2_PRESENT)], checkpoint=("kinesis:s/shard-0", "100")))
+    bad = _flow(src="not-an-address", account_id="999")  # fails inside the transaction
+    with pytest.raises(ValueError):
+        store.write(Batch([Part([_flow(account_id="777"), bad], V2_PRESENT)], checkpoint=("kinesis:s/shard-0", "200")))
+    assert store.checkpoint("kinesis:s/shard-0") == "100"
+    assert store.flow_count() == 1
+    assert store.conn.execute("SELECT count(*) FROM strings WHERE value = '777'").fetchone()[0] == 0
+    # Ids interned by the failed transaction are forgotten, so later writes stay consistent.
+    store.write(Batch([Part([_flow(account_id="777")], V2_PRESENT)], checkpoint=("kinesis:s/shard-0", "300")))
+    (acct,) = store.conn.execute("SELECT account_id FROM flows ORDER BY id DESC LIMIT 1").fetchone()
+    assert store.string(acct) == "777"
+    assert store.checkpoints("kinesis:") == {"kinesis:s/shard-0": "300"}
+
+
+def test_custom_format_columns_are_added_when_first_seen(store: Store) -> None:
+    assert not store.has_column("vpc_id")
+    present = (I["version"], I["vpc_id"], I["src_addr"], I["start"], I["tcp_flags"])
+    rec = make_record(version=5, vpc_id="vpc-1", src_addr="10.0.0.1", start=10, tcp_flags=19)
+    store.write(Batch([Part([rec], present)]))
+    assert store.has_column("vpc_id") and store.has_column("tcp_flags")
+    vpc, flags = store.conn.execute("SELECT vpc_id, tcp_flags FROM flows").fetchone()
+    assert (store.string(vpc), flags) == ("vpc-1", 19)
+
+
+def test_dead_letters_keep_where_and_why(store: Store) -> None:
+    store.write(Batch(dead=[DeadLetter("file:x", "x.log:3", "expected 14 fields, found 3", "a b c")]))
+    (dl,) = store.dead_letters()
+    assert (dl["source"], dl["location"], dl["reason"], dl["data"]) == (
+        "file:x", "x.log:3", "expected 14 fields, found 3", "a b c",
+    )
+    assert store.dead_letter_count() == 1
+
+
+def test_a_second_process_sees_new_interned_values(tmp_path: Path) -> None:
+    writer = Store(tmp_path / "f.db")
+    reader = Store(tmp_path / "f.db", readonly=True)
+    writer.write(Batch([Part([_flow(src="10.9.9.9")], V2_PRESENT)]))
+    (src,) = reader.conn.execute("SELECT src_addr FROM flows").fetchone()
+    assert reader.address(src)[0] == "10.9.9.9"
+
+
+def test_files_that_are_not_stores_are_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(StoreError, match="cannot open store"):
+        Store(junk)
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)")
+    with pytest.raises(StoreError, match="not a flowtui store"):
+        Store(other)
+    newer = tmp_path / "newer.db"
+    Store(newer).close()
+    c = sqlite3.connect(newer)
+    c.execute("PRAGMA user_version = 99")
+    c.close()
+    with pytest.raises(StoreError, match="newer flowtui"):
+        Store(newer)
+    with pytest.raises(StoreError, match="no store at"):
+        Store(tmp_path / "missing.db", readonly=True)
