@@ -33,19 +33,37 @@ def test_edges(address: str, inside: bool) -> None:
 
 
 def test_adjacent_and_overlapping_networks_merge() -> None:
-    cidrs = CidrSet(["10.0.0.0/25", "10.0.0.128/25", "10.0.0.7", "192.0.2.0/24", "192.0.2.0/26", "2001:db8::/33", "2001:db8:8000::/33"])
+    cidrs = CidrSet(
+        [
+            "10.0.0.0/25",
+            "10.0.0.128/25",
+            "10.0.0.7",
+            "192.0.2.0/24",
+            "192.0.2.0/26",
+            "2001:db8::/33",
+            "2001:db8:8000::/33",
+        ]
+    )
     assert cidrs.networks == 7
     assert cidrs.intervals() == [
         Interval(4, int(ipaddress.ip_address("10.0.0.0")), int(ipaddress.ip_address("10.0.0.255"))),
         Interval(4, int(ipaddress.ip_address("192.0.2.0")), int(ipaddress.ip_address("192.0.2.255"))),
-        Interval(6, int(ipaddress.ip_address("2001:db8::")), int(ipaddress.ip_address("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"))),
+        Interval(
+            6,
+            int(ipaddress.ip_address("2001:db8::")),
+            int(ipaddress.ip_address("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff")),
+        ),
     ]
     assert len(cidrs) == 3
 
 
 def test_host_bits_are_ignored_and_bare_addresses_are_single_hosts() -> None:
-    assert parse_network("198.51.100.77/24") == Interval(4, int(ipaddress.ip_address("198.51.100.0")), int(ipaddress.ip_address("198.51.100.255")))
-    assert parse_network("  203.0.113.9 ") == Interval(4, int(ipaddress.ip_address("203.0.113.9")), int(ipaddress.ip_address("203.0.113.9")))
+    assert parse_network("198.51.100.77/24") == Interval(
+        4, int(ipaddress.ip_address("198.51.100.0")), int(ipaddress.ip_address("198.51.100.255"))
+    )
+    assert parse_network("  203.0.113.9 ") == Interval(
+        4, int(ipaddress.ip_address("203.0.113.9")), int(ipaddress.ip_address("203.0.113.9"))
+    )
     with pytest.raises(ValueError):
         parse_network("10.0.0.0/33")
     assert parse_address("2001:DB8::1") == (6, int(ipaddress.ip_address("2001:db8::1")))
@@ -60,9 +78,27 @@ def test_empty_set_matches_nothing() -> None:
 
 def test_default_internal_ranges() -> None:
     internal = CidrSet(DEFAULT_INTERNAL_CIDRS)
-    for inside in ("10.1.2.3", "172.16.0.0", "172.31.255.255", "192.168.0.1", "100.64.0.0", "100.127.255.255", "fc00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"):
+    for inside in (
+        "10.1.2.3",
+        "172.16.0.0",
+        "172.31.255.255",
+        "192.168.0.1",
+        "100.64.0.0",
+        "100.127.255.255",
+        "fc00::",
+        "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    ):
         assert inside in internal, inside
-    for outside in ("172.15.255.255", "172.32.0.0", "100.63.255.255", "100.128.0.0", "8.8.8.8", "fe00::", "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2600::1"):
+    for outside in (
+        "172.15.255.255",
+        "172.32.0.0",
+        "100.63.255.255",
+        "100.128.0.0",
+        "8.8.8.8",
+        "fe00::",
+        "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        "2600::1",
+    ):
         assert outside not in internal, outside
 
 
@@ -81,12 +117,26 @@ _v6_nets = st.builds(
 @settings(max_examples=200, deadline=None)
 @given(
     nets=st.lists(st.one_of(_v4_nets, _v6_nets), max_size=30),
-    probes=st.lists(st.one_of(st.integers(0, 2**32 - 1).map(ipaddress.IPv4Address), st.integers(0, 2**128 - 1).map(ipaddress.IPv6Address)), max_size=30),
+    probes=st.lists(
+        st.one_of(
+            st.integers(0, 2**32 - 1).map(ipaddress.IPv4Address), st.integers(0, 2**128 - 1).map(ipaddress.IPv6Address)
+        ),
+        max_size=30,
+    ),
 )
 def test_membership_matches_ipaddress(nets: list, probes: list) -> None:
     cidrs = CidrSet(str(n) for n in nets)
     # probe the edges of every network too
-    edges = [a for n in nets for a in (n.network_address, n.broadcast_address, n.network_address - 1 if int(n.network_address) else n.network_address, n.broadcast_address + 1 if int(n.broadcast_address) < (2**n.max_prefixlen - 1) else n.broadcast_address)]
+    edges = [
+        a
+        for n in nets
+        for a in (
+            n.network_address,
+            n.broadcast_address,
+            n.network_address - 1 if int(n.network_address) else n.network_address,
+            n.broadcast_address + 1 if int(n.broadcast_address) < (2**n.max_prefixlen - 1) else n.broadcast_address,
+        )
+    ]
     for address in [*probes, *edges]:
         expected = any(address.version == n.version and address in n for n in nets)
         if address.version == 6 and address.ipv4_mapped is not None:

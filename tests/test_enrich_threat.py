@@ -51,9 +51,17 @@ _MATCHES = [
         ["2001:db8:bad::", "2001:db8:bad:ffff:ffff:ffff:ffff:ffff", "2001:db8:bad:1::42"],
         ["2001:db8:bac:ffff:ffff:ffff:ffff:ffff", "2001:db8:bae::", "198.51.100.1"],
     ),
-    ("tor-exit-addresses.txt", ["192.0.2.66", "192.0.2.77", "2001:db8:70::77"], ["192.0.2.65", "192.0.2.67", "2001:db8:70::76", "2001:db8:70::78"]),
+    (
+        "tor-exit-addresses.txt",
+        ["192.0.2.66", "192.0.2.77", "2001:db8:70::77"],
+        ["192.0.2.65", "192.0.2.67", "2001:db8:70::76", "2001:db8:70::78"],
+    ),
     ("tor-bulk-exit-list.txt", ["192.0.2.66", "192.0.2.77"], ["192.0.2.76", "192.0.2.78", "2001:db8:70::77"]),
-    ("feodo-ipblocklist.txt", ["198.51.100.200", "203.0.113.9"], ["198.51.100.199", "198.51.100.201", "203.0.113.8", "203.0.113.10"]),
+    (
+        "feodo-ipblocklist.txt",
+        ["198.51.100.200", "203.0.113.9"],
+        ["198.51.100.199", "198.51.100.201", "203.0.113.8", "203.0.113.10"],
+    ),
     (
         "firehol_level1.netset",
         ["45.140.0.0", "45.140.3.255", "100.64.200.0", "100.64.200.255", "198.51.100.0", "198.51.100.255"],
@@ -198,8 +206,18 @@ path = "lists/mine.txt"
     assert (settings.cache_dir, settings.max_size, settings.timeout) == (tmp_path / "cache", 2 * 1024 * 1024, 5.0)
     assert [(s.id, s.path, s.url, s.format) for s in settings.lists] == [
         ("spamhaus", tmp_path / "cache" / "spamhaus.txt", "https://www.spamhaus.org/drop/drop.txt", None),
-        ("spamhaus_json", tmp_path / "cache" / "spamhaus_json.json", "https://www.spamhaus.org/drop/drop_v4.json", None),
-        ("firehol", tmp_path / "cache" / "firehol.netset", "https://iplists.firehol.org/files/firehol_level1.netset", "netset"),
+        (
+            "spamhaus_json",
+            tmp_path / "cache" / "spamhaus_json.json",
+            "https://www.spamhaus.org/drop/drop_v4.json",
+            None,
+        ),
+        (
+            "firehol",
+            tmp_path / "cache" / "firehol.netset",
+            "https://iplists.firehol.org/files/firehol_level1.netset",
+            "netset",
+        ),
         ("mine", tmp_path / "lists" / "mine.txt", None, None),
     ]
     # url lists not downloaded yet load empty and say why; the local list loads
@@ -230,7 +248,10 @@ def test_default_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         ('[[threat.lists]]\nid = "a"\npath = "x"\nurl = "https://e.example/x"\n', "exactly one of path or url"),
         ('[[threat.lists]]\nid = "a"\nurl = "ftp://e.example/x"\n', "must be an http, https or file URL"),
         ('[[threat.lists]]\nid = "a"\npath = "x"\nformat = "csv"\n', "unknown format 'csv'"),
-        ('[[threat.lists]]\nid = "a"\npath = "x"\n[[threat.lists]]\nid = "a"\npath = "y"\n', "two lists have the id 'a'"),
+        (
+            '[[threat.lists]]\nid = "a"\npath = "x"\n[[threat.lists]]\nid = "a"\npath = "y"\n',
+            "two lists have the id 'a'",
+        ),
         ('[threat]\nlists = "x"\n', "must be an array of tables"),
         ('[threat]\nmax_size = "lots"\n', "bad size"),
     ],
