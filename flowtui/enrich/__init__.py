@@ -11,4 +11,13 @@ from flowtui.enrich.geo import GeoLookup
 from flowtui.enrich.inventory import Entity, Inventory, InventoryRefresher
 from flowtui.enrich.threat import ThreatMatcher
 
-__all__ = ["EMPTY_PROFILE", "Enricher", "Entity", "GeoLookup", "Inventory", "InventoryRefresher", "Profile", "ThreatMatcher"]
+__all__ = [
+    "EMPTY_PROFILE",
+    "Enricher",
+    "Entity",
+    "GeoLookup",
+    "Inventory",
+    "InventoryRefresher",
+    "Profile",
+    "ThreatMatcher",
+]

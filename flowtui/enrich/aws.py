@@ -140,4 +140,6 @@ def fetch_snapshot(settings: AwsSettings) -> Snapshot:
 
 def aws_refresher(settings: AwsSettings, initial: Inventory | None = None) -> InventoryRefresher:
     """A refresher that describes the accounts and regions of ``settings``."""
-    return InventoryRefresher(lambda: fetch_snapshot(settings), settings.refresh_interval, initial or Inventory())
+    return InventoryRefresher(
+        lambda: fetch_snapshot(settings), settings.refresh_interval, initial if initial is not None else Inventory()
+    )

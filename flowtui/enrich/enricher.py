@@ -72,11 +72,12 @@ class Enricher:
             raise ConfigError(f"bad [enrich] internal_cidrs: {exc}") from None
         self._configured_list = tuple(internal_cidrs or ())
         self.refresher = inventory if isinstance(inventory, InventoryRefresher) else None
-        self.inventory: Inventory = (
-            inventory.inventory if isinstance(inventory, InventoryRefresher) else inventory or Inventory()
-        )
+        if isinstance(inventory, InventoryRefresher):
+            self.inventory: Inventory = inventory.inventory
+        else:
+            self.inventory = inventory if inventory is not None else Inventory()
         self.geo = geo
-        self.threat = threat or ThreatMatcher()
+        self.threat = threat if threat is not None else ThreatMatcher()
         self.cache_size = cache_size
         self.generation = 0
         self._cache: dict[str | None, tuple[Any, Any, Profile, Any]] = {}
