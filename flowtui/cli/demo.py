@@ -1,0 +1,108 @@
+"""``flowtui demo``: the whole pipeline on a synthetic AWS environment, no AWS account needed."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flowtui.config import Config, default_db_path, parse_duration
+from flowtui.errors import FlowtuiError, UsageError
+
+if TYPE_CHECKING:
+    from flowtui.demo import DemoSource
+
+
+def default_demo_db() -> Path:
+    """Beside the real store, never the real store: the demo starts it afresh each run."""
+    return default_db_path().with_name("demo.db")
+
+
+def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run the dashboard on a synthetic AWS environment (no AWS account needed)",
+        description=(
+            "Generate VPC flow logs for a made-up AWS account (web servers behind a load balancer, a database,"
+            " a NAT gateway, scanners, beacons to fake Tor exits and Spamhaus-listed blocks) and push them"
+            " through the real pipeline: CloudWatch payloads, parsing, enrichment, the store. The same --seed"
+            " gives the same traffic."
+        ),
+    )
+    p.add_argument(
+        "--db",
+        metavar="PATH",
+        help=f"the store to fill (default: {default_demo_db()}, emptied at start)",
+    )
+    p.add_argument("--config", metavar="PATH", help="TOML config file (its UI settings apply; enrichment is the demo's)")
+    p.add_argument("--no-ui", action="store_true", help="no dashboard: ingest, print a summary line, exit")
+    p.add_argument("--duration", metavar="S", help="stop after S seconds of live traffic (e.g. 30, 90s, 5m)")
+    p.add_argument("--rate", metavar="N", type=float, default=500.0, help="flow records per second (default 500)")
+    p.add_argument("--seed", metavar="N", type=int, default=1, help="random seed (default 1)")
+    # A fixed simulated start (unix seconds): no waiting for the clock; for tests.
+    p.add_argument("--start-at", metavar="T", type=int, help=argparse.SUPPRESS)
+    p.set_defaults(run=run)
+
+
+def _prepare_db(args: argparse.Namespace) -> Path:
+    if args.db:
+        return Path(args.db)
+    path = default_demo_db()
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.unlink(f"{path}{suffix}")
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise FlowtuiError(f"cannot empty the demo store {path}{suffix}: {exc.strerror}") from None
+    return path
+
+
+def run(args: argparse.Namespace) -> int:
+    from flowtui.demo import DemoSource
+
+    if not args.rate > 0:
+        raise UsageError(f"--rate must be a positive number of records per second, not {args.rate:g}")
+    duration = parse_duration(args.duration, "--duration") if args.duration is not None else None
+    if duration is not None and duration < 0:
+        raise UsageError("--duration must not be negative")
+    if not args.no_ui and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the dashboard needs a terminal; use --no-ui to run the demo without one")
+    config = Config.load(args.config)
+    db = _prepare_db(args)
+    job = DemoSource(seed=args.seed, rate=args.rate, duration=duration, start_at=args.start_at)
+    print(f"demo store: {db}", file=sys.stderr if not args.no_ui else sys.stdout, flush=True)
+    if args.no_ui:
+        return _run_headless(job, db)
+    return _run_dashboard(job, db, config)
+
+
+def _run_headless(job: DemoSource, db: Path) -> int:
+    from flowtui.worker import run_job
+
+    started = time.monotonic()
+    interrupted = False
+    try:
+        run_job(job, db)
+    except KeyboardInterrupt:
+        interrupted = True
+    elapsed = time.monotonic() - started
+    print(
+        f"{job.name}: {job.stored:,} flows stored, {job.reject_flows:,} of them REJECT,"
+        f" {job.dead_letters:,} rejected to dead letters, {elapsed:.1f} s elapsed"
+        + (" (interrupted)" if interrupted else "")
+    )
+    return 0
+
+
+def _run_dashboard(job: DemoSource, db: Path, config: Config) -> int:
+    from flowtui.demo import demo_config
+
+    try:
+        from flowtui.ui.app import run_dashboard  # type: ignore[attr-defined]
+    except ImportError:
+        raise FlowtuiError("the dashboard is not available in this build; use flowtui demo --no-ui") from None
+    return int(run_dashboard(db_path=db, config=demo_config(config), jobs=[job]) or 0)
