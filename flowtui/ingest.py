@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from flowtui.catalog import RECORD_INDEX
 from flowtui.errors import FlowtuiError
 from flowtui.formats import LogFormat, is_header_line
 from flowtui.payloads import PayloadError, decode_payload, is_payload_file, iter_payload_documents
@@ -120,7 +121,7 @@ class Pipeline:
         batch.parts.append(
             Part(
                 records,
-                self.log_format.present,
+                present(self.log_format),
                 origin=(group, stream_name, stream, payload.owner),
                 event_keys=keys,
                 fallback_start=fallback,
@@ -143,7 +144,7 @@ class Pipeline:
         records, rejects = fmt.parse_lines(lines)
         batch = Batch(checkpoint=checkpoint)
         if records:
-            batch.parts.append(Part(records, fmt.present, origin=origin))
+            batch.parts.append(Part(records, present(fmt), origin=origin))
         if rejects:
             numbers = _line_numbers(lines, rejects, first_line_number)
             for (line, reason), number in zip(rejects, numbers):
@@ -248,6 +249,17 @@ class Pipeline:
             cp = (source, str(number)) if resumable else None
             stats.merge(self.ingest_lines(chunk, source, name, fmt, cp, first_line_number=first))
         return stats
+
+
+_PRESENT: dict[LogFormat, tuple[int, ...]] = {}
+
+
+def present(fmt: LogFormat) -> tuple[int, ...]:
+    """The record positions a format fills (the store adds columns for them)."""
+    found = _PRESENT.get(fmt)
+    if found is None:
+        found = _PRESENT[fmt] = tuple(RECORD_INDEX[f.name] for f in fmt.fields)
+    return found
 
 
 class _Prefixed(io.RawIOBase):
