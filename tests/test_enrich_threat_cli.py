@@ -39,7 +39,10 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (the timeout case): that is the point
 
     def do_GET(self) -> None:
         _Handler.seen[self.path] = dict(self.headers)
@@ -52,7 +55,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, DROP, {"Last-Modified": DROP_MODIFIED, "Content-Type": "text/plain"})
         elif self.path == "/slow.txt":
             time.sleep(2)
-            self._send(200, b"192.0.2.1\n")
+            try:
+                self._send(200, b"192.0.2.1\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
         elif self.path == "/big.txt":
             self._send(200, BIG)
         elif self.path == "/big-unannounced.txt":

@@ -18,6 +18,7 @@ import math
 import os
 import threading
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, Final, Self
 
 from flowtui import catalog
@@ -112,7 +113,7 @@ class Enricher:
         if internal is not None and not all(isinstance(c, str) for c in internal):
             raise ConfigError(f"{config.path or 'config'}: [enrich] internal_cidrs must be a list of strings")
         files = [config.resolve_path(p) for p in config.get("enrich", "inventory_files", [], list)]
-        files += [os.fspath(p) for p in inventory_files]
+        files += [Path(p) for p in inventory_files]
         base = Inventory.from_snapshot(snapshot_from_documents(read_inventory_files(files))) if files else None
         use_aws = bool(section.get("aws_inventory", False)) if live is None else live
         inventory: Inventory | InventoryRefresher | None = base

@@ -138,12 +138,12 @@ def classify(eni: Mapping[str, Any], instances: Mapping[str, InstanceInfo] | Non
     instance_id = attachment.get("InstanceId")
     if instance_id:
         info = (instances or {}).get(instance_id)
-        name = info.name if info is not None and info.name is not None else tag_name or desc or None
-        return (f"ec2:{instance_id}", name, "EC2")
+        label = info.name if info is not None else None
+        return (f"ec2:{instance_id}", label if label is not None else tag_name or desc or None, "EC2")
     return (f"eni:{eni_id}", shown or None, "ENI")
 
 
-def _eni_addresses(eni: Mapping[str, Any]) -> Iterator[str]:
+def _eni_addresses(eni: Mapping[str, Any]) -> Iterator[Any]:
     """Every private (IPv4, IPv6) and public address of an ENI or an instance's interface."""
     yield from (eni.get("PrivateIpAddress"), (eni.get("Association") or {}).get("PublicIp"))
     for item in eni.get("PrivateIpAddresses") or ():
