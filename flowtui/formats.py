@@ -230,6 +230,11 @@ class LogFormat:
         """Accepts both spellings users meet: AWS's ``${version} ${vpc-id} …`` and an S3 export's header line."""
         return cls(_names_from_spec(text))
 
+    @classmethod
+    def default(cls) -> LogFormat:
+        """The default (v2) format; the same object as ``LogFormat.DEFAULT``, for callers that prefer a call."""
+        return cls.DEFAULT
+
     @property
     def spec(self) -> str:
         """The format as AWS writes it, for ``--format`` and for messages."""
@@ -286,16 +291,22 @@ class LogFormat:
         """Generate the parsing loop for this field order; see the module docstring for why."""
         namespace: dict[str, Any] = {"dash": _dash}
         slots = ["None"] * RECORD_WIDTH
+        text_slots: set[str] = set()
         for position, field in enumerate(self.fields):
             item = f"p[{position}]"
             cache = _cache_for(field)
             if cache is not None:
                 namespace[f"c{position}"] = cache
                 expr = f"c{position}[{item}]"
+                if cache is _TEXTS:
+                    text_slots.add(expr)
             else:
                 # Up to 18 digits always fits an int64; longer, '-', or anything odd takes the strict route.
                 expr = f"(int(v) if (v := {item}).isdigit() and len(v) < 19 else dash(v))"
             slots[RECORD_INDEX[field.name]] = expr
+        # A format of text fields only would take its own header line for a record: compare explicitly.
+        namespace["header"] = list(self.aws_names)
+        header_check = "        if p == header:\n            continue\n" if set(slots) <= {"None", *text_slots} else ""
         source = (
             "def parse_into(lines, append, fallback):\n"
             "    for line in lines:\n"
@@ -304,6 +315,7 @@ class LogFormat:
             "            if p:\n"
             "                fallback(line, p)\n"
             "            continue\n"
+            f"{header_check}"
             "        try:\n"
             f"            append(({', '.join(slots)},))\n"
             "        except ValueError:\n"

@@ -53,6 +53,8 @@ _WHITESPACE: Final[bytes] = b" \t\r\n"
 # A Kinesis record is at most 1 MiB; anything inflating past this is not a CloudWatch payload but a bomb.
 _MAX_PAYLOAD_BYTES: Final[int] = 64 << 20
 _INFLATE_STEP: Final[int] = 16 << 10  # input bytes per step: bounds both the output per step and copying
+_TEXT_STEP: Final[int] = 1 << 20  # plain text is cut up in steps of this size, so it is not copied whole
+_MAX_NESTED_BYTES: Final[int] = 256 << 20  # gzip inside gzip is held whole; Firehose objects stay far below
 _MAX_NESTING: Final[int] = 2  # gzip inside gzip: Firehose compressing records that were compressed already
 # Where one document may end and the next begin: '}{' (back to back, as Firehose writes them) or a
 # line that starts with '{' (JSON lines). bytes.find looks for these several times faster than a
@@ -245,7 +247,8 @@ def _iter_stream(data: bytes, depth: int, count: list[int]) -> Iterator[bytes | 
         start = -1  # text; junk in front of gzip members is reported by the loop below instead
     if start < 0 or depth > _MAX_NESTING:
         splitter = _DocumentSplitter(count)
-        yield from splitter.feed(data)
+        for offset in range(0, len(data), _TEXT_STEP):
+            yield from splitter.feed(data[offset : offset + _TEXT_STEP])
         yield from splitter.finish()
         return
     position = start
@@ -267,6 +270,7 @@ def _iter_member(data: bytes, start: int, depth: int, count: list[int]) -> Gener
     inflater = zlib.decompressobj(wbits=31)
     splitter = _DocumentSplitter(count)
     nested: list[bytes] | None = None  # the member's output, when it is itself gzip
+    nested_size = 0
     seen_output = False
     position = start
     problem: str | None = None
@@ -290,6 +294,11 @@ def _iter_member(data: bytes, start: int, depth: int, count: list[int]) -> Gener
                 nested = []
         if nested is not None:
             nested.append(text)
+            nested_size += len(text)
+            if nested_size > _MAX_NESTED_BYTES:
+                problem = f"gzip member at offset {start} holds more than {_MAX_NESTED_BYTES >> 20} MiB of gzip"
+                nested = []
+                break
         else:
             yield from splitter.feed(text)
     else:
@@ -317,15 +326,22 @@ class _DocumentSplitter:
     an unusual separator is cut where the parser finds the first one's end.
     """
 
-    __slots__ = ("_buffer", "_count", "_pieces", "_scan_from")
+    __slots__ = ("_buffer", "_count", "_oversized", "_pieces", "_scan_from")
 
     def __init__(self, count: list[int]) -> None:
         self._buffer = bytearray()
         self._pieces: list[bytes] = []  # cut but not yet decided
         self._scan_from = 0
         self._count = count  # documents seen so far in the whole file, shared, for error messages
+        self._oversized = False  # skipping the rest of a document too large to be a payload
 
     def feed(self, text: bytes) -> Iterator[bytes | PayloadError]:
+        if self._oversized:
+            resume = [cut for cut in (text.find(separator) for separator in _CUTS) if cut >= 0]
+            if not resume:
+                return
+            text = text[min(resume) + 1 :]
+            self._oversized = False
         if not self._buffer and not self._pieces:
             text = text.removeprefix(_UTF8_BOM)
         buffer = self._buffer
@@ -347,6 +363,12 @@ class _DocumentSplitter:
         # The last byte may be the first half of a separator: look at it again with the next text.
         self._scan_from = max(0, len(buffer) - 1)
         yield from self._decide(final=False)
+        if len(buffer) > _MAX_PAYLOAD_BYTES:  # no end in sight: a bomb or a broken file, not a payload
+            yield from self._decide(final=True)
+            self._count[0] += 1
+            yield PayloadError(f"document {self._count[0]}: larger than {_MAX_PAYLOAD_BYTES >> 20} MiB")
+            self.discard()
+            self._oversized = True
 
     def finish(self, cut_short: bool = False) -> Iterator[bytes | PayloadError]:
         """The rest; when the stream was ``cut_short`` its last, incomplete document is dropped silently."""
@@ -363,6 +385,7 @@ class _DocumentSplitter:
         self._buffer.clear()
         self._pieces.clear()
         self._scan_from = 0
+        self._oversized = False
 
     def _decide(self, final: bool) -> Iterator[bytes | PayloadError]:
         pieces = self._pieces

@@ -265,6 +265,7 @@ def test_every_shared_sample_is_parsed_without_rejects() -> None:
 
 def test_default_format_is_v2() -> None:
     assert LogFormat.DEFAULT is DEFAULT_FORMAT
+    assert LogFormat.default() is DEFAULT_FORMAT
     assert DEFAULT_FORMAT.aws_names == (
         "version",
         "account-id",
@@ -427,6 +428,13 @@ def test_blank_lines_and_repeated_header_are_skipped() -> None:
     records, rejects = DEFAULT_FORMAT.parse_lines(["", "   \n", "\t", DEFAULT_FORMAT.header + "\n", GOOD + "\r\n"])
     assert rejects == []
     assert len(records) == 1
+
+
+def test_header_of_a_text_only_format_is_not_a_record() -> None:
+    fmt = LogFormat.from_spec("${instance-id} ${interface-id}")
+    records, rejects = fmt.parse_lines(["instance-id interface-id", "i-1 eni-1", "instance-id interface-id"])
+    assert [as_dict(r) for r in records] == [{"instance_id": "i-1", "interface_id": "eni-1"}]
+    assert rejects == []
 
 
 def test_the_fast_path_and_the_strict_path_agree() -> None:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flowtui import payloads
 from flowtui.errors import FlowtuiError
 from flowtui.formats import DEFAULT_FORMAT
 from flowtui.payloads import (
@@ -318,6 +319,20 @@ def test_document_that_is_not_utf8_is_reported_alone() -> None:
         "error: document 2: not UTF-8 text (invalid byte at offset 16)",
         "eni-1-all",
     ]
+
+
+def test_oversized_documents_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(payloads, "_MAX_PAYLOAD_BYTES", 1 << 20)
+    bomb = gzip.compress(b"{" + b"0" * (3 << 20) + b"}", 9)
+    with pytest.raises(PayloadError, match="^gzip data inflates to more than 1 MiB$"):
+        decode_payload(bomb)
+    assert streams(list(iter_payload_documents(bomb + gzip.compress(DOCS[0])))) == [
+        "error: document 1: larger than 1 MiB",
+        "eni-0-all",
+    ]
+    # Inflated in one step, the huge piece is cut off by the next document and refused as what it is.
+    items = streams(list(iter_payload_documents(gzip.compress(b"{" + b"0" * (3 << 20) + b"}\n" + DOCS[1]))))
+    assert items == ["error: document 1: not JSON (unexpected character at offset 1)", "eni-1-all"]
 
 
 def test_control_messages_in_a_file() -> None:
