@@ -1,0 +1,531 @@
+"""Graylog's search syntax → a parameterised SQL condition over ``flows f``.
+
+The result is one boolean SQL expression plus its parameters. Field names
+only ever come from the catalog (an unknown name is a QueryError) and every
+value is a bound parameter, so no text the user types reaches SQL.
+
+Semantics, chosen to match what a Graylog user sees:
+
+* Terms with no operator between them are OR-ed; inside such a list ``+a``
+  is required and ``-b``/``NOT b`` is excluded, as in a Lucene BooleanQuery.
+  Explicit ``AND``/``OR``/``NOT`` are plain boolean logic, AND binding tighter.
+* ``NOT x`` matches every record ``x`` does not, including records where the
+  field is missing: leaves may evaluate to NULL, and negation coalesces.
+* Keyword fields match case-sensitively (``action:ACCEPT``), except the
+  derived ``protocol`` and the bare-term ``message`` search, which ignore case.
+* Time values stand for their precision (``timestamp:2026-11-27`` is a day).
+* Interned values (strings, addresses with their enrichment, origins) are
+  matched in their small tables through ``IN (SELECT id …)``; the flows scan
+  then only compares integers.
+
+The SQL functions used here (``regexp``, ``flowtui_list_match``,
+``flowtui_message``, ``flowtui_search``) are registered by
+:func:`flowtui.query.functions.register`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from luqum import tree as lt
+
+from flowtui import catalog, protocols, schema
+from flowtui.errors import QueryError
+from flowtui.query import syntax, values
+from flowtui.schema import Storage
+
+Frag = tuple[str, tuple[Any, ...]]
+TRUE: Frag = ("1", ())
+FALSE: Frag = ("0", ())
+
+_THREAT_ALIAS = re.compile("(" + "|".join(catalog.ENRICHED_ADDRESSES) + r")_threat_indicated_(\w[\w.-]*)")
+_LIST_ATTR = "threat_indicated_by"
+_OPTIONAL = frozenset(s.column for s in schema.STORAGE.values() if not s.core)
+_PROTOCOLS = tuple((n, protocols.protocol_name(n) or str(n)) for n in range(256))
+# The parts of the summary line a bare term is compared with.
+_MESSAGE_FIELDS = ("interface_id", "action", "protocol_number", "src_addr", "src_port", "dst_addr", "dst_port", "log_status")
+_MESSAGE_STRINGS = ("interface_id", "action", "log_status")
+_MESSAGE_ADDRS = ("src_addr", "dst_addr")
+_MESSAGE_PORTS = ("src_port", "dst_port")
+_IP_PORT = re.compile(r"\[?([0-9A-Fa-f:.]+)\]?:(\d{1,5})")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuery:
+    text: str
+    where: str  # an SQL boolean expression over the table alias ``f`` (flows)
+    params: tuple[Any, ...]
+    fields: tuple[str, ...]  # the catalog fields the query names, first mention first
+
+    @property
+    def match_all(self) -> bool:
+        return self.where == "1"
+
+
+def compile_query(text: str, columns: Collection[str] | None = None) -> CompiledQuery:
+    """Compile ``text``; ``columns`` are the flows columns the store has (None: all).
+
+    Custom-format columns a store has not seen yet compile to "no value".
+    Compiled queries are cached by text and columns.
+    """
+    present = None if columns is None else frozenset(c for c in columns if c in _OPTIONAL)
+    return _compile(text, present)
+
+
+@lru_cache(maxsize=1024)
+def _compile(text: str, present: frozenset[str] | None) -> CompiledQuery:
+    parsed = syntax.parse(text)
+    c = _Compiler(parsed, present)
+    sql, params = TRUE if parsed.tree is None else c.node(parsed.tree, None)
+    return CompiledQuery(text, sql, params, tuple(dict.fromkeys(c.fields)))
+
+
+def field_names() -> list[str]:
+    """Every name a query may use before ':' (catalog fields and _exists_)."""
+    return [f.name for f in catalog.FIELDS] + ["_exists_"]
+
+
+def unknown_field(name: str) -> str:
+    """'unknown field …' with the closest catalog names, for queries and --fields alike."""
+    names = field_names()
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if not close:
+        close = difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.6)
+    if close:
+        return f"unknown field {name!r} (did you mean {close[0]}?)"
+    return f"unknown field {name!r} (flowtui fields lists them)"
+
+
+# --- combining fragments ----------------------------------------------------------------
+
+
+def and_(frags: Sequence[Frag]) -> Frag:
+    kept = [f for f in frags if f != TRUE]
+    if any(f == FALSE for f in kept):
+        return FALSE
+    return _join(kept, " AND ", TRUE)
+
+
+def or_(frags: Sequence[Frag]) -> Frag:
+    kept = [f for f in frags if f != FALSE]
+    if any(f == TRUE for f in kept):
+        return TRUE
+    return _join(kept, " OR ", FALSE)
+
+
+def not_(frag: Frag) -> Frag:
+    if frag == TRUE:
+        return FALSE
+    if frag == FALSE:
+        return TRUE
+    return f"NOT coalesce({frag[0]}, 0)", frag[1]
+
+
+def _join(frags: list[Frag], op: str, empty: Frag) -> Frag:
+    if not frags:
+        return empty
+    if len(frags) == 1:
+        return frags[0]
+    params: tuple[Any, ...] = ()
+    for f in frags:
+        params += f[1]
+    return "(" + op.join(f[0] for f in frags) + ")", params
+
+
+# --- the tree walk -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    name: str
+    type: catalog.FieldType
+    storage: Storage
+    threat_id: str | None = None  # X_threat_indicated_<id>
+
+
+class _Compiler:
+    def __init__(self, parsed: syntax.Parsed, present: frozenset[str] | None) -> None:
+        self.parsed = parsed
+        self.present = present
+        self.fields: list[str] = []
+
+    def error(self, message: str, item: lt.Item) -> QueryError:
+        start, end = self.parsed.span(item)
+        return self.parsed.error(message, start, end)
+
+    def node(self, item: lt.Item, target: _Target | None) -> Frag:
+        if isinstance(item, lt.SearchField):
+            if target is not None:
+                raise self.error("a field cannot be searched inside another field's value", item)
+            return self.search_field(item)
+        if isinstance(item, (lt.Group, lt.FieldGroup)):
+            return self.node(item.expr, target)
+        if isinstance(item, lt.AndOperation):
+            return and_([self.node(op, target) for op in item.operands])
+        if isinstance(item, lt.OrOperation):
+            return or_([self.node(op, target) for op in item.operands])
+        if isinstance(item, lt.UnknownOperation):
+            return self.clauses(item.operands, target)
+        if isinstance(item, (lt.Not, lt.Prohibit)):
+            return not_(self.node(item.a, target))
+        if isinstance(item, lt.Plus):
+            return self.node(item.a, target)
+        if isinstance(item, lt.Boost):
+            return self.node(item.expr, target)
+        if isinstance(item, (lt.Fuzzy, lt.Proximity)):
+            raise self.error("fuzzy and proximity searches ('~') are not supported", item)
+        if target is None:
+            if isinstance(item, lt.Word) and item.value == "*":
+                return TRUE
+            target = self.resolve("message", item)
+        if isinstance(item, lt.Word):
+            return self.term(target, values.word(item.value), item)
+        if isinstance(item, lt.Phrase):
+            return self.phrase(target, values.phrase(item.value), item)
+        if isinstance(item, lt.Regex):
+            return self.regex(target, item)
+        if isinstance(item, (lt.Range, lt.From, lt.To)):
+            return self.range(target, item)
+        raise self.error(f"unexpected {str(item)!r}", item)
+
+    def clauses(self, operands: Sequence[lt.Item], target: _Target | None) -> Frag:
+        """A Lucene clause list: +must, -must_not, and should (OR-ed, optional when a must exists)."""
+        must: list[Frag] = []
+        should: list[Frag] = []
+        must_not: list[Frag] = []
+        for op in operands:
+            if isinstance(op, lt.Plus):
+                must.append(self.node(op.a, target))
+            elif isinstance(op, (lt.Prohibit, lt.Not)):
+                must_not.append(self.node(op.a, target))
+            else:
+                should.append(self.node(op, target))
+        positive = and_(must) if must else or_(should) if should else TRUE
+        return and_([positive, *(not_(f) for f in must_not)])
+
+    def search_field(self, item: lt.SearchField) -> Frag:
+        name: str = item.name
+        start, _ = self.parsed.span(item)
+        name_span = (start, start + len(name))
+        expr = item.expr
+        if name in ("_exists_", "_missing_"):
+            if not isinstance(expr, (lt.Word, lt.Phrase)):
+                raise self.error(f"{name} takes a field name, e.g. {name}:vpc_id", expr)
+            raw = values.phrase(expr.value) if isinstance(expr, lt.Phrase) else values.word(expr.value).literal
+            frag = self.exists(self.resolve(raw, expr))
+            return frag if name == "_exists_" else not_(frag)
+        if name == "*":
+            if isinstance(expr, lt.Word) and expr.value == "*":
+                return TRUE
+            return self.node(expr, None)
+        target = self.resolve(name, item, name_span)
+        return self.node(expr, target)
+
+    def resolve(self, name: str, item: lt.Item, span: tuple[int, int] | None = None) -> _Target:
+        f = catalog.BY_NAME.get(name)
+        if f is not None:
+            self.fields.append(name)
+            return _Target(name, f.type, schema.STORAGE[name])
+        m = _THREAT_ALIAS.fullmatch(name)
+        if m:
+            self.fields.append(f"{m.group(1)}_{_LIST_ATTR}")
+            return _Target(name, "bool", Storage("enrich", m.group(1), _LIST_ATTR), threat_id=m.group(2))
+        start, end = span if span is not None else self.parsed.span(item)
+        raise self.parsed.error(unknown_field(name), start, end)
+
+    # --- where a value lives --------------------------------------------------------------
+
+    def missing(self, t: _Target) -> bool:
+        s = t.storage
+        return not s.core and self.present is not None and s.column not in self.present
+
+    def value_sql(self, t: _Target) -> str:
+        """The SQL expression holding the field's value, inside its table."""
+        s = t.storage
+        if s.kind == "int":
+            return f'f."{s.column}"'
+        if s.kind == "end":
+            return '(f."start" + f."duration")'
+        if s.kind == "string":
+            return "value"
+        if s.kind == "address":
+            return "ip"
+        return f'"{s.attr}"'
+
+    def wrap(self, t: _Target, pred: str, params: tuple[Any, ...]) -> Frag:
+        """A condition on the value, as a condition on the flow."""
+        if self.missing(t):
+            return FALSE
+        s = t.storage
+        if s.kind in ("int", "end"):
+            return pred, params
+        table = {"string": "strings", "address": "addrs", "enrich": "addrs", "origin": "origins"}[s.kind]
+        return f'f."{s.column}" IN (SELECT id FROM {table} WHERE {pred})', params
+
+    def protocols(self, numbers: Collection[int]) -> Frag:
+        nums = sorted(set(numbers))
+        if not nums:
+            return FALSE
+        if len(nums) == 1:
+            return 'f."protocol_number" = ?', (nums[0],)
+        return f'f."protocol_number" IN ({", ".join("?" * len(nums))})', tuple(nums)
+
+    # --- leaves -------------------------------------------------------------------------
+
+    def exists(self, t: _Target) -> Frag:
+        s = t.storage
+        if t.threat_id is not None:
+            return self.member(t, True)
+        if s.kind == "message":
+            return TRUE
+        if s.kind in ("int", "string", "address", "protocol"):
+            return FALSE if self.missing(t) else (f'f."{s.column}" IS NOT NULL', ())
+        if s.kind == "end":
+            return 'f."duration" IS NOT NULL', ()
+        if s.attr == _LIST_ATTR:
+            return self.wrap(t, f"coalesce(\"{s.attr}\", '') <> ''", ())
+        return self.wrap(t, f'"{s.attr}" IS NOT NULL', ())
+
+    def member(self, t: _Target, listed: bool) -> Frag:
+        """X_threat_indicated_<id>: whether <id> is among the address's lists."""
+        has = f"instr(',' || coalesce(\"{_LIST_ATTR}\", '') || ',', ?) > 0"
+        if listed:
+            return self.wrap(t, has, (f",{t.threat_id},",))
+        return self.wrap(t, f'"threat_indicated" IS NOT NULL AND NOT {has}', (f",{t.threat_id},",))
+
+    def term(self, t: _Target, term: values.Term, item: lt.Item) -> Frag:
+        if term.match_all:
+            return self.exists(t)
+        if term.wildcard:
+            return self.wildcard(t, term, item)
+        return self.equals(t, term.literal, item)
+
+    def phrase(self, t: _Target, text: str, item: lt.Item) -> Frag:
+        if t.storage.kind == "message":
+            return self.message_phrase(text, item)
+        return self.equals(t, text, item)
+
+    def equals(self, t: _Target, text: str, item: lt.Item) -> Frag:
+        kind = t.storage.kind
+        if kind == "message":
+            return self.message_term(text, item)
+        if kind == "protocol":
+            number = protocols.protocol_number(text)
+            if number is None or not 0 <= number <= 255:
+                raise self.error(f"{text!r} is not a protocol: use a keyword (TCP, UDP, ICMP …) or a number", item)
+            return self.protocols([number])
+        v = self.value_sql(t)
+        try:
+            if t.threat_id is not None:
+                return self.member(t, values.boolean(text))
+            if t.type == "bool":
+                return self.wrap(t, f"{v} = ?", (int(values.boolean(text)),))
+            if t.type == "int":
+                return self.wrap(t, f"{v} = ?", (values.number(text),))
+            if t.type == "time":
+                lo, hi = values.time_interval(text)
+                if lo == hi:
+                    return self.wrap(t, f"{v} = ?", (lo,))
+                return self.wrap(t, f"{v} BETWEEN ? AND ?", (lo, hi))
+            if t.type == "ip":
+                if "/" in text:
+                    return self.wrap(t, "ipkey BETWEEN ? AND ?", values.cidr(text))
+                return self.wrap(t, "ipkey = ?", (values.address_key(text),))
+        except ValueError as exc:
+            raise self.error(f"{t.name}: {exc}", item) from None
+        if t.storage.attr == _LIST_ATTR and "," not in text:  # one list id: membership
+            return self.wrap(t, f"instr(',' || {v} || ',', ?) > 0", (f",{text},",))
+        return self.wrap(t, f"{v} = ?", (text,))
+
+    def wildcard(self, t: _Target, term: values.Term, item: lt.Item) -> Frag:
+        kind = t.storage.kind
+        if kind == "message":
+            return self.message_pattern(term.like(), term.regex(), item)
+        if kind == "protocol":
+            rx = values.compiled("(?i)" + term.regex())
+            return self.protocols([n for n, name in _PROTOCOLS if rx.fullmatch(name)])
+        if t.type == "bool":
+            raise self.error(f"{t.name}: {term.literal!r} is not a boolean: use true or false", item)
+        v = self.value_sql(t)
+        if t.storage.attr == _LIST_ATTR:
+            return self.wrap(t, f"flowtui_list_match(?, {v})", (term.regex(),))
+        if t.type in ("int", "time"):
+            return self.wrap(t, f"CAST({v} AS TEXT) GLOB ?", (term.glob(),))
+        return self.wrap(t, f"{v} GLOB ?", (term.glob(),))
+
+    def regex(self, t: _Target, item: lt.Regex) -> Frag:
+        source = values.regex_source(item.value)
+        try:
+            values.compiled(source)
+        except re.error as exc:
+            start, end = self.parsed.span(item)
+            if exc.pos is not None and "\\/" not in item.value:
+                start = min(start + 1 + exc.pos, end - 1)
+                end = start + 1
+            raise self.parsed.error(f"bad regular expression: {exc.msg}", start, end) from None
+        kind = t.storage.kind
+        if kind == "message":
+            return self.message_pattern(None, f"(?:{source})", item)
+        if kind == "protocol":
+            rx = values.compiled(f"(?i:{source})")
+            return self.protocols([n for n, name in _PROTOCOLS if rx.fullmatch(name)])
+        if t.type == "bool":
+            raise self.error(f"{t.name} is true or false; a regular expression cannot match it", item)
+        v = self.value_sql(t)
+        if t.storage.attr == _LIST_ATTR:
+            return self.wrap(t, f"flowtui_list_match(?, {v})", (source,))
+        if t.type in ("int", "time"):
+            v = f"CAST({v} AS TEXT)"
+        return self.wrap(t, f"{v} REGEXP ?", (source,))
+
+    def range(self, t: _Target, item: lt.Item) -> Frag:
+        if isinstance(item, lt.Range):
+            low, high, inc_low, inc_high = item.low, item.high, item.include_low, item.include_high
+        elif isinstance(item, lt.From):
+            low, high, inc_low, inc_high = item.a, None, item.include, True
+        else:
+            assert isinstance(item, lt.To)
+            low, high, inc_low, inc_high = None, item.a, True, item.include
+        lo_text = self.bound(low)
+        hi_text = self.bound(high)
+        kind = t.storage.kind
+        if kind == "message" or t.type == "bool" or t.storage.attr == _LIST_ATTR:
+            raise self.error(f"{t.name} cannot be searched by range", item)
+        if lo_text is None and hi_text is None:
+            return self.exists(t)
+        conds: list[str] = []
+        params: list[Any] = []
+
+        def bound(text: str | None, node: lt.Item | None, is_low: bool, inclusive: bool) -> None:
+            if text is None:
+                return
+            assert node is not None
+            try:
+                first, last = self.bound_keys(t, text)
+            except ValueError as exc:
+                raise self.error(f"{t.name}: {exc}", node) from None
+            if is_low:
+                conds.append(">= ?" if inclusive else "> ?")
+                params.append(first if inclusive else last)
+            else:
+                conds.append("<= ?" if inclusive else "< ?")
+                params.append(last if inclusive else first)
+
+        bound(lo_text, low, True, inc_low)
+        bound(hi_text, high, False, inc_high)
+        if kind == "protocol":
+            v = 'f."protocol_number"'
+            return " AND ".join(f"{v} {c}" for c in conds), tuple(params)
+        v = "ipkey" if t.type == "ip" else self.value_sql(t)
+        pred = " AND ".join(f"{v} {c}" for c in conds)
+        return self.wrap(t, pred if len(conds) == 1 else f"({pred})", tuple(params))
+
+    def bound(self, node: lt.Item | None) -> str | None:
+        """A range bound as text; None for an open end (``*``)."""
+        if node is None:
+            return None
+        if isinstance(node, lt.Prohibit) and isinstance(node.a, lt.Word):
+            return "-" + values.word(node.a.value).literal
+        if isinstance(node, lt.Phrase):
+            return values.phrase(node.value)
+        if isinstance(node, lt.Word):
+            if node.value == "*":
+                return None
+            return values.word(node.value).literal
+        raise self.error(f"bad range bound {str(node)!r}", node)
+
+    def bound_keys(self, t: _Target, text: str) -> tuple[Any, Any]:
+        """The first and last comparable key a bound stands for."""
+        if t.storage.kind == "protocol":
+            number = protocols.protocol_number(text)
+            if number is None:
+                raise ValueError(f"{text!r} is not a protocol")
+            return number, number
+        if t.type == "int":
+            n = values.number(text)
+            return n, n
+        if t.type == "time":
+            return values.time_interval(text)
+        if t.type == "ip":
+            return values.cidr(text)
+        return text, text
+
+    # --- the summary line (bare terms) ---------------------------------------------------------
+
+    def column(self, name: str) -> str:
+        return f'f."{schema.STORAGE[name].column}"'
+
+    def message_term(self, text: str, item: lt.Item) -> Frag:
+        """A bare term: equal (ignoring case) to one part of the summary line."""
+        alts: list[Frag] = []
+        addr_key: Any = None
+        try:
+            addr_key = values.cidr(text) if "/" in text else values.address_key(text)
+        except ValueError:
+            pass
+        if addr_key is not None:
+            pred = "ipkey BETWEEN ? AND ?" if "/" in text else "ipkey = ?"
+            p = addr_key if isinstance(addr_key, tuple) else (addr_key,)
+            for name in _MESSAGE_ADDRS:
+                alts.append((f"{self.column(name)} IN (SELECT id FROM addrs WHERE {pred})", p))
+            return or_(alts)
+        m = _IP_PORT.fullmatch(text)
+        if m:
+            try:
+                key = values.address_key(m.group(1))
+            except ValueError:
+                key = None
+            if key is not None:
+                for addr, port in zip(_MESSAGE_ADDRS, _MESSAGE_PORTS):
+                    alts.append(
+                        (
+                            f"({self.column(addr)} IN (SELECT id FROM addrs WHERE ipkey = ?) AND {self.column(port)} = ?)",
+                            (key, int(m.group(2))),
+                        )
+                    )
+                return or_(alts)
+        number = protocols.protocol_number(text)
+        if number is not None and (not text.isdigit() or protocols.protocol_name(number) == text):
+            alts.append(self.protocols([number]))  # the line shows a keyword, or the number if it has none
+        if text.isascii() and text.isdigit():
+            for name in _MESSAGE_PORTS:
+                alts.append((f"{self.column(name)} = ?", (int(text),)))
+        else:
+            for name in _MESSAGE_STRINGS:
+                alts.append((f"{self.column(name)} IN (SELECT id FROM strings WHERE value = ? COLLATE NOCASE)", (text,)))
+        return or_(alts)
+
+    def message_pattern(self, like: str | None, regex: str, item: lt.Item) -> Frag:
+        """A bare wildcard (``like`` given) or regex: matches one part of the summary line, ignoring case."""
+        rx = values.compiled("(?i)" + regex)
+        alts: list[Frag] = [self.protocols([n for n, name in _PROTOCOLS if rx.fullmatch(name)])]
+        if like is not None:
+            text_pred, text_param = "{} LIKE ? ESCAPE '\\'", like
+        else:
+            text_pred, text_param = "{} REGEXP ?", "(?i)" + regex
+        for name in _MESSAGE_STRINGS:
+            pred = text_pred.format("value")
+            alts.append((f"{self.column(name)} IN (SELECT id FROM strings WHERE {pred})", (text_param,)))
+        for name in _MESSAGE_ADDRS:
+            pred = text_pred.format("ip")
+            alts.append((f"{self.column(name)} IN (SELECT id FROM addrs WHERE {pred})", (text_param,)))
+        digits_only = like is not None and all(c.isdigit() or c in "%_" for c in like)
+        if like is None or digits_only:
+            for name in _MESSAGE_PORTS:
+                pred = text_pred.format(f"CAST({self.column(name)} AS TEXT)")
+                alts.append((pred, (text_param,)))
+        return or_(alts)
+
+    def message_phrase(self, text: str, item: lt.Item) -> Frag:
+        words = text.split()
+        if len(words) <= 1:
+            return self.message_term(text.strip(), item)
+        body = r"\s+".join(re.escape(w) for w in words)
+        pattern = rf"(?i)(?<![\w.]){body}(?![\w.])"
+        args = ", ".join(self.column(name) for name in _MESSAGE_FIELDS)
+        return f"flowtui_search(?, flowtui_message({args}))", (pattern,)
