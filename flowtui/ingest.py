@@ -26,6 +26,7 @@ from flowtui.store import Batch, DeadLetter, Enrich, Part, Store, WriteResult, e
 
 FILE_BATCH_LINES = 20_000
 _GZIP_MAGIC = b"\x1f\x8b"
+_HEAD_BYTES = 4096
 
 
 class IngestError(FlowtuiError):
@@ -158,17 +159,17 @@ class Pipeline:
         if path == "-":
             return self._ingest_stream(sys.stdin.buffer, "<stdin>", None, log_format)
         p = Path(path)
+        if p.is_dir():
+            raise IngestError(f"{path} is a directory; name the files (e.g. {path}/*.log.gz)")
         try:
             fh = open(p, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise IngestError(f"cannot read {path}: {exc.strerror}") from None
         with fh:
-            if p.is_dir():
-                raise IngestError(f"{path} is a directory; name the files (e.g. {path}/*.log.gz)")
-            return self._ingest_stream(fh, str(p), _file_identity(p, fh), log_format)
+            return self._ingest_stream(fh, str(p), _FileIdentity.of(p, fh), log_format)
 
     def _ingest_stream(
-        self, raw: IO[bytes], name: str, identity: str | None, log_format: LogFormat | None
+        self, raw: IO[bytes], name: str, identity: _FileIdentity | None, log_format: LogFormat | None
     ) -> IngestStats:
         head = raw.read(2)
         stream: IO[bytes] = io.BufferedReader(_Prefixed(head, raw))  # type: ignore[arg-type]
@@ -179,14 +180,15 @@ class Pipeline:
         except (OSError, EOFError, zlib.error) as exc:
             raise IngestError(f"{name}: not a readable gzip file ({exc})") from None
         stats = IngestStats(files=1)
-        source = f"file:{identity}" if identity else f"file:{name}"
+        source = f"file:{identity.path if identity else name}"
         if is_payload_file(peek):
-            stats.merge(self._ingest_payload_file(stream, name, source, identity is not None))
+            # Payload events carry ids: de-duplication makes a re-read harmless.
+            stats.merge(self._ingest_payload_file(stream, name, source))
         else:
-            stats.merge(self._ingest_text_file(stream, name, source, identity is not None, log_format))
+            stats.merge(self._ingest_text_file(stream, name, source, identity, log_format))
         return stats
 
-    def _ingest_payload_file(self, stream: IO[bytes], name: str, source: str, resumable: bool) -> IngestStats:
+    def _ingest_payload_file(self, stream: IO[bytes], name: str, source: str) -> IngestStats:
         try:
             data = stream.read()
         except (OSError, EOFError, zlib.error) as exc:
@@ -212,13 +214,17 @@ class Pipeline:
         return stats
 
     def _ingest_text_file(
-        self, stream: IO[bytes], name: str, source: str, resumable: bool, log_format: LogFormat | None
+        self,
+        stream: IO[bytes],
+        name: str,
+        source: str,
+        identity: _FileIdentity | None,
+        log_format: LogFormat | None,
     ) -> IngestStats:
+        """Lines in batches; the checkpoint (lines read + what the file began with) lets a re-run resume."""
         stats = IngestStats()
-        done = 0
-        if resumable:
-            position = self.store.checkpoint(source)
-            done = int(position) if position and position.isdigit() else 0
+        resumable = identity is not None
+        done = identity.lines_done(self.store.checkpoint(source)) if identity is not None else 0
         text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
         fmt = log_format or self.log_format
         number = 0
@@ -238,7 +244,7 @@ class Pipeline:
                     continue
                 chunk.append(line.rstrip("\r\n"))
                 if len(chunk) >= FILE_BATCH_LINES:
-                    cp = (source, str(number)) if resumable else None
+                    cp = (source, identity.position(number)) if identity is not None else None
                     stats.merge(self.ingest_lines(chunk, source, name, fmt, cp, first_line_number=first))
                     chunk, first = [], number + 1
         except (OSError, EOFError, zlib.error) as exc:
@@ -246,7 +252,7 @@ class Pipeline:
             self.store.write(Batch(dead=[DeadLetter(source, f"{name}:{number + 1}", f"unreadable: {exc}", None)]))
             stats.rejected += 1
         if chunk or (resumable and number > done):
-            cp = (source, str(number)) if resumable else None
+            cp = (source, identity.position(number)) if identity is not None else None
             stats.merge(self.ingest_lines(chunk, source, name, fmt, cp, first_line_number=first))
         return stats
 
@@ -283,12 +289,32 @@ class _Prefixed(io.RawIOBase):
         return n
 
 
-def _file_identity(path: Path, fh: IO[bytes]) -> str:
-    """Where a file is and what it starts with: a renamed-over file is a new file."""
-    head = fh.read(4096)
-    fh.seek(0)
-    digest = hashlib.sha1(head).hexdigest()[:16]
-    return f"{os.path.realpath(path)}#{digest}"
+@dataclass(frozen=True, slots=True)
+class _FileIdentity:
+    """A file's path and how it began: a file replaced under the same name starts over."""
+
+    path: str
+    head: bytes
+
+    @classmethod
+    def of(cls, path: Path, fh: IO[bytes]) -> _FileIdentity:
+        head = fh.read(_HEAD_BYTES)
+        fh.seek(0)
+        return cls(os.path.realpath(path), head)
+
+    def position(self, lines: int) -> str:
+        return f"{lines}:{len(self.head)}:{hashlib.sha1(self.head).hexdigest()}"
+
+    def lines_done(self, position: str | None) -> int:
+        """Lines a previous run stored, if the file still begins as it did then."""
+        try:
+            lines, size, digest = (position or "").split(":")
+            n = int(size)
+        except ValueError:
+            return 0
+        if n > len(self.head) or hashlib.sha1(self.head[:n]).hexdigest() != digest:
+            return 0
+        return int(lines)
 
 
 def _line_numbers(lines: list[str], rejects: list[tuple[str, str]], first: int) -> list[int]:

@@ -1,0 +1,171 @@
+"""The ingest pipeline on real files: every sample, payloads, re-ingest, dead letters."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flowtui.ingest import IngestError, Pipeline
+from flowtui.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _payload(events: list[tuple[str, int, str]], group: str = "/vpc/flows", stream: str = "eni-1-all") -> bytes:
+    doc = {
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": group,
+        "logStream": stream,
+        "subscriptionFilters": ["to-kinesis"],
+        "logEvents": [{"id": i, "timestamp": ts, "message": m} for i, ts, m in events],
+    }
+    return gzip.compress(json.dumps(doc).encode())
+
+
+CONTROL = gzip.compress(
+    json.dumps(
+        {
+            "messageType": "CONTROL_MESSAGE",
+            "owner": "CloudwatchLogs",
+            "logGroup": "",
+            "logStream": "",
+            "subscriptionFilters": [],
+            "logEvents": [{"id": "", "timestamp": 1, "message": "CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."}],
+        }
+    ).encode()
+)
+
+LINE_A = "2 123456789010 eni-1 10.0.0.5 198.51.100.7 443 50000 6 10 8400 1700000000 1700000060 ACCEPT OK"
+LINE_B = "2 123456789010 eni-1 198.51.100.7 10.0.0.5 50000 443 6 12 1200 1700000000 1700000060 ACCEPT OK"
+LINE_BAD = "2 123456789010 eni-1 10.0.0.5 198.51.100.7 443 abc 6 10 8400 1700000000 1700000060 ACCEPT OK"
+
+
+def _rows(store: Store) -> list[tuple]:
+    out = []
+    for src, dst, dport, nbytes, action in store.conn.execute(
+        "SELECT src_addr, dst_addr, dst_port, bytes, action FROM flows ORDER BY id"
+    ):
+        out.append((
+            store.address(src)[0] if src else None,
+            store.address(dst)[0] if dst else None,
+            dport,
+            nbytes,
+            store.string(action),
+        ))
+    return out
+
+
+def test_every_sample_file_is_stored_and_a_second_run_adds_nothing(store: Store, shared_testdata: Path) -> None:
+    pipeline = Pipeline(store)
+    flowlogs = shared_testdata / "flowlogs"
+    counts = {p.name: pipeline.ingest_path(str(p)).stored for p in sorted(flowlogs.glob("aws-docs-v*.log"))}
+    assert counts == {"aws-docs-v2.log": 6, "aws-docs-v3.log": 2, "aws-docs-v5.log": 2}
+    again = [pipeline.ingest_path(str(p)) for p in sorted(flowlogs.glob("aws-docs-v*.log"))]
+    assert [s.stored for s in again] == [0, 0, 0]
+    assert store.flow_count() == 10
+    assert store.dead_letter_count() == 0
+
+
+def test_a_grown_file_is_resumed_where_it_ended(store: Store, tmp_path: Path) -> None:
+    log = tmp_path / "flows.log"
+    log.write_text(LINE_A + "\n")
+    pipeline = Pipeline(store)
+    assert pipeline.ingest_path(str(log)).stored == 1
+    log.write_text(LINE_A + "\n" + LINE_B + "\n")
+    stats = pipeline.ingest_path(str(log))
+    assert (stats.stored, stats.skipped_lines) == (1, 1)
+    assert _rows(store) == [
+        ("10.0.0.5", "198.51.100.7", 50000, 8400, "ACCEPT"),
+        ("198.51.100.7", "10.0.0.5", 443, 1200, "ACCEPT"),
+    ]
+
+
+def test_bad_lines_become_dead_letters_with_their_line_number(store: Store, tmp_path: Path) -> None:
+    log = tmp_path / "mixed.log.gz"
+    log.write_bytes(gzip.compress(f"{LINE_A}\n{LINE_BAD}\nnot a flow\n\n{LINE_B}\n".encode()))
+    stats = Pipeline(store).ingest_path(str(log))
+    assert (stats.stored, stats.rejected) == (2, 2)
+    letters = sorted((d["location"], d["data"]) for d in store.dead_letters())
+    assert letters == [(f"{log}:2", LINE_BAD), (f"{log}:3", "not a flow")]
+    assert all(d["reason"] for d in store.dead_letters())
+
+
+def test_payload_file_with_a_corrupt_member_keeps_the_good_ones(store: Store, tmp_path: Path) -> None:
+    good1 = _payload([("1", 1_700_000_000_000, LINE_A)])
+    good2 = _payload([("2", 1_700_000_000_000, LINE_B), ("3", 1_700_000_001_000, LINE_BAD)])
+    broken = gzip.compress(b'{"messageType": "DATA_MESSAGE", "logEve')  # a JSON document cut short
+    path = tmp_path / "payloads.gz"
+    path.write_bytes(good1 + broken + CONTROL + good2)
+    stats = Pipeline(store).ingest_path(str(path))
+    assert (stats.stored, stats.rejected, stats.control_messages) == (2, 2, 1)
+    assert _rows(store) == [
+        ("10.0.0.5", "198.51.100.7", 50000, 8400, "ACCEPT"),
+        ("198.51.100.7", "10.0.0.5", 443, 1200, "ACCEPT"),
+    ]
+    (group, stream, kinesis, owner), = [store.origin(o) for (o,) in store.conn.execute("SELECT DISTINCT origin FROM flows")]
+    assert (group, stream, kinesis, owner) == ("/vpc/flows", "eni-1-all", None, "123456789012")
+    # Delivered again: every event is known already.
+    again = Pipeline(store).ingest_path(str(path))
+    assert (again.stored, again.duplicates) == (0, 2)
+
+
+def test_payloads_from_a_stream_store_the_checkpoint_with_the_rows(store: Store) -> None:
+    pipeline = Pipeline(store)
+    stats = pipeline.ingest_payloads(
+        [(_payload([("1", 1_700_000_000_000, LINE_A)]), "shard-0:1"), (b"\x1f\x8b garbage", "shard-0:2"), (CONTROL, "shard-0:3")],
+        "kinesis:flows/shard-0",
+        checkpoint=("kinesis:flows/shard-0", "3"),
+        kinesis_stream="flows",
+    )
+    assert (stats.stored, stats.rejected, stats.control_messages, stats.payloads) == (1, 1, 1, 3)
+    assert store.checkpoint("kinesis:flows/shard-0") == "3"
+    (dl,) = store.dead_letters()
+    assert dl["location"] == "shard-0:2" and "gzip" in dl["reason"]
+    (origin,) = [store.origin(o) for (o,) in store.conn.execute("SELECT origin FROM flows")]
+    assert origin == ("/vpc/flows", "eni-1-all", "flows", "123456789012")
+
+
+def test_custom_format_without_version(store: Store, shared_testdata: Path) -> None:
+    from flowtui.formats import LogFormat
+
+    flowlogs = shared_testdata / "flowlogs"
+    fmt = LogFormat.from_spec((flowlogs / "nat-no-version.format").read_text())
+    assert Pipeline(store, log_format=fmt).ingest_path(str(flowlogs / "nat-no-version.log")).stored == 1
+    row = store.conn.execute("SELECT version, instance_id, pkt_srcaddr, pkt_dstaddr FROM flows").fetchone()
+    assert row[0] is None and row[1] is None
+    assert (store.address(row[2])[0], store.address(row[3])[0]) == ("10.0.1.5", "203.0.113.5")
+
+
+def test_unreadable_paths_are_one_clear_error(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="cannot read .*nope.log: No such file"):
+        Pipeline(store).ingest_path(str(tmp_path / "nope.log"))
+    with pytest.raises(IngestError, match="is a directory"):
+        Pipeline(store).ingest_path(str(tmp_path))
+
+
+def _cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "flowtui", *args], cwd=ROOT, input=stdin, capture_output=True, timeout=60)
+
+
+def test_cli_ingest_prints_a_summary_and_reads_stdin(tmp_path: Path) -> None:
+    db = str(tmp_path / "f.db")
+    result = _cli("ingest", "--db", db, "-", stdin=f"{LINE_A}\n{LINE_BAD}\n".encode())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == "1 file: 1 flows stored, 1 rejected to dead letters\n"
+
+
+def test_cli_ingest_errors_are_one_line(tmp_path: Path) -> None:
+    db = str(tmp_path / "f.db")
+    missing = _cli("ingest", "--db", db, str(tmp_path / "missing.log"))
+    assert missing.returncode == 1
+    assert missing.stderr.decode() == f"flowtui: cannot read {tmp_path / 'missing.log'}: No such file or directory\n"
+    badfmt = _cli("ingest", "--db", db, "--format", "${version} ${nonsense}", "-", stdin=b"")
+    assert badfmt.returncode == 2
+    assert badfmt.stderr.decode().startswith("flowtui: unknown flow-log field 'nonsense'")
+    assert "Traceback" not in badfmt.stderr.decode()
