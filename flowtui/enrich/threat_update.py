@@ -10,6 +10,7 @@ reader sees either the old file or the new one, never half of one.
 from __future__ import annotations
 
 import email.utils
+import http.client
 import os
 import tempfile
 import time
@@ -94,7 +95,7 @@ def _fetch(spec: ThreatListSpec, settings: ThreatSettings) -> UpdateResult:
         raise _Failure(f"cannot fetch {spec.url}: {exc.reason}") from None
     except TimeoutError:
         raise _Failure(f"timed out after {settings.timeout:g} s") from None
-    except (OSError, ValueError) as exc:  # connection reset, bad URL, http.client errors
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # reset, bad URL, truncated body
         raise _Failure(f"cannot fetch {spec.url}: {exc}") from None
 
     parsed = parse_list(body.decode("utf-8", errors="replace"), spec.format, spec.path.name)
