@@ -72,6 +72,7 @@ def canonical_address(text: str) -> str:
     case it spells differently across Python versions, an IPv4-mapped address, is
     fixed to the RFC 5952 mixed notation (``::ffff:192.0.2.1``). Zone ids
     (``%eth0``) never occur in flow logs and are refused rather than kept.
+    Anything that is not an address raises ValueError, its message fit for a reject.
     """
     if ":" not in text:
         try:
