@@ -293,14 +293,13 @@ def _comparable(db: Path) -> list[tuple[Any, ...]]:
 
 def test_the_same_seed_gives_the_same_records(tmp_path: Path) -> None:
     args = ("--duration", "2", "--rate", "300", "--start-at", str(FIXED_START))
-    a, b, c = tmp_path / "a.db", tmp_path / "b.db", tmp_path / "c.db"
-    for db, seed in ((a, "11"), (b, "11"), (c, "12")):
-        result = run_demo(db, *args, "--seed", seed)
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    for db in (a, b):
+        result = run_demo(db, *args, "--seed", "11")
         assert result.returncode == 0, result.stderr
-    first, second, other = _comparable(a), _comparable(b), _comparable(c)
+    first, second = _comparable(a), _comparable(b)
     assert first == second
-    assert 9_500 <= len(first) <= 9_800  # 15 min at 10/s, then 2 s at 300/s
-    assert first != other
+    assert 9_600 <= len(first) <= 9_610  # 15 min at 10/s, then 2 s at 300/s
     assert max(f[0] + f[1] for f in first) == FIXED_START + 1  # the 2 live seconds end at start+1
 
 
@@ -410,15 +409,14 @@ def test_environment_has_every_role_the_traffic_needs() -> None:
 # --------------------------------------------------------------------------- refusals
 
 
-def test_bad_arguments_exit_2_with_one_sentence(tmp_path: Path) -> None:
-    result = run_demo(tmp_path / "x.db", "--rate", "0")
-    assert (result.returncode, result.stderr) == (
-        2,
-        "flowtui: --rate must be a positive number of records per second, not 0\n",
-    )
-    no_tty = flowtui("demo", "--db", str(tmp_path / "y.db"))
-    assert (no_tty.returncode, no_tty.stderr) == (
-        2,
-        "flowtui: the dashboard needs a terminal; use --no-ui to run the demo without one\n",
-    )
-    assert not (tmp_path / "y.db").exists()
+def test_bad_arguments_exit_2_with_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from flowtui.cli import main
+
+    assert main(["demo", "--no-ui", "--db", str(tmp_path / "x.db"), "--rate", "0"]) == 2
+    assert capsys.readouterr().err == "flowtui: --rate must be a positive number of records per second, not 0\n"
+    assert main(["demo", "--no-ui", "--db", str(tmp_path / "x.db"), "--duration", "soon"]) == 2
+    assert capsys.readouterr().err == "flowtui: bad --duration 'soon': use a number with s, m, h, d or w, e.g. 15m\n"
+    # Under pytest standard input is not a terminal: the dashboard refuses before touching the store.
+    assert main(["demo", "--db", str(tmp_path / "y.db")]) == 2
+    assert capsys.readouterr().err == "flowtui: the dashboard needs a terminal; use --no-ui to run the demo without one\n"
+    assert not (tmp_path / "x.db").exists() and not (tmp_path / "y.db").exists()

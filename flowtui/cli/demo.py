@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flowtui.config import Config, default_db_path, parse_duration
-from flowtui.errors import FlowtuiError, UsageError
+from flowtui.errors import ConfigError, FlowtuiError, UsageError
 
 if TYPE_CHECKING:
     from flowtui.demo import DemoSource
@@ -66,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.rate > 0:
         raise UsageError(f"--rate must be a positive number of records per second, not {args.rate:g}")
-    duration = parse_duration(args.duration, "--duration") if args.duration is not None else None
+    try:
+        duration = parse_duration(args.duration, "--duration") if args.duration is not None else None
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
     if duration is not None and duration < 0:
         raise UsageError("--duration must not be negative")
     if not args.no_ui and not (sys.stdin.isatty() and sys.stdout.isatty()):
