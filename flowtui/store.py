@@ -68,9 +68,12 @@ class WriteResult:
     dead: int = 0
 
 
-def event_key(*parts: str | int | None) -> bytes:
-    """A compact, stable identity for a CloudWatch event (any number of parts)."""
-    return "\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8", "surrogateescape")
+def event_key(group: str, stream: str, event_id: str, timestamp: int, message: str) -> bytes:
+    """A stable identity for a CloudWatch event.
+
+    The id alone is not enough: some producers (moto among them) restart ids per call.
+    """
+    return f"{group}\x1f{stream}\x1f{event_id}\x1f{timestamp}\x1f{message}".encode("utf-8", "surrogateescape")
 
 
 def _key_hash(key: bytes) -> int:
@@ -83,7 +86,8 @@ class Store:
     def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False, timeout: float = 10.0) -> None:
         self.path = Path(path)
         self.readonly = readonly
-        self._strings: dict[str, int] = {}
+        self._strings: _Interned = _Interned(self._new_string)
+        self._txn: _Transaction | None = None
         self._string_values: dict[int, str] = {}
         self._addrs: dict[tuple[str, Profile], int] = {}
         self._addr_rows: dict[int, tuple[str, Profile]] = {}
@@ -91,7 +95,8 @@ class Store:
         self._origin_rows: dict[int, tuple[str | None, ...]] = {}
         self._max = {"strings": 0, "addrs": 0, "origins": 0}
         self._columns: set[str] = set()
-        self._insert_sql: dict[tuple[int, ...], tuple[str, tuple[int, ...]]] = {}
+        self._insert_sql: dict[tuple[int, ...], tuple[str, _RowBuilder]] = {}
+        self._data_version = -1
         self._last_addr: dict[str, tuple[Profile, int]] = {}
         try:
             if readonly:
@@ -200,33 +205,25 @@ class Store:
             records = self._drop_seen(part, result)
             if not records:
                 return
-        sql, plan = self._insert_plan(tuple(part.present))
+        sql, build = self._insert_plan(tuple(part.present))
         origin_id = self._origin_id(part.origin, txn) if part.origin is not None else None
         fallback = part.fallback_start if part.fallback_start is not None else int(time.time())
-        addr_id, string_id = self._addr_id, self._string_id
-        rows = []
-        for rec in records:
-            start = rec[_START]
-            if start is None:
-                start = fallback
-            row: list[Any] = []
-            for idx, how in plan:
-                v = rec[idx]
-                if v is None:
-                    row.append(None)
-                elif how == 0:  # integer
-                    row.append(v)
-                elif how == 1:  # string
-                    row.append(string_id(v, txn))
-                elif how == 2:  # address
-                    row.append(addr_id(v, start, enrich, txn))
-                else:  # end -> duration
-                    row.append(v - start)
-            row[0] = start  # plan starts with the start column
-            row.append(origin_id)
-            rows.append(row)
+        self._txn = txn
+        rows = build(records, fallback, self._strings, self._address_resolver(enrich), origin_id)
         self.conn.executemany(sql, rows)
         result.stored += len(rows)
+
+    def _address_resolver(self, enrich: Enrich | None) -> Callable[[str, int], int]:
+        last = self._last_addr
+
+        def resolve(ip: str, start: int) -> int:
+            profile = enrich(ip, start) if enrich is not None else NO_PROFILE
+            known = last.get(ip)
+            if known is not None and known[0] is profile:
+                return known[1]
+            return self._addr_id(ip, profile)
+
+        return resolve
 
     def _drop_seen(self, part: Part, result: WriteResult) -> list[Record]:
         assert part.event_keys is not None
@@ -249,44 +246,62 @@ class Store:
         self.conn.executemany("INSERT INTO seen_events (h, start) VALUES (?, ?)", new)
         return keep
 
-    def _insert_plan(self, present: tuple[int, ...]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    def _insert_plan(self, present: tuple[int, ...]) -> tuple[str, _RowBuilder]:
+        """The INSERT for records of one format, and a row builder compiled for it.
+
+        The builder is generated code (one tuple expression per record), because a
+        generic per-field loop costs more than everything else on the write path.
+        """
         cached = self._insert_sql.get(present)
         if cached is not None:
-            return cached  # type: ignore[return-value]
-        fields = catalog.RECORD_FIELDS
+            return cached
         indexes = [_START] + [i for i in present if i != _START]
         columns = [schema.RECORD_COLUMNS[i] for i in indexes]
-        for i, col in zip(indexes, columns):
+        for col in columns:
             if col not in self._columns:
                 self.conn.execute(f"ALTER TABLE flows ADD COLUMN {schema.flows_column_sql(col)}")
                 self._columns.add(col)
-        plan: list[tuple[int, int]] = []
-        for i in indexes:
-            f = fields[i]
-            kind = schema.STORAGE[f.name].kind
-            how = {"int": 0, "string": 1, "address": 2, "end": 3}[kind]
-            plan.append((i, how))
+        exprs = ["start"]
+        for i in indexes[1:]:
+            kind = schema.STORAGE[catalog.RECORD_FIELDS[i].name].kind
+            v = f"r[{i}]"
+            if kind == "int":
+                exprs.append(v)
+            elif kind == "string":
+                exprs.append(f"(None if {v} is None else S[{v}])")
+            elif kind == "address":
+                exprs.append(f"(None if {v} is None else A({v}, start))")
+            else:  # end -> duration
+                exprs.append(f"(None if {v} is None else {v} - start)")
+        source = (
+            "def build(records, fallback, S, A, origin):\n"
+            "    out = []\n"
+            "    append = out.append\n"
+            "    for r in records:\n"
+            f"        start = r[{_START}]\n"
+            "        if start is None:\n"
+            "            start = fallback\n"
+            f"        append(({', '.join(exprs)}, origin))\n"
+            "    return out\n"
+        )
+        namespace: dict[str, Any] = {}
+        exec(compile(source, f"<flowtui.store row builder {present}>", "exec"), namespace)  # noqa: S102
         cols = ", ".join(f'"{c}"' for c in columns) + ", origin"
         sql = f"INSERT INTO flows ({cols}) VALUES ({', '.join('?' * (len(columns) + 1))})"
-        entry = (sql, tuple(plan))
-        self._insert_sql[present] = entry  # type: ignore[assignment]
+        entry = (sql, namespace["build"])
+        self._insert_sql[present] = entry
         return entry
 
-    def _string_id(self, value: str, txn: _Transaction) -> int:
-        sid = self._strings.get(value)
-        if sid is None:
-            sid = self.conn.execute("INSERT INTO strings (value) VALUES (?)", (value,)).lastrowid
-            assert sid is not None
-            self._strings[value] = sid
-            self._string_values[sid] = value
-            txn.added.append((self._strings, value, self._string_values, sid))
+    def _new_string(self, value: str) -> int:
+        sid = self.conn.execute("INSERT INTO strings (value) VALUES (?)", (value,)).lastrowid
+        assert sid is not None and self._txn is not None
+        self._string_values[sid] = value
+        self._txn.added.append((self._strings, value, self._string_values, sid))
         return sid
 
-    def _addr_id(self, ip: str, start: int, enrich: Enrich | None, txn: _Transaction) -> int:
-        profile = enrich(ip, start) if enrich is not None else NO_PROFILE
-        last = self._last_addr.get(ip)
-        if last is not None and last[0] is profile:
-            return last[1]
+    def _addr_id(self, ip: str, profile: Profile) -> int:
+        txn = self._txn
+        assert txn is not None
         key = (ip, profile)
         aid = self._addrs.get(key)
         if aid is None:
@@ -410,6 +425,21 @@ class Store:
         return None if row[0] is None else (int(row[0]), int(row[1]))
 
 
+_RowBuilder = Callable[[list[Record], int, "_Interned", Callable[[str, int], int], int | None], list[tuple[Any, ...]]]
+
+
+class _Interned(dict[str, int]):
+    """value → id; a miss interns the value (one C-level lookup on the hit path)."""
+
+    def __init__(self, add: Callable[[str], int]) -> None:
+        super().__init__()
+        self._add = add
+
+    def __missing__(self, value: str) -> int:
+        sid = self[value] = self._add(value)
+        return sid
+
+
 class _Transaction:
     """BEGIN IMMEDIATE … COMMIT; on failure, roll back and forget ids interned inside."""
 
@@ -419,9 +449,14 @@ class _Transaction:
         self.added: list[tuple[dict[Any, int], Any, dict[int, Any], int]] = []
 
     def __enter__(self) -> _Transaction:
-        self.store.conn.execute("BEGIN IMMEDIATE")
+        conn = self.store.conn
+        conn.execute("BEGIN IMMEDIATE")
         if self.sync:
-            self.store.sync()
+            # data_version changes only when another connection commits.
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self.store._data_version:
+                self.store.sync()
+                self.store._data_version = version
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

@@ -79,7 +79,7 @@ def test_event_seen_before_is_not_stored_twice(store: Store) -> None:
     again = store.write(Batch([part]))
     assert (again.stored, again.duplicates) == (0, 2)
     # The same id in one batch twice (a redelivered record) is stored once.
-    dup = Part([_flow(), _flow()], V2_PRESENT, event_keys=[event_key("x", "1"), event_key("x", "1")])
+    dup = Part([_flow(), _flow()], V2_PRESENT, event_keys=[event_key("x", "y", "1", 5, "m")] * 2)
     assert store.write(Batch([dup])).stored == 1
     assert store.flow_count() == 3
 
