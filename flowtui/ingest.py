@@ -171,33 +171,27 @@ class Pipeline:
     def _ingest_stream(
         self, raw: IO[bytes], name: str, identity: _FileIdentity | None, log_format: LogFormat | None
     ) -> IngestStats:
-        head = raw.read(2)
-        stream: IO[bytes] = io.BufferedReader(_Prefixed(head, raw))  # type: ignore[arg-type]
-        if head == _GZIP_MAGIC:
-            stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
-        try:
-            peek = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
-        except (OSError, EOFError, zlib.error) as exc:
-            raise IngestError(f"{name}: not a readable gzip file ({exc})") from None
+        head = raw.read(_HEAD_BYTES)
+        text_head = head
+        if head[:2] == _GZIP_MAGIC:
+            try:
+                text_head = zlib.decompressobj(wbits=31).decompress(head, 256)
+            except zlib.error as exc:
+                raise IngestError(f"{name}: not a readable gzip file ({exc})") from None
         stats = IngestStats(files=1)
         source = f"file:{identity.path if identity else name}"
-        if is_payload_file(peek):
-            # Payload events carry ids: de-duplication makes a re-read harmless.
-            stats.merge(self._ingest_payload_file(stream, name, source))
-        else:
-            stats.merge(self._ingest_text_file(stream, name, source, identity, log_format))
+        if is_payload_file(text_head):
+            # Payload events carry ids: de-duplication makes a re-read harmless. The
+            # decoder reads gzip members itself, so a damaged one loses only itself.
+            stats.merge(self._ingest_payload_file(head + raw.read(), name, source))
+            return stats
+        stream: IO[bytes] = io.BufferedReader(_Prefixed(head, raw))  # type: ignore[arg-type]
+        if head[:2] == _GZIP_MAGIC:
+            stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
+        stats.merge(self._ingest_text_file(stream, name, source, identity, log_format))
         return stats
 
-    def _ingest_payload_file(self, stream: IO[bytes], name: str, source: str) -> IngestStats:
-        try:
-            data = stream.read()
-        except (OSError, EOFError, zlib.error) as exc:
-            # What could be read is kept: a truncated gzip still yields its good members.
-            data = b""
-            stats = IngestStats()
-            self.store.write(Batch(dead=[DeadLetter(source, name, f"unreadable: {exc}", None)]))
-            stats.rejected += 1
-            return stats
+    def _ingest_payload_file(self, data: bytes, name: str, source: str) -> IngestStats:
         stats = IngestStats()
         batch: list[tuple[bytes, str]] = []
         for n, doc in enumerate(iter_payload_documents(data), 1):
