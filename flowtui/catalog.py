@@ -53,7 +53,7 @@ _FLOW: tuple[Field, ...] = (
     _flow("log_status", "str", "log-status", "OK, NODATA (no traffic) or SKIPDATA (records skipped)."),
 )
 
-_C = "custom"
+_C: Origin = "custom"
 _CUSTOM: tuple[Field, ...] = (
     _flow("vpc_id", "str", "vpc-id", "VPC of the interface.", _C),
     _flow("subnet_id", "str", "subnet-id", "Subnet of the interface.", _C),
