@@ -226,8 +226,24 @@ class Store:
         return resolve
 
     def _drop_seen(self, part: Part, result: WriteResult) -> list[Record]:
+        """The records whose events are new; remembers them.
+
+        The common case (nothing seen before) costs one INSERT OR IGNORE: only
+        when it inserted fewer keys than it was given are the duplicates sought.
+        """
         assert part.event_keys is not None
         hashes = [_key_hash(k) for k in part.event_keys]
+        fallback = part.fallback_start or 0
+        starts = [fallback if r[_START] is None else r[_START] for r in part.records]
+        before = self.conn.total_changes
+        self.conn.execute("SAVEPOINT seen")
+        self.conn.executemany("INSERT OR IGNORE INTO seen_events (h, start) VALUES (?, ?)", zip(hashes, starts))
+        all_new = self.conn.total_changes - before == len(hashes)
+        if not all_new:  # some were known: undo, then insert only the new ones
+            self.conn.execute("ROLLBACK TO seen")
+        self.conn.execute("RELEASE seen")
+        if all_new:
+            return part.records
         seen: set[int] = set()
         for i in range(0, len(hashes), 900):
             chunk = hashes[i : i + 900]
@@ -235,14 +251,13 @@ class Store:
             seen.update(h for (h,) in self.conn.execute(q, chunk))
         keep: list[Record] = []
         new: list[tuple[int, int]] = []
-        fallback = part.fallback_start or 0
-        for rec, h in zip(part.records, hashes):
+        for rec, h, start in zip(part.records, hashes, starts):
             if h in seen:
                 result.duplicates += 1
                 continue
             seen.add(h)
             keep.append(rec)
-            new.append((h, rec[_START] if rec[_START] is not None else fallback))
+            new.append((h, start))
         self.conn.executemany("INSERT INTO seen_events (h, start) VALUES (?, ?)", new)
         return keep
 
