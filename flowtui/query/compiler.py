@@ -443,7 +443,7 @@ class _Compiler:
         """The first and last comparable key a bound stands for."""
         if t.storage.kind == "protocol":
             number = protocols.protocol_number(text)
-            if number is None:
+            if number is None or number > 255:
                 raise ValueError(f"{text!r} is not a protocol")
             return number, number
         if t.type == "int":
@@ -475,7 +475,7 @@ class _Compiler:
                 alts.append((f"{self.column(name)} IN (SELECT id FROM addrs WHERE {pred})", p))
             return or_(alts)
         m = _IP_PORT.fullmatch(text)
-        if m:
+        if m and int(m.group(2)) <= 65535:
             try:
                 key = values.address_key(m.group(1))
             except ValueError:
@@ -490,9 +490,13 @@ class _Compiler:
                     )
                 return or_(alts)
         number = protocols.protocol_number(text)
+        if number is not None and number > 255:
+            number = None
         if number is not None and (not text.isdigit() or protocols.protocol_name(number) == text):
             alts.append(self.protocols([number]))  # the line shows a keyword, or the number if it has none
         if text.isascii() and text.isdigit():
+            if int(text) > 65535:
+                return or_(alts)
             for name in _MESSAGE_PORTS:
                 alts.append((f"{self.column(name)} = ?", (int(text),)))
         else:

@@ -33,6 +33,7 @@ _REGEX = re.compile(_lp.REGEX_RE, re.VERBOSE)
 _APPROX = re.compile(_lp.APPROX_RE)
 _BOOST = re.compile(_lp.BOOST_RE)
 _SPACE = re.compile(r"\s+")
+_NUMBER = re.compile(r"\d+(\.\d*)?|\.\d+")
 # An IPv6 address, CIDR block or wildcard: hex groups with at least two colons,
 # ending where a term would end.
 _IPV6 = re.compile(r"(?=[0-9A-Fa-f*?]*:[0-9A-Fa-f*?]*:)[0-9A-Fa-f:.*?]+(?:/\d{1,3})?(?=[\s()\]}]|$)")
@@ -85,6 +86,8 @@ def parse(text: str) -> Parsed:
             parsed.tree = _lp.parser.parse(rewritten, lexer=_lexer())
     except ParseError as exc:
         raise _explain(parsed, str(exc)) from None
+    except (ValueError, ArithmeticError) as exc:  # luqum building a node from odd input
+        raise parsed.error(f"cannot read this query: {exc}", 0, len(text)) from None
     return parsed
 
 
@@ -212,12 +215,11 @@ def _scan(text: str) -> tuple[str, list[int], list[Token]]:
             if not m:
                 raise error("unterminated regular expression: this '/' is never closed", i, n)
             kind = "REGEX"
-        elif ch == "~":
-            m = _APPROX.match(text, i)
-            kind = "APPROX"
-        elif ch == "^":
-            m = _BOOST.match(text, i)
-            kind = "BOOST"
+        elif ch in "~^":
+            m = (_APPROX if ch == "~" else _BOOST).match(text, i)
+            kind = "APPROX" if ch == "~" else "BOOST"
+            if m and m.group(1) is not None and not _NUMBER.fullmatch(m.group(1)):
+                raise error(f"'{ch}' takes a number, e.g. {ch}2", i, m.end())
         else:
             m = None
             kind = ""

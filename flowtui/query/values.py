@@ -120,11 +120,19 @@ _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
 
 
+_INT64 = 2**63 - 1
+
+
 def number(text: str) -> int | float:
+    """An integer (or, past SQLite's 64 bits or with a fraction, a float) written in ``text``."""
     if _INT.fullmatch(text):
-        return int(text)
+        n = int(text)
+        return n if -_INT64 - 1 <= n <= _INT64 else float(n)
     if _FLOAT.fullmatch(text):
-        return float(text)
+        v = float(text)
+        if v != v or v in (float("inf"), float("-inf")):
+            raise ValueError(f"{text!r} is out of range")
+        return v
     raise ValueError(f"{text!r} is not a number")
 
 
@@ -154,7 +162,9 @@ def time_interval(text: str) -> tuple[int, int]:
     """
     t = text.strip()
     if _UNIX.fullmatch(t):
-        v = int(float(t))
+        v = int(t.split(".")[0])
+        if v > _INT64:
+            raise ValueError(f"{text!r} is out of range")
         return v, v
     m = _ISO.fullmatch(t)
     if not m:
