@@ -11,13 +11,16 @@ child that exits with an error or is killed is recorded with its exit code.
 
 A job is any picklable object with a ``name`` (its row in ``source_status``)
 and a ``run(ctx)`` method; :func:`run_job` runs one in the current process
-(``flowtui demo --no-ui`` does), with the same status reporting.
+(``flowtui demo --no-ui`` does), with the same status reporting. A job that
+writes its own rows (one per stream, say) sets ``reports_own_status = True``:
+its name then gets a row only when it fails.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
@@ -198,13 +201,16 @@ def run_job(
     to) or ``error`` (it raised; the exception propagates).
     """
     ctx = JobContext(Path(db_path), stop_event or threading.Event(), pause_event or threading.Event(), status_interval)
-    ctx.set_state(job.name, STARTING)
+    own_rows = bool(getattr(job, "reports_own_status", False))
+    if not own_rows:
+        ctx.set_state(job.name, RUNNING)
     ctx.store  # noqa: B018 - create the file and its schema before the reporter opens it too
     reporter = _Reporter(ctx, _watch_parent)
     reporter.start()
     try:
         job.run(ctx)
     except BaseException as exc:
+        own_rows = False  # whatever the job reports, its end is reported under its name
         if isinstance(exc, KeyboardInterrupt):
             ctx.set_state(job.name, STOPPED, "interrupted")
         else:
@@ -212,7 +218,9 @@ def run_job(
             ctx.set_state(job.name, ERROR, what)
         raise
     else:
-        if ctx.stopping:
+        if own_rows:
+            pass
+        elif ctx.stopping:
             ctx.set_state(job.name, STOPPED)
         else:
             ctx.set_state(job.name, FINISHED)
@@ -321,17 +329,17 @@ class IngestWorker:
         self._stop_requested = True
         self._stop.set()
         self._pause.clear()
-        process.join(timeout)
-        if process.is_alive():
+        # Only the watcher thread reaps the child (two threads waiting on one pid race);
+        # here we wait for the watcher to have seen the end.
+        if not self.exited.wait(timeout):
             log.warning("ingest process %s did not stop in %.0f s; terminating it", self.name, timeout)
             process.terminate()
-            process.join(grace)
-        if process.is_alive():
-            process.kill()
-            process.join(5.0)
+            if not self.exited.wait(grace):
+                process.kill()
+                self.exited.wait(5.0)
         if self._watcher is not None:
             self._watcher.join(5.0)
-        return process.exitcode
+        return self.exitcode
 
     def pause(self) -> None:
         self._pause.set()
@@ -348,7 +356,7 @@ class IngestWorker:
         return self._process.pid if self._process is not None else None
 
     def is_alive(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        return self._process is not None and not self.exited.is_set()
 
     def wait(self, timeout: float | None = None) -> int | None:
         """Wait for the child to end by itself (e.g. a job with a duration); its exit code or None."""
@@ -375,6 +383,7 @@ class IngestWorker:
     # --- noticing the child's end ------------------------------------------------------
     def _watch(self) -> None:
         process = self._process
+        multiprocessing.connection.wait([process.sentinel])  # does not reap: join() below does, once
         process.join()
         code = process.exitcode
         self.exitcode = code

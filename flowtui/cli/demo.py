@@ -103,9 +103,11 @@ def _run_headless(job: DemoSource, db: Path) -> int:
 
 def _run_dashboard(job: DemoSource, db: Path, config: Config) -> int:
     from flowtui.demo import demo_config
+    from flowtui.store import Store
 
+    Store(db).close()  # the dashboard opens it read-only, maybe before the worker has created it
     try:
-        from flowtui.ui.app import run_dashboard  # type: ignore[attr-defined]
+        from flowtui.ui.app import run_dashboard
     except ImportError:
         raise FlowtuiError("the dashboard is not available in this build; use flowtui demo --no-ui") from None
     return int(run_dashboard(db_path=db, config=demo_config(config), jobs=[job]) or 0)
