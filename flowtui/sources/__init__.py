@@ -1,0 +1,19 @@
+"""Sources: Kinesis streams and CloudWatch Logs groups tailed into the store, and S3 exports read once.
+
+Everything here is plain Python (no UI). :func:`run_sources` is the one entry
+point the CLI and the dashboard's ingestion process need.
+"""
+
+from flowtui.sources.runner import run_sources, tail_sources
+from flowtui.sources.spec import KinesisSpec, LogGroupSpec, SourceSpec, parse_source, parse_sources, parse_start
+
+__all__ = [
+    "KinesisSpec",
+    "LogGroupSpec",
+    "SourceSpec",
+    "parse_source",
+    "parse_sources",
+    "parse_start",
+    "run_sources",
+    "tail_sources",
+]

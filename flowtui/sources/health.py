@@ -1,0 +1,185 @@
+"""Health of a source: lag, rates and errors per shard, for the log and the status bar.
+
+Readers only bump counters; a :class:`HealthReporter` turns them into rates on
+its own clock, logs one line every few seconds (never per record) and writes
+``source_status`` rows through the writer: one for the source and one per shard
+(``kinesis:<stream>/<shard-id>``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from flowtui.sources.backoff import sleep
+
+log = logging.getLogger("flowtui.sources")
+
+# States, most urgent first: the source shows the most urgent of its parts.
+STATE_ORDER = (
+    "denied",
+    "credentials",
+    "error",
+    "throttled",
+    "network",
+    "connecting",
+    "paused",
+    "reading",
+    "waiting",
+    "caught-up",
+    "stopped",
+    "finished",
+)
+
+
+@dataclass(slots=True)
+class PartHealth:
+    """One shard, or one log group."""
+
+    name: str
+    state: str = "connecting"
+    detail: str | None = None
+    lag_ms: int | None = None
+    records: int = 0
+    bytes: int = 0
+    errors: int = 0
+    throttles: int = 0
+    last_error: str | None = None
+    _mark: tuple[float, int, int] = (0.0, 0, 0)
+    records_per_s: float = 0.0
+    bytes_per_s: float = 0.0
+
+    def error(self, state: str, message: str) -> None:
+        self.state = state
+        self.errors += 1
+        self.last_error = message
+
+    def read(self, records: int, nbytes: int, lag_ms: int | None) -> None:
+        self.records += records
+        self.bytes += nbytes
+        if lag_ms is not None:
+            self.lag_ms = lag_ms
+
+    def tick(self, now: float) -> None:
+        then, r0, b0 = self._mark
+        if then:
+            span = max(now - then, 1e-6)
+            self.records_per_s = (self.records - r0) / span
+            self.bytes_per_s = (self.bytes - b0) / span
+        self._mark = (now, self.records, self.bytes)
+
+
+@dataclass(slots=True)
+class SourceHealth:
+    name: str
+    state: str = "connecting"
+    detail: str | None = None
+    parts: dict[str, PartHealth] = field(default_factory=dict)
+    errors: int = 0  # errors of the source itself (listing shards, describing the stream)
+    retired: set[str] = field(default_factory=set)
+
+    def part(self, name: str) -> PartHealth:
+        p = self.parts.get(name)
+        if p is None:
+            p = self.parts[name] = PartHealth(name)
+        return p
+
+    def overall_state(self) -> str:
+        states = [self.state] + [p.state for p in self.parts.values()]
+        return min(states, key=lambda s: STATE_ORDER.index(s) if s in STATE_ORDER else len(STATE_ORDER))
+
+    def summary(self) -> tuple[str, str, float, float, int | None, int]:
+        """(state, detail, records/s, bytes/s, lag in ms, errors)."""
+        active = [p for p in self.parts.values() if p.state != "finished"]
+        rate = sum(p.records_per_s for p in self.parts.values())
+        brate = sum(p.bytes_per_s for p in self.parts.values())
+        lags = [p.lag_ms for p in active if p.lag_ms is not None]
+        errors = self.errors + sum(p.errors for p in self.parts.values())
+        counts: dict[str, int] = {}
+        for p in active:
+            counts[p.state] = counts.get(p.state, 0) + 1
+        state = self.overall_state()
+        bits = [
+            ", ".join(
+                f"{n} {s}"
+                for s, n in sorted(
+                    counts.items(), key=lambda kv: STATE_ORDER.index(kv[0]) if kv[0] in STATE_ORDER else 99
+                )
+            )
+        ]
+        if self.detail:
+            bits.append(self.detail)
+        else:
+            last = next((p for p in self.parts.values() if p.state in ("denied", "credentials", "error")), None)
+            if last is not None and last.last_error:
+                bits.append(last.last_error)
+        detail = "; ".join(b for b in bits if b)
+        return state, detail, rate, brate, max(lags) if lags else None, errors
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+def log_line(health: SourceHealth, stored: int, duplicates: int, rejected: int) -> str:
+    state, detail, rate, brate, lag, errors = health.summary()
+    lag_text = "-" if lag is None else f"{lag / 1000:.1f}s"
+    parts = len([p for p in health.parts.values() if p.state != "finished"])
+    unit = "shards" if health.name.startswith("kinesis:") else "parts"
+    text = (
+        f"{health.name}: {state}, {parts} {unit} ({detail or '-'}), {rate:,.0f} rec/s, {human_bytes(brate)}/s,"
+        f" behind {lag_text}, stored {stored:,}, duplicates {duplicates:,}, rejected {rejected:,}, errors {errors}"
+    )
+    return text
+
+
+class HealthReporter:
+    """Every ``interval``: rates, one status row per source and per part; a log line every ``log_interval``."""
+
+    def __init__(
+        self, writer: object, sources: list[SourceHealth], interval: float, log_interval: float | None
+    ) -> None:
+        self.writer = writer
+        self.sources = sources
+        self.interval = interval
+        self.log_interval = log_interval
+        self._last_log = time.monotonic()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while True:
+            stopped = await sleep(self.interval, stop)
+            await self.report()
+            if stopped:
+                return
+
+    async def report(self, final: bool = False) -> None:
+        now = time.monotonic()
+        do_log = self.log_interval is not None and (final or now - self._last_log >= self.log_interval)
+        if do_log:
+            self._last_log = now
+        totals = getattr(self.writer, "totals", {})
+        for h in self.sources:
+            for p in h.parts.values():
+                p.tick(now)
+            state, detail, rate, _brate, lag, errors = h.summary()
+            try:
+                await self.writer.set_status(h.name, state, detail, rate, lag, errors)  # type: ignore[attr-defined]
+                for p in list(h.parts.values()):
+                    if p.name in h.retired:
+                        continue
+                    if p.state == "finished":
+                        h.retired.add(p.name)
+                    await self.writer.set_status(  # type: ignore[attr-defined]
+                        p.name, p.state, p.detail or p.last_error, p.records_per_s, p.lag_ms, p.errors
+                    )
+            except Exception as exc:  # noqa: BLE001 - health must never stop ingestion
+                log.warning("%s: cannot write status: %s", h.name, exc)
+            if do_log:
+                t = totals.get(h.name)
+                log.info(log_line(h, t.stored if t else 0, t.duplicates if t else 0, t.rejected if t else 0))
