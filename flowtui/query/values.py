@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import ipaddress
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -130,7 +131,7 @@ def number(text: str) -> int | float:
         return n if -_INT64 - 1 <= n <= _INT64 else float(n)
     if _FLOAT.fullmatch(text):
         v = float(text)
-        if v != v or v in (float("inf"), float("-inf")):
+        if not math.isfinite(v):
             raise ValueError(f"{text!r} is out of range")
         return v
     raise ValueError(f"{text!r} is not a number")
