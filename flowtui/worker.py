@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from flowtui.errors import FlowtuiError
 from flowtui.ingest import IngestStats
@@ -45,7 +45,13 @@ EventLike = threading.Event | MpEvent
 
 # States a job's row in source_status goes through.
 STARTING, RUNNING, PAUSED, STOPPED, FINISHED, ERROR, CRASHED = (
-    "starting", "running", "paused", "stopped", "finished", "error", "crashed",
+    "starting",
+    "running",
+    "paused",
+    "stopped",
+    "finished",
+    "error",
+    "crashed",
 )
 
 
@@ -257,7 +263,7 @@ def _child_main(
     except FlowtuiError as exc:
         print(f"flowtui: {job.name}: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except BaseException:
+    except Exception:  # noqa: BLE001 - the child's last word: its traceback, then a non-zero exit code
         traceback.print_exc()
         sys.exit(1)
 
@@ -373,7 +379,7 @@ class IngestWorker:
             return CRASHED
         return STOPPED if self._stop_requested else FINISHED
 
-    def __enter__(self) -> IngestWorker:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -20,7 +20,7 @@ from netaddr import IPSet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flowtui.demo.environment import DATA_DIR, EXTERNAL_NETWORKS, GEOIP_ASN, GEOIP_CITY, ExternalNetwork  # noqa: E402
+from flowtui.demo.environment import DATA_DIR, EXTERNAL_NETWORKS, GEOIP_ASN, GEOIP_CITY, ExternalNetwork
 
 # A fixed build time, so that rebuilding from the same table gives the same bytes.
 BUILD_EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z
@@ -61,7 +61,9 @@ def asn_record(net: ExternalNetwork) -> dict[str, Any]:
 
 def build(out_dir: Path) -> tuple[Path, Path]:
     # geoip2 picks the record layout by a substring of the database type ("City", "GeoLite2-ASN").
-    city = _ReproducibleWriter(6, "flowtui-demo-GeoLite2-City", ["en"], DESCRIPTION, ipv4_compatible=True, int_type="u32")
+    city = _ReproducibleWriter(
+        6, "flowtui-demo-GeoLite2-City", ["en"], DESCRIPTION, ipv4_compatible=True, int_type="u32"
+    )
     asn = _ReproducibleWriter(6, "flowtui-demo-GeoLite2-ASN", ["en"], DESCRIPTION, ipv4_compatible=True, int_type="u32")
     for net in EXTERNAL_NETWORKS:
         city.insert_network(IPSet([net.cidr]), city_record(net))

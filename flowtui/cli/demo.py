@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         metavar="PATH",
         help=f"the store to fill (default: {default_demo_db()}, emptied at start)",
     )
-    p.add_argument("--config", metavar="PATH", help="TOML config file (its UI settings apply; enrichment is the demo's)")
+    p.add_argument(
+        "--config", metavar="PATH", help="TOML config file (its UI settings apply; enrichment is the demo's)"
+    )
     p.add_argument("--no-ui", action="store_true", help="no dashboard: ingest, print a summary line, exit")
     p.add_argument("--duration", metavar="S", help="stop after S seconds of live traffic (e.g. 30, 90s, 5m)")
     p.add_argument("--rate", metavar="N", type=float, default=500.0, help="flow records per second (default 500)")

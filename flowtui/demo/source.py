@@ -116,7 +116,12 @@ class DemoSource:
             enricher.close()
 
     def _ingest(
-        self, ctx: JobContext, pipeline: Pipeline, traffic: DemoTraffic, payloads: list[bytes], last: int,
+        self,
+        ctx: JobContext,
+        pipeline: Pipeline,
+        traffic: DemoTraffic,
+        payloads: list[bytes],
+        last: int,
         lag_ms: int | None,
     ) -> None:
         name = self.name

@@ -58,7 +58,7 @@ WEIGHTS: Final[dict[str, float]] = {
     "nat": 8.0,  # instances -> NAT gateway -> package mirrors and APIs
     "dns": 6.0,  # instances -> the VPC resolver (UDP)
     "lambda": 3.0,  # Lambda -> VPC endpoint, Lambda -> RDS
-    "exfil": 1.0,  # RDS -> an outside address
+    "exfil": 0.6,  # RDS -> an outside address
     "tor": 0.8,  # reports-worker beaconing to a Tor exit
     "tor6": 0.3,
     "spamhaus": 0.8,  # reports-worker to a Spamhaus-listed block
@@ -114,7 +114,9 @@ class TrafficGenerator:
             else:
                 pools.setdefault(key, []).extend(_block_addresses(rng, net.cidr, sizes.get(net.role, 4)))
         self.pools = pools
-        self._scenario_fns: dict[str, Callable[[int, int], None]] = {name: getattr(self, f"_{name}") for name in SCENARIOS}
+        self._scenario_fns: dict[str, Callable[[int, int], None]] = {
+            name: getattr(self, f"_{name}") for name in SCENARIOS
+        }
         names, weights = zip(*WEIGHTS.items(), strict=True)
         total = sum(weights)
         acc = 0.0
@@ -132,7 +134,8 @@ class TrafficGenerator:
         With ``every_scenario`` one conversation of each scenario comes first, so
         even the shortest run shows every pane.
         """
-        self._out = out = []
+        out: list[Event] = []
+        self._out = out
         if every_scenario:
             for name in SCENARIOS:
                 self._scenario_fns[name](t, self._window())
@@ -165,16 +168,37 @@ class TrafficGenerator:
         return 32768 + int(self.rng.random() * 28232)
 
     def _emit(
-        self, eni: Interface, src: str, dst: str, sport: int, dport: int, proto: int,
-        packets: int, nbytes: int, t: int, w: int, action: str = "ACCEPT",
+        self,
+        eni: Interface,
+        src: str,
+        dst: str,
+        sport: int,
+        dport: int,
+        proto: int,
+        packets: int,
+        nbytes: int,
+        t: int,
+        w: int,
+        action: str = "ACCEPT",
     ) -> None:
         start = t - w
-        line = f"{self._prefix[eni.eni_id]}{src} {dst} {sport} {dport} {proto} {packets} {nbytes} {start} {t} {action} OK"
+        line = (
+            f"{self._prefix[eni.eni_id]}{src} {dst} {sport} {dport} {proto} {packets} {nbytes} {start} {t} {action} OK"
+        )
         self._out.append((eni.log_stream, start, line))
 
     def _both(
-        self, seen_on: tuple[Interface, ...], a: str, b: str, aport: int, bport: int, proto: int,
-        req: tuple[int, int], resp: tuple[int, int], t: int, w: int,
+        self,
+        seen_on: tuple[Interface, ...],
+        a: str,
+        b: str,
+        aport: int,
+        bport: int,
+        proto: int,
+        req: tuple[int, int],
+        resp: tuple[int, int],
+        t: int,
+        w: int,
     ) -> None:
         """A request a -> b and its reply, recorded on every interface in ``seen_on``."""
         for eni in seen_on:
@@ -277,7 +301,7 @@ class TrafficGenerator:
 
     def _exfil(self, t: int, w: int) -> None:
         target = self._pick(self.pools["exfil"])
-        nbytes = 20_000_000 + int(self.rng.random() * 180_000_000)
+        nbytes = 2_000_000 + int(self.rng.random() * 28_000_000)
         packets = nbytes // 1400
         sport = self._eph()
         self._emit(self.rds, self.rds.private_ip, target, sport, 443, 6, packets, nbytes, t, w)
