@@ -1,0 +1,513 @@
+"""The dashboard application: the refresh loop, the shared state, navigation.
+
+The loop: a timer fires, one thread worker reads the status and (when the
+dashboard is visible, not paused, and the store changed) runs the panes'
+queries, posts one message with everything, and only when that worker has
+finished is the next timer armed. Ticks never pile up, and an idle store costs
+one ``SELECT min(id), max(id)`` per tick.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.reactive import reactive
+from textual.worker import Worker, WorkerState
+
+from flowtui.config import Config
+from flowtui.errors import ConfigError, FlowtuiError
+from flowtui.query.window import TimeWindow
+from flowtui.ui.commands import FlowtuiCommands
+from flowtui.ui.data import DataSource, PaneResult, StatusInfo
+from flowtui.ui.export import write_export
+from flowtui.ui.formatting import clean
+from flowtui.ui.panes import PaneSpec, panes_from_config
+from flowtui.ui.screens.address import AddressScreen
+from flowtui.ui.screens.dashboard import DashboardScreen
+from flowtui.ui.screens.dialogs import (
+    ExportRequest,
+    ExportScreen,
+    SavedQueriesScreen,
+    SaveQueryScreen,
+    WindowScreen,
+)
+from flowtui.ui.screens.help import HelpScreen, binding_rows
+from flowtui.ui.screens.results import ResultsScreen
+from flowtui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, resolve_theme_name
+from flowtui.ui.widgets.flow_table import FlowTable
+from flowtui.ui.widgets.query_bar import QueryBar, QueryInput
+
+Now = Callable[[], float]
+DEFAULT_WINDOW = TimeWindow.last(900)
+DEFAULT_INTERVAL = 2.0
+INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+SLIDE_FRACTION = 30  # a live window with no new flows still refreshes every span/30 (old flows slide out)
+
+
+@dataclass(frozen=True, slots=True)
+class UiSettings:
+    """``[ui]`` of the config, checked."""
+
+    theme: str | None = None
+    refresh: float = DEFAULT_INTERVAL
+    window: TimeWindow = DEFAULT_WINDOW
+    keys: dict[str, str] | None = None
+
+    @classmethod
+    def from_config(cls, config: Config) -> UiSettings:
+        from flowtui.ui.screens.dialogs import parse_window
+
+        ui = config.section("ui")
+        theme = config.get("ui", "theme", None, str)
+        refresh = config.get("ui", "refresh", DEFAULT_INTERVAL, (int, float))
+        if refresh <= 0:
+            raise ConfigError(f"{config.path or 'config'}: [ui] refresh must be more than 0 seconds")
+        window_text = config.get("ui", "window", None, str)
+        try:
+            window = parse_window(window_text) if window_text else DEFAULT_WINDOW
+        except FlowtuiError as exc:
+            raise ConfigError(f"{config.path or 'config'}: [ui] window: {exc}") from None
+        keys = ui.get("keys", {})
+        if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+            raise ConfigError(f"{config.path or 'config'}: [ui.keys] maps binding ids to keys, e.g. \"app.quit\" = \"ctrl+q\"")
+        return cls(theme, float(refresh), window, dict(keys))
+
+
+class Refreshed(Message):
+    """One tick's findings: the sources' status and, when they were re-run, the panes."""
+
+    def __init__(self, status: StatusInfo, panes: list[PaneResult] | None, window: TimeWindow) -> None:
+        super().__init__()
+        self.status = status
+        self.panes = panes
+        self.window = window
+
+
+class FlowtuiApp(App[int]):
+    """``flowtui``: live panes over the store, a query bar, drill-down."""
+
+    CSS_PATH = "flowtui.tcss"
+    TITLE = "flowtui"
+    COMMANDS = App.COMMANDS | {FlowtuiCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012 - Textual declares it so
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("slash", "focus_query", "Query", id="app.query"),
+        Binding("colon", "command_palette", "Commands", show=False, id="app.commands"),
+        Binding("space", "toggle_pause", "Pause", id="app.pause"),
+        Binding("w", "window", "Window", id="app.window"),
+        Binding("left_square_bracket", "earlier", "Earlier", show=False, id="app.earlier"),
+        Binding("right_square_bracket", "later", "Later", show=False, id="app.later"),
+        Binding("plus,equals_sign", "slower", "Refresh slower", show=False, id="app.slower"),
+        Binding("minus", "faster", "Refresh faster", show=False, id="app.faster"),
+        Binding("ctrl+s", "save_query", "Save query", show=False, id="app.save_query"),
+        Binding("ctrl+o", "saved_queries", "Saved queries", show=False, id="app.saved_queries"),
+        Binding("escape", "back_out", "Back", show=False, id="app.back"),
+    ]
+
+    window: reactive[TimeWindow] = reactive(DEFAULT_WINDOW, init=False)
+    paused: reactive[bool] = reactive(False, init=False)
+    interval: reactive[float] = reactive(DEFAULT_INTERVAL, init=False)
+    status: reactive[StatusInfo | None] = reactive(None, init=False, always_update=True)
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        config: Config | None = None,
+        *,
+        worker: Any = None,
+        theme: str | None = None,
+        now: Now | None = None,
+        panes: tuple[PaneSpec, ...] | None = None,
+    ) -> None:
+        super().__init__()
+        config = config or Config()
+        self.db_path = Path(db_path)
+        self.now: Now = now or time.time
+        self.settings = UiSettings.from_config(config)
+        self.panes = panes if panes is not None else panes_from_config(config)
+        self.worker = worker
+        self.data = DataSource(self.db_path, self.now)
+        self._themes = load_themes()
+        for t in self._themes.values():
+            self.register_theme(t)
+        self._theme_name = resolve_theme_name(theme or self.settings.theme or DEFAULT_THEME, self.available_themes)
+        self.keymap = dict(self.settings.keys or {})
+        unknown = sorted(set(self.keymap) - set(all_binding_ids()))
+        if unknown:
+            raise ConfigError(f"[ui.keys]: no binding {', '.join(map(repr, unknown))}; see the help screen (?) for ids")
+        self.set_reactive(FlowtuiApp.window, self.settings.window)
+        self.set_reactive(FlowtuiApp.interval, self.settings.refresh)
+        self.saved_queries: list[tuple[str, str]] = []
+        self._timer: Any = None
+        self._tick_soon = False
+        self._again = False
+        self._refresh_worker: Worker[None] | None = None
+        self._marker: Any = None
+        self._panes_at: float = 0.0
+        self._panes_window: TimeWindow | None = None
+        self._force = True
+        self.dashboard = DashboardScreen(self.panes)
+        self.refresh_count = 0  # pane refreshes applied (for tests and the curious)
+
+    # --- set-up ------------------------------------------------------------------
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(VARIABLE_DEFAULTS)
+
+    @property
+    def flowtui_themes(self) -> list[str]:
+        return sorted(self._themes)
+
+    def on_mount(self) -> None:
+        self.theme = self._theme_name
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        self.push_screen(self.dashboard)
+        self._update_window_labels()
+        self._load_saved()
+        self._tick()
+
+    def on_unmount(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self.data.close()
+
+    def watch_theme(self, _: str) -> None:
+        if self.dashboard.is_mounted:
+            self.dashboard.restyle()
+
+    # --- the refresh loop ----------------------------------------------------------
+    def _dashboard_visible(self) -> bool:
+        stack = self.screen_stack
+        return bool(stack) and stack[-1] is self.dashboard
+
+    def _tick(self) -> None:
+        self._timer = None
+        self._tick_soon = False
+        if self._refresh_worker is not None and not self._refresh_worker.is_finished:
+            self._again = True  # never two ticks at once: go again when this one ends
+            return
+        run_panes = not self.paused and self._dashboard_visible()
+        now = self.now()
+        window = self.window
+        due = self._force or self._panes_window != window
+        if window.live and not due and self._panes_at:
+            span = window.span(now) or 900
+            due = now - self._panes_at >= max(self.interval, span / SLIDE_FRACTION)
+        if not window.live and not due:
+            run_panes = False  # a past window does not change: nothing to re-run
+        if run_panes:
+            self._force = False
+        self._refresh_worker = self._refresh(window, run_panes, due)
+
+    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
+    def _refresh(self, window: TimeWindow, run_panes: bool, due: bool) -> None:
+        """One tick, off the UI thread. Ticks never overlap, so the pane state it keeps is its own."""
+        status = self.data.status()
+        panes = None
+        if run_panes and status.error is None:
+            marker = self.data.marker()
+            if due or marker != self._marker:
+                panes = [self.data.pane(spec, window) for spec in self.panes]
+                self._marker = marker
+        elif run_panes and status.error is not None and due:
+            panes = [PaneResult(spec, [], [], 0.0, window.describe(), error=status.error) for spec in self.panes]
+        if panes is not None:
+            self._panes_window = window
+            self._panes_at = self.now()
+        self.post_message(Refreshed(status, panes, window))
+
+    def on_refreshed(self, message: Refreshed) -> None:
+        self.status = message.status
+        if message.panes is not None:
+            if self.dashboard.is_mounted:
+                self.dashboard.show_results(message.panes)
+            self.refresh_count += 1
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state == WorkerState.ERROR:
+            if worker.group == "refresh":
+                self._force = True
+            self._worker_failed(worker)
+        if worker.group == "refresh" and worker is self._refresh_worker and worker.is_finished:
+            again, self._again = self._again, False
+            self._schedule(0 if again else None)
+
+    def _schedule(self, delay: float | None = None) -> None:
+        """Arm the one timer for the next tick (replacing any armed one)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        delay = self.interval if delay is None else delay
+        if delay > 0:
+            self._timer = self.set_timer(delay, self._tick)
+        elif not self._tick_soon:
+            self._tick_soon = True
+            self.call_next(self._tick)
+
+    def request_refresh(self, force: bool = True) -> None:
+        """Refresh now (after a window change, on coming back to the dashboard)."""
+        if force:
+            self._force = True
+        if self._refresh_worker is not None and not self._refresh_worker.is_finished:
+            self._again = True  # the running tick re-arms the timer: make it at once
+            return
+        self._schedule(0)
+
+    def _worker_failed(self, worker: Worker[Any]) -> None:
+        """Every worker's failure ends here: a user's error as one sentence, a bug with its type."""
+        error = worker.error
+        if isinstance(error, FlowtuiError):
+            self.notify(clean(str(error)), markup=False, severity="error", timeout=8)
+        else:
+            self.notify(f"{type(error).__name__}: {clean(str(error))}", markup=False, title="flowtui bug", severity="error", timeout=15)
+            self.log.error(worker.error)
+
+    # --- state changes -----------------------------------------------------------------
+    def watch_window(self, window: TimeWindow) -> None:
+        self._update_window_labels()
+        for screen in self.screen_stack:
+            if isinstance(screen, (ResultsScreen, AddressScreen)):
+                screen.set_window(window)
+        self.request_refresh()
+
+    def watch_paused(self, paused: bool) -> None:
+        self._update_window_labels()
+        if not paused:
+            self.request_refresh(force=False)
+
+    def window_label(self) -> Text:
+        return window_label(self.window, self.paused)
+
+    def _update_window_labels(self) -> None:
+        label = self.window_label()
+        for screen in self.screen_stack:
+            for bar in screen.query(QueryBar):
+                bar.set_window_label(label)
+
+    def set_window(self, window: TimeWindow) -> None:
+        self.window = window
+
+    # --- actions ------------------------------------------------------------------------
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        from flowtui.ui.screens.dialogs import SavedQueriesScreen as _Saved
+
+        groups: list[tuple[str, list[BindingType]]] = [
+            ("everywhere", list(self.BINDINGS) + [Binding("ctrl+p", "command_palette", "Command palette")]),
+            ("query bar", [Binding("enter", "run", "Run the query"), *QueryInput.BINDINGS]),
+            ("dashboard", list(DashboardScreen.BINDINGS)),
+            ("tables", [Binding("enter", "select", "Open the address / value"), *FlowTable.BINDINGS]),
+            ("results", list(ResultsScreen.BINDINGS)),
+            ("address", list(AddressScreen.BINDINGS)),
+            ("saved queries", list(_Saved.BINDINGS)),
+        ]
+        return [(title, binding_rows(self, bindings, self.keymap)) for title, bindings in groups]
+
+    def action_focus_query(self) -> None:
+        bars = self.screen.query(QueryBar)
+        if bars:
+            bars.first().focus_input()
+        else:
+            self.switch_to_dashboard()
+            self.dashboard.query_bar.focus_input()
+
+    def switch_to_dashboard(self) -> None:
+        while len(self.screen_stack) > 2 or (len(self.screen_stack) == 2 and self.screen is not self.dashboard):
+            self.pop_screen()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.notify("Refresh paused: space resumes" if self.paused else "Refresh resumed", timeout=2)
+
+    def action_slower(self) -> None:
+        bigger = [i for i in INTERVALS if i > self.interval]
+        self.interval = bigger[0] if bigger else self.interval
+        self._schedule()
+
+    def action_faster(self) -> None:
+        smaller = [i for i in INTERVALS if i < self.interval]
+        self.interval = smaller[-1] if smaller else self.interval
+        self._schedule()
+
+    def action_earlier(self) -> None:
+        self.window = self.window.shift(backward=True, now=self.now())
+
+    def action_later(self) -> None:
+        self.window = self.window.shift(backward=False, now=self.now())
+
+    def action_window(self) -> None:
+        def chosen(window: object) -> None:
+            if isinstance(window, TimeWindow):
+                self.window = window
+
+        self.push_screen(WindowScreen(self.window), chosen)
+
+    def action_back_out(self) -> None:
+        """Escape: close what is on top of the dashboard, never the dashboard itself."""
+        if self.screen is not self.dashboard and len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    # --- queries -------------------------------------------------------------------------
+    def run_query(self, query: str) -> None:
+        """Show ``query``'s flows: in the results view already open, or a new one."""
+        screen = self.screen
+        if isinstance(screen, ResultsScreen):
+            screen.run(query)
+        else:
+            self.push_screen(ResultsScreen(query, self.window))
+
+    def open_address(self, address: str) -> None:
+        self.push_screen(AddressScreen(address, self.window))
+
+    def remember_query(self, query: str) -> None:
+        self.data.add_history(query)
+
+    def on_query_bar_submitted(self, message: QueryBar.Submitted) -> None:
+        self.remember_query(message.query)
+        self.run_query(message.query)
+
+    def _current_query(self) -> str:
+        bars = self.screen.query(QueryBar)
+        return bars.first().value.strip() if bars else ""
+
+    def action_save_query(self) -> None:
+        query = self._current_query()
+        if not query:
+            self.notify("Type a query first, then ctrl+s saves it.", timeout=3)
+            return
+
+        def named(name: object) -> None:
+            if isinstance(name, str) and name:
+                self.data.save(name, query)
+                self._load_saved()
+                self.notify(f"Saved as {clean(name)}", markup=False, timeout=2)
+
+        self.push_screen(SaveQueryScreen(query), named)
+
+    def action_saved_queries(self) -> None:
+        def picked(query: object) -> None:
+            if isinstance(query, str):
+                bars = self.screen.query(QueryBar)
+                if bars:
+                    bars.first().set_value(query)
+                self.remember_query(query)
+                self.run_query(query)
+
+        self.push_screen(SavedQueriesScreen(self.data.saved()), picked)
+
+    def delete_saved_query(self, name: str) -> None:
+        self.data.delete_saved(name)
+        self._load_saved()
+
+    def _load_saved(self) -> None:
+        self.saved_queries = self.data.saved()
+        history = self.data.history()
+        for screen in self.screen_stack:
+            for bar in screen.query(QueryBar):
+                bar.load_history(history)
+
+    # --- export ----------------------------------------------------------------------------
+    def export_results(self, query: str, window: TimeWindow, columns: list[str], order: tuple[str, bool]) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.now()))
+        default = str(Path.cwd() / f"flowtui-{stamp}.csv")
+
+        def chosen(request: object) -> None:
+            if isinstance(request, ExportRequest):
+                self._export(request, query, window, columns, order)
+
+        self.push_screen(ExportScreen(default), chosen)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def _export(self, request: ExportRequest, query: str, window: TimeWindow, columns: list[str], order: tuple[str, bool]) -> None:
+        rows = self.data.iter_results(query, window, columns, order)
+        count = write_export(request.path, request.format, columns, rows)
+        self.call_from_thread(self.notify, f"Wrote {count:,} rows to {clean(str(request.path))}", markup=False, timeout=4)
+
+
+def window_label(window: TimeWindow, paused: bool) -> Text:
+    text = Text(no_wrap=True)
+    if paused:
+        text.append(" PAUSED ", style="reverse bold")
+        text.append(" ")
+    if window.live:
+        text.append("● live ", style="bold green")
+    else:
+        text.append("■ fixed ", style="bold")
+    text.append(window.describe())
+    return text
+
+
+def all_binding_ids() -> list[str]:
+    from flowtui.ui.screens.dialogs import SavedQueriesScreen as _Saved
+    from flowtui.ui.screens.dialogs import _Dialog
+
+    ids: list[str] = []
+    for owner in (FlowtuiApp, DashboardScreen, ResultsScreen, AddressScreen, FlowTable, QueryInput, HelpScreen, _Saved, _Dialog):
+        for b in owner.BINDINGS:
+            if isinstance(b, Binding) and b.id:
+                ids.append(b.id)
+    return ids
+
+
+def run_app(
+    db_path: str | Path,
+    config: Config | None = None,
+    *,
+    worker: Any = None,
+    theme: str | None = None,
+    now: Now | None = None,
+) -> int:
+    """Run the dashboard on ``db_path`` until the user quits; start and stop ``worker`` around it.
+
+    ``worker`` is a :class:`flowtui.worker.IngestWorker` (or a list of them)
+    filling the store from another process; without one the dashboard is a
+    viewer of a store someone else fills. Config and theme errors are raised
+    (as ConfigError) before the terminal is taken over.
+    """
+    workers = [] if worker is None else list(worker) if isinstance(worker, (list, tuple)) else [worker]
+    app = FlowtuiApp(db_path, config, worker=workers, theme=theme, now=now)
+    started = []
+    try:
+        for w in workers:
+            if getattr(w, "state", "new") == "new":
+                w.start()
+                started.append(w)
+        result = app.run()
+    finally:
+        for w in started:
+            w.stop()
+    return int(result or 0)
+
+
+def run_dashboard(
+    db_path: str | Path,
+    config: Config | None = None,
+    *,
+    jobs: Sequence[Any] = (),
+    theme: str | None = None,
+    now: Now | None = None,
+) -> int:
+    """:func:`run_app` with each ingest job (``flowtui.worker.IngestJob``) in its own worker process."""
+    from flowtui.worker import IngestWorker
+
+    log_dir = Path(db_path).parent
+    workers = [IngestWorker(job, db_path, log_path=log_dir / f"{Path(db_path).stem}.{job.name}.log") for job in jobs]
+    return run_app(db_path, config, worker=workers, theme=theme, now=now)

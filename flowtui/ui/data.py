@@ -1,0 +1,362 @@
+"""What the screens ask of the core, answered off the UI thread.
+
+Plain Python, no Textual: every method here runs in a thread worker. The store
+is opened read-only, once per *lane* (panes, interactive queries, completion),
+each lane behind its own lock, so a slow search never holds up the dashboard
+and typing never waits for either.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flowtui import catalog
+from flowtui.errors import FlowtuiError, QueryError
+from flowtui.query.compiler import compile_query
+from flowtui.query.engine import QueryEngine, columns_for
+from flowtui.query.window import TimeWindow
+from flowtui.store import Store, StoreError
+from flowtui.ui.panes import PaneSpec
+
+Now = Callable[[], float]
+RATE_BUCKETS = 60
+PAGE_SIZE = 200
+EXPORT_CHUNK = 5000
+ADDRESS_FLOWS = 50
+_SUFFIXES = tuple(s for s, _, _ in catalog.ENRICH_SUFFIXES)
+OTHER = "(other)"
+
+
+@dataclass(frozen=True, slots=True)
+class PaneRow:
+    key: str  # the row's id in the table: its group values
+    values: tuple[Any, ...]  # one per PaneSpec.by field
+    flows: int
+    bytes: int
+    packets: int
+    other: bool = False  # the '(other)' row: everything below the top N
+    threats: tuple[bool, ...] = ()  # per value: an address some threat list names
+
+
+@dataclass(frozen=True, slots=True)
+class PaneResult:
+    spec: PaneSpec
+    rows: list[PaneRow]
+    rate: list[float]  # the metric per bucket over the window, oldest first
+    bucket_seconds: float
+    window_label: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    name: str
+    state: str
+    detail: str | None
+    records_per_s: float | None
+    lag_ms: int | None
+    errors: int
+    updated: float
+
+
+@dataclass(frozen=True, slots=True)
+class StatusInfo:
+    sources: list[SourceState]
+    dead_letters: int
+    size_bytes: int
+    error: str | None = None  # the store cannot be read (yet)
+
+
+@dataclass(slots=True)
+class AddressInfo:
+    address: str
+    profile: dict[str, Any]  # enrichment suffix -> value, from the newest flow that has it
+    seen: bool  # any flow in the window
+    peers: list[dict[str, Any]] = field(default_factory=list)  # direction, peer, flows, bytes, packets
+    ports: list[dict[str, Any]] = field(default_factory=list)  # direction, dst_port, protocol, flows, bytes, packets
+    rate: list[float] = field(default_factory=list)
+    bucket_seconds: float = 0.0
+    flows: list[dict[str, Any]] = field(default_factory=list)
+    flow_fields: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    query: str
+    rows: list[dict[str, Any]]
+    columns: list[str]
+    offset: int
+    total: int
+    order: tuple[str, bool]  # field, descending
+
+
+class _Lane:
+    """One read-only connection and the engine over it."""
+
+    def __init__(self, path: Path, now: Now) -> None:
+        self.store = Store(path, readonly=True)
+        self.engine = QueryEngine(self.store)
+        self.lock = threading.Lock()
+
+
+def pinned(window: TimeWindow, now: float) -> TimeWindow:
+    """``window`` with a relative start fixed at ``now``: every query of one refresh sees the same window."""
+    start, end = window.bounds(now)
+    return TimeWindow(start, end)
+
+
+class DataSource:
+    """The store as the UI sees it: read-only, opened lazily, one lane per kind of work."""
+
+    def __init__(self, path: Path, now: Now) -> None:
+        self.path = Path(path)
+        self.now = now
+        self._lanes: dict[str, _Lane] = {}
+        self._open_lock = threading.Lock()
+        self._history: list[str] = []
+        self._saved: dict[str, str] = {}
+
+    @contextmanager
+    def lane(self, name: str) -> Iterator[_Lane]:
+        with self._open_lock:
+            lane = self._lanes.get(name)
+            if lane is None:
+                lane = self._lanes[name] = _Lane(self.path, self.now)
+        with lane.lock:
+            yield lane
+
+    def close(self) -> None:
+        with self._open_lock:
+            for lane in self._lanes.values():
+                with lane.lock:
+                    lane.store.close()
+            self._lanes.clear()
+
+    # --- change detection ---------------------------------------------------------
+    def marker(self) -> tuple[Any, ...]:
+        """Cheap to read, different whenever flows were added or dropped: rowid bounds."""
+        with self.lane("panes") as lane:
+            row = lane.store.conn.execute("SELECT min(id), max(id) FROM flows").fetchone()
+            return (row[0], row[1])
+
+    # --- status -----------------------------------------------------------------------
+    def status(self) -> StatusInfo:
+        try:
+            with self.lane("panes") as lane:
+                store = lane.store
+                sources = [
+                    SourceState(
+                        name=str(s["source"]),
+                        state=str(s["state"]),
+                        detail=s.get("detail"),
+                        records_per_s=s.get("records_per_s"),
+                        lag_ms=s.get("lag_ms"),
+                        errors=int(s.get("errors") or 0),
+                        updated=float(s.get("updated") or 0),
+                    )
+                    for s in store.statuses()
+                ]
+                return StatusInfo(sources, store.dead_letter_count(), store.size_bytes())
+        except StoreError as exc:
+            return StatusInfo([], 0, 0, error=str(exc))
+
+    # --- panes --------------------------------------------------------------------------
+    def pane(self, spec: PaneSpec, window: TimeWindow) -> PaneResult:
+        label = window.describe()
+        now = self.now()
+        # Grouping by the addresses' threat flags too lets the pane colour a listed address.
+        flags = [f"{n}_threat_indicated" for n in spec.by if catalog.BY_NAME[n].type == "ip"]
+        try:
+            with self.lane("panes") as lane:
+                top = lane.engine.top(
+                    spec.query, pinned(window, now), by=[*spec.by, *flags], metric=spec.metric, limit=spec.limit  # type: ignore[arg-type]
+                )
+                hist = lane.engine.histogram(spec.query, window, buckets=RATE_BUCKETS, now=now)
+        except QueryError as exc:
+            return PaneResult(spec, [], [], 0.0, label, error=f"bad query at {exc.start + 1}: {exc.message}")
+        except FlowtuiError as exc:
+            return PaneResult(spec, [], [], 0.0, label, error=str(exc))
+        rate, width = _rate(hist, spec.metric)
+        return PaneResult(spec, _pane_rows(spec, top), rate, width, label)
+
+    # --- queries ------------------------------------------------------------------------
+    def validate(self, query: str) -> QueryError | None:
+        """The error in ``query``, or None (parsing only: no store needed, fast enough to run per key)."""
+        try:
+            compile_query(query)
+        except QueryError as exc:
+            return exc
+        return None
+
+    def columns_for(self, query: str) -> list[str]:
+        return list(columns_for(query))
+
+    def page(self, query: str, window: TimeWindow, order: tuple[str, bool], offset: int, total: int | None) -> Page:
+        columns = self.columns_for(query)
+        fixed = pinned(window, self.now())
+        with self.lane("interactive") as lane:
+            if total is None:
+                total = lane.engine.count(query, fixed)
+            rows = lane.engine.search(query, fixed, fields=columns, limit=PAGE_SIZE, offset=offset, order=order_text(order))
+        return Page(query, rows, columns, offset, total, order)
+
+    def iter_results(
+        self, query: str, window: TimeWindow, columns: Sequence[str], order: tuple[str, bool]
+    ) -> Iterator[dict[str, Any]]:
+        """Every matching row, a chunk at a time, the window pinned once (for export)."""
+        fixed = pinned(window, self.now())
+        offset = 0
+        while True:
+            with self.lane("interactive") as lane:
+                rows = lane.engine.search(query, fixed, fields=list(columns), limit=EXPORT_CHUNK, offset=offset, order=order_text(order))
+            yield from rows
+            if len(rows) < EXPORT_CHUNK:
+                return
+            offset += len(rows)
+
+    def completions(self, text: str, cursor: int) -> list[Suggestion]:
+        return _field_suggestions(text, cursor)
+
+    # --- history and saved queries ------------------------------------------------------
+    # Kept in memory until the query package's store-backed history lands.
+    def history(self) -> list[str]:
+        return list(self._history)
+
+    def add_history(self, query: str) -> None:
+        if query in self._history:
+            self._history.remove(query)
+        self._history.append(query)
+
+    def saved(self) -> list[tuple[str, str]]:
+        return sorted(self._saved.items())
+
+    def save(self, name: str, query: str) -> None:
+        self._saved[name] = query
+
+    def delete_saved(self, name: str) -> None:
+        self._saved.pop(name, None)
+
+    # --- one address -------------------------------------------------------------------
+    def address(self, address: str, window: TimeWindow, flow_fields: Sequence[str]) -> AddressInfo:
+        q = quote(address)
+        either = f"src_addr:{q} OR dst_addr:{q}"
+        now = self.now()
+        fixed = pinned(window, now)
+        with self.lane("interactive") as lane:
+            engine = lane.engine
+            newest: tuple[int, dict[str, Any]] | None = None
+            for side in ("src_addr", "dst_addr"):
+                names = ["timestamp", *(f"{side}_{s}" for s in _SUFFIXES)]
+                got = engine.search(f"{side}:{q}", fixed, fields=names, limit=1, order="-timestamp")
+                if got and (newest is None or got[0]["timestamp"] > newest[0]):
+                    newest = (got[0]["timestamp"], {s: got[0].get(f"{side}_{s}") for s in _SUFFIXES})
+            out_peers = engine.top(f"src_addr:{q}", fixed, by=["dst_addr"], metric="bytes", limit=10)
+            in_peers = engine.top(f"dst_addr:{q}", fixed, by=["src_addr"], metric="bytes", limit=10)
+            out_ports = engine.top(f"src_addr:{q}", fixed, by=["dst_port", "protocol"], metric="flows", limit=10)
+            in_ports = engine.top(f"dst_addr:{q}", fixed, by=["dst_port", "protocol"], metric="flows", limit=10)
+            hist = engine.histogram(either, window, buckets=RATE_BUCKETS, now=now)
+            flows = engine.search(either, fixed, fields=list(flow_fields), limit=ADDRESS_FLOWS, order="-timestamp")
+        peers = [{"direction": "→", "peer": r["dst_addr"], **_metrics(r)} for r in out_peers if not r["other"]]
+        peers += [{"direction": "←", "peer": r["src_addr"], **_metrics(r)} for r in in_peers if not r["other"]]
+        peers.sort(key=lambda r: (-r["bytes"], -r["flows"], str(r["peer"])))
+        ports = [{"direction": "→", **_port(r)} for r in out_ports if not r["other"]]
+        ports += [{"direction": "←", **_port(r)} for r in in_ports if not r["other"]]
+        ports.sort(key=lambda r: (-r["flows"], -r["bytes"], r["dst_port"] if r["dst_port"] is not None else -1))
+        rate, width = _rate(hist, "bytes")
+        return AddressInfo(
+            address=address,
+            profile=newest[1] if newest else {},
+            seen=bool(flows),
+            peers=peers[:10],
+            ports=ports[:10],
+            rate=rate,
+            bucket_seconds=width,
+            flows=flows,
+            flow_fields=list(flow_fields),
+        )
+
+
+def quote(value: str) -> str:
+    """A value as a quoted query term."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _metrics(row: dict[str, Any]) -> dict[str, Any]:
+    return {"flows": row.get("flows"), "bytes": row.get("bytes"), "packets": row.get("packets")}
+
+
+def _port(row: dict[str, Any]) -> dict[str, Any]:
+    return {"dst_port": row.get("dst_port"), "protocol": row.get("protocol"), **_metrics(row)}
+
+
+def order_text(order: tuple[str, bool]) -> str:
+    """(field, descending) as the engine takes it: '-bytes'."""
+    return ("-" if order[1] else "") + order[0]
+
+
+def _rate(hist: list[dict[str, Any]], metric: str) -> tuple[list[float], float]:
+    if not hist:
+        return [], 0.0
+    width = float(hist[0]["end"] - hist[0]["start"])
+    return [float(b[metric]) for b in hist], width
+
+
+def _pane_rows(spec: PaneSpec, top: list[dict[str, Any]]) -> list[PaneRow]:
+    """Rows of ``top`` merged by the pane's own fields (an address with two profiles is one row)."""
+    merged: dict[str, PaneRow] = {}
+    for row in top:
+        values = tuple(row.get(name) for name in spec.by)
+        other = bool(row.get("other"))
+        key = OTHER if other else "\x1f".join("" if v is None else str(v) for v in values)
+        threats = tuple(
+            bool(row.get(f"{name}_threat_indicated")) if catalog.BY_NAME[name].type == "ip" else False
+            for name in spec.by
+        )
+        new = PaneRow(
+            key, values, int(row.get("flows") or 0), int(row.get("bytes") or 0), int(row.get("packets") or 0),
+            other, () if other else threats,
+        )
+        old = merged.get(key)
+        if old is not None:
+            new = PaneRow(
+                key, values, old.flows + new.flows, old.bytes + new.bytes, old.packets + new.packets, other,
+                tuple(a or b for a, b in zip(old.threats, new.threats)),
+            )
+        merged[key] = new
+    rows = [r for r in merged.values() if not r.other]
+    rows.sort(key=lambda r: (-getattr(r, spec.metric), -r.flows))
+    if OTHER in merged:
+        rows.append(merged[OTHER])
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """One completion: replace ``text[start:end]`` with ``insert``."""
+
+    insert: str
+    start: int
+    end: int
+    label: str
+    kind: str  # field, value, operator
+    detail: str = ""
+
+
+def _field_suggestions(text: str, cursor: int) -> list[Suggestion]:
+    """Field names for the word at the cursor (until the query package's completion lands)."""
+    start = cursor
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_"):
+        start -= 1
+    word = text[start:cursor]
+    if not word or ":" in text[start:cursor]:
+        return []
+    return [
+        Suggestion(f.name + ":", start, cursor, f.name, "field", f.type)
+        for f in catalog.FIELDS
+        if f.name.startswith(word) and f.name != word
+    ]

@@ -1,0 +1,141 @@
+"""How values look on screen: human units, times, and data shown as text.
+
+Everything that comes from the data (tags, log streams, descriptions) goes
+through :func:`safe_text`, which builds a ``rich.text.Text`` — never a markup
+string — and replaces control characters with visible stand-ins, so neither
+``[bold red]x[/`` nor an escape sequence in an AWS tag can style, move or
+break the screen.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # ␀ … ␟ (␛ for ESC)
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    return "\ufffd"
+
+
+def clean(value: str) -> str:
+    """``value`` with every control character replaced by a visible symbol."""
+    return _CONTROL.sub(_visible, value)
+
+
+def safe_text(value: Any, style: str = "", *, justify: str | None = None) -> Text:
+    """A Text showing ``value`` literally (None as an empty cell)."""
+    if value is None:
+        return Text("", style=style)
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    return Text(clean(str(value)), style=style, justify=justify)  # type: ignore[arg-type]
+
+
+def _scaled(value: float, units: tuple[str, ...], step: float) -> tuple[float, str]:
+    unit = units[0]
+    for unit in units:
+        if abs(value) < step or unit == units[-1]:
+            break
+        value /= step
+    return value, unit
+
+
+def human_bytes(value: float | None) -> str:
+    """1234567 → '1.2 MB' (decimal units, as network traffic is counted)."""
+    if value is None:
+        return ""
+    v, unit = _scaled(float(value), ("B", "kB", "MB", "GB", "TB", "PB"), 1000.0)
+    if unit == "B":
+        return f"{int(v)} B"
+    return f"{v:.1f} {unit}" if v < 100 else f"{v:.0f} {unit}"
+
+
+def human_count(value: float | None) -> str:
+    """12345 → '12.3k'; small counts stay exact."""
+    if value is None:
+        return ""
+    if abs(value) < 10_000:
+        return f"{int(value):,}"
+    v, unit = _scaled(float(value), ("", "k", "M", "G", "T"), 1000.0)
+    return f"{v:.1f}{unit}" if v < 100 else f"{v:.0f}{unit}"
+
+
+def human_rate(per_second: float | None) -> str:
+    if per_second is None:
+        return "–"
+    if per_second < 10:
+        return f"{per_second:.1f}/s"
+    return f"{human_count(per_second)}/s"
+
+
+def human_duration(seconds: float | None) -> str:
+    """Lag and ages: '850ms', '12s', '4m10s', '3h05m'."""
+    if seconds is None:
+        return "–"
+    if seconds < 1:
+        return f"{int(seconds * 1000)}ms"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+    return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+
+
+def format_time(ts: float | None, *, with_date: bool = False) -> str:
+    """Unix seconds as local wall-clock time: what the on-call engineer's clock says."""
+    if ts is None:
+        return ""
+    moment = _dt.datetime.fromtimestamp(ts).astimezone()
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+
+
+METRIC_FORMAT: dict[str, Callable[[Any], str]] = {
+    "bytes": human_bytes,
+    "packets": human_count,
+    "flows": human_count,
+}
+
+
+def format_value(name: str, value: Any) -> str:
+    """A field's value as the tables show it."""
+    if value is None:
+        return ""
+    if name == "bytes":
+        return human_bytes(value)
+    if name in ("start", "end", "timestamp"):
+        return format_time(value, with_date=True)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class SortableText(Text):
+    """A table cell that sorts by its raw value rather than by its label."""
+
+    def __init__(self, label: str, raw: Any, style: str = "", justify: str | None = None) -> None:
+        super().__init__(clean(label), style=style, justify=justify)  # type: ignore[arg-type]
+        self.raw = raw
+
+    def __lt__(self, other: object) -> bool:
+        if isinstance(other, SortableText):
+            return _sort_key(self.raw) < _sort_key(other.raw)
+        return NotImplemented
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, 0)
+    if isinstance(value, (int, float)):
+        return (1, value)
+    return (2, str(value))

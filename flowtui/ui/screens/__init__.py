@@ -1,0 +1,1 @@
+"""The app's screens: dashboard, results, address page, help and small dialogs."""

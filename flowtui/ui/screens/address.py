@@ -1,0 +1,266 @@
+"""One address: who it is, where it is, what it talks to, and its recent flows."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Sparkline, Static
+
+from flowtui.errors import FlowtuiError
+from flowtui.query.window import TimeWindow
+from flowtui.ui.data import AddressInfo, quote
+from flowtui.ui.formatting import SortableText, clean, format_value, human_bytes, human_count, safe_text
+from flowtui.ui.widgets.flow_table import FlowTable
+from flowtui.ui.widgets.status_bar import StatusBar
+
+FLOW_FIELDS = ["timestamp", "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "action", "packets", "bytes"]
+
+
+class AddressScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "flows_from", "Flows from", id="address.flows_from"),
+        Binding("t", "flows_to", "Flows to", id="address.flows_to"),
+        Binding("c", "copy_address", "Copy address", id="address.copy"),
+        Binding("escape", "back", "Back", id="address.back"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, info: AddressInfo) -> None:
+            super().__init__()
+            self.info = info
+
+    class Failed(Message):
+        def __init__(self, error: FlowtuiError) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self, address: str, window: TimeWindow) -> None:
+        super().__init__(classes="address-screen")
+        self.address = address
+        self.window = window
+        self.info: AddressInfo | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="address-card"):
+            yield Static(Text(clean(self.address), style="bold"), id="address-title")
+            yield Static(Text("loading…", style="dim"), id="address-facts")
+            with Horizontal(id="address-rate"):
+                yield Static("bytes/s", classes="address-rate-label")
+                yield Sparkline([], summary_function=max, id="address-sparkline")
+        with Horizontal(id="address-tops"):
+            with Vertical(classes="address-box", id="address-peers-box"):
+                yield FlowTable(id="address-peers")
+            with Vertical(classes="address-box", id="address-ports-box"):
+                yield FlowTable(id="address-ports")
+        with Vertical(classes="address-box", id="address-flows-box"):
+            yield FlowTable(id="address-flows")
+        yield StatusBar(id="status-bar")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#address-card").border_title = Text(f"Address {clean(self.address)}")
+        self.query_one("#address-peers-box").border_title = Text("Top peers")
+        self.query_one("#address-ports-box").border_title = Text("Top ports")
+        self.query_one("#address-flows-box").border_title = Text("Recent flows")
+        peers = self.query_one("#address-peers", FlowTable)
+        for key, label in (("direction", ""), ("peer", "peer"), ("bytes", "bytes"), ("flows", "flows")):
+            peers.add_column(Text(label, justify="right" if key in ("bytes", "flows") else "left"), key=key)
+        ports = self.query_one("#address-ports", FlowTable)
+        for key, label in (("direction", ""), ("dst_port", "dst_port"), ("protocol", "protocol"), ("flows", "flows"), ("bytes", "bytes")):
+            ports.add_column(Text(label, justify="right" if key in ("bytes", "flows", "dst_port") else "left"), key=key)
+        flows = self.query_one("#address-flows", FlowTable)
+        for name in FLOW_FIELDS:
+            flows.add_column(Text(name), key=name)
+        flows.focus()
+        self.load()
+
+    def load(self) -> None:
+        self._fetch(self.address, self.window)
+
+    @work(thread=True, exclusive=True, group="address", exit_on_error=False)
+    def _fetch(self, address: str, window: TimeWindow) -> None:
+        try:
+            info = self.app.data.address(address, window, FLOW_FIELDS)  # type: ignore[attr-defined]
+        except FlowtuiError as exc:
+            self.post_message(self.Failed(exc))
+            return
+        self.post_message(self.Loaded(info))
+
+    def on_address_screen_failed(self, message: Failed) -> None:
+        self.query_one("#address-facts", Static).update(Text(f"✗ {clean(str(message.error))}", style="bold"))
+
+    def on_address_screen_loaded(self, message: Loaded) -> None:
+        info = message.info
+        self.info = info
+        with self.app.batch_update():
+            self.query_one("#address-title", Static).update(self._title(info))
+            self.query_one("#address-facts", Static).update(self._facts(info))
+            self.query_one("#address-sparkline", Sparkline).data = info.rate
+            peak = max(info.rate, default=0.0)
+            per = info.bucket_seconds or 1
+            self.query_one(".address-rate-label", Static).update(
+                Text(f"peak {human_bytes(peak / per)}/s", style="dim")
+            )
+            self._fill_peers(info)
+            self._fill_ports(info)
+            self._fill_flows(info)
+
+    # --- rendering ------------------------------------------------------------------
+    def _title(self, info: AddressInfo) -> Text:
+        p = info.profile
+        vars_ = self.app.theme_variables
+        title = Text()
+        title.append(clean(info.address), style="bold")
+        kind = p.get("entity_aws_type")
+        if kind:
+            title.append("  ")
+            title.append(clean(str(kind)), style="bold")
+        if p.get("entity_description"):
+            title.append("  ")
+            title.append(clean(str(p["entity_description"])), style="italic")
+        internal = p.get("internal")
+        if internal is not None:
+            title.append("  ")
+            if internal:
+                title.append("internal", style=vars_.get("internal", ""))
+            else:
+                title.append("external", style=vars_.get("external", ""))
+        if p.get("threat_indicated"):
+            title.append("  ")
+            title.append(" THREAT ", style=f"bold reverse {vars_.get('threat', 'magenta')}")
+        return title
+
+    def _facts(self, info: AddressInfo) -> Table:
+        p = info.profile
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column()
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column()
+
+        def show(value: Any) -> Text:
+            return safe_text(value) if value not in (None, "") else Text("–", style="dim")
+
+        asn = p.get("as_number")
+        org = p.get("as_organization")
+        as_text = Text()
+        if asn is not None:
+            as_text.append(f"AS{asn}")
+        if org:
+            as_text.append(" " if asn is not None else "")
+            as_text.append(clean(str(org)))
+        threat = p.get("threat_indicated_by")
+        threat_text = safe_text(threat, style=f"bold {self.app.theme_variables.get('threat', 'magenta')}") if threat else Text("none", style="dim")
+        grid.add_row("entity", show(p.get("entity")), "country", show(p.get("country_code")))
+        grid.add_row("name", show(p.get("entity_description")), "city", show(p.get("city_name")))
+        grid.add_row("type", show(p.get("entity_aws_type")), "ASN", as_text if as_text.plain else Text("–", style="dim"))
+        internal = p.get("internal")
+        grid.add_row(
+            "internal",
+            Text("–", style="dim") if internal is None else Text("yes" if internal else "no"),
+            "threat lists",
+            threat_text,
+        )
+        if not info.seen:
+            grid.add_row("", Text(f"no flows in {self.window.describe()}", style="bold"), "", "")
+        return grid
+
+    def _fill_peers(self, info: AddressInfo) -> None:
+        table = self.query_one("#address-peers", FlowTable)
+        table.clear()
+        for i, r in enumerate(info.peers):
+            table.add_row(
+                Text(r["direction"]),
+                SortableText(str(r["peer"] or ""), r["peer"]),
+                SortableText(human_bytes(r["bytes"]), r["bytes"], justify="right"),
+                SortableText(human_count(r["flows"]), r["flows"], justify="right"),
+                key=f"peer-{i}",
+            )
+
+    def _fill_ports(self, info: AddressInfo) -> None:
+        table = self.query_one("#address-ports", FlowTable)
+        table.clear()
+        for i, r in enumerate(info.ports):
+            table.add_row(
+                Text(r["direction"]),
+                SortableText("" if r["dst_port"] is None else str(r["dst_port"]), r["dst_port"], justify="right"),
+                safe_text(r["protocol"]),
+                SortableText(human_count(r["flows"]), r["flows"], justify="right"),
+                SortableText(human_bytes(r["bytes"]), r["bytes"], justify="right"),
+                key=f"port-{i}",
+            )
+
+    def _fill_flows(self, info: AddressInfo) -> None:
+        table = self.query_one("#address-flows", FlowTable)
+        table.clear()
+        reject = self.app.theme_variables.get("reject", "red")
+        for i, row in enumerate(info.flows):
+            cells = []
+            for name in FLOW_FIELDS:
+                value = row.get(name)
+                style = f"bold {reject}" if name == "action" and value == "REJECT" else ""
+                if name in ("src_addr", "dst_addr") and value == info.address:
+                    style = "bold"
+                cells.append(SortableText(format_value(name, value), value, style=style))
+            table.add_row(*cells, key=f"flow-{i}")
+
+    # --- actions -----------------------------------------------------------------------
+    def action_flows_from(self) -> None:
+        self.app.run_query(f"src_addr:{quote(self.address)}")  # type: ignore[attr-defined]
+
+    def action_flows_to(self) -> None:
+        self.app.run_query(f"dst_addr:{quote(self.address)}")  # type: ignore[attr-defined]
+
+    def action_copy_address(self) -> None:
+        self.app.copy_to_clipboard(self.address)
+        self.notify(f"Copied {clean(self.address)}", markup=False, timeout=2)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @on(DataTable.CellSelected, "#address-peers")
+    def _peer(self, event: DataTable.CellSelected) -> None:
+        event.stop()
+        if self.info is None:
+            return
+        row = self.info.peers[event.coordinate.row]
+        if row["peer"]:
+            self.app.open_address(str(row["peer"]))  # type: ignore[attr-defined]
+
+    @on(DataTable.CellSelected, "#address-ports")
+    def _port(self, event: DataTable.CellSelected) -> None:
+        event.stop()
+        if self.info is None:
+            return
+        row = self.info.ports[event.coordinate.row]
+        side = "src_addr" if row["direction"] == "→" else "dst_addr"
+        query = f"{side}:{quote(self.address)}"
+        if row["dst_port"] is not None:
+            query += f" AND dst_port:{row['dst_port']}"
+        self.app.run_query(query)  # type: ignore[attr-defined]
+
+    @on(DataTable.CellSelected, "#address-flows")
+    def _flow(self, event: DataTable.CellSelected) -> None:
+        event.stop()
+        if self.info is None:
+            return
+        row = self.info.flows[event.coordinate.row]
+        column = str(event.cell_key.column_key.value)
+        value = row.get(column) if column in ("src_addr", "dst_addr") else None
+        if value is None:
+            other = row.get("dst_addr") if row.get("src_addr") == self.address else row.get("src_addr")
+            value = other
+        if value and value != self.address:
+            self.app.open_address(str(value))  # type: ignore[attr-defined]
+
+    def set_window(self, window: TimeWindow) -> None:
+        self.window = window
+        self.load()

@@ -1,0 +1,140 @@
+"""The first screen: the query bar over the panes."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer
+
+from flowtui import catalog
+from flowtui.ui.data import PaneResult
+from flowtui.ui.panes import PaneSpec
+from flowtui.ui.widgets.flow_table import FlowTable
+from flowtui.ui.widgets.pane import Pane
+from flowtui.ui.widgets.query_bar import QueryBar
+from flowtui.ui.widgets.status_bar import StatusBar
+
+# Which pane gets which accent colour, by its query.
+_ACCENTS = (("threat_indicated", "threat"), ("REJECT", "reject"))
+
+
+def accent_for(spec: PaneSpec) -> str | None:
+    for needle, accent in _ACCENTS:
+        if needle in spec.query:
+            return accent
+    return None
+
+
+class DashboardScreen(Screen[None]):
+    """Four panes (or the config's), refreshed by the app's loop."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "drill", "Drill down", show=False, id="dashboard.drill"),
+        Binding("o", "open_pane", "Pane as results", show=False, id="dashboard.open_pane"),
+    ]
+
+    def __init__(self, panes: tuple[PaneSpec, ...]) -> None:
+        super().__init__(id="dashboard")
+        self.specs = panes
+
+    def compose(self) -> ComposeResult:
+        yield QueryBar(id="query-bar")
+        with VerticalScroll(id="panes"):
+            for spec in self.specs:
+                yield Pane(spec, accent=accent_for(spec))
+        yield StatusBar(id="status-bar")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(FlowTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.app.request_refresh(force=False)  # type: ignore[attr-defined]
+
+    @property
+    def query_bar(self) -> QueryBar:
+        return self.query_one(QueryBar)
+
+    def pane(self, key: str) -> Pane:
+        return self.query_one(f"#pane-{key}", Pane)
+
+    def show_results(self, results: list[PaneResult]) -> None:
+        for result in results:
+            self.pane(result.spec.key).show(result)
+
+    def restyle(self) -> None:
+        for pane in self.query(Pane):
+            pane.refresh_styles()
+
+    # --- drilling in ------------------------------------------------------------------
+    def _focused_pane(self) -> Pane | None:
+        focused = self.focused
+        if isinstance(focused, FlowTable):
+            return focused.query_ancestor(Pane)
+        return None
+
+    def action_drill(self) -> None:
+        pane = self._focused_pane()
+        if pane is not None:
+            self._drill(pane, pane.table)
+
+    @on(DataTable.CellSelected, ".pane-table")
+    def _cell_selected(self, event: DataTable.CellSelected) -> None:
+        event.stop()
+        table = event.data_table
+        if isinstance(table, FlowTable):
+            self._drill(table.query_ancestor(Pane), table)
+
+    def _drill(self, pane: Pane, table: FlowTable) -> None:
+        """Enter on an address opens it; on any other cell, the pane's flows with that value."""
+        if not table.row_count:
+            return
+        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        row = pane.row_for_key(row_key or "")
+        if row is None:
+            return
+        column = table.cursor_column_name()
+        by = pane.spec.by
+        app = self.app
+        if row.other:
+            app.run_query(pane.spec.query)  # type: ignore[attr-defined]
+            return
+        addresses = [(n, v) for n, v in zip(by, row.values) if catalog.BY_NAME[n].type == "ip" and v]
+        chosen = next(((n, v) for n, v in zip(by, row.values) if n == column), None)
+        if chosen and chosen[0] in dict(addresses):
+            app.open_address(str(chosen[1]))  # type: ignore[attr-defined]
+        elif addresses and column not in by:
+            app.open_address(str(addresses[0][1]))  # type: ignore[attr-defined]
+        else:
+            app.run_query(_narrow(pane.spec.query, zip(by, row.values)))  # type: ignore[attr-defined]
+
+    def action_open_pane(self) -> None:
+        pane = self._focused_pane() or self.query(Pane).first()
+        self.app.run_query(pane.spec.query)  # type: ignore[attr-defined]
+
+    # --- query bar -------------------------------------------------------------------
+    @on(QueryBar.Left)
+    def _left_bar(self) -> None:
+        self.query_one(FlowTable).focus()
+
+    def set_window_label(self, label: Text) -> None:
+        self.query_bar.set_window_label(label)
+
+
+def _narrow(query: str, pairs: object) -> str:
+    """``query`` AND each field:value of a row."""
+    from flowtui.ui.data import quote
+
+    terms = [f"{name}:{quote(str(value))}" for name, value in pairs if value is not None]  # type: ignore[attr-defined]
+    base = query.strip()
+    if not terms:
+        return base
+    if base in ("", "*"):
+        return " AND ".join(terms)
+    return f"({base}) AND " + " AND ".join(terms)

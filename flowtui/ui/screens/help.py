@@ -1,0 +1,99 @@
+"""``?``: every key, read from the bindings themselves (remaps included), and the query syntax."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from flowtui import catalog
+
+QUERY_HELP: tuple[tuple[str, str], ...] = (
+    ("action:REJECT", "field:value"),
+    ('src_addr:"10.0.0.0/8"', "CIDR block (address fields)"),
+    ("dst_port:(22 OR 3389)", "any of several values"),
+    ("bytes:>1000000", "comparison: > >= < <="),
+    ("dst_port:[1 TO 1023]", "range, inclusive ([ ]) or not ({ })"),
+    ("AND  OR  NOT  ( )", "also && || ! + -; no operator means OR"),
+    ("dst_addr_entity_description:web*", "wildcards * and ?"),
+    ("interface_id:/eni-0a.*/", "regular expression"),
+    ("_exists_:reject_reason", "the field has a value"),
+    ("src_addr_threat_indicated:true", "booleans; *_threat_indicated_<list>:true"),
+    ("*", "every flow"),
+)
+
+
+def binding_rows(app: App[Any], bindings: Iterable[BindingType], keymap: dict[str, str]) -> list[tuple[str, str]]:
+    """(keys as the user presses them, what they do) for each described binding."""
+    rows: list[tuple[str, str]] = []
+    for b in bindings:
+        if not isinstance(b, Binding) or not b.description:
+            continue
+        keys = keymap.get(b.id, b.key) if b.id else b.key
+        shown = ", ".join(app.get_key_display(dataclasses.replace(b, key=k.strip(), key_display=None)) for k in keys.split(","))
+        if b.key_display and (not b.id or b.id not in keymap):
+            shown = b.key_display
+        rows.append((shown, b.description))
+    return rows
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
+        Binding("j", "scroll_down", "Down", show=False),
+        Binding("k", "scroll_up", "Up", show=False),
+    ]
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        super().__init__(id="help")
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body") as body:
+            body.border_title = "Keys — Escape closes"
+            yield Static(self._keys(), id="help-keys")
+            yield Static(self._syntax(), id="help-syntax")
+            yield Static(self._fields(), id="help-fields")
+
+    def _keys(self) -> Table:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True)
+        grid.add_column(style="bold", no_wrap=True, min_width=10)
+        grid.add_column()
+        for title, rows in self.sections:
+            first = True
+            for key, description in rows:
+                grid.add_row(Text(title if first else "", style="dim"), Text(key), Text(description))
+                first = False
+        return grid
+
+    def _syntax(self) -> Table:
+        grid = Table.grid(padding=(0, 2))
+        grid.title = "Query syntax (Graylog's)"
+        grid.title_justify = "left"
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        for example, meaning in QUERY_HELP:
+            grid.add_row(Text(example), Text(meaning))
+        return grid
+
+    def _fields(self) -> Text:
+        text = Text()
+        text.append("Fields: ", style="bold")
+        text.append(", ".join(f.name for f in catalog.FIELDS))
+        text.append("\n`flowtui fields` describes each.", style="dim")
+        return text
+
+    def action_scroll_down(self) -> None:
+        self.query_one("#help-body", VerticalScroll).scroll_down()
+
+    def action_scroll_up(self) -> None:
+        self.query_one("#help-body", VerticalScroll).scroll_up()

@@ -1,0 +1,270 @@
+"""A query's flows: a paged table, sortable by any column.
+
+Only one page (PAGE_SIZE rows) is ever in the table; moving past its last row
+fetches the next page with an offset, as ``n``/``p`` do.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from flowtui import catalog
+from flowtui.errors import FlowtuiError, QueryError
+from flowtui.query.window import TimeWindow
+from flowtui.ui.data import PAGE_SIZE, Page
+from flowtui.ui.formatting import SortableText, clean, format_value
+from flowtui.ui.widgets.flow_table import FlowTable
+from flowtui.ui.widgets.query_bar import QueryBar
+from flowtui.ui.widgets.status_bar import StatusBar
+
+DEFAULT_ORDER = ("timestamp", True)
+
+
+class ResultsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "next_page", "Next page", id="results.next_page"),
+        Binding("p", "previous_page", "Prev page", id="results.previous_page"),
+        Binding("s", "sort", "Sort", id="results.sort"),
+        Binding("e", "export", "Export", id="results.export"),
+        Binding("r", "rerun", "Re-run", show=False, id="results.rerun"),
+        Binding("escape", "back", "Back", id="results.back"),
+    ]
+
+    class PageLoaded(Message):
+        def __init__(self, page: Page) -> None:
+            super().__init__()
+            self.page = page
+
+    class Failed(Message):
+        def __init__(self, query: str, error: FlowtuiError) -> None:
+            super().__init__()
+            self.query = query
+            self.error = error
+
+    def __init__(self, query: str, window: TimeWindow) -> None:
+        super().__init__(classes="results-screen")
+        self.query_text = query
+        self.window = window
+        self.order: tuple[str, bool] = DEFAULT_ORDER
+        self.page: Page | None = None
+        self._pending_cursor: str | None = None  # "top" or "bottom" after a page turn
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        yield QueryBar(self.query_text, id="query-bar")
+        yield Static("", id="results-summary")
+        yield FlowTable(id="results-table", cursor_type="cell")
+        yield StatusBar(id="status-bar")
+        yield Footer(compact=True)
+
+    @property
+    def table(self) -> FlowTable:
+        return self.query_one(FlowTable)
+
+    @property
+    def query_bar(self) -> QueryBar:
+        return self.query_one(QueryBar)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.load(0, total=None)
+
+    # --- loading -------------------------------------------------------------------
+    def load(self, offset: int, total: int | None, cursor: str | None = None) -> None:
+        self._pending_cursor = cursor
+        self._loading = True
+        self._summary(loading=True)
+        self._fetch(self.query_text, self.window, self.order, offset, total)
+
+    @work(thread=True, exclusive=True, group="results", exit_on_error=False)
+    def _fetch(self, query: str, window: TimeWindow, order: tuple[str, bool], offset: int, total: int | None) -> None:
+        try:
+            page = self.app.data.page(query, window, order, offset, total)  # type: ignore[attr-defined]
+        except FlowtuiError as exc:
+            self.post_message(self.Failed(query, exc))
+            return
+        self.post_message(self.PageLoaded(page))
+
+    def on_results_screen_failed(self, message: Failed) -> None:
+        self._loading = False
+        if isinstance(message.error, QueryError):
+            self.query_bar.focus_input()
+            self.query_bar._check(message.query)
+        self.query_one("#results-summary", Static).update(Text(f"✗ {clean(str(message.error))}", style="bold"))
+
+    def on_results_screen_page_loaded(self, message: PageLoaded) -> None:
+        page = message.page
+        if page.query != self.query_text:
+            return
+        self._loading = False
+        self.page = page
+        table = self.table
+        keep_column = table.cursor_coordinate.column
+        with self.app.batch_update():
+            table.clear(columns=True)
+            for name in page.columns:
+                arrow = ""
+                if name == self.order[0]:
+                    arrow = " ▼" if self.order[1] else " ▲"
+                justify = "right" if _numeric(name) else "left"
+                table.add_column(Text(name + arrow, justify=justify), key=name)  # type: ignore[arg-type]
+            for i, row in enumerate(page.rows):
+                table.add_row(*self._cells(page.columns, row), key=str(page.offset + i))
+            if page.rows:
+                target = len(page.rows) - 1 if self._pending_cursor == "bottom" else 0
+                table.move_cursor(row=target, column=min(keep_column, len(page.columns) - 1), animate=False)
+        self._summary()
+
+    def _cells(self, columns: list[str], row: dict[str, Any]) -> list[Text]:
+        vars_ = self.app.theme_variables
+        reject = vars_.get("reject", "red")
+        threat = vars_.get("threat", "magenta")
+        cells: list[Text] = []
+        for name in columns:
+            value = row.get(name)
+            style = ""
+            if name == "action" and value == "REJECT":
+                style = f"bold {reject}"
+            elif (name.endswith("_threat_indicated") and value) or row.get(f"{name}_threat_indicated"):
+                style = f"bold {threat}"
+            justify = "right" if _numeric(name) else None
+            cells.append(SortableText(format_value(name, value), value, style=style, justify=justify))
+        return cells
+
+    def _summary(self, loading: bool = False) -> None:
+        box = self.query_one("#results-summary", Static)
+        page = self.page
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if page is None:
+            line.append("running query…", style="dim")
+            box.update(line)
+            return
+        if page.total == 0:
+            line.append(f"No flows match in {self.window.describe()}", style="bold")
+            box.update(line)
+            return
+        first = page.offset + 1
+        last = page.offset + len(page.rows)
+        pages = (page.total + PAGE_SIZE - 1) // PAGE_SIZE
+        line.append(f"{page.total:,} flows", style="bold")
+        line.append(f" · {self.window.describe()}")
+        line.append(f" · rows {first:,}–{last:,} (page {page.offset // PAGE_SIZE + 1} of {pages})")
+        line.append(f" · sorted by {self.order[0]} {'↓' if self.order[1] else '↑'}", style="dim")
+        if loading:
+            line.append(" · loading…", style="dim")
+        box.update(line)
+
+    # --- paging ---------------------------------------------------------------------
+    def action_next_page(self) -> None:
+        page = self.page
+        if page is None or self._loading or page.offset + PAGE_SIZE >= page.total:
+            return
+        self.load(page.offset + PAGE_SIZE, page.total, cursor="top")
+
+    def action_previous_page(self) -> None:
+        page = self.page
+        if page is None or self._loading or page.offset == 0:
+            return
+        self.load(max(0, page.offset - PAGE_SIZE), page.total, cursor="bottom")
+
+    def on_key(self, event: Any) -> None:
+        """Moving past the last row of a page turns the page (and before the first, back)."""
+        table = self.table
+        if self.focused is not table or not table.row_count:
+            return
+        row = table.cursor_coordinate.row
+        if event.key in ("down", "j") and row == table.row_count - 1 and self._has_next():
+            event.stop()
+            self.action_next_page()
+        elif event.key in ("up", "k") and row == 0 and self.page is not None and self.page.offset > 0:
+            event.stop()
+            self.action_previous_page()
+
+    def _has_next(self) -> bool:
+        return self.page is not None and self.page.offset + PAGE_SIZE < self.page.total
+
+    # --- sorting --------------------------------------------------------------------
+    def sort_by(self, name: str) -> None:
+        if name == self.order[0]:
+            self.order = (name, not self.order[1])
+        else:
+            self.order = (name, _numeric(name) or name == "timestamp")
+        total = self.page.total if self.page else None
+        self.load(0, total)
+
+    def action_sort(self) -> None:
+        name = self.table.cursor_column_name()
+        if name:
+            self.sort_by(name)
+
+    @on(DataTable.HeaderSelected, "#results-table")
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        self.sort_by(str(event.column_key.value))
+
+    # --- drilling in and out ----------------------------------------------------------
+    @on(DataTable.CellSelected, "#results-table")
+    def _cell(self, event: DataTable.CellSelected) -> None:
+        event.stop()
+        self.drill()
+
+    def drill(self) -> None:
+        table = self.table
+        page = self.page
+        if page is None or not table.row_count:
+            return
+        row = page.rows[table.cursor_coordinate.row]
+        column = table.cursor_column_name() or ""
+        if catalog.BY_NAME.get(column) and catalog.BY_NAME[column].type == "ip" and row.get(column):
+            self.app.open_address(str(row[column]))  # type: ignore[attr-defined]
+            return
+        for name in ("src_addr", "dst_addr"):
+            if row.get(name):
+                self.app.open_address(str(row[name]))  # type: ignore[attr-defined]
+                return
+
+    def action_rerun(self) -> None:
+        self.load(0, None)
+
+    def action_export(self) -> None:
+        if self.page is not None:
+            self.app.export_results(self.query_text, self.window, self.page.columns, self.order)  # type: ignore[attr-defined]
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @on(QueryBar.Submitted)
+    def _new_query(self, event: QueryBar.Submitted) -> None:
+        event.stop()
+        self.app.remember_query(event.query)  # type: ignore[attr-defined]
+        self.run(event.query)
+
+    def run(self, query: str, window: TimeWindow | None = None) -> None:
+        self.query_text = query
+        if window is not None:
+            self.window = window
+        self.page = None
+        self.query_bar.set_value(query)
+        self.table.focus()
+        self.load(0, None)
+
+    @on(QueryBar.Left)
+    def _left_bar(self) -> None:
+        self.table.focus()
+
+    def set_window(self, window: TimeWindow) -> None:
+        self.window = window
+        self.load(0, None)
+
+
+def _numeric(name: str) -> bool:
+    f = catalog.BY_NAME.get(name)
+    return f is not None and f.type in ("int", "time")

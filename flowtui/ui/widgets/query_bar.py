@@ -1,0 +1,302 @@
+"""The query bar: Graylog syntax checked as you type, completion, history.
+
+Enter always runs the query, even with the completion list open; Tab takes a
+completion. ↑/↓ move in the completion list while it is open and through the
+history otherwise. Escape closes the list, then leaves the bar.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.highlighter import Highlighter
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from flowtui.errors import QueryError
+from flowtui.ui.data import Suggestion
+from flowtui.ui.formatting import clean
+
+MAX_SUGGESTIONS = 8
+
+
+class _ErrorSpan(Highlighter):
+    """Marks the part of the query the error is about, in the input itself."""
+
+    def __init__(self) -> None:
+        self.span: tuple[int, int] | None = None
+        self.style = "reverse red"
+
+    def highlight(self, text: Text) -> None:
+        if self.span is None:
+            return
+        start, end = self.span
+        length = len(text.plain)
+        if start >= length:  # the error is at the end: nothing to mark in the text
+            return
+        text.stylize(self.style, start, max(start + 1, min(end, length)))
+
+
+class QueryInput(Input):
+    """The text field; its keys defer to the bar."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "complete", "Complete", show=False, id="query.complete"),
+        Binding("down", "next", "Next", show=False, id="query.next"),
+        Binding("up", "previous", "Previous", show=False, id="query.previous"),
+        Binding("escape", "leave", "Leave", show=False, id="query.leave"),
+    ]
+
+    @property
+    def bar(self) -> QueryBar:
+        return self.query_ancestor(QueryBar)
+
+    def action_complete(self) -> None:
+        if not self.bar.accept_suggestion():
+            self.screen.focus_next()
+
+    def action_next(self) -> None:
+        self.bar.move(+1)
+
+    def action_previous(self) -> None:
+        self.bar.move(-1)
+
+    def action_leave(self) -> None:
+        self.bar.leave()
+
+
+class QueryBar(Vertical):
+    """``/`` focuses it. Posts :class:`QueryBar.Submitted` on Enter."""
+
+    class Submitted(Message):
+        def __init__(self, bar: QueryBar, query: str) -> None:
+            super().__init__()
+            self.bar = bar
+            self.query = query
+
+    class Left(Message):
+        """The user pressed Escape in an empty-handed bar: give focus back to the view."""
+
+    class _Suggestions(Message):
+        def __init__(self, text: str, cursor: int, items: list[Suggestion]) -> None:
+            super().__init__()
+            self.text = text
+            self.cursor = cursor
+            self.items = items
+
+    def __init__(self, value: str = "", *, placeholder: str = "", id: str | None = None) -> None:
+        super().__init__(id=id, classes="query-bar")
+        self._initial = value
+        self._placeholder = placeholder or "query: action:REJECT AND dst_port:22  (Enter runs, Tab completes, ↑ history)"
+        self._highlighter = _ErrorSpan()
+        self.error: QueryError | None = None
+        self._suggestions: list[Suggestion] = []
+        self._history: list[str] | None = None
+        self._history_pos: int | None = None  # index into history while browsing
+        self._draft = ""
+        self._recalled: str | None = None  # a value put in by history, not typed
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="query-line"):
+            yield Static("/", classes="query-prompt")
+            yield QueryInput(
+                self._initial,
+                placeholder=self._placeholder,
+                highlighter=self._highlighter,
+                id="query-input",
+                select_on_focus=False,
+            )
+            yield Static("", classes="query-window")
+        yield Static("", id="query-error", classes="query-error")
+        yield OptionList(id="query-suggestions", classes="query-suggestions")
+
+    def on_mount(self) -> None:
+        self.query_one("#query-error").display = False
+        self.query_one(OptionList).display = False
+        self.query_one(OptionList).can_focus = False
+        label = getattr(self.app, "window_label", None)
+        if callable(label):
+            self.set_window_label(label())
+
+    @property
+    def input(self) -> QueryInput:
+        return self.query_one(QueryInput)
+
+    @property
+    def value(self) -> str:
+        return self.input.value
+
+    def set_value(self, value: str) -> None:
+        self._recalled = value
+        self.input.value = value
+        self.input.cursor_position = len(value)
+        self._check(value)
+
+    def set_window_label(self, label: Text | str) -> None:
+        self.query_one(".query-window", Static).update(label)
+
+    def focus_input(self) -> None:
+        self.input.focus()
+        self.input.cursor_position = len(self.input.value)
+
+    # --- validation ---------------------------------------------------------------
+    def _check(self, text: str) -> None:
+        self.error = self.app.data.validate(text) if text.strip() else None  # type: ignore[attr-defined]
+        self._highlighter.span = None if self.error is None else (self.error.start, self.error.end)
+        self.input.refresh()
+        box = self.query_one("#query-error", Static)
+        if self.error is None:
+            box.display = False
+            self.input.remove_class("-invalid")
+            return
+        self.input.add_class("-invalid")
+        box.update(self._error_line(self.error))
+        box.display = True
+
+    def _error_line(self, error: QueryError) -> Text:
+        """A caret under the bad spot (when it is in view) and the message."""
+        prompt = self.query_one(".query-prompt").outer_size.width or 1
+        scroll_x = self.input.scroll_offset.x
+        column = prompt + 1 + error.start - scroll_x  # 1: the input's left padding
+        width = max(1, error.end - error.start)
+        message = f"{clean(error.message)} (at {error.start + 1})"
+        line = Text()
+        if 0 <= column and column + width + 2 + len(message) <= max(self.size.width, 1):
+            line.append(" " * column)
+            line.append("^" * width, style="bold")
+            line.append(" ")
+        else:
+            line.append("✗ ", style="bold")
+        line.append(message)
+        return line
+
+    @on(Input.Changed, "#query-input")
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._check(event.value)
+        if self._recalled is not None and event.value == self._recalled:
+            return
+        self._recalled = None
+        self._history_pos = None
+        if event.value.strip():
+            self._fetch_suggestions(event.value, self.input.cursor_position)
+        else:
+            self._show_suggestions([])
+
+    @on(Input.Submitted, "#query-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._show_suggestions([])
+        query = event.value.strip() or "*"
+        self._check(query)
+        if self.error is not None:
+            return
+        self.remember(query)
+        self.post_message(self.Submitted(self, query))
+
+    # --- completion -------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="complete", exit_on_error=False)
+    def _fetch_suggestions(self, text: str, cursor: int) -> None:
+        items = self.app.data.completions(text, cursor)  # type: ignore[attr-defined]
+        self.post_message(self._Suggestions(text, cursor, items))
+
+    def on_query_bar__suggestions(self, message: QueryBar._Suggestions) -> None:
+        if message.text != self.input.value or not self.input.has_focus:
+            return
+        self._show_suggestions(message.items[:MAX_SUGGESTIONS])
+
+    def _show_suggestions(self, items: list[Suggestion]) -> None:
+        box = self.query_one(OptionList)
+        # A list holding only what is already typed helps nobody.
+        value = self.input.value
+        items = [s for s in items if value[s.start : s.end] != s.insert]
+        self._suggestions = items
+        box.clear_options()
+        if not items:
+            box.display = False
+            return
+        box.add_options(
+            Option(Text.assemble((clean(s.label), "bold"), ("  " + clean(s.detail), "dim") if s.detail else ""))
+            for s in items
+        )
+        box.highlighted = 0
+        box.display = True
+
+    @property
+    def suggesting(self) -> bool:
+        return bool(self._suggestions) and self.query_one(OptionList).display
+
+    def accept_suggestion(self, index: int | None = None) -> bool:
+        """Put the highlighted completion into the text; False when there is none."""
+        if not self.suggesting:
+            return False
+        box = self.query_one(OptionList)
+        i = box.highlighted if index is None else index
+        if i is None:
+            i = 0
+        s = self._suggestions[i]
+        value = self.input.value
+        new = value[: s.start] + s.insert + value[s.end :]
+        self.input.value = new
+        self.input.cursor_position = s.start + len(s.insert)
+        return True
+
+    @on(OptionList.OptionSelected, "#query-suggestions")
+    def _clicked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.accept_suggestion(event.option_index)
+        self.input.focus()
+
+    # --- keys ------------------------------------------------------------------------
+    def move(self, step: int) -> None:
+        if self.suggesting:
+            box = self.query_one(OptionList)
+            current = box.highlighted or 0
+            box.highlighted = max(0, min(len(self._suggestions) - 1, current + step))
+            return
+        self._browse_history(-step)
+
+    def leave(self) -> None:
+        if self.suggesting:
+            self._show_suggestions([])
+            return
+        self.post_message(self.Left())
+
+    # --- history ----------------------------------------------------------------------
+    def load_history(self, entries: list[str]) -> None:
+        """Newest last."""
+        self._history = list(entries)
+
+    def remember(self, query: str) -> None:
+        if self._history is None:
+            self._history = []
+        if query in self._history:
+            self._history.remove(query)
+        self._history.append(query)
+        self._history_pos = None
+
+    def _browse_history(self, step: int) -> None:
+        """step -1: older, +1: newer."""
+        history = self._history or []
+        if not history:
+            return
+        if self._history_pos is None:
+            if step > 0:
+                return
+            self._draft = self.input.value
+            pos = len(history) - 1
+        else:
+            pos = self._history_pos + step
+        if pos >= len(history):
+            self._history_pos = None
+            self.set_value(self._draft)
+            return
+        pos = max(0, pos)
+        self._history_pos = pos
+        self.set_value(history[pos])

@@ -1,0 +1,96 @@
+"""The bottom line: is data arriving, how far behind, what is being shown."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from flowtui.ui.data import SourceState, StatusInfo
+from flowtui.ui.formatting import clean, human_bytes, human_duration, human_rate
+
+STALE_AFTER = 30.0  # seconds without a status update before a source looks dead
+_GOOD = {"running", "ok", "tailing", "live", "caught-up", "caught_up", "idle", "done", "finished"}
+_BAD = {"error", "failed", "stopped", "dead", "crashed"}
+
+
+class StatusBar(Static):
+    """Sources and their state, lag, records/s, dead letters, store size, window, refresh."""
+
+    def on_mount(self) -> None:
+        app = self.app
+        for name in ("status", "paused", "interval", "window"):
+            self.watch(app, name, self._changed, init=False)
+        self._changed()
+
+    def _changed(self, *_: object) -> None:
+        self.update(self.status_text())
+
+    def status_text(self) -> Text:
+        app = self.app
+        status: StatusInfo | None = getattr(app, "status", None)
+        now: float = app.now()  # type: ignore[attr-defined]
+        vars_ = app.theme_variables
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if status is None:
+            line.append("reading store…", style="dim")
+        elif status.error:
+            line.append("● ", style=vars_.get("error", "red"))
+            line.append(clean(status.error))
+        elif not status.sources:
+            line.append("○ ", style="dim")
+            line.append("viewer (no sources)")
+        else:
+            first = True
+            for src in status.sources[:2]:
+                if not first:
+                    line.append("  ")
+                first = False
+                line.append_text(_source(src, now, vars_))
+            if len(status.sources) > 2:
+                line.append(f"  +{len(status.sources) - 2} more", style="dim")
+        if status is not None and not status.error:
+            sep = (" │ ", "dim")
+            line.append(*sep)
+            dead_style = vars_.get("warning", "yellow") if status.dead_letters else ""
+            line.append(f"dead {status.dead_letters:,}", style=dead_style)
+            line.append(*sep)
+            line.append(human_bytes(status.size_bytes))
+        line.append(" │ ", style="dim")
+        window = getattr(app, "window", None)
+        if window is not None:
+            line.append(window.describe())
+        line.append(" │ ", style="dim")
+        if getattr(app, "paused", False):
+            line.append(" PAUSED ", style="reverse bold")
+        else:
+            line.append(f"every {_interval(getattr(app, 'interval', 2.0))}")
+        return line
+
+
+def _interval(seconds: float) -> str:
+    return f"{seconds:g}s" if seconds < 60 else f"{seconds / 60:g}m"
+
+
+def _source(src: SourceState, now: float, vars_: dict[str, str]) -> Text:
+    state = src.state.lower()
+    stale = now - src.updated > STALE_AFTER if src.updated else False
+    if state in _BAD or src.errors and state not in _GOOD:
+        colour = vars_.get("error", "red")
+    elif stale or state not in _GOOD:
+        colour = vars_.get("warning", "yellow")
+    else:
+        colour = vars_.get("success", "green")
+    out = Text()
+    out.append("● ", style=colour)
+    out.append(clean(src.name), style="bold")
+    out.append(" ")
+    out.append(clean(src.state), style=colour)
+    if stale:
+        out.append(f" (no news for {human_duration(now - src.updated)})", style=vars_.get("warning", "yellow"))
+    if src.records_per_s is not None:
+        out.append(f" {human_rate(src.records_per_s)}")
+    if src.lag_ms is not None:
+        out.append(f" lag {human_duration(src.lag_ms / 1000)}")
+    if src.errors:
+        out.append(f" {src.errors} err", style=vars_.get("error", "red"))
+    return out

@@ -1,0 +1,292 @@
+"""The dashboard's panes: exact rows for a known store, in-place updates, the refresh loop."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from flowtui.config import Config
+from flowtui.errors import ConfigError
+from flowtui.query.window import TimeWindow
+from flowtui.ui.panes import DEFAULT_PANES, PaneSpec, panes_from_config
+from flowtui.ui.widgets.pane import Pane, fit
+from tests.ui_data import NOW, add_flows, flow, make_app, refreshed, table_rows, until, write_flows
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return write_flows(tmp_path / "flows.db")
+
+
+def pane_rows(app, key: str) -> list[list[str]]:
+    return table_rows(app.dashboard.pane(key).table)
+
+
+async def test_default_panes_show_the_known_rows(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await refreshed(pilot)
+        assert pane_rows(app, "top-talkers") == [
+            ["203.0.113.5", "10.0.1.10", "4.0 MB", "3", "2,800"],
+            ["10.0.1.10", "10.0.2.20", "500 kB", "2", "600"],
+            ["10.0.1.11", "192.0.2.66", "40.0 kB", "1", "50"],
+            ["198.51.100.7", "10.0.1.11", "600 B", "5", "10"],
+            ["10.0.1.12", "8.8.8.8", "300 B", "1", "2"],
+            ["203.0.113.5", "10.0.1.11", "60 B", "1", "1"],
+        ]
+        assert pane_rows(app, "rejects") == [
+            ["198.51.100.7", "22", "5", "600 B", "10"],
+            ["203.0.113.5", "3389", "1", "60 B", "1"],
+        ]
+        assert pane_rows(app, "external-ec2") == [
+            ["198.51.100.7", "10.0.1.11", "5", "600 B", "10"],
+            ["203.0.113.5", "10.0.1.10", "3", "4.0 MB", "2,800"],
+            ["203.0.113.5", "10.0.1.11", "1", "60 B", "1"],
+        ]
+        assert pane_rows(app, "threat-matches") == [
+            ["198.51.100.7", "10.0.1.11", "5", "600 B", "10"],
+            ["10.0.1.11", "192.0.2.66", "1", "40.0 kB", "50"],
+        ]
+
+
+async def test_rate_sparkline_covers_the_window(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await refreshed(pilot)
+        from textual.widgets import Sparkline
+
+        result = app.dashboard.pane("rejects").result
+        assert result.bucket_seconds == 16.0  # 901 s (now included) in 60 buckets
+        assert len(result.rate) == 60
+        assert sum(result.rate) == 6  # six rejected flows in the last 15 minutes
+        spark = app.dashboard.pane("rejects").query_one(Sparkline)
+        assert list(spark.data) == result.rate
+
+
+async def test_threat_listed_addresses_are_coloured(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await refreshed(pilot)
+        table = app.dashboard.pane("threat-matches").table
+        threat = app.theme_variables["threat"]
+        first = table.get_row_at(0)
+        assert first[0].plain == "198.51.100.7" and threat in str(first[0].style)
+        assert threat not in str(first[1].style)
+        second = table.get_row_at(1)
+        assert second[1].plain == "192.0.2.66" and threat in str(second[1].style)
+
+
+async def test_new_rows_are_highlighted_and_rows_update_in_place(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await refreshed(pilot)
+        table = app.dashboard.pane("rejects").table
+        fresh = app.theme_variables["fresh"]
+        assert all(fresh not in str(c.style) for row in range(table.row_count) for c in table.get_row_at(row))
+        keys_before = list(table.rows)
+        add_flows(db, [
+            flow("192.0.2.66", 1000, "10.0.1.10", 23, 6, "REJECT", 40, 1, 10),
+            flow("198.51.100.7", 1001, "10.0.1.11", 22, 6, "REJECT", 120, 2, 5),
+        ])
+        app.request_refresh(force=False)
+        await refreshed(pilot, 2)
+        assert pane_rows(app, "rejects") == [
+            ["198.51.100.7", "22", "6", "720 B", "12"],
+            ["192.0.2.66", "23", "1", "40 B", "1"],
+            ["203.0.113.5", "3389", "1", "60 B", "1"],
+        ]
+        # The old rows kept their keys (updated, not rebuilt); only the new one is highlighted.
+        assert set(keys_before) < set(table.rows)
+        new_row = table.get_row("192.0.2.66\x1f23")
+        assert all(fresh in str(c.style) for c in new_row)
+        assert all(fresh not in str(c.style) for c in table.get_row("198.51.100.7\x1f22"))
+
+
+async def test_cursor_stays_on_its_row_when_the_order_changes(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await refreshed(pilot)
+        table = app.dashboard.pane("rejects").table
+        table.focus()
+        table.move_cursor(row=1)  # 203.0.113.5 → 3389
+        add_flows(db, [flow("203.0.113.5", 2000 + i, "10.0.1.11", 3389, 6, "REJECT", 60, 1, 20) for i in range(9)])
+        app.request_refresh(force=False)
+        await refreshed(pilot, 2)
+        assert pane_rows(app, "rejects")[0][:3] == ["203.0.113.5", "3389", "10"]
+        assert table.cursor_coordinate.row == 0
+
+
+async def test_no_store_change_means_no_pane_queries(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await refreshed(pilot)
+        for _ in range(3):
+            app.request_refresh(force=False)
+            await until(pilot, lambda: app._refresh_worker is not None and app._refresh_worker.is_finished)
+        assert app.refresh_count == 1  # three ticks, the store unchanged: the panes were not re-run
+        add_flows(db, [flow("192.0.2.66", 1000, "10.0.1.10", 23, 6, "REJECT", 40, 1, 10)])
+        app.request_refresh(force=False)
+        await refreshed(pilot, 2)
+
+
+async def test_pause_stops_refresh_and_resume_catches_up(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("space")
+        assert app.paused is True
+        add_flows(db, [flow("192.0.2.66", 1000, "10.0.1.10", 23, 6, "REJECT", 40, 1, 10)])
+        app.request_refresh(force=False)
+        await until(pilot, lambda: app._refresh_worker is not None and app._refresh_worker.is_finished)
+        await pilot.pause(0.1)
+        assert app.refresh_count == 1
+        assert len(pane_rows(app, "rejects")) == 2
+        status = str(app.screen.query_one("#status-bar").render())
+        assert "PAUSED" in status
+        await pilot.press("space")
+        assert app.paused is False
+        await refreshed(pilot, 2)
+        assert len(pane_rows(app, "rejects")) == 3
+
+
+async def test_hidden_dashboard_is_not_refreshed(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("question_mark")
+        add_flows(db, [flow("192.0.2.66", 1000, "10.0.1.10", 23, 6, "REJECT", 40, 1, 10)])
+        app.request_refresh(force=False)
+        await until(pilot, lambda: app._refresh_worker is not None and app._refresh_worker.is_finished)
+        await pilot.pause(0.1)
+        assert app.refresh_count == 1
+        await pilot.press("escape")  # back on the dashboard: it catches up
+        await refreshed(pilot, 2)
+        assert len(pane_rows(app, "rejects")) == 3
+
+
+async def test_window_shift_keys_change_the_window(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await refreshed(pilot)
+        assert app.window == TimeWindow.last(900)
+        await pilot.press("left_square_bracket")
+        assert app.window == TimeWindow(NOW - 1800, NOW - 900)
+        await refreshed(pilot, 2)
+        # 15 to 30 minutes ago there was nothing: the panes say so.
+        assert pane_rows(app, "top-talkers") == []
+        assert app.dashboard.pane("top-talkers").query_one(".pane-empty").display
+        await pilot.press("left_square_bracket")
+        assert app.window == TimeWindow(NOW - 2700, NOW - 1800)
+        await pilot.press("right_square_bracket")
+        assert app.window == TimeWindow(NOW - 1800, NOW - 900)
+        await pilot.press("right_square_bracket")
+        assert app.window == TimeWindow.last(900)  # back to live
+        label = app.dashboard.query_bar.query_one(".query-window").render()
+        assert str(label) == "● live last 15m"
+
+
+async def test_fixed_window_is_not_refreshed_again(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await refreshed(pilot)
+        app.window = TimeWindow(NOW - 600, NOW)
+        await refreshed(pilot, 2)
+        add_flows(db, [flow("192.0.2.66", 1000, "10.0.1.10", 23, 6, "REJECT", 40, 1, 10)])
+        app.request_refresh(force=False)
+        await until(pilot, lambda: app._refresh_worker is not None and app._refresh_worker.is_finished)
+        await pilot.pause(0.1)
+        assert app.refresh_count == 2
+        assert str(app.dashboard.query_bar.query_one(".query-window").render()).startswith("■ fixed")
+
+
+async def test_refresh_interval_keys(db: Path) -> None:
+    app = make_app(db, refresh=2)
+    async with app.run_test(size=(160, 50)) as pilot:
+        assert app.interval == 2.0
+        await pilot.press("plus")
+        assert app.interval == 5.0
+        await pilot.press("minus", "minus", "minus")
+        assert app.interval == 0.5
+        await pilot.press("minus")
+        assert app.interval == 0.5
+        assert "every 0.5s" in str(app.screen.query_one("#status-bar").render())
+
+
+async def test_ticks_never_pile_up(db: Path) -> None:
+    """Each tick re-arms the timer when it ends: a slow tick delays the next, never overlaps it."""
+    app = make_app(db, refresh=0.1)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await refreshed(pilot)
+        lock = threading.Lock()
+        state = {"active": 0, "peak": 0, "calls": 0}
+        status = app.data.status
+
+        def slow_status():  # type: ignore[no-untyped-def]
+            with lock:
+                state["active"] += 1
+                state["calls"] += 1
+                state["peak"] = max(state["peak"], state["active"])
+            time.sleep(0.15)  # longer than the refresh interval
+            with lock:
+                state["active"] -= 1
+            return status()
+
+        app.data.status = slow_status  # type: ignore[method-assign]
+        for _ in range(5):
+            app.request_refresh()
+            await pilot.pause(0.05)
+        await pilot.pause(0.8)
+        assert state["calls"] >= 4
+        assert state["peak"] == 1
+
+
+async def test_narrow_terminal_stacks_panes_and_drops_columns(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        panes = list(app.dashboard.query(Pane))
+        assert [p.region.x for p in panes] == [0, 0, 0, 0]  # one column
+        assert [p.region.width for p in panes] == [79, 79, 79, 79]  # and a scrollbar
+        assert [str(c.label).strip() for c in panes[0].table.columns.values()] == [
+            "src_addr", "dst_addr", "bytes ▼", "flows", "packets",
+        ]
+        await pilot.resize_terminal(60, 24)
+        await pilot.pause(0.1)
+        assert [str(c.label).strip() for c in panes[0].table.columns.values()] == [
+            "src_addr", "dst_addr", "bytes ▼", "flows",
+        ]
+        assert pane_rows(app, "top-talkers")[0] == ["203.0.113.5", "10.0.1.10", "4.0 MB", "3"]
+        await pilot.resize_terminal(44, 24)
+        await pilot.pause(0.1)
+        assert [str(c.label).strip() for c in panes[0].table.columns.values()] == ["src_addr", "dst_addr", "bytes ▼"]
+
+
+def test_panes_from_config() -> None:
+    assert panes_from_config(Config()) == DEFAULT_PANES
+    config = Config({"panes": [{"title": "SSH", "query": "dst_port:22", "by": "src_addr", "metric": "flows", "limit": 5}]})
+    assert panes_from_config(config) == (PaneSpec("SSH", "dst_port:22", ("src_addr",), "flows", 5),)
+    with pytest.raises(ConfigError, match="unknown field 'src'"):
+        panes_from_config(Config({"panes": [{"title": "x", "by": ["src"]}]}))
+    with pytest.raises(ConfigError, match="metric must be one of bytes, packets, flows"):
+        panes_from_config(Config({"panes": [{"title": "x", "metric": "octets"}]}))
+
+
+async def test_a_configured_pane_with_a_bad_query_says_where(tmp_path: Path) -> None:
+    db = write_flows(tmp_path / "flows.db")
+    from flowtui.ui.app import FlowtuiApp
+    from tests.ui_data import fixed_clock
+
+    config = Config({"ui": {"refresh": 60}, "panes": [{"title": "Broken", "query": "dst_port:(22", "by": "src_addr"}]})
+    app = FlowtuiApp(db, config, now=fixed_clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await refreshed(pilot)
+        empty = app.dashboard.pane("broken").query_one(".pane-empty")
+        assert str(empty.render()).startswith("bad query at 10: ")
+
+
+def test_fit_keeps_both_ends() -> None:
+    assert fit("2a05:d018:1c4:3a00:a7d2:3e61:c05b:9023", 17) == "2a05:d01…05b:9023"
+    assert fit("10.0.0.1", 17) == "10.0.0.1"
