@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ FAST: dict[str, Any] = {
     "retry_base": 0.01,
     "retry_max": 0.05,
     "denied_retry": 0.1,
+    "max_calls_per_s": 50.0,  # the pacing test restores Kinesis's 5
 }
 
 
@@ -155,37 +157,52 @@ def client_error(code: str, message: str = "injected", status: int = 400) -> bx.
     )
 
 
-class FaultyClient:
-    """Wraps an aiobotocore client: ``faults[method](call_number, kwargs)`` may return an exception to raise.
+class Faults:
+    """Faults injected at the client layer: ``faults[method](call_number, kwargs)`` may return an exception.
 
-    With ``after=True`` in a fault's result tuple the real call runs first (the
-    response is lost, as when a connection resets on the way back).
+    ``wrap`` is the ``client_wrapper`` of tail_sources; the counters survive a
+    client being rebuilt (after a credentials error). A fault returned as
+    ``(exc, True)`` is raised after the real call ran (the response was lost,
+    as when a connection resets on the way back).
     """
 
-    def __init__(self, client: Any, faults: dict[str, Callable[[int, dict[str, Any]], Any]]) -> None:
+    def __init__(self, **faults: Callable[[int, dict[str, Any]], Any]) -> None:
+        self.faults = faults
+        self.calls: dict[str, int] = {}
+        self.times: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+        self.raised: list[tuple[str, int, str]] = []
+        self.clients = 0
+
+    def wrap(self, client: Any) -> Any:
+        self.clients += 1
+        return _FaultyClient(client, self)
+
+
+class _FaultyClient:
+    def __init__(self, client: Any, faults: Faults) -> None:
         self._client = client
         self._faults = faults
-        self.calls: dict[str, int] = {}
-        self.log: list[tuple[str, dict[str, Any], str]] = []
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._client, name)
-        fault = self._faults.get(name)
-        if fault is None:
+        if not name.islower() or name.startswith("_") or not callable(attr):
             return attr
+        faults = self._faults
 
         async def call(**kwargs: Any) -> Any:
-            n = self.calls[name] = self.calls.get(name, 0) + 1
-            outcome = fault(n, kwargs)
+            n = faults.calls[name] = faults.calls.get(name, 0) + 1
+            faults.times.setdefault(name, []).append((time.monotonic(), kwargs))
+            fault = faults.faults.get(name)
+            outcome = fault(n, kwargs) if fault is not None else None
             after = False
             if isinstance(outcome, tuple):
                 outcome, after = outcome
             if outcome is not None and not after:
-                self.log.append((name, kwargs, type(outcome).__name__))
+                faults.raised.append((name, n, type(outcome).__name__))
                 raise outcome
             result = await attr(**kwargs)
             if outcome is not None:
-                self.log.append((name, kwargs, type(outcome).__name__ + " (after)"))
+                faults.raised.append((name, n, type(outcome).__name__ + " after the call"))
                 raise outcome
             return result
 

@@ -22,7 +22,7 @@ from tests.tail_helpers import (
     PYTHON,
     REGION,
     REPO,
-    FaultyClient,
+    Faults,
     Producer,
     client_error,
     distinct_flow_count,
@@ -264,11 +264,9 @@ def test_access_denied_at_start_is_a_source_error(aws: Aws, tmp_path: Path) -> N
         "AccessDeniedException", "User: x is not authorized to perform: kinesis:DescribeStreamSummary"
     )
 
-    def wrap(client):
-        return FaultyClient(client, {"describe_stream_summary": lambda n, kw: denied})
-
+    faults = Faults(describe_stream_summary=lambda n, kw: denied)
     with pytest.raises(SourceError, match="access denied to Kinesis stream 'flows'.*kinesis:GetRecords"):
-        tail([kinesis_spec("flows", aws.endpoint)], tmp_path / "f.db", client_wrapper=wrap)
+        tail([kinesis_spec("flows", aws.endpoint)], tmp_path / "f.db", client_wrapper=faults.wrap)
     with Store(tmp_path / "f.db") as store:
         row = {s["source"]: s for s in store.statuses()}["kinesis:flows"]
         assert row["state"] == "error" and "access denied" in row["detail"]
