@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -204,3 +206,39 @@ def test_run_job_stops_on_request(tmp_path: Path) -> None:
     run_job(DemoSource(seed=6, rate=100, backfill=0), db, stop_event=stop)
     assert time.monotonic() - started < 3
     assert status(db, "demo:6")["state"] == "stopped"  # type: ignore[index]
+
+
+def test_a_child_whose_dashboard_dies_stops_by_itself(tmp_path: Path) -> None:
+    """The parent is killed without stopping its worker: the child notices and ends, no orphan left."""
+    db = tmp_path / "orphan.db"
+    script = (
+        "import os, sys, time\n"
+        "from flowtui.demo import DemoSource\n"
+        "from flowtui.worker import IngestWorker\n"
+        "if __name__ == '__main__':\n"
+        f"    w = IngestWorker(DemoSource(seed=8, rate=50, backfill=0), {str(db)!r}, status_interval=0.1)\n"
+        "    w.start()\n"
+        "    print(w.pid, flush=True)\n"
+        "    time.sleep(1.0)\n"
+        "    os._exit(0)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(root)])))
+    parent = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=30, check=False
+    )
+    assert parent.returncode == 0, parent.stderr
+    child = int(parent.stdout.split()[0])
+
+    def gone() -> bool:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return True
+        try:  # a zombie (its parent is gone, init reaps it soon) counts as gone too
+            return Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"
+        except FileNotFoundError:
+            return True
+
+    wait_for(gone, timeout=10)
+    assert status(db, "demo:8")["state"] == "stopped"  # type: ignore[index]
