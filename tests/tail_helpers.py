@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -130,12 +131,19 @@ def log_group_spec(group: str, endpoint: str, **overrides: Any) -> LogGroupSpec:
     return LogGroupSpec(group, AwsTarget(REGION, None, endpoint), **values)
 
 
-def tail(specs: list[Any], db: Path, until_caught_up: bool = True, timeout: float = 30.0, **kwargs: Any) -> Any:
+def tail(
+    specs: list[Any],
+    db: Path,
+    until_caught_up: bool = True,
+    timeout: float = 30.0,
+    stop: threading.Event | None = None,
+    **kwargs: Any,
+) -> Any:
     """Run the sources in this process (no enricher) and return their IngestStats by source."""
     from flowtui.sources import tail_sources
 
     async def main() -> Any:
-        return await asyncio.wait_for(tail_sources(specs, db, None, until_caught_up, **kwargs), timeout)
+        return await asyncio.wait_for(tail_sources(specs, db, stop, until_caught_up, **kwargs), timeout)
 
     return asyncio.run(main())
 
@@ -171,6 +179,7 @@ class Faults:
         self.calls: dict[str, int] = {}
         self.times: dict[str, list[tuple[float, dict[str, Any]]]] = {}
         self.raised: list[tuple[str, int, str]] = []
+        self.results: dict[str, list[tuple[float, dict[str, Any], Any]]] = {}
         self.clients = 0
 
     def wrap(self, client: Any) -> Any:
@@ -201,6 +210,7 @@ class _FaultyClient:
                 faults.raised.append((name, n, type(outcome).__name__))
                 raise outcome
             result = await attr(**kwargs)
+            faults.results.setdefault(name, []).append((time.monotonic(), kwargs, result))
             if outcome is not None:
                 faults.raised.append((name, n, type(outcome).__name__ + " after the call"))
                 raise outcome
