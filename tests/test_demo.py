@@ -435,3 +435,20 @@ def test_bad_arguments_exit_2_with_one_sentence(tmp_path: Path, capsys: pytest.C
         capsys.readouterr().err == "flowtui: the dashboard needs a terminal; use --no-ui to run the demo without one\n"
     )
     assert not (tmp_path / "x.db").exists() and not (tmp_path / "y.db").exists()
+
+
+def test_live_seconds_start_each_minute_with_a_control_message_the_pipeline_skips(tmp_path: Path) -> None:
+    from flowtui.demo.source import DemoTraffic
+    from flowtui.enrich import Enricher
+    from flowtui.ingest import Pipeline
+
+    traffic = DemoTraffic(seed=2, rate=100, start=FIXED_START, backfill=0)
+    payloads = traffic.live(range(FIXED_START, FIXED_START + 61))
+    kinds = [json.loads(gzip.decompress(p))["messageType"] for p in payloads]
+    assert kinds[:2] == ["CONTROL_MESSAGE", "CONTROL_MESSAGE"] and set(kinds[2:]) == {"DATA_MESSAGE"}
+    control = json.loads(gzip.decompress(payloads[0]))
+    assert control["logEvents"][0]["message"] == "CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."
+    with Enricher.from_config(demo_config(), background=False) as enricher, Store(tmp_path / "c.db") as store:
+        stats = Pipeline(store, enricher.profile).ingest_payloads([(p, str(i)) for i, p in enumerate(payloads)], "t")
+    assert (stats.control_messages, stats.rejected) == (2, 0)
+    assert 6_100 <= stats.stored <= 6_110  # 61 s at 100/s
