@@ -127,7 +127,8 @@ def kinesis_spec(stream: str, endpoint: str, **overrides: Any) -> KinesisSpec:
 
 
 def log_group_spec(group: str, endpoint: str, **overrides: Any) -> LogGroupSpec:
-    values: dict[str, Any] = {**FAST, "sweep_interval": 3600.0, **overrides}
+    fast = {k: v for k, v in FAST.items() if k != "discover_interval"}
+    values: dict[str, Any] = {**fast, "sweep_interval": 3600.0, **overrides}
     return LogGroupSpec(group, AwsTarget(REGION, None, endpoint), **values)
 
 

@@ -169,9 +169,9 @@ class LogGroupTail:
             wm = decode_position(self.position)
             assert wm is not None
             if self.spec.lookback > 0 and wm[0] > 0 and time.monotonic() - last_sweep >= self.spec.sweep_interval:
-                if await self._poll(max(0, wm[0] - int(self.spec.lookback * 1000)), wm[0] - 1, sweep=True):
-                    last_sweep = time.monotonic()
-                continue
+                if not await self._poll(max(0, wm[0] - int(self.spec.lookback * 1000)), wm[0] - 1, sweep=True):
+                    continue  # it backed off; try again
+                last_sweep = time.monotonic()
             complete = await self._poll(wm[0], None, sweep=False)
             if complete:
                 if not self.caught_up:
