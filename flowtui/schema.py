@@ -106,9 +106,9 @@ def create_statements() -> list[str]:
         # INTEGER PRIMARY KEY keeps rowids in insertion order: newest last.
         f"CREATE TABLE flows (\n  id INTEGER PRIMARY KEY,\n  {flow_cols}\n)",
         "CREATE INDEX flows_start ON flows (start)",
-        # Hashes of (log group, stream, event id, timestamp, message) of stored
-        # CloudWatch events, so a payload delivered twice is stored once.
-        "CREATE TABLE seen_events (h INTEGER PRIMARY KEY, start INTEGER NOT NULL)",
+        # Hashes of stored CloudWatch events live in one table per day of the
+        # event's time (seen_YYYYMMDD, see seen_table): a redelivered event has
+        # the same time, so it meets its twin there, and retention drops whole days.
         "CREATE TABLE checkpoints (source TEXT PRIMARY KEY, position TEXT NOT NULL, updated REAL NOT NULL)",
         """CREATE TABLE dead_letters (
   id INTEGER PRIMARY KEY,
@@ -131,6 +131,16 @@ def create_statements() -> list[str]:
         "CREATE TABLE queries (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT, query TEXT NOT NULL, used REAL NOT NULL)",
         "CREATE UNIQUE INDEX queries_kind_query ON queries (kind, query)",
     ]
+
+
+def seen_table(day: int) -> str:
+    """The table of event hashes for ``day`` (unix seconds // 86400)."""
+    import datetime as _dt
+
+    return "seen_" + (_dt.date(1970, 1, 1) + _dt.timedelta(days=day)).strftime("%Y%m%d")
+
+
+SEEN_PREFIX: Final = "seen_"
 
 
 # --- addresses as sortable keys -------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from flowtui import catalog, schema
+from flowtui.config import Config, parse_duration, parse_size
 from flowtui.errors import FlowtuiError
 
 Record = tuple[Any, ...]
@@ -62,6 +63,29 @@ class Batch:
 
 
 @dataclass(slots=True)
+class Retention:
+    """How long flows are kept and how large the store may grow ([store] retain, max_size)."""
+
+    max_age: float | None = None  # seconds
+    max_bytes: int | None = None
+    step_rows: int = 20_000  # flows deleted per step
+    interval: float = 5.0  # seconds between steps while writing
+
+    @property
+    def active(self) -> bool:
+        return self.max_age is not None or self.max_bytes is not None
+
+    @classmethod
+    def from_config(cls, config: Config) -> Retention:
+        retain = config.get("store", "retain", None, (str, int, float))
+        size = config.get("store", "max_size", None, (str, int))
+        return cls(
+            max_age=parse_duration(retain, "[store] retain") if retain is not None else None,
+            max_bytes=parse_size(size) if size is not None else None,
+        )
+
+
+@dataclass(slots=True)
 class WriteResult:
     stored: int = 0
     duplicates: int = 0
@@ -83,7 +107,14 @@ def _key_hash(key: bytes) -> int:
 class Store:
     """A flowtui SQLite file. Not shared between threads without a lock."""
 
-    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        readonly: bool = False,
+        timeout: float = 10.0,
+        retention: Retention | None = None,
+    ) -> None:
         self.path = Path(path)
         self.readonly = readonly
         self._strings: _Interned = _Interned(self._new_string)
@@ -97,6 +128,8 @@ class Store:
         self._columns: set[str] = set()
         self._insert_sql: dict[tuple[int, ...], tuple[str, _RowBuilder]] = {}
         self._data_version = -1
+        self.retention = retention or Retention()
+        self._next_prune = time.monotonic() + self.retention.interval
         self._last_addr: dict[str, tuple[Profile, int]] = {}
         try:
             if readonly:
@@ -195,7 +228,53 @@ class Store:
                 result.dead = len(batch.dead)
             if batch.checkpoint is not None:
                 self._put_checkpoint(*batch.checkpoint)
+        if self.retention.active and time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + self.retention.interval
+            self.prune()
         return result
+
+    # --- retention -------------------------------------------------------------------
+    def prune(self, now: float | None = None) -> int:
+        """One small step of retention (by age, then by size); the flows it deleted.
+
+        Steps are small (``Retention.step_rows``) so a writer calling this between
+        batches never stalls; the next call continues where this one stopped.
+        """
+        r = self.retention
+        deleted = 0
+        now = time.time() if now is None else now
+        with self.transaction():
+            if r.max_age is not None:
+                cutoff = int(now - r.max_age)
+                deleted += self.conn.execute(
+                    "DELETE FROM flows WHERE id IN (SELECT id FROM flows WHERE start < ? ORDER BY start LIMIT ?)",
+                    (cutoff, r.step_rows),
+                ).rowcount
+                self.conn.execute("DELETE FROM dead_letters WHERE received < ?", (cutoff,))
+                self._drop_seen_before(cutoff // 86400)
+            if r.max_bytes is not None and self.used_bytes() > r.max_bytes:
+                row = self.conn.execute("SELECT min(id) FROM flows").fetchone()
+                if row[0] is not None:
+                    deleted += self.conn.execute(
+                        "DELETE FROM flows WHERE id < ?", (row[0] + r.step_rows,)
+                    ).rowcount
+                    oldest = self.conn.execute("SELECT min(start) FROM flows").fetchone()[0]
+                    if oldest is not None:
+                        self._drop_seen_before(oldest // 86400 - 1)
+        return deleted
+
+    def _drop_seen_before(self, day: int) -> None:
+        limit = schema.seen_table(day)
+        for table in self.db.table_names():
+            if table.startswith(schema.SEEN_PREFIX) and table < limit:
+                self.conn.execute(f"DROP TABLE {table}")
+
+    def used_bytes(self) -> int:
+        """Bytes of the file in use (free pages are reused before the file grows)."""
+        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+        free = self.conn.execute("PRAGMA freelist_count").fetchone()[0]
+        size = self.conn.execute("PRAGMA page_size").fetchone()[0]
+        return int((pages - free) * size)
 
     def _write_part(self, part: Part, enrich: Enrich | None, txn: _Transaction, result: WriteResult) -> None:
         records = part.records
@@ -228,38 +307,56 @@ class Store:
     def _drop_seen(self, part: Part, result: WriteResult) -> list[Record]:
         """The records whose events are new; remembers them.
 
-        The common case (nothing seen before) costs one INSERT OR IGNORE: only
-        when it inserted fewer keys than it was given are the duplicates sought.
+        The common case (nothing seen before) costs one INSERT OR IGNORE per day
+        the records fall on: only when it inserts fewer keys than it was given
+        are the duplicates sought.
         """
         assert part.event_keys is not None
-        hashes = [_key_hash(k) for k in part.event_keys]
         fallback = part.fallback_start or 0
         starts = [fallback if r[_START] is None else r[_START] for r in part.records]
+        hashes = [_key_hash(k) for k in part.event_keys]
+        days = {t // 86400 for t in starts}
+        if len(days) == 1:
+            if self._insert_new(schema.seen_table(next(iter(days))), hashes):
+                return part.records
+        else:
+            by_day: dict[int, list[int]] = {}
+            for t, h in zip(starts, hashes):
+                by_day.setdefault(t // 86400, []).append(h)
+            if all([self._insert_new(schema.seen_table(d), hs) for d, hs in by_day.items()]):
+                return part.records
+        keep: list[Record] = []
+        for day in days:
+            table = schema.seen_table(day)
+            idx = [i for i, t in enumerate(starts) if t // 86400 == day]
+            day_hashes = [hashes[i] for i in idx]
+            seen: set[int] = set()
+            for i in range(0, len(day_hashes), 900):
+                chunk = day_hashes[i : i + 900]
+                q = f"SELECT h FROM {table} WHERE h IN ({','.join('?' * len(chunk))})"
+                seen.update(h for (h,) in self.conn.execute(q, chunk))
+            new: list[tuple[int]] = []
+            for i, h in zip(idx, day_hashes):
+                if h in seen:
+                    result.duplicates += 1
+                    continue
+                seen.add(h)
+                keep.append(part.records[i])
+                new.append((h,))
+            self.conn.executemany(f"INSERT INTO {table} (h) VALUES (?)", new)
+        return keep
+
+    def _insert_new(self, table: str, hashes: list[int]) -> bool:
+        """Insert all of ``hashes`` if none is there yet; False (and nothing inserted) otherwise."""
+        self.conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (h INTEGER PRIMARY KEY)")
         before = self.conn.total_changes
         self.conn.execute("SAVEPOINT seen")
-        self.conn.executemany("INSERT OR IGNORE INTO seen_events (h, start) VALUES (?, ?)", zip(hashes, starts))
+        self.conn.executemany(f"INSERT OR IGNORE INTO {table} (h) VALUES (?)", [(h,) for h in hashes])
         all_new = self.conn.total_changes - before == len(hashes)
-        if not all_new:  # some were known: undo, then insert only the new ones
+        if not all_new:
             self.conn.execute("ROLLBACK TO seen")
         self.conn.execute("RELEASE seen")
-        if all_new:
-            return part.records
-        seen: set[int] = set()
-        for i in range(0, len(hashes), 900):
-            chunk = hashes[i : i + 900]
-            q = f"SELECT h FROM seen_events WHERE h IN ({','.join('?' * len(chunk))})"
-            seen.update(h for (h,) in self.conn.execute(q, chunk))
-        keep: list[Record] = []
-        new: list[tuple[int, int]] = []
-        for rec, h, start in zip(part.records, hashes, starts):
-            if h in seen:
-                result.duplicates += 1
-                continue
-            seen.add(h)
-            keep.append(rec)
-            new.append((h, start))
-        self.conn.executemany("INSERT INTO seen_events (h, start) VALUES (?, ?)", new)
-        return keep
+        return all_new
 
     def _insert_plan(self, present: tuple[int, ...]) -> tuple[str, _RowBuilder]:
         """The INSERT for records of one format, and a row builder compiled for it.

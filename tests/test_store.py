@@ -144,3 +144,50 @@ def test_files_that_are_not_stores_are_refused(tmp_path: Path) -> None:
         Store(newer)
     with pytest.raises(StoreError, match="no store at"):
         Store(tmp_path / "missing.db", readonly=True)
+
+
+def test_retention_by_age_deletes_in_small_steps_and_drops_old_days(tmp_path: Path) -> None:
+    from flowtui.store import Retention
+
+    day = 86400
+    store = Store(tmp_path / "r.db", retention=Retention(max_age=2 * day, step_rows=3, interval=3600))
+    now = 20_000 * day
+    old = [_flow(start=now - 5 * day + i) for i in range(5)]
+    new = [_flow(start=now - 100 + i) for i in range(4)]
+    keys = [event_key("g", "s", str(i), 0, "m") for i in range(9)]
+    store.write(Batch([Part(old + new, V2_PRESENT, event_keys=keys)]))
+    store.write(Batch(dead=[DeadLetter("x", None, "bad", None)]))
+    store.conn.execute("UPDATE dead_letters SET received = ?", (now - 3 * day,))
+    seen = sorted(t for t in store.db.table_names() if t.startswith("seen_"))
+    assert seen == [schema.seen_table(now // day - 5), schema.seen_table(now // day - 1)]
+    assert store.prune(now) == 3  # one step
+    assert store.prune(now) == 2
+    assert store.prune(now) == 0
+    assert sorted(s for (s,) in store.conn.execute("SELECT start FROM flows")) == [now - 100 + i for i in range(4)]
+    assert [t for t in store.db.table_names() if t.startswith("seen_")] == [schema.seen_table(now // day - 1)]
+    assert store.dead_letter_count() == 0
+    # Events of the days still kept are still recognised.
+    again = store.write(Batch([Part(new, V2_PRESENT, event_keys=keys[5:])]))
+    assert (again.stored, again.duplicates) == (0, 4)
+
+
+def test_retention_by_size_deletes_the_oldest_first(tmp_path: Path) -> None:
+    from flowtui.store import Retention
+
+    store = Store(tmp_path / "s.db", retention=Retention(max_bytes=1, step_rows=10, interval=3600))
+    store.write(Batch([Part([_flow(start=1000 + i) for i in range(25)], V2_PRESENT)]))
+    assert store.prune() == 10
+    assert min(s for (s,) in store.conn.execute("SELECT start FROM flows")) == 1010
+    assert store.prune() == 10 and store.prune() == 5 and store.flow_count() == 0
+
+
+def test_retention_settings_come_from_the_config() -> None:
+    from flowtui.config import Config
+    from flowtui.errors import ConfigError
+    from flowtui.store import Retention
+
+    r = Retention.from_config(Config({"store": {"retain": "7d", "max_size": "20GB"}}))
+    assert (r.max_age, r.max_bytes) == (7 * 86400, 20 * 1024**3)
+    assert not Retention.from_config(Config()).active
+    with pytest.raises(ConfigError, match="bad \\[store\\] retain 'forever'"):
+        Retention.from_config(Config({"store": {"retain": "forever"}}))

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from flowtui.config import Config, default_db_path
-from flowtui.store import Store
+from flowtui.store import Retention, Store
 
 
 def add_store_args(parser: argparse.ArgumentParser) -> None:
@@ -28,4 +28,4 @@ def db_path(args: argparse.Namespace, config: Config) -> Path:
 
 def open_store(args: argparse.Namespace, config: Config | None = None, readonly: bool = False) -> Store:
     config = config if config is not None else load_config(args)
-    return Store(db_path(args, config), readonly=readonly)
+    return Store(db_path(args, config), readonly=readonly, retention=Retention.from_config(config))
