@@ -31,7 +31,14 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         default=[],
         help="JSON of `aws ec2 describe-network-interfaces`/`describe-instances`/`describe-vpcs` (repeatable)",
     )
-    p.add_argument("paths", metavar="PATH", nargs="+", help="files to read ('-' for standard input)")
+    p.add_argument(
+        "paths", metavar="PATH", nargs="+", help="files to read ('-' for standard input), or s3://bucket/prefix/"
+    )
+    s3 = p.add_argument_group("S3 exports (s3://bucket/prefix/)")
+    s3.add_argument("--since", metavar="WHEN", help="only objects whose key dates are this recent: 7d, 2024-05-01")
+    s3.add_argument("--region", metavar="R", help="AWS region of the bucket")
+    s3.add_argument("--profile", metavar="P", help="AWS profile from your AWS config files")
+    s3.add_argument("--endpoint-url", metavar="URL", help="an S3-compatible endpoint")
     p.set_defaults(run=run)
 
 
@@ -52,7 +59,15 @@ def run(args: argparse.Namespace) -> int:
     with open_store(args, config) as store:
         pipeline = Pipeline(store, enrich, log_format)
         for path in args.paths:
-            stats = pipeline.ingest_path(path, log_format)
+            if path.startswith("s3://"):
+                from flowtui.sources.s3 import S3Export, parse_since
+                from flowtui.sources.spec import AwsTarget
+
+                since = parse_since(args.since) if args.since else None
+                target = AwsTarget(args.region, args.profile, args.endpoint_url)
+                stats = S3Export(pipeline, target, since, log_format).ingest(path)
+            else:
+                stats = pipeline.ingest_path(path, log_format)
             for message in stats.messages:
                 print(f"flowtui: {message}", file=sys.stderr)
             total.merge(stats)
