@@ -92,6 +92,13 @@ class Refreshed(Message):
         self.window = window
 
 
+class HistoryLoaded(Message):
+    def __init__(self, saved: list[tuple[str, str]], history: list[str]) -> None:
+        super().__init__()
+        self.saved = saved
+        self.history = history
+
+
 class FlowtuiApp(App[int]):
     """``flowtui``: live panes over the store, a query bar, drill-down."""
 
@@ -151,6 +158,7 @@ class FlowtuiApp(App[int]):
         self.set_reactive(FlowtuiApp.window, self.settings.window)
         self.set_reactive(FlowtuiApp.interval, self.settings.refresh)
         self.saved_queries: list[tuple[str, str]] = []
+        self.query_history: list[str] = []  # oldest first
         self._timer: Any = None
         self._tick_soon = False
         self._again = False
@@ -378,7 +386,19 @@ class FlowtuiApp(App[int]):
         self.push_screen(AddressScreen(address, self.window))
 
     def remember_query(self, query: str) -> None:
-        self.data.add_history(query)
+        if query in self.query_history:
+            self.query_history.remove(query)
+        self.query_history.append(query)
+        for screen in self.screen_stack:
+            for bar in screen.query(QueryBar):
+                bar.remember(query)
+        self._keep(self.data.add_history, query)
+
+    @work(thread=True, group="history", exit_on_error=False)
+    def _keep(self, write: Callable[..., None], *args: str) -> None:
+        """A write to the history/saved queries (it may wait for the ingest process's lock)."""
+        write(*args)
+        self._load_saved_now()
 
     def on_query_bar_submitted(self, message: QueryBar.Submitted) -> None:
         self.remember_query(message.query)
@@ -396,8 +416,7 @@ class FlowtuiApp(App[int]):
 
         def named(name: object) -> None:
             if isinstance(name, str) and name:
-                self.data.save(name, query)
-                self._load_saved()
+                self._keep(self.data.save, name, query)
                 self.notify(f"Saved as {clean(name)}", markup=False, timeout=2)
 
         self.push_screen(SaveQueryScreen(query), named)
@@ -411,18 +430,30 @@ class FlowtuiApp(App[int]):
                 self.remember_query(query)
                 self.run_query(query)
 
-        self.push_screen(SavedQueriesScreen(self.data.saved()), picked)
+        self.push_screen(SavedQueriesScreen(list(self.saved_queries)), picked)
 
     def delete_saved_query(self, name: str) -> None:
-        self.data.delete_saved(name)
-        self._load_saved()
+        self.saved_queries = [(n, q) for n, q in self.saved_queries if n != name]
+        self._keep(self.data.delete_saved, name)
 
+    @work(thread=True, group="history", exit_on_error=False)
     def _load_saved(self) -> None:
-        self.saved_queries = self.data.saved()
-        history = self.data.history()
+        self._load_saved_now()
+
+    def _load_saved_now(self) -> None:
+        """In a worker: read the saved queries and the history, hand them to the UI."""
+        try:
+            saved, history = self.data.saved(), self.data.history()
+        except FlowtuiError:
+            return  # no store yet (a demo starting): the next save or run will create them
+        self.post_message(HistoryLoaded(saved, history))
+
+    def on_history_loaded(self, message: HistoryLoaded) -> None:
+        self.saved_queries = message.saved
+        self.query_history = list(message.history)
         for screen in self.screen_stack:
             for bar in screen.query(QueryBar):
-                bar.load_history(history)
+                bar.load_history(message.history)
 
     # --- export ----------------------------------------------------------------------------
     def export_results(self, query: str, window: TimeWindow, columns: list[str], order: tuple[str, bool]) -> None:

@@ -18,7 +18,9 @@ from typing import Any
 from flowtui import catalog
 from flowtui.errors import FlowtuiError, QueryError
 from flowtui.query.compiler import compile_query
+from flowtui.query.complete import Completion, completions
 from flowtui.query.engine import QueryEngine, columns_for
+from flowtui.query.history import QueryHistory
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store, StoreError
 from flowtui.ui.panes import PaneSpec
@@ -95,11 +97,14 @@ class Page:
     order: tuple[str, bool]  # field, descending
 
 
-class _Lane:
-    """One read-only connection and the engine over it."""
+_WRITABLE_LANES = frozenset({"history"})
 
-    def __init__(self, path: Path, now: Now) -> None:
-        self.store = Store(path, readonly=True)
+
+class _Lane:
+    """One connection and the engine over it (read-only, but for the history lane)."""
+
+    def __init__(self, path: Path, now: Now, writable: bool = False) -> None:
+        self.store = Store(path, readonly=not writable)
         self.engine = QueryEngine(self.store)
         self.lock = threading.Lock()
 
@@ -118,15 +123,13 @@ class DataSource:
         self.now = now
         self._lanes: dict[str, _Lane] = {}
         self._open_lock = threading.Lock()
-        self._history: list[str] = []
-        self._saved: dict[str, str] = {}
 
     @contextmanager
     def lane(self, name: str) -> Iterator[_Lane]:
         with self._open_lock:
             lane = self._lanes.get(name)
             if lane is None:
-                lane = self._lanes[name] = _Lane(self.path, self.now)
+                lane = self._lanes[name] = _Lane(self.path, self.now, writable=name in _WRITABLE_LANES)
         with lane.lock:
             yield lane
 
@@ -220,26 +223,33 @@ class DataSource:
             offset += len(rows)
 
     def completions(self, text: str, cursor: int) -> list[Suggestion]:
-        return _field_suggestions(text, cursor)
+        with self.lane("complete") as lane:
+            found = completions(text, cursor, lane.store, limit=20)
+        return [Suggestion(c.text, c.start, c.end, c.text, c.kind, _detail(c)) for c in found]
 
     # --- history and saved queries ------------------------------------------------------
-    # Kept in memory until the query package's store-backed history lands.
-    def history(self) -> list[str]:
-        return list(self._history)
+    # They live in the store (shared with the CLI), written through a connection of
+    # their own: the only writes the UI makes, each a tiny transaction in a worker.
+    def history(self, limit: int = 200) -> list[str]:
+        """Queries run lately, oldest first (the order ↑ walks them backwards)."""
+        with self.lane("history") as lane:
+            return list(reversed(QueryHistory(lane.store).recent(limit)))
 
     def add_history(self, query: str) -> None:
-        if query in self._history:
-            self._history.remove(query)
-        self._history.append(query)
+        with self.lane("history") as lane:
+            QueryHistory(lane.store).add(query)
 
     def saved(self) -> list[tuple[str, str]]:
-        return sorted(self._saved.items())
+        with self.lane("history") as lane:
+            return QueryHistory(lane.store).saved()
 
     def save(self, name: str, query: str) -> None:
-        self._saved[name] = query
+        with self.lane("history") as lane:
+            QueryHistory(lane.store).save(name, query)
 
     def delete_saved(self, name: str) -> None:
-        self._saved.pop(name, None)
+        with self.lane("history") as lane:
+            QueryHistory(lane.store).delete(name)
 
     # --- one address -------------------------------------------------------------------
     def address(self, address: str, window: TimeWindow, flow_fields: Sequence[str]) -> AddressInfo:
@@ -347,16 +357,8 @@ class Suggestion:
     detail: str = ""
 
 
-def _field_suggestions(text: str, cursor: int) -> list[Suggestion]:
-    """Field names for the word at the cursor (until the query package's completion lands)."""
-    start = cursor
-    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_"):
-        start -= 1
-    word = text[start:cursor]
-    if not word or ":" in text[start:cursor]:
-        return []
-    return [
-        Suggestion(f.name + ":", start, cursor, f.name, "field", f.type)
-        for f in catalog.FIELDS
-        if f.name.startswith(word) and f.name != word
-    ]
+def _detail(c: Completion) -> str:
+    if c.kind == "field":
+        f = catalog.BY_NAME.get(c.text.rstrip(":"))
+        return f.type if f is not None else ""
+    return c.kind

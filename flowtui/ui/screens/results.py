@@ -57,6 +57,8 @@ class ResultsScreen(Screen[None]):
         self.page: Page | None = None
         self._pending_cursor: str | None = None  # "top" or "bottom" after a page turn
         self._loading = False
+        self._focus_column: str | None = None  # after a sort: the cursor goes to the sorted column
+        self._sorted_from: tuple[str, bool] | None = None  # the order before a sort in flight
 
     def compose(self) -> ComposeResult:
         yield QueryBar(self.query_text, id="query-bar")
@@ -95,6 +97,13 @@ class ResultsScreen(Screen[None]):
 
     def on_results_screen_failed(self, message: Failed) -> None:
         self._loading = False
+        if self._sorted_from is not None and self.page is not None and not isinstance(message.error, QueryError):
+            # The sort was refused (a text column): keep the rows and the order they had.
+            self.order, self._sorted_from = self._sorted_from, None
+            self._focus_column = None
+            self.notify(clean(str(message.error)), markup=False, severity="warning", timeout=4)
+            self._summary()
+            return
         if isinstance(message.error, QueryError):
             self.query_bar.focus_input()
             self.query_bar._check(message.query)
@@ -105,9 +114,13 @@ class ResultsScreen(Screen[None]):
         if page.query != self.query_text:
             return
         self._loading = False
+        self._sorted_from = None
         self.page = page
         table = self.table
         keep_column = table.cursor_coordinate.column
+        if self._focus_column in page.columns:
+            keep_column = page.columns.index(self._focus_column)
+        self._focus_column = None
         with self.app.batch_update():
             table.clear(columns=True)
             for name in page.columns:
@@ -193,10 +206,12 @@ class ResultsScreen(Screen[None]):
 
     # --- sorting --------------------------------------------------------------------
     def sort_by(self, name: str) -> None:
+        self._sorted_from = self.order
         if name == self.order[0]:
             self.order = (name, not self.order[1])
         else:
             self.order = (name, _numeric(name) or name == "timestamp")
+        self._focus_column = name
         total = self.page.total if self.page else None
         self.load(0, total)
 

@@ -120,6 +120,7 @@ class QueryBar(Vertical):
         self.query_one("#query-error").display = False
         self.query_one(OptionList).display = False
         self.query_one(OptionList).can_focus = False
+        self.load_history(getattr(self.app, "query_history", []))
         label = getattr(self.app, "window_label", None)
         if callable(label):
             self.set_window_label(label())
@@ -225,7 +226,7 @@ class QueryBar(Vertical):
             Option(Text.assemble((clean(s.label), "bold"), ("  " + clean(s.detail), "dim") if s.detail else ""))
             for s in items
         )
-        box.highlighted = 0
+        box.highlighted = None  # ↓ goes into the list; Tab takes the first
         box.display = True
 
     @property
@@ -255,12 +256,19 @@ class QueryBar(Vertical):
 
     # --- keys ------------------------------------------------------------------------
     def move(self, step: int) -> None:
+        """↓ goes into the completion list; ↑ comes back out of it, then walks the history."""
         if self.suggesting:
             box = self.query_one(OptionList)
-            current = box.highlighted or 0
-            box.highlighted = max(0, min(len(self._suggestions) - 1, current + step))
-            return
-        self._browse_history(-step)
+            current = box.highlighted
+            if step > 0:
+                box.highlighted = 0 if current is None else min(len(self._suggestions) - 1, current + 1)
+                return
+            if current is not None:
+                box.highlighted = current - 1 if current > 0 else None
+                return
+        if step < 0 or self._history_pos is not None:
+            self._show_suggestions([])
+            self._browse_history(step)
 
     def leave(self) -> None:
         if self.suggesting:

@@ -1,0 +1,158 @@
+"""The query bar: validation as you type, completion, Enter always runs, history, saved queries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import OptionList
+
+from flowtui.query.history import QueryHistory
+from flowtui.store import Store
+from flowtui.ui.screens.results import ResultsScreen
+from flowtui.ui.widgets.flow_table import FlowTable
+from flowtui.ui.widgets.query_bar import QueryBar
+from tests.ui_data import make_app, refreshed, until, write_flows
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return write_flows(tmp_path / "flows.db")
+
+
+def bar(app) -> QueryBar:  # type: ignore[no-untyped-def]
+    return app.screen.query_one(QueryBar)
+
+
+def error_text(app) -> str:  # type: ignore[no-untyped-def]
+    box = bar(app).query_one("#query-error")
+    return str(box.render()) if box.display else ""
+
+
+def suggestions(app) -> list[str]:  # type: ignore[no-untyped-def]
+    box = bar(app).query_one(OptionList)
+    if not box.display:
+        return []
+    return [str(box.get_option_at_index(i).prompt).split("  ")[0] for i in range(box.option_count)]
+
+
+async def test_slash_focuses_the_bar_and_a_bad_query_is_marked(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash")
+        assert app.focused is bar(app).input
+        await pilot.press(*"dst_port:(22 OR")
+        await pilot.pause()
+        b = bar(app)
+        assert b.error is not None
+        assert (b.error.start, b.error.end) == (9, 10)
+        # The caret sits under the '(' that is never closed: prompt (2) + padding (1) + offset 9.
+        assert error_text(app) == " " * 12 + "^ unbalanced parentheses: this '(' is never closed (at 10)"
+        assert b.input.has_class("-invalid")
+        await pilot.press("enter")  # a bad query is not run
+        assert not isinstance(app.screen, ResultsScreen)
+        await pilot.press(*" 23)")
+        await pilot.pause()
+        assert b.error is None and error_text(app) == ""
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        assert app.screen.query_text == "dst_port:(22 OR 23)"
+
+
+async def test_completion_offers_fields_then_values_and_tab_takes_one(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash", *"src_addr_th")
+        await until(pilot, lambda: suggestions(app) != [])
+        assert suggestions(app) == ["src_addr_threat_indicated:", "src_addr_threat_indicated_by:"]
+        await pilot.press("tab")
+        assert bar(app).value == "src_addr_threat_indicated:"
+        assert app.focused is bar(app).input  # Tab completed; it did not move focus
+        await pilot.press("ctrl+u")  # clear the line
+        await pilot.press(*"dst_addr:10.0.1.1")
+        await until(pilot, lambda: suggestions(app) != [])
+        assert suggestions(app) == ["10.0.1.11", "10.0.1.10"]  # most frequent first
+        await pilot.press("down", "down", "tab")  # into the list, to its second line
+        assert bar(app).value == "dst_addr:10.0.1.10"
+
+
+async def test_enter_runs_what_was_typed_even_with_the_list_open(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash", *"action:REJ")
+        await until(pilot, lambda: suggestions(app) == ["REJECT"])
+        await pilot.press("escape")  # closes the list, stays in the bar
+        assert suggestions(app) == [] and app.focused is bar(app).input
+        await pilot.press("backspace", "backspace", "backspace", *"REJECT")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        assert app.screen.query_text == "action:REJECT"
+        assert app.screen.page.total == 6
+
+
+async def test_escape_leaves_the_bar_for_the_panes(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash")
+        await pilot.press("escape")
+        assert isinstance(app.focused, FlowTable)
+
+
+async def test_history_up_and_down(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        for query in ("dst_port:22", "action:REJECT"):
+            await pilot.press("slash", "ctrl+u", *query, "enter")
+            await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        # Both ran in the one results view; its bar walks them back.
+        assert app.screen.query_text == "action:REJECT"
+        await pilot.press("slash", "ctrl+u", *"drafting")
+        await pilot.press("up")
+        assert bar(app).value == "action:REJECT"
+        await pilot.press("up")
+        assert bar(app).value == "dst_port:22"
+        await pilot.press("up")
+        assert bar(app).value == "dst_port:22"
+        await pilot.press("down")
+        assert bar(app).value == "action:REJECT"
+        await pilot.press("down")
+        assert bar(app).value == "drafting"
+        await until(pilot, lambda: not list(app.workers))  # the writes have landed
+    with Store(db, readonly=True) as store:
+        assert QueryHistory(store).recent() == ["action:REJECT", "dst_port:22"]
+
+
+async def test_history_from_the_store_is_there_at_start(db: Path) -> None:
+    with Store(db) as store:
+        QueryHistory(store).add("dst_port:3389")
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.query_history == ["dst_port:3389"])
+        await pilot.press("slash", "up")
+        assert bar(app).value == "dst_port:3389"
+
+
+async def test_save_a_query_and_recall_it(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash", *"dst_port:22 AND action:REJECT", "ctrl+s")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "SaveQueryScreen"
+        await pilot.press(*"ssh knocks", "enter")
+        await until(pilot, lambda: app.saved_queries == [("ssh knocks", "dst_port:22 AND action:REJECT")])
+        with Store(db, readonly=True) as store:
+            assert QueryHistory(store).saved() == [("ssh knocks", "dst_port:22 AND action:REJECT")]
+        await pilot.press("ctrl+u", "escape")
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "SavedQueriesScreen"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        assert app.screen.query_text == "dst_port:22 AND action:REJECT"
+        assert app.screen.page.total == 5

@@ -1,0 +1,191 @@
+"""The results view: the rows of a query, pages fetched by offset, sorting, export, copy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flowtui.ui.data import PAGE_SIZE
+from flowtui.ui.screens.address import AddressScreen
+from flowtui.ui.screens.dashboard import DashboardScreen
+from flowtui.ui.screens.results import ResultsScreen
+from tests.ui_data import FLOWS, NOW, flow, make_app, refreshed, table_rows, until, write_flows
+
+REJECT_ROWS = [
+    ["2026-11-27 09:59:30", "eni-0a1b2c3d", "198.51.100.7", "61000", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
+    ["2026-11-27 09:58:30", "eni-0a1b2c3d", "198.51.100.7", "61001", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
+    ["2026-11-27 09:57:30", "eni-0a1b2c3d", "198.51.100.7", "61002", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
+    ["2026-11-27 09:56:30", "eni-0a1b2c3d", "198.51.100.7", "61003", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
+    ["2026-11-27 09:55:30", "eni-0a1b2c3d", "198.51.100.7", "61004", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
+    ["2026-11-27 09:55:00", "eni-0a1b2c3d", "203.0.113.5", "50100", "10.0.1.11", "3389", "TCP", "REJECT", "1", "60 B"],
+]
+COLUMNS = ["timestamp", "interface_id", "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "action", "packets", "bytes"]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return write_flows(tmp_path / "flows.db")
+
+
+async def run_query(pilot, query: str) -> ResultsScreen:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    await pilot.press("slash", "ctrl+u", *query, "enter")
+    await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None and not app.screen._loading)
+    return app.screen
+
+
+async def test_results_rows_and_columns(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "action:REJECT")
+        assert [str(c.label).strip() for c in screen.table.columns.values()] == [
+            "timestamp ▼", *COLUMNS[1:8], "packets", "bytes",
+        ]
+        assert table_rows(screen.table) == REJECT_ROWS
+        summary = str(screen.query_one("#results-summary").render())
+        assert summary == "6 flows · last 15m · rows 1–6 (page 1 of 1) · sorted by timestamp ↓"
+        # A query naming other fields shows them right after the time.
+        screen = await run_query(pilot, "src_addr_country_code:NL")
+        assert list(screen.table.columns)[:2] == ["timestamp", "src_addr_country_code"]
+        assert [r[1] for r in table_rows(screen.table)] == ["NL"] * 5
+
+
+async def test_reject_cells_take_the_theme_colour(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "action:REJECT")
+        cell = screen.table.get_row_at(0)[COLUMNS.index("action")]
+        assert app.theme_variables["reject"] in str(cell.style)
+
+
+async def test_sort_by_header_click_and_by_key(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "*")
+        await pilot.click("#results-table", offset=(112, 0))  # the bytes header
+        await until(pilot, lambda: screen.order == ("bytes", True) and not screen._loading)
+        assert [r[-1] for r in table_rows(screen.table)] == [
+            "1.5 MB", "1.5 MB", "1.0 MB", "250 kB", "250 kB", "40.0 kB", "300 B", "120 B", "120 B", "120 B", "120 B", "120 B", "60 B",
+        ]
+        await pilot.press("s")  # the cursor is on bytes: again flips the order
+        await until(pilot, lambda: screen.order == ("bytes", False) and not screen._loading)
+        assert [r[-1] for r in table_rows(screen.table)][:3] == ["60 B", "120 B", "120 B"]
+        assert str(screen.query_one("#results-summary").render()).endswith("sorted by bytes ↑")
+        # Text columns cannot be sorted by the store: the rows stay, a warning says why.
+        await pilot.press("h", "h", "h", "h", "h", "h", "h", "s")
+        await until(pilot, lambda: not screen._loading and screen._sorted_from is None)
+        assert screen.order == ("bytes", False)
+        assert [r[-1] for r in table_rows(screen.table)][:3] == ["60 B", "120 B", "120 B"]
+        assert [n.message for n in app._notifications][-1] == (
+            "cannot sort by src_addr: sort by a number or time field (e.g. -timestamp, -bytes)"
+        )
+
+
+async def test_pages_are_fetched_by_offset(tmp_path: Path) -> None:
+    many = [flow("192.0.2.66", 10_000 + i, "10.0.1.10", 80, 6, "ACCEPT", 100 + i, 1, 1 + i) for i in range(450)]
+    db = write_flows(tmp_path / "flows.db", many)
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "dst_port:80")
+        assert screen.table.row_count == PAGE_SIZE
+        assert table_rows(screen.table)[0][3] == "10000"
+        assert str(screen.query_one("#results-summary").render()).startswith("450 flows · last 15m · rows 1–200 (page 1 of 3)")
+        await pilot.press("n")
+        await until(pilot, lambda: screen.page.offset == 200 and not screen._loading)
+        assert screen.table.row_count == PAGE_SIZE
+        assert table_rows(screen.table)[0][3] == "10200"
+        await pilot.press("n")
+        await until(pilot, lambda: screen.page.offset == 400 and not screen._loading)
+        assert screen.table.row_count == 50
+        assert table_rows(screen.table)[-1][3] == "10449"
+        await pilot.press("n")  # no fourth page
+        await pilot.pause(0.1)
+        assert screen.page.offset == 400
+        # Moving up past the first row turns back a page, the cursor on its last row.
+        await pilot.press("g", "up")
+        await until(pilot, lambda: screen.page.offset == 200 and not screen._loading)
+        assert screen.table.cursor_coordinate.row == PAGE_SIZE - 1
+        await pilot.press("down")
+        await until(pilot, lambda: screen.page.offset == 400 and not screen._loading)
+        assert screen.table.cursor_coordinate.row == 0
+
+
+async def test_vim_keys_and_copy(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "action:REJECT")
+        await pilot.press("G")
+        assert screen.table.cursor_coordinate.row == 5
+        await pilot.press("g")
+        assert screen.table.cursor_coordinate.row == 0
+        await pilot.press("j", "j", "k")
+        assert screen.table.cursor_coordinate.row == 1
+        await pilot.press("l", "l")  # to src_addr
+        await pilot.press("y")
+        assert app.clipboard == "198.51.100.7"
+        await pilot.press("Y")
+        assert app.clipboard == "\t".join(REJECT_ROWS[1])
+
+
+async def test_enter_on_an_address_opens_it_and_escape_comes_back(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        await run_query(pilot, "action:REJECT")
+        await pilot.press("l", "l", "l", "l", "enter")  # on dst_addr
+        await until(pilot, lambda: isinstance(app.screen, AddressScreen))
+        assert app.screen.address == "10.0.1.11"
+        await pilot.press("escape")
+        assert isinstance(app.screen, ResultsScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)  # the dashboard never goes away
+
+
+async def export(pilot, screen: ResultsScreen, path: Path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    await pilot.press("e")
+    await until(pilot, lambda: app.screen.__class__.__name__ == "ExportScreen")
+    if fmt == "json":
+        await pilot.click("#format-json")
+    app.screen.query_one("#export-path").focus()
+    await pilot.press("ctrl+u", *str(path), "enter")
+    await until(pilot, lambda: path.exists() and app.screen is screen and not list(app.workers))
+
+
+async def test_export_csv_and_json(db: Path, tmp_path: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "action:REJECT")
+        out = tmp_path / "rejects.csv"
+        await export(pilot, screen, out, "csv")
+        starts = [NOW - 30 - 60 * i for i in range(5)] + [NOW - 300]
+        lines = [",".join(COLUMNS)] + [
+            f"{t},eni-0a1b2c3d,{src},{sport},10.0.1.11,{dport},TCP,REJECT,{packets},{nbytes}"
+            for t, (src, sport, dport, packets, nbytes) in zip(
+                starts, [("198.51.100.7", 61000 + i, 22, 2, 120) for i in range(5)] + [("203.0.113.5", 50100, 3389, 1, 60)]
+            )
+        ]
+        assert out.read_text() == "\n".join(lines) + "\n"
+        out_json = tmp_path / "rejects.json"
+        await export(pilot, screen, out_json, "json")
+        data = json.loads(out_json.read_text())
+        assert data[0] == {
+            "timestamp": NOW - 30, "interface_id": "eni-0a1b2c3d", "src_addr": "198.51.100.7", "src_port": 61000,
+            "dst_addr": "10.0.1.11", "dst_port": 22, "protocol": "TCP", "action": "REJECT", "packets": 2, "bytes": 120,
+        }
+        assert [row["src_port"] for row in data] == [61000, 61001, 61002, 61003, 61004, 50100]
+        assert out_json.read_text().startswith('[\n  {"timestamp": 1795773570, "interface_id": "eni-0a1b2c3d",')
+
+
+def test_the_fixture_has_what_the_tests_count() -> None:
+    assert len(FLOWS) == 14
