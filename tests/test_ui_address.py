@@ -1,0 +1,125 @@
+"""The address page: who the address is, its peers, ports, rate and flows; flows from/to; copy."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from textual.widgets import Sparkline, Static
+
+from flowtui.ui.screens.address import AddressScreen
+from flowtui.ui.screens.results import ResultsScreen
+from tests.ui_data import MARKUP_NAME, make_app, refreshed, table_rows, until, write_flows
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return write_flows(tmp_path / "flows.db")
+
+
+def plain(widget: Static, width: int = 100) -> str:
+    """What a Static shows, as text."""
+    console = Console(file=io.StringIO(), width=width, color_system=None, legacy_windows=False)
+    console.print(widget.content)
+    return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())  # type: ignore[attr-defined]
+
+
+async def open_address(pilot: Any, pane: str, row: int, column: int) -> AddressScreen:
+    app = pilot.app
+    table = app.dashboard.pane(pane).table
+    table.focus()
+    table.move_cursor(row=row, column=column)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, AddressScreen) and app.screen.info is not None)
+    return app.screen
+
+
+async def test_address_page_contents(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await refreshed(pilot)
+        screen = await open_address(pilot, "threat-matches", 0, 1)  # 198.51.100.7 → [10.0.1.11]
+        assert screen.address == "10.0.1.11"
+        assert plain(screen.query_one("#address-title", Static)) == f"10.0.1.11  EC2  {MARKUP_NAME}  internal"
+        assert plain(screen.query_one("#address-facts", Static)).splitlines() == [
+            "entity    ec2:i-0web2    country       –",
+            f"name      {MARKUP_NAME}  city          –",
+            "type      EC2            ASN           –",
+            "internal  yes            threat lists  none",
+        ]
+        assert table_rows(screen.query_one("#address-peers")) == [
+            ["→", "192.0.2.66", "40.0 kB", "1"],
+            ["←", "198.51.100.7", "600 B", "5"],
+            ["←", "203.0.113.5", "60 B", "1"],
+        ]
+        assert table_rows(screen.query_one("#address-ports")) == [
+            ["←", "22", "TCP", "5", "600 B"],
+            ["→", "9001", "TCP", "1", "40.0 kB"],
+            ["←", "3389", "TCP", "1", "60 B"],
+        ]
+        flows = table_rows(screen.query_one("#address-flows"))
+        assert len(flows) == 7
+        assert flows[0] == ["2026-11-27 09:59:30", "198.51.100.7", "61000", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"]
+        assert flows[-1] == ["2026-11-27 09:55:00", "203.0.113.5", "50100", "10.0.1.11", "3389", "TCP", "REJECT", "1", "60 B"]
+        assert sum(screen.query_one(Sparkline).data) == 40_000 + 600 + 60
+
+
+async def test_an_external_threat_address(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await refreshed(pilot)
+        screen = await open_address(pilot, "rejects", 0, 0)  # [198.51.100.7] → 22
+        assert plain(screen.query_one("#address-title", Static)) == "198.51.100.7  external   THREAT"
+        assert plain(screen.query_one("#address-facts", Static)).splitlines() == [
+            "entity    –   country       NL",
+            "name      –   city          Amsterdam",
+            "type      –   ASN           AS64501 Bad Hosting",
+            "internal  no  threat lists  spamhaus",
+        ]
+
+
+async def test_flows_from_flows_to_and_copy(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await refreshed(pilot)
+        await open_address(pilot, "top-talkers", 0, 1)  # 203.0.113.5 → [10.0.1.10]
+        await pilot.press("c")
+        assert app.clipboard == "10.0.1.10"
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        assert app.screen.query_text == 'src_addr:"10.0.1.10"'
+        assert app.screen.page.total == 2
+        await pilot.press("escape")
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        assert app.screen.query_text == 'dst_addr:"10.0.1.10"'
+        assert app.screen.page.total == 3
+
+
+async def test_enter_on_a_peer_opens_the_peer(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await refreshed(pilot)
+        screen = await open_address(pilot, "top-talkers", 0, 1)
+        peers = screen.query_one("#address-peers")
+        peers.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AddressScreen) and app.screen is not screen and app.screen.info is not None)
+        assert app.screen.address == "203.0.113.5"
+        assert len(app.screen_stack) == 3 + 1  # default, dashboard, two address pages
+
+
+async def test_enter_on_a_non_address_cell_narrows_the_pane(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await refreshed(pilot)
+        table = app.dashboard.pane("rejects").table
+        table.focus()
+        table.move_cursor(row=0, column=1)  # dst_port 22
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        assert app.screen.query_text == '(action:REJECT) AND src_addr:"198.51.100.7" AND dst_port:"22"'
+        assert app.screen.page.total == 5
