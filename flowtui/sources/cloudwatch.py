@@ -274,7 +274,7 @@ class LogGroupTail:
         elif kind == aws.DENIED:
             if self.part.state != "denied":
                 log.error(
-                    "%s: access denied (%s); it needs %s; retrying every %.0fs",
+                    "%s: access denied (%s); it needs %s; retrying every %gs",
                     self.spec.name,
                     message,
                     PERMISSIONS,

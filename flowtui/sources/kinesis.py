@@ -497,7 +497,7 @@ class ShardReader:
         if kind == aws.DENIED:
             if self.health.state != "denied":
                 log.error(
-                    "%s: access denied (%s); it needs %s; retrying every %.0fs",
+                    "%s: access denied (%s); it needs %s; retrying every %gs",
                     self.source,
                     message,
                     PERMISSIONS,
