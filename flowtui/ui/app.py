@@ -112,7 +112,7 @@ class FlowtuiApp(App[int]):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("slash", "focus_query", "Query", id="app.query"),
-        Binding("colon", "command_palette", "Commands", show=False, id="app.commands"),
+        Binding("colon,ctrl+p", "command_palette", "Commands", show=False, id="app.commands"),
         Binding("space", "toggle_pause", "Pause", id="app.pause"),
         Binding("w", "window", "Window", id="app.window"),
         Binding("left_square_bracket", "earlier", "Earlier", show=False, id="app.earlier"),
@@ -319,7 +319,7 @@ class FlowtuiApp(App[int]):
         from flowtui.ui.screens.dialogs import SavedQueriesScreen as _Saved
 
         groups: list[tuple[str, list[BindingType]]] = [
-            ("everywhere", list(self.BINDINGS) + [Binding("ctrl+p", "command_palette", "Command palette")]),
+            ("everywhere", list(self.BINDINGS)),
             ("query bar", [Binding("enter", "run", "Run the query"), *QueryInput.BINDINGS]),
             ("dashboard", list(DashboardScreen.BINDINGS)),
             ("tables", [Binding("enter", "select", "Open the address / value"), *FlowTable.BINDINGS]),

@@ -1,0 +1,118 @@
+"""Keys: help generated from the bindings, user keymaps, the command palette, quit and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.command import CommandPalette
+
+from flowtui.config import Config
+from flowtui.errors import ConfigError
+from flowtui.query.window import TimeWindow
+from flowtui.ui.app import FlowtuiApp
+from flowtui.ui.screens.help import HelpScreen
+from tests.test_ui_address import plain
+from tests.ui_data import fixed_clock, make_app, refreshed, until, write_flows
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return write_flows(tmp_path / "flows.db")
+
+
+def help_rows(screen: HelpScreen) -> dict[str, list[tuple[str, str]]]:
+    return dict(screen.sections)
+
+
+async def test_help_lists_the_bindings(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        rows = help_rows(app.screen)
+        assert rows["everywhere"] == [
+            ("q", "Quit"), ("?", "Help"), ("/", "Query"), (":, ^p", "Commands"), ("space", "Pause"), ("w", "Window"),
+            ("[", "Earlier"), ("]", "Later"), ("+, =", "Refresh slower"), ("-", "Refresh faster"),
+            ("^s", "Save query"), ("^o", "Saved queries"), ("esc", "Back"),
+        ]
+        assert rows["tables"] == [
+            ("⏎", "Open the address / value"), ("j", "Down"), ("k", "Up"), ("h", "Left"), ("l", "Right"),
+            ("g", "Top"), ("G", "Bottom"), ("y", "Copy"), ("Y", "Copy row"),
+        ]
+        assert rows["results"] == [
+            ("n", "Next page"), ("p", "Prev page"), ("s", "Sort"), ("e", "Export"), ("r", "Re-run"), ("esc", "Back"),
+        ]
+        assert rows["address"] == [("f", "Flows from"), ("t", "Flows to"), ("c", "Copy address"), ("esc", "Back")]
+        text = plain(app.screen.query_one("#help-keys"), width=100)
+        assert "               space       Pause" in text.splitlines()
+        assert "tables         ⏎           Open the address / value" in text.splitlines()
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_keys_can_be_remapped_from_the_config(db: Path) -> None:
+    app = make_app(db, keys={"app.pause": "p", "table.copy": "c"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("space")
+        assert app.paused is False
+        await pilot.press("p")
+        assert app.paused is True
+        await pilot.press("c")
+        assert app.clipboard == "203.0.113.5"
+        await pilot.press("question_mark")
+        rows = help_rows(app.screen)
+        assert ("p", "Pause") in rows["everywhere"]
+        assert ("c", "Copy") in rows["tables"]
+
+
+def test_an_unknown_binding_id_is_a_config_error(db: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[ui.keys\]: no binding 'app.nope'"):
+        FlowtuiApp(db, Config({"ui": {"keys": {"app.nope": "x"}}}), now=fixed_clock)
+
+
+async def test_command_palette_has_flowtui_commands(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("colon")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"last 1h")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.window == TimeWindow.last(3600))
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"theme: flowtui-light")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.theme == "flowtui-light")
+
+
+async def test_window_dialog_presets_and_typed_ranges(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("w")
+        await pilot.click("#window-6h")
+        assert app.window == TimeWindow.last(21600)
+        await pilot.press("w")
+        await pilot.press("ctrl+u", *"2026-11-27T09:00:00Z to 2026-11-27T09:30:00Z", "enter")
+        assert app.window == TimeWindow(1_795_770_000, 1_795_771_801)
+        await pilot.press("w")
+        await pilot.press("ctrl+u", *"soon", "enter")
+        error = app.screen.query_one(".dialog-error")
+        assert error.display and str(error.render()) == (
+            "window 'soon' is not a duration: use e.g. 90s, 15m, 2h or 1d"
+        )
+
+
+async def test_q_quits(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
