@@ -93,4 +93,7 @@ def _source(src: SourceState, now: float, vars_: dict[str, str]) -> Text:
         out.append(f" lag {human_duration(src.lag_ms / 1000)}")
     if src.errors:
         out.append(f" {src.errors} err", style=vars_.get("error", "red"))
+    if src.detail and (state in _BAD or state not in _GOOD):
+        out.append(" — ")
+        out.append(clean(src.detail), style=colour)
     return out
