@@ -104,3 +104,7 @@ def build(path: Path, custom: bool = True) -> Store:
 
 def names(ids: list[int]) -> set[str]:
     return {NAMES[i - 1] for i in ids}
+
+
+def enrich_none(ip: str, ts: int) -> tuple[Any, ...]:
+    return (None,) * len(catalog.ENRICH_SUFFIXES)

@@ -32,7 +32,7 @@ def flowtui(*args: str, columns: int | None = None) -> subprocess.CompletedProce
     if columns is not None:
         env["COLUMNS"] = str(columns)
     return subprocess.run(
-        [sys.executable, "-m", "flowtui", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "flowtui", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
     )
 
 

@@ -157,3 +157,47 @@ def test_a_slow_query_stops_at_the_time_limit(tmp_path: Path) -> None:
     # The connection is usable afterwards, and quick queries pass.
     assert engine.count("action:ACCEPT") == 50_000
     store.close()
+
+
+def _rare_store(path: Path) -> Store:
+    """30,000 ordinary flows and three rare ones (dst_port 9999), spread over time."""
+    store = Store(path)
+    common = [
+        make_record(version=2, account_id="1", interface_id="eni-1", src_addr="10.0.0.1", dst_addr="10.0.0.2",
+                    src_port=1, dst_port=443, protocol_number=6, packets=1, bytes=1, start=T0 + i, end=T0 + i + 60,
+                    action="ACCEPT", log_status="OK")
+        for i in range(30_000)
+    ]
+    for at, i in ((5, 100), (20_000, 101), (29_000, 102)):
+        common.insert(at, make_record(**{**dict(zip([f.name for f in catalog.RECORD_FIELDS], common[0])),
+                                         "dst_port": 9999, "src_port": i, "start": T0 + at, "end": T0 + at + 60}))
+    store.write(Batch([Part(common, V2_PRESENT)]), query_data.enrich_none)
+    return store
+
+
+def test_rare_matches_give_the_same_page_through_a_table_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import flowtui.query.engine as engine_module
+
+    store = _rare_store(tmp_path / "rare.db")
+    engine = QueryEngine(store)
+    walked = engine.search("dst_port:9999", fields=["src_port", "timestamp"], limit=3)
+    assert walked == [
+        {"src_port": 102, "timestamp": T0 + 29_000},
+        {"src_port": 101, "timestamp": T0 + 20_000},
+        {"src_port": 100, "timestamp": T0 + 5},
+    ]
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    monkeypatch.setattr(engine_module, "_WALK_MIN", 0.0)
+    monkeypatch.setattr(engine_module, "_WALK_MAX", 0.0)
+    assert engine.search("dst_port:9999", fields=["src_port", "timestamp"], limit=3) == walked
+    assert any("NOT INDEXED" in s for s in statements)  # it did fall back
+    assert [r["src_port"] for r in engine.search("dst_port:9999", fields=["src_port"], limit=5, order="timestamp")] == [100, 101, 102]
+    store.close()
+
+
+def test_a_lookup_that_finds_nothing_reads_no_flow(engine: QueryEngine) -> None:
+    assert engine._where('src_addr_entity:"ec2:i-nosuch" AND action:ACCEPT', None) == ("0", [])
+    assert engine._where("NOT src_addr_entity:nosuch", TimeWindow(1, 2)) == ('f."start" >= ? AND f."start" < ?', [1, 2])
+    where, params = engine._where("src_addr_entity:ec2\\:i-old", None)
+    assert where == 'f."src_addr" = ?' and len(params) == 1  # one id, bound directly

@@ -1,8 +1,9 @@
 """Graylog's search syntax → a parameterised SQL condition over ``flows f``.
 
-The result is one boolean SQL expression plus its parameters. Field names
-only ever come from the catalog (an unknown name is a QueryError) and every
-value is a bound parameter, so no text the user types reaches SQL.
+The result is a small condition tree (:mod:`flowtui.query.conditions`) that
+renders to one boolean SQL expression plus its parameters. Field names only
+ever come from the catalog (an unknown name is a QueryError) and every value
+is a bound parameter, so no text the user types reaches SQL.
 
 Semantics, chosen to match what a Graylog user sees:
 
@@ -15,8 +16,8 @@ Semantics, chosen to match what a Graylog user sees:
   derived ``protocol`` and the bare-term ``message`` search, which ignore case.
 * Time values stand for their precision (``timestamp:2026-11-27`` is a day).
 * Interned values (strings, addresses with their enrichment, origins) are
-  matched in their small tables through ``IN (SELECT id …)``; the flows scan
-  then only compares integers.
+  matched in their small tables (``IN (SELECT id …)``, or the ids themselves
+  once the engine has looked them up); the flows scan only compares integers.
 
 The SQL functions used here (``regexp``, ``flowtui_list_match``,
 ``flowtui_message``, ``flowtui_search``) are registered by
@@ -36,35 +37,38 @@ from luqum import tree as lt
 
 from flowtui import catalog, protocols, schema
 from flowtui.errors import QueryError
-from flowtui.query import syntax, values
+from flowtui.query import message, syntax, values
+from flowtui.query.conditions import FALSE, TRUE, Cond, Resolver, and_, lookup, not_, or_, render, sql
 from flowtui.schema import Storage
-
-Frag = tuple[str, tuple[Any, ...]]
-TRUE: Frag = ("1", ())
-FALSE: Frag = ("0", ())
 
 _THREAT_ALIAS = re.compile("(" + "|".join(catalog.ENRICHED_ADDRESSES) + r")_threat_indicated_(\w[\w.-]*)")
 _LIST_ATTR = "threat_indicated_by"
 _OPTIONAL = frozenset(s.column for s in schema.STORAGE.values() if not s.core)
-_PROTOCOLS = tuple((n, protocols.protocol_name(n) or str(n)) for n in range(256))
-# The parts of the summary line a bare term is compared with.
-_MESSAGE_FIELDS = ("interface_id", "action", "protocol_number", "src_addr", "src_port", "dst_addr", "dst_port", "log_status")
-_MESSAGE_STRINGS = ("interface_id", "action", "log_status")
-_MESSAGE_ADDRS = ("src_addr", "dst_addr")
-_MESSAGE_PORTS = ("src_port", "dst_port")
-_IP_PORT = re.compile(r"\[?([0-9A-Fa-f:.]+)\]?:(\d{1,5})")
+_TABLES = {"string": "strings", "address": "addrs", "enrich": "addrs", "origin": "origins"}
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledQuery:
     text: str
-    where: str  # an SQL boolean expression over the table alias ``f`` (flows)
-    params: tuple[Any, ...]
+    cond: Cond  # the condition tree; render() it, resolving lookups, to run it
     fields: tuple[str, ...]  # the catalog fields the query names, first mention first
 
     @property
     def match_all(self) -> bool:
-        return self.where == "1"
+        return self.cond.op == "true"
+
+    @property
+    def where(self) -> str:
+        """An SQL boolean expression over the table alias ``f`` (flows), lookups as subqueries."""
+        return render(self.cond)[0]
+
+    @property
+    def params(self) -> tuple[Any, ...]:
+        return render(self.cond)[1]
+
+    def render(self, resolve: Resolver | None = None) -> tuple[str, tuple[Any, ...]]:
+        """SQL and parameters; with ``resolve``, lookups become ids or constants first."""
+        return render(self.cond, resolve)
 
 
 def compile_query(text: str, columns: Collection[str] | None = None) -> CompiledQuery:
@@ -81,8 +85,8 @@ def compile_query(text: str, columns: Collection[str] | None = None) -> Compiled
 def _compile(text: str, present: frozenset[str] | None) -> CompiledQuery:
     parsed = syntax.parse(text)
     c = _Compiler(parsed, present)
-    sql, params = TRUE if parsed.tree is None else c.node(parsed.tree, None)
-    return CompiledQuery(text, sql, params, tuple(dict.fromkeys(c.fields)))
+    cond = TRUE if parsed.tree is None else c.node(parsed.tree, None)
+    return CompiledQuery(text, cond, tuple(dict.fromkeys(c.fields)))
 
 
 def field_names() -> list[str]:
@@ -99,42 +103,6 @@ def unknown_field(name: str) -> str:
     if close:
         return f"unknown field {name!r} (did you mean {close[0]}?)"
     return f"unknown field {name!r} (flowtui fields lists them)"
-
-
-# --- combining fragments ----------------------------------------------------------------
-
-
-def and_(frags: Sequence[Frag]) -> Frag:
-    kept = [f for f in frags if f != TRUE]
-    if any(f == FALSE for f in kept):
-        return FALSE
-    return _join(kept, " AND ", TRUE)
-
-
-def or_(frags: Sequence[Frag]) -> Frag:
-    kept = [f for f in frags if f != FALSE]
-    if any(f == TRUE for f in kept):
-        return TRUE
-    return _join(kept, " OR ", FALSE)
-
-
-def not_(frag: Frag) -> Frag:
-    if frag == TRUE:
-        return FALSE
-    if frag == FALSE:
-        return TRUE
-    return f"NOT coalesce({frag[0]}, 0)", frag[1]
-
-
-def _join(frags: list[Frag], op: str, empty: Frag) -> Frag:
-    if not frags:
-        return empty
-    if len(frags) == 1:
-        return frags[0]
-    params: tuple[Any, ...] = ()
-    for f in frags:
-        params += f[1]
-    return "(" + op.join(f[0] for f in frags) + ")", params
 
 
 # --- the tree walk -----------------------------------------------------------------------
@@ -158,7 +126,7 @@ class _Compiler:
         start, end = self.parsed.span(item)
         return self.parsed.error(message, start, end)
 
-    def node(self, item: lt.Item, target: _Target | None) -> Frag:
+    def node(self, item: lt.Item, target: _Target | None) -> Cond:
         if isinstance(item, lt.SearchField):
             if target is not None:
                 raise self.error("a field cannot be searched inside another field's value", item)
@@ -193,11 +161,11 @@ class _Compiler:
             return self.range(target, item)
         raise self.error(f"unexpected {str(item)!r}", item)
 
-    def clauses(self, operands: Sequence[lt.Item], target: _Target | None) -> Frag:
+    def clauses(self, operands: Sequence[lt.Item], target: _Target | None) -> Cond:
         """A Lucene clause list: +must, -must_not, and should (OR-ed, optional when a must exists)."""
-        must: list[Frag] = []
-        should: list[Frag] = []
-        must_not: list[Frag] = []
+        must: list[Cond] = []
+        should: list[Cond] = []
+        must_not: list[Cond] = []
         for op in operands:
             if isinstance(op, lt.Plus):
                 must.append(self.node(op.a, target))
@@ -208,7 +176,7 @@ class _Compiler:
         positive = and_(must) if must else or_(should) if should else TRUE
         return and_([positive, *(not_(f) for f in must_not)])
 
-    def search_field(self, item: lt.SearchField) -> Frag:
+    def search_field(self, item: lt.SearchField) -> Cond:
         name: str = item.name
         start, _ = self.parsed.span(item)
         name_span = (start, start + len(name))
@@ -257,68 +225,59 @@ class _Compiler:
             return "ip"
         return f'"{s.attr}"'
 
-    def wrap(self, t: _Target, pred: str, params: tuple[Any, ...]) -> Frag:
+    def wrap(self, t: _Target, pred: str, params: tuple[Any, ...]) -> Cond:
         """A condition on the value, as a condition on the flow."""
         if self.missing(t):
             return FALSE
         s = t.storage
         if s.kind in ("int", "end"):
-            return pred, params
-        table = {"string": "strings", "address": "addrs", "enrich": "addrs", "origin": "origins"}[s.kind]
-        return f'f."{s.column}" IN (SELECT id FROM {table} WHERE {pred})', params
-
-    def protocols(self, numbers: Collection[int]) -> Frag:
-        nums = sorted(set(numbers))
-        if not nums:
-            return FALSE
-        if len(nums) == 1:
-            return 'f."protocol_number" = ?', (nums[0],)
-        return f'f."protocol_number" IN ({", ".join("?" * len(nums))})', tuple(nums)
+            return sql(pred, params)
+        return lookup(f'f."{s.column}"', _TABLES[s.kind], pred, params)
 
     # --- leaves -------------------------------------------------------------------------
 
-    def exists(self, t: _Target) -> Frag:
+    def exists(self, t: _Target) -> Cond:
         s = t.storage
         if t.threat_id is not None:
             return self.member(t, True)
         if s.kind == "message":
             return TRUE
         if s.kind in ("int", "string", "address", "protocol"):
-            return FALSE if self.missing(t) else (f'f."{s.column}" IS NOT NULL', ())
+            return FALSE if self.missing(t) else sql(f'f."{s.column}" IS NOT NULL')
         if s.kind == "end":
-            return 'f."duration" IS NOT NULL', ()
+            return sql('f."duration" IS NOT NULL')
         if s.attr == _LIST_ATTR:
             return self.wrap(t, f"coalesce(\"{s.attr}\", '') <> ''", ())
         return self.wrap(t, f'"{s.attr}" IS NOT NULL', ())
 
-    def member(self, t: _Target, listed: bool) -> Frag:
+    def member(self, t: _Target, listed: bool) -> Cond:
         """X_threat_indicated_<id>: whether <id> is among the address's lists."""
         has = f"instr(',' || coalesce(\"{_LIST_ATTR}\", '') || ',', ?) > 0"
         if listed:
             return self.wrap(t, has, (f",{t.threat_id},",))
         return self.wrap(t, f'"threat_indicated" IS NOT NULL AND NOT {has}', (f",{t.threat_id},",))
 
-    def term(self, t: _Target, term: values.Term, item: lt.Item) -> Frag:
+    def term(self, t: _Target, term: values.Term, item: lt.Item) -> Cond:
         if term.match_all:
             return self.exists(t)
         if term.wildcard:
             return self.wildcard(t, term, item)
         return self.equals(t, term.literal, item)
 
-    def phrase(self, t: _Target, text: str, item: lt.Item) -> Frag:
+    def phrase(self, t: _Target, text: str, item: lt.Item) -> Cond:
         if t.storage.kind == "message":
-            return self.message_phrase(text, item)
+            return message.phrase(text)
         return self.equals(t, text, item)
 
-    def equals(self, t: _Target, text: str, item: lt.Item) -> Frag:
+    def equals(self, t: _Target, text: str, item: lt.Item) -> Cond:
         kind = t.storage.kind
         if kind == "message":
-            return self.message_term(text, item)
+            return message.term(text)
         if kind == "protocol":
             number = protocols.protocol_number(text)
             if number is None or not 0 <= number <= 255:
                 raise self.error(f"{text!r} is not a protocol: use a keyword (TCP, UDP, ICMP …) or a number", item)
-            return self.protocols([number])
+            return message.protocol_in([number])
         v = self.value_sql(t)
         try:
             if t.threat_id is not None:
@@ -342,13 +301,13 @@ class _Compiler:
             return self.wrap(t, f"instr(',' || {v} || ',', ?) > 0", (f",{text},",))
         return self.wrap(t, f"{v} = ?", (text,))
 
-    def wildcard(self, t: _Target, term: values.Term, item: lt.Item) -> Frag:
+    def wildcard(self, t: _Target, term: values.Term, item: lt.Item) -> Cond:
         kind = t.storage.kind
         if kind == "message":
-            return self.message_pattern(term.like(), term.regex(), item)
+            return message.pattern(term.like(), term.regex())
         if kind == "protocol":
             rx = values.compiled("(?i)" + term.regex())
-            return self.protocols([n for n, name in _PROTOCOLS if rx.fullmatch(name)])
+            return message.protocol_in([n for n, name in message.PROTOCOLS if rx.fullmatch(name)])
         if t.type == "bool":
             raise self.error(f"{t.name}: {term.literal!r} is not a boolean: use true or false", item)
         v = self.value_sql(t)
@@ -358,7 +317,7 @@ class _Compiler:
             return self.wrap(t, f"CAST({v} AS TEXT) GLOB ?", (term.glob(),))
         return self.wrap(t, f"{v} GLOB ?", (term.glob(),))
 
-    def regex(self, t: _Target, item: lt.Regex) -> Frag:
+    def regex(self, t: _Target, item: lt.Regex) -> Cond:
         source = values.regex_source(item.value)
         try:
             values.compiled(source)
@@ -370,10 +329,10 @@ class _Compiler:
             raise self.parsed.error(f"bad regular expression: {exc.msg}", start, end) from None
         kind = t.storage.kind
         if kind == "message":
-            return self.message_pattern(None, f"(?:{source})", item)
+            return message.pattern(None, f"(?:{source})")
         if kind == "protocol":
             rx = values.compiled(f"(?i:{source})")
-            return self.protocols([n for n, name in _PROTOCOLS if rx.fullmatch(name)])
+            return message.protocol_in([n for n, name in message.PROTOCOLS if rx.fullmatch(name)])
         if t.type == "bool":
             raise self.error(f"{t.name} is true or false; a regular expression cannot match it", item)
         v = self.value_sql(t)
@@ -383,7 +342,7 @@ class _Compiler:
             v = f"CAST({v} AS TEXT)"
         return self.wrap(t, f"{v} REGEXP ?", (source,))
 
-    def range(self, t: _Target, item: lt.Item) -> Frag:
+    def range(self, t: _Target, item: lt.Item) -> Cond:
         if isinstance(item, lt.Range):
             low, high, inc_low, inc_high = item.low, item.high, item.include_low, item.include_high
         elif isinstance(item, lt.From):
@@ -420,7 +379,7 @@ class _Compiler:
         bound(hi_text, high, False, inc_high)
         if kind == "protocol":
             v = 'f."protocol_number"'
-            return " AND ".join(f"{v} {c}" for c in conds), tuple(params)
+            return sql(" AND ".join(f"{v} {c}" for c in conds), tuple(params))
         v = "ipkey" if t.type == "ip" else self.value_sql(t)
         pred = " AND ".join(f"{v} {c}" for c in conds)
         return self.wrap(t, pred if len(conds) == 1 else f"({pred})", tuple(params))
@@ -454,82 +413,3 @@ class _Compiler:
         if t.type == "ip":
             return values.cidr(text)
         return text, text
-
-    # --- the summary line (bare terms) ---------------------------------------------------------
-
-    def column(self, name: str) -> str:
-        return f'f."{schema.STORAGE[name].column}"'
-
-    def message_term(self, text: str, item: lt.Item) -> Frag:
-        """A bare term: equal (ignoring case) to one part of the summary line."""
-        alts: list[Frag] = []
-        addr_key: Any = None
-        try:
-            addr_key = values.cidr(text) if "/" in text else values.address_key(text)
-        except ValueError:
-            pass
-        if addr_key is not None:
-            pred = "ipkey BETWEEN ? AND ?" if "/" in text else "ipkey = ?"
-            p = addr_key if isinstance(addr_key, tuple) else (addr_key,)
-            for name in _MESSAGE_ADDRS:
-                alts.append((f"{self.column(name)} IN (SELECT id FROM addrs WHERE {pred})", p))
-            return or_(alts)
-        m = _IP_PORT.fullmatch(text)
-        if m and int(m.group(2)) <= 65535:
-            try:
-                key = values.address_key(m.group(1))
-            except ValueError:
-                key = None
-            if key is not None:
-                for addr, port in zip(_MESSAGE_ADDRS, _MESSAGE_PORTS):
-                    alts.append(
-                        (
-                            f"({self.column(addr)} IN (SELECT id FROM addrs WHERE ipkey = ?) AND {self.column(port)} = ?)",
-                            (key, int(m.group(2))),
-                        )
-                    )
-                return or_(alts)
-        number = protocols.protocol_number(text)
-        if number is not None and number > 255:
-            number = None
-        if number is not None and (not text.isdigit() or protocols.protocol_name(number) == text):
-            alts.append(self.protocols([number]))  # the line shows a keyword, or the number if it has none
-        if text.isascii() and text.isdigit():
-            if int(text) > 65535:
-                return or_(alts)
-            for name in _MESSAGE_PORTS:
-                alts.append((f"{self.column(name)} = ?", (int(text),)))
-        else:
-            for name in _MESSAGE_STRINGS:
-                alts.append((f"{self.column(name)} IN (SELECT id FROM strings WHERE value = ? COLLATE NOCASE)", (text,)))
-        return or_(alts)
-
-    def message_pattern(self, like: str | None, regex: str, item: lt.Item) -> Frag:
-        """A bare wildcard (``like`` given) or regex: matches one part of the summary line, ignoring case."""
-        rx = values.compiled("(?i)" + regex)
-        alts: list[Frag] = [self.protocols([n for n, name in _PROTOCOLS if rx.fullmatch(name)])]
-        if like is not None:
-            text_pred, text_param = "{} LIKE ? ESCAPE '\\'", like
-        else:
-            text_pred, text_param = "{} REGEXP ?", "(?i)" + regex
-        for name in _MESSAGE_STRINGS:
-            pred = text_pred.format("value")
-            alts.append((f"{self.column(name)} IN (SELECT id FROM strings WHERE {pred})", (text_param,)))
-        for name in _MESSAGE_ADDRS:
-            pred = text_pred.format("ip")
-            alts.append((f"{self.column(name)} IN (SELECT id FROM addrs WHERE {pred})", (text_param,)))
-        digits_only = like is not None and all(c.isdigit() or c in "%_" for c in like)
-        if like is None or digits_only:
-            for name in _MESSAGE_PORTS:
-                pred = text_pred.format(f"CAST({self.column(name)} AS TEXT)")
-                alts.append((pred, (text_param,)))
-        return or_(alts)
-
-    def message_phrase(self, text: str, item: lt.Item) -> Frag:
-        words = text.split()
-        if len(words) <= 1:
-            return self.message_term(text.strip(), item)
-        body = r"\s+".join(re.escape(w) for w in words)
-        pattern = rf"(?i)(?<![\w.]){body}(?![\w.])"
-        args = ", ".join(self.column(name) for name in _MESSAGE_FIELDS)
-        return f"flowtui_search(?, flowtui_message({args}))", (pattern,)

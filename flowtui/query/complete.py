@@ -16,6 +16,7 @@ from typing import Literal
 
 from flowtui import catalog, schema
 from flowtui.errors import FlowtuiError
+from flowtui.query.decode import Decoder
 from flowtui.store import Store
 
 Kind = Literal["field", "value", "operator"]
@@ -99,11 +100,8 @@ def field_values(store: Store, field: str, recent: int = RECENT_FLOWS) -> list[s
         return []
     if not s.core and not store.has_column(s.column):
         return []
-    from flowtui.query.engine import QueryEngine  # the decoders live with the engine
-
-    engine = QueryEngine(store)
     try:
-        expr, decode = engine.group_key(field)
+        expr, decode = Decoder(store).value(field)
     except FlowtuiError:
         return []
     sql = f"SELECT {expr} AS v, count(*) FROM (SELECT * FROM flows ORDER BY id DESC LIMIT ?) f GROUP BY v"

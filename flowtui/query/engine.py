@@ -5,7 +5,8 @@ ids become text, an address brings the enrichment of its own ``addrs`` row
 (the profile that held at the flow's time), derived fields are computed, and
 booleans are Python bools. Every statement runs under a time limit enforced
 through SQLite's progress handler, so a runaway query ends with a sentence
-instead of a hung terminal.
+instead of a hung terminal, and inside one read transaction, so the ids looked
+up first and the flows read after agree.
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from flowtui import catalog, protocols, schema
+from flowtui import catalog, schema
 from flowtui.errors import FlowtuiError, QueryError, UsageError
-from flowtui.formats import flow_message
 from flowtui.query import functions
 from flowtui.query.compiler import CompiledQuery, compile_query, unknown_field
+from flowtui.query.conditions import Resolver
+from flowtui.query.decode import END_SQL, Decoder, Row
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store
 
 Metric = Literal["bytes", "packets", "flows"]
-Row = dict[str, Any]
 
 # What a table shows when the query names nothing else; columns_for adds the rest.
 DEFAULT_COLUMNS: tuple[str, ...] = (
@@ -44,9 +45,14 @@ DEFAULT_COLUMNS: tuple[str, ...] = (
 ALL_FIELDS: tuple[str, ...] = tuple(f.name for f in catalog.FIELDS)
 DEFAULT_TIMEOUT = 10.0
 _PROGRESS_STEPS = 20_000  # SQLite VM instructions between two looks at the clock
-_ATTR_INDEX = {a: i for i, a in enumerate(schema.ADDR_ATTRS)}
-_ORIGIN_INDEX = {a: i for i, a in enumerate(schema.ORIGIN_ATTRS)}
-_MESSAGE_ARGS = ("interface_id", "action", "protocol_number", "src_addr", "src_port", "dst_addr", "dst_port", "log_status")
+_LITERAL_IDS = 500  # a lookup finding at most this many ids binds them instead of a subquery
+_LITERAL_BUDGET = 5_000  # … and at most this many for a whole query
+_PAGE = 1_000  # pages up to this size may fall back from the time-index walk to a table scan
+_WALK_MIN, _WALK_MAX, _WALK_PER_ROW = 0.05, 0.3, 2.5e-8  # the walk's budget: seconds, and per stored flow
+
+
+class _OverBudget(Exception):
+    """The time-index walk ran past its budget (not an error: another plan follows)."""
 
 
 class QueryTimeout(FlowtuiError):
@@ -88,6 +94,7 @@ class QueryEngine:
     def __init__(self, store: Store, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.store = store
         self.timeout = timeout
+        self.decoder = Decoder(store)
         functions.register(store.conn, store)
 
     # --- compiling ----------------------------------------------------------------------
@@ -98,6 +105,7 @@ class QueryEngine:
         return compile_query(query, present)
 
     def _where(self, query: str, window: TimeWindow | None, now: float | None = None) -> tuple[str, list[Any]]:
+        """The WHERE clause of ``query`` in ``window``; lookups in interned tables are done here."""
         compiled = self.compile(query)
         conds: list[str] = []
         params: list[Any] = []
@@ -108,38 +116,83 @@ class QueryEngine:
         if end is not None:
             conds.append('f."start" < ?')
             params.append(end)
-        if not compiled.match_all:
-            conds.append(compiled.where)
-            params.extend(compiled.params)
+        where, more = compiled.render(self._resolver())
+        if where == "0":
+            return "0", []
+        if where != "1":
+            conds.append(where)
+            params.extend(more)
         return (" AND ".join(conds) if conds else "1"), params
 
-    # --- running, under the time limit ---------------------------------------------------------
+    def _resolver(self) -> Resolver:
+        """Looks ids up in the small interned tables; a short list is bound as literals."""
+        memo: dict[tuple[str, str, tuple[Any, ...]], list[int] | None] = {}
+        budget = [_LITERAL_BUDGET]
+        conn = self.store.conn
+
+        def resolve(table: str, pred: str, params: tuple[Any, ...]) -> list[int] | None:
+            key = (table, pred, params)
+            if key not in memo:
+                sql = f"SELECT id FROM {table} WHERE {pred} LIMIT {_LITERAL_IDS + 1}"
+                ids = [r[0] for r in conn.execute(sql, params)]
+                if not ids:
+                    memo[key] = []
+                elif len(ids) <= min(_LITERAL_IDS, budget[0]):
+                    budget[0] -= len(ids)
+                    memo[key] = ids
+                else:
+                    memo[key] = None  # many: the subquery stays
+            return memo[key]
+
+        return resolve
+
+    # --- running: one read snapshot, under the time limit -----------------------------------------
 
     @contextmanager
-    def _limited(self) -> Iterator[Callable[[], None]]:
-        """Install the time limit; the yielded function restarts the clock (rows are arriving)."""
-        deadline = [time.monotonic() + self.timeout]
+    def _session(self, budget: float | None = None) -> Iterator[Callable[[], None]]:
+        """A read transaction under the time limit; the yielded function restarts the clock.
 
-        def expired() -> int:
-            return 1 if time.monotonic() > deadline[0] else 0
+        With ``budget`` (seconds), running past it raises _OverBudget instead:
+        the caller has a cheaper plan for that case.
+        """
+        conn = self.store.conn
+        clock = time.monotonic
+        deadline = [clock() + self.timeout]
+        budget_at = clock() + budget if budget is not None else None
+        over = [False]
+
+        def progress() -> int:
+            now = clock()
+            if budget_at is not None and now > budget_at:
+                over[0] = True
+                return 1
+            return 1 if now > deadline[0] else 0
 
         def restart() -> None:
-            deadline[0] = time.monotonic() + self.timeout
+            deadline[0] = clock() + self.timeout
 
-        conn = self.store.conn
-        conn.set_progress_handler(expired, _PROGRESS_STEPS)
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")
+        conn.set_progress_handler(progress, _PROGRESS_STEPS)
         try:
             yield restart
         except sqlite3.OperationalError as exc:
-            if "interrupt" in str(exc):
-                raise QueryTimeout(self.timeout) from None
-            raise
+            if "interrupt" not in str(exc):
+                raise
+            if over[0]:
+                raise _OverBudget from None
+            raise QueryTimeout(self.timeout) from None
         finally:
             conn.set_progress_handler(None, 0)
+            if own and conn.in_transaction:
+                conn.execute("COMMIT")
 
-    def _fetchall(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._limited():
-            return self.store.conn.execute(sql, params).fetchall()
+    def _fetchall(self, query: str, window: TimeWindow | None, sql: str, extra: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run ``sql`` with ``{where}`` filled in for ``query`` and ``window``; ``extra`` params go first."""
+        with self._session():
+            where, params = self._where(query, window)
+            return self.store.conn.execute(sql.format(where=where), [*extra, *params]).fetchall()
 
     # --- searching ------------------------------------------------------------------------
 
@@ -167,14 +220,16 @@ class QueryEngine:
         with_id: bool = False,
     ) -> Iterator[Row]:
         """Like :meth:`search`, streaming: the time limit applies to each wait for rows."""
-        where, params = self._where(query, window)
-        names = list(fields) if fields is not None else list(ALL_FIELDS)
-        check_fields(names)
-        sql = f"SELECT f.* FROM flows f WHERE {where} ORDER BY {_order_sql(order)} LIMIT ? OFFSET ?"
-        params += [limit if limit else -1, max(0, offset)]
-        with self._limited() as restart:
-            cur = self.store.conn.execute(sql, params)
-            decode = self._decoder(names, [d[0] for d in cur.description], with_id)
+        names = check_fields(list(fields) if fields is not None else list(ALL_FIELDS))
+        order_sql = _order_sql(order)
+        if limit and limit <= _PAGE and offset == 0 and order.lstrip("+-") in ("timestamp", "start"):
+            yield from self._first_page(query, window, names, limit, order_sql, with_id)
+            return
+        sql = f"SELECT f.* FROM flows f WHERE {{where}} ORDER BY {order_sql} LIMIT ? OFFSET ?"
+        with self._session() as restart:
+            where, params = self._where(query, window)
+            cur = self.store.conn.execute(sql.format(where=where), [*params, limit if limit else -1, max(0, offset)])
+            decode = self.decoder.rows(names, [d[0] for d in cur.description], with_id)
             while True:
                 batch = cur.fetchmany(500)
                 if not batch:
@@ -183,14 +238,59 @@ class QueryEngine:
                 for row in batch:
                     yield decode(row)
 
+    def _first_page(
+        self, query: str, window: TimeWindow | None, names: list[str], limit: int, order_sql: str, with_id: bool
+    ) -> list[Row]:
+        """A page of the newest (or oldest) matches.
+
+        Walking the time index stops after ``limit`` matches, which is quick
+        unless matches are rare; then reading the whole table once and sorting
+        what matches costs about a third as much per flow. The walk gets a
+        budget; past it, and when the window spans most of the store, the table
+        is read instead.
+        """
+        budget = self._walk_budget(window)
+        sql = "SELECT f.* FROM flows f {hint} WHERE {where} ORDER BY {order} LIMIT ?"
+        for hint in ("", "NOT INDEXED"):
+            try:
+                with self._session(budget if not hint else None):
+                    where, params = self._where(query, window)
+                    cur = self.store.conn.execute(
+                        sql.format(hint=hint, where=where, order=order_sql), [*params, limit]
+                    )
+                    rows = cur.fetchall()
+                    decode = self.decoder.rows(names, [d[0] for d in cur.description], with_id)
+                    return [decode(r) for r in rows]
+            except _OverBudget:
+                continue
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _time_bounds(self) -> tuple[int, int] | None:
+        """First and last start, from the ends of the time index (min and max in one SELECT scan it)."""
+        row = self.store.conn.execute(
+            'SELECT (SELECT min("start") FROM flows), (SELECT max("start") FROM flows)'
+        ).fetchone()
+        return None if row[0] is None else (int(row[0]), int(row[1]))
+
+    def _walk_budget(self, window: TimeWindow | None) -> float | None:
+        """Seconds the time-index walk may take before a table scan is cheaper; None: no fallback."""
+        bounds = self._time_bounds()
+        if bounds is None:
+            return None
+        lo, hi = bounds[0], bounds[1] + 1
+        start, end = (window or TimeWindow()).bounds()
+        covered = min(hi, end if end is not None else hi) - max(lo, start if start is not None else lo)
+        if covered < 0.5 * (hi - lo):
+            return None
+        rows = self.store.conn.execute("SELECT max(id) FROM flows").fetchone()[0] or 0
+        return min(_WALK_MAX, max(_WALK_MIN, rows * _WALK_PER_ROW))
+
     def count(self, query: str, window: TimeWindow | None = None) -> int:
-        where, params = self._where(query, window)
-        return int(self._fetchall(f"SELECT count(*) FROM flows f WHERE {where}", params)[0][0])
+        return int(self._fetchall(query, window, "SELECT count(*) FROM flows f WHERE {where}")[0][0])
 
     def ids(self, query: str, window: TimeWindow | None = None) -> list[int]:
         """Row ids of every match, oldest first (tests and row keys)."""
-        where, params = self._where(query, window)
-        return [r[0] for r in self._fetchall(f"SELECT f.id FROM flows f WHERE {where} ORDER BY f.id", params)]
+        return [r[0] for r in self._fetchall(query, window, "SELECT f.id FROM flows f WHERE {where} ORDER BY f.id")]
 
     # --- aggregations -------------------------------------------------------------------
 
@@ -217,19 +317,18 @@ class QueryEngine:
         keys: list[str] = []
         getters = []
         for name in by:
-            expr, get = self.group_key(name)
+            expr, get = self.decoder.value(name)
             if expr not in keys:
                 keys.append(expr)
             getters.append((keys.index(expr), get))
-        where, params = self._where(query, window)
         key_sql = ", ".join(keys)
         sql = (
             f"SELECT {key_sql}, count(*), coalesce(sum(f.\"bytes\"), 0), coalesce(sum(f.\"packets\"), 0) "
-            f"FROM flows f WHERE {where} GROUP BY {key_sql}"
+            f"FROM flows f WHERE {{where}} GROUP BY {key_sql}"
         )
         groups: dict[tuple[Any, ...], list[int]] = {}
         n = len(keys)
-        for got in self._fetchall(sql, params):
+        for got in self._fetchall(query, window, sql):
             value = tuple(get(got[i]) for i, get in getters)
             acc = groups.get(value)
             if acc is None:
@@ -268,7 +367,7 @@ class QueryEngine:
         t = time.time() if now is None else now
         start, end = window.bounds(t)
         if start is None or end is None:
-            bounds = self.store.time_bounds()
+            bounds = self._time_bounds()
             if bounds is None:
                 return []
             if start is None:
@@ -277,122 +376,17 @@ class QueryEngine:
                 end = int(t) + 1 if window.since is not None else bounds[1] + 1
         buckets = max(1, buckets)
         width = max(1, math.ceil((end - start) / buckets))
-        where, params = self._where(query, TimeWindow(start, end))
         sql = (
-            f"SELECT (f.\"start\" - ?) / ?, count(*), coalesce(sum(f.\"bytes\"), 0), coalesce(sum(f.\"packets\"), 0) "
-            f"FROM flows f WHERE {where} GROUP BY 1"
+            'SELECT (f."start" - ?) / ?, count(*), coalesce(sum(f."bytes"), 0), coalesce(sum(f."packets"), 0) '
+            "FROM flows f WHERE {where} GROUP BY 1"
         )
-        counts = {b: (c, by, p) for b, c, by, p in self._fetchall(sql, [start, width, *params])}
+        rows = self._fetchall(query, TimeWindow(start, end), sql, [start, width])
+        counts = {b: (c, by, p) for b, c, by, p in rows}
         out = []
         for i in range(buckets):
             c, by, p = counts.get(i, (0, 0, 0))
             out.append({"start": start + i * width, "end": start + (i + 1) * width, "flows": c, "bytes": by, "packets": p})
         return out
-
-    def group_key(self, name: str) -> tuple[str, Callable[[Any], Any]]:
-        """The flows expression to group ``name`` by, and how to decode one of its values."""
-        s = schema.STORAGE[name]
-        present = s.core or self.store.has_column(s.column)
-        col = f'f."{s.column}"' if present else "NULL"
-        field = catalog.BY_NAME[name]
-        if s.kind == "message":
-            raise UsageError("message cannot be grouped by; pick its parts (interface_id, action, …)")
-        if s.kind == "end":
-            return '(f."start" + f."duration")', _same
-        if s.kind == "int":
-            return col, _same
-        if s.kind == "protocol":
-            return col, protocols.protocol_name
-        if s.kind == "string":
-            return col, self.store.string
-        if s.kind == "address":
-            return col, self._ip
-        if s.kind == "enrich":
-            return col, self._enrich_getter(s.attr or "", field.type)
-        return 'f."origin"', self._origin_getter(s.attr or "")
-
-    # --- decoding ---------------------------------------------------------------------------
-
-    def _ip(self, aid: int | None) -> str | None:
-        row = self.store.address(aid)
-        return None if row is None else row[0]
-
-    def _enrich_getter(self, attr: str, type_: str) -> Callable[[Any], Any]:
-        i = _ATTR_INDEX[attr]
-        address = self.store.address
-
-        def get(aid: int | None) -> Any:
-            row = address(aid)
-            if row is None:
-                return None
-            v = row[1][i]
-            return bool(v) if type_ == "bool" and v is not None else v
-
-        return get
-
-    def _origin_getter(self, attr: str) -> Callable[[Any], Any]:
-        i = _ORIGIN_INDEX[attr]
-        origin = self.store.origin
-
-        def get(oid: int | None) -> Any:
-            row = origin(oid)
-            return None if row is None else row[i]
-
-        return get
-
-    def _decoder(self, names: Sequence[str], columns: Sequence[str], with_id: bool) -> Callable[[tuple[Any, ...]], Row]:
-        at = {c: i for i, c in enumerate(columns)}
-
-        def col(column: str) -> Callable[[tuple[Any, ...]], Any]:
-            i = at.get(column)
-            if i is None:
-                return lambda row: None
-            return lambda row: row[i]
-
-        plan: list[tuple[str, Callable[[tuple[Any, ...]], Any]]] = []
-        for name in names:
-            s = schema.STORAGE[name]
-            get = col(s.column) if s.kind != "message" else None
-            if s.kind == "int":
-                fn = get
-            elif s.kind == "end":
-                start, dur = col("start"), col("duration")
-                fn = lambda row, a=start, d=dur: None if d(row) is None else a(row) + d(row)
-            elif s.kind == "message":
-                fn = self._message_getter(col)
-            else:
-                decode = self.group_key(name)[1]
-                fn = lambda row, g=get, dec=decode: dec(g(row))
-            assert fn is not None
-            plan.append((name, fn))
-        id_at = at.get("id")
-
-        def decode_row(row: tuple[Any, ...]) -> Row:
-            out = {name: fn(row) for name, fn in plan}
-            if with_id and id_at is not None:
-                out["_id"] = row[id_at]
-            return out
-
-        return decode_row
-
-    def _message_getter(self, col: Callable[[str], Callable[[tuple[Any, ...]], Any]]) -> Callable[[tuple[Any, ...]], str]:
-        getters = [col(schema.STORAGE[n].column) for n in _MESSAGE_ARGS]
-        string, ip = self.store.string, self._ip
-        g_iface, g_action, g_proto, g_src, g_sport, g_dst, g_dport, g_status = getters
-
-        def message(row: tuple[Any, ...]) -> str:
-            return flow_message(
-                string(g_iface(row)),
-                string(g_action(row)),
-                g_proto(row),
-                ip(g_src(row)),
-                g_sport(row),
-                ip(g_dst(row)),
-                g_dport(row),
-                string(g_status(row)),
-            )
-
-        return message
 
 
 def _order_sql(order: str) -> str:
@@ -403,7 +397,7 @@ def _order_sql(order: str) -> str:
         raise UsageError(f"cannot sort by {name!r}: " + unknown_field(name))
     direction = "DESC" if desc else "ASC"
     if s.kind == "end":
-        expr = '(f."start" + f."duration")'
+        expr = END_SQL
     elif s.kind in ("int", "protocol") and s.core:
         expr = f'f."{s.column}"'
     else:
@@ -411,10 +405,6 @@ def _order_sql(order: str) -> str:
     if expr == 'f."start"':
         return f'f."start" {direction}, f.id {direction}'
     return f'{expr} {direction}, f."start" DESC, f.id DESC'
-
-
-def _same(v: Any) -> Any:
-    return v
 
 
 def _sort_key(value: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -1,0 +1,122 @@
+"""The compiled form of a query: a small boolean tree rendered to SQL at run time.
+
+Leaves that test a flows column against an interned table (``f.src_addr IN
+(SELECT id FROM addrs WHERE …)``) stay symbolic until the query runs, so the
+engine can look the ids up first: a lookup that finds nothing turns its branch
+into a constant (a typo then answers at once instead of after scanning every
+flow), and a short list becomes literal parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# (table, predicate, params) -> the ids, or None to keep the subquery (too many).
+Resolver = Callable[[str, str, tuple[Any, ...]], Sequence[int] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Cond:
+    op: str  # "true", "false", "sql", "in", "and", "or", "not"
+    sql: str = ""  # "sql": the expression; "in": the predicate on the interned table
+    params: tuple[Any, ...] = ()
+    items: tuple[Cond, ...] = ()
+    column: str = ""  # "in": the flows expression holding ids
+    table: str = ""  # "in": strings, addrs or origins
+
+
+TRUE = Cond("true")
+FALSE = Cond("false")
+
+
+def sql(text: str, params: tuple[Any, ...] = ()) -> Cond:
+    return Cond("sql", text, params)
+
+
+def lookup(column: str, table: str, pred: str, params: tuple[Any, ...] = ()) -> Cond:
+    """``column IN (SELECT id FROM table WHERE pred)``."""
+    return Cond("in", pred, params, column=column, table=table)
+
+
+def and_(items: Sequence[Cond]) -> Cond:
+    kept = [c for c in items if c.op != "true"]
+    if any(c.op == "false" for c in kept):
+        return FALSE
+    if not kept:
+        return TRUE
+    return kept[0] if len(kept) == 1 else Cond("and", items=tuple(kept))
+
+
+def or_(items: Sequence[Cond]) -> Cond:
+    kept = [c for c in items if c.op != "false"]
+    if any(c.op == "true" for c in kept):
+        return TRUE
+    if not kept:
+        return FALSE
+    return kept[0] if len(kept) == 1 else Cond("or", items=tuple(kept))
+
+
+def not_(item: Cond) -> Cond:
+    if item.op == "true":
+        return FALSE
+    if item.op == "false":
+        return TRUE
+    return Cond("not", items=(item,))
+
+
+def render(cond: Cond, resolve: Resolver | None = None) -> tuple[str, tuple[Any, ...]]:
+    """SQL and parameters; ``"1"``/``"0"`` when the condition is constant."""
+    folded = _fold(cond, resolve) if resolve is not None else cond
+    out: list[str] = []
+    params: list[Any] = []
+    _emit(folded, out, params)
+    return "".join(out), tuple(params)
+
+
+def _fold(cond: Cond, resolve: Resolver) -> Cond:
+    """Replace lookups by their ids (or a constant) and simplify."""
+    if cond.op == "in":
+        ids = resolve(cond.table, cond.sql, cond.params)
+        if ids is None:
+            return cond
+        if not ids:
+            return FALSE
+        if len(ids) == 1:
+            return Cond("sql", f"{cond.column} = ?", (ids[0],))
+        return Cond("sql", f"{cond.column} IN ({', '.join('?' * len(ids))})", tuple(ids))
+    if cond.op == "and":
+        return and_([_fold(c, resolve) for c in cond.items])
+    if cond.op == "or":
+        return or_([_fold(c, resolve) for c in cond.items])
+    if cond.op == "not":
+        return not_(_fold(cond.items[0], resolve))
+    return cond
+
+
+def _emit(cond: Cond, out: list[str], params: list[Any]) -> None:
+    op = cond.op
+    if op == "true":
+        out.append("1")
+    elif op == "false":
+        out.append("0")
+    elif op == "sql":
+        out.append(cond.sql)
+        params.extend(cond.params)
+    elif op == "in":
+        out.append(f"{cond.column} IN (SELECT id FROM {cond.table} WHERE {cond.sql})")
+        params.extend(cond.params)
+    elif op == "not":
+        # NULL-safe: a record without the field is "not x" too, as in Lucene.
+        out.append("NOT coalesce(")
+        _emit(cond.items[0], out, params)
+        out.append(", 0)")
+    else:
+        joiner = " AND " if op == "and" else " OR "
+        out.append("(")
+        for i, c in enumerate(cond.items):
+            if i:
+                out.append(joiner)
+            _emit(c, out, params)
+        out.append(")")
