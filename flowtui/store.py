@@ -90,6 +90,9 @@ class WriteResult:
     stored: int = 0
     duplicates: int = 0
     dead: int = 0
+    # The flows ids this write stored, first_id..last_id with no gaps (None: it stored none).
+    first_id: int | None = None
+    last_id: int | None = None
 
 
 def event_key(group: str, stream: str, event_id: str, timestamp: int, message: str) -> bytes:
@@ -131,6 +134,9 @@ class Store:
         self.retention = retention or Retention()
         self._next_prune = time.monotonic() + self.retention.interval
         self._last_addr: dict[str, tuple[Profile, int]] = {}
+        # Called with each WriteResult after its transaction commits, on the writing
+        # thread (alert rules evaluate the new rows here). A listener must not raise.
+        self.on_write: list[Callable[[WriteResult], None]] = []
         try:
             if readonly:
                 if not self.path.exists():
@@ -217,8 +223,12 @@ class Store:
         """Store a batch, its dead letters and its checkpoint in one transaction."""
         result = WriteResult()
         with self.transaction() as txn:
+            before = self._last_flow_id() if batch.parts else 0
             for part in batch.parts:
                 self._write_part(part, enrich, txn, result)
+            if result.stored:
+                # Rowids are max + 1 and this transaction holds the write lock: one run of ids.
+                result.first_id, result.last_id = before + 1, self._last_flow_id()
             if batch.dead:
                 now = time.time()
                 self.conn.executemany(
@@ -228,10 +238,15 @@ class Store:
                 result.dead = len(batch.dead)
             if batch.checkpoint is not None:
                 self._put_checkpoint(*batch.checkpoint)
+        for listener in self.on_write:
+            listener(result)
         if self.retention.active and time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + self.retention.interval
             self.prune()
         return result
+
+    def _last_flow_id(self) -> int:
+        return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM flows").fetchone()[0])
 
     # --- retention -------------------------------------------------------------------
     def prune(self, now: float | None = None) -> int:
