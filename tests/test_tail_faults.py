@@ -15,6 +15,7 @@ import pytest
 
 from flowtui.errors import SourceError
 from flowtui.ingest import Pipeline
+from flowtui.sources.aws import ClientHolder
 from flowtui.store import Store
 from tests.aws_server import fake_aws_env, moto_server  # noqa: F401 - the fixture
 from tests.tail_helpers import REGION, Faults, Producer, client_error, distinct_flow_count, kinesis_spec, tail
@@ -132,8 +133,11 @@ def test_access_denied_while_running_is_reported_and_retried_slowly(
     assert f"kinesis:flows/{shard}: access denied" in errors[0] and "kinesis:GetRecords" in errors[0]
 
 
-def test_expired_credentials_rebuild_the_client_and_continue(stream: tuple[str, Producer], tmp_path: Path) -> None:
+def test_expired_credentials_rebuild_the_client_and_continue(
+    stream: tuple[str, Producer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     endpoint, producer = stream
+    monkeypatch.setattr(ClientHolder, "RENEW_AT_MOST_EVERY", 0.0)
     expired = client_error("ExpiredTokenException", "The security token included in the request is expired", 400)
     faults = Faults(get_records=lambda n, kw: expired if n == 2 else None)
 
@@ -141,6 +145,16 @@ def test_expired_credentials_rebuild_the_client_and_continue(stream: tuple[str, 
 
     assert_exact(tmp_path / "f.db", stats["kinesis:flows"], producer)
     assert faults.clients == 2  # a fresh session, so fresh credentials
+
+
+def test_access_denied_that_persists_ends_an_until_caught_up_run(stream: tuple[str, Producer], tmp_path: Path) -> None:
+    endpoint, _ = stream
+    denied = client_error("AccessDeniedException", "not authorized to perform: kinesis:GetRecords", 400)
+    faults = Faults(get_records=lambda n, kw: denied)
+    with pytest.raises(SourceError, match="access denied to Kinesis stream 'flows' in us-east-1"):
+        tail([kinesis_spec("flows", endpoint, denied_retry=0.01)], tmp_path / "f.db", client_wrapper=faults.wrap)
+    with Store(tmp_path / "f.db") as store:
+        assert {s["source"]: s["state"] for s in store.statuses()}["kinesis:flows"] == "error"
 
 
 def test_unreachable_endpoint_at_start_is_a_source_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 
 from flowtui.cli import main
 from flowtui.errors import SourceError
+from flowtui.sources import run_sources
 from flowtui.store import Store
 from tests.aws_server import moto_server  # noqa: F401 - the fixture
 from tests.tail_helpers import (
@@ -408,3 +410,72 @@ def _count_or_zero(db: Path) -> int:
             return store.flow_count()
     except Exception:  # noqa: BLE001 - the file is being created
         return 0
+
+
+# --- as the dashboard runs it ---------------------------------------------------------------------
+
+
+def test_run_sources_in_a_spawned_process_stops_on_its_event(aws: Aws, tmp_path: Path) -> None:
+    producer = make_stream(aws, shards=2)
+    producer.put(50)
+    db = tmp_path / "flows.db"
+    config = tmp_path / "config.toml"
+    config.write_text("")  # an enricher with nothing configured
+    Store(db).close()
+    table = {
+        "type": "kinesis",
+        "stream": "flows",
+        "region": REGION,
+        "endpoint_url": aws.endpoint,
+        "poll_interval": 0.02,
+        "status_interval": 0.1,
+    }
+    ctx = multiprocessing.get_context("spawn")
+    stop = ctx.Event()
+    proc = ctx.Process(target=run_sources, args=([table], str(db), stop), kwargs={"config_path": str(config)})
+    proc.start()
+    try:
+        deadline = time.monotonic() + 30
+        while _count_or_zero(db) < 150 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        producer.put(10)
+        while _count_or_zero(db) < 180 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        proc.join(20)
+    assert proc.exitcode == 0
+    assert flow_count(db) == distinct_flow_count(db) == 180
+    with Store(db) as store:
+        assert {s["source"]: s["state"] for s in store.statuses()}["kinesis:flows"] == "stopped"
+
+
+def test_tail_job_runs_under_the_worker(aws: Aws, tmp_path: Path) -> None:
+    from flowtui.sources.runner import TailJob
+    from flowtui.worker import run_job
+
+    make_stream(aws, shards=2).put(30)
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    job = TailJob([kinesis_spec("flows", aws.endpoint)], str(config), until_caught_up=True)
+    run_job(job, tmp_path / "flows.db")
+    assert flow_count(tmp_path / "flows.db") == 90
+    with Store(tmp_path / "flows.db") as store:
+        states = {s["source"]: s["state"] for s in store.statuses()}
+    assert states["kinesis:flows"] == "stopped" and "tail" not in states  # the sources report themselves
+
+
+def test_sigterm_stops_tail_cleanly_with_a_summary(aws: Aws, tmp_path: Path) -> None:
+    make_stream(aws, shards=2).put(40)
+    db = tmp_path / "flows.db"
+    config = tmp_path / "config.toml"
+    config.write_text('[[sources]]\ntype = "kinesis"\nstream = "flows"\npoll_interval = 0.02\n')
+    proc = _tail_process(db, config, aws.endpoint)
+    deadline = time.monotonic() + 20
+    while _count_or_zero(db) < 120 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "kinesis:flows: 120 flows stored" in out
+    assert "kinesis:flows: stopped" in err  # the last health line

@@ -133,4 +133,3 @@ def _log_to_stderr() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    logger.propagate = False

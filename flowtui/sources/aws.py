@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -163,7 +164,14 @@ ClientWrapper = Callable[[Any], Any]
 
 
 class ClientHolder:
-    """One async client for one service, rebuilt from a fresh session when credentials go bad."""
+    """One async client for one service, rebuilt from a fresh session when credentials go bad.
+
+    Every reader of a source shares it. A rebuild does not close the old client
+    under the calls still running on it: that happens a minute later.
+    """
+
+    RENEW_AT_MOST_EVERY = 5.0  # seconds: many readers see the same bad credentials at once
+    RETIRE_AFTER = 60.0  # seconds before a replaced client is closed (longer than a read timeout)
 
     def __init__(self, service: str, target: AwsTarget, wrapper: ClientWrapper | None = None) -> None:
         self.service = service
@@ -171,10 +179,17 @@ class ClientHolder:
         self.wrapper = wrapper
         self._cm: Any = None
         self._client: Any = None
+        self._opened_at = 0.0
+        self._lock: asyncio.Lock | None = None
+        self._retired: set[asyncio.Task[None]] = set()
 
     async def get(self) -> Any:
         if self._client is None:
-            await self._open()
+            if self._lock is None:
+                self._lock = asyncio.Lock()
+            async with self._lock:
+                if self._client is None:
+                    await self._open()
         return self._client
 
     async def _open(self) -> None:
@@ -197,16 +212,36 @@ class ClientHolder:
             raise user_error(exc, f"{self.service}", self.target) from None
         self._cm = cm
         self._client = self.wrapper(client) if self.wrapper is not None else client
+        self._opened_at = time.monotonic()
 
     async def reset(self) -> None:
-        """Drop the client: the next call builds a new session (re-reads credentials)."""
-        await self.close()
+        """The next call builds a new session (re-reads credentials); calls in flight finish on the old one."""
+        if self._cm is None or time.monotonic() - self._opened_at < self.RENEW_AT_MOST_EVERY:
+            return
+        cm, self._cm, self._client = self._cm, None, None
+        task = asyncio.get_running_loop().create_task(self._close_later(cm))
+        self._retired.add(task)
+        task.add_done_callback(self._retired.discard)
+
+    async def _close_later(self, cm: Any) -> None:
+        try:
+            await asyncio.sleep(self.RETIRE_AFTER)
+        finally:
+            await _close(cm)
 
     async def close(self) -> None:
         cm, self._cm, self._client = self._cm, None, None
+        for task in list(self._retired):
+            task.cancel()  # closes its client now
+        if self._retired:
+            await asyncio.gather(*self._retired, return_exceptions=True)
         if cm is not None:
-            with contextlib.suppress(Exception):  # closing a broken connection must not mask why
-                await cm.__aexit__(None, None, None)
+            await _close(cm)
+
+
+async def _close(cm: Any) -> None:
+    with contextlib.suppress(Exception):  # closing a broken connection must not mask why
+        await cm.__aexit__(None, None, None)
 
 
 @asynccontextmanager

@@ -38,6 +38,7 @@ log = logging.getLogger("flowtui.sources")
 
 PERMISSIONS = "logs:DescribeLogGroups and logs:FilterLogEvents"
 CONNECT_ATTEMPTS = 5
+GIVE_UP_AFTER_REFUSALS = 5  # with --until-caught-up: a run that cannot finish says so instead of waiting forever
 
 
 def event_identity(event: dict[str, Any]) -> str:
@@ -101,6 +102,7 @@ class LogGroupTail:
         self.backoff = Backoff(spec.retry_base, spec.retry_max)
         self.position: str | None = None  # the stored position (the chain's tail)
         self.caught_up = False
+        self._refusals = 0  # access denied / credentials refused in a row
 
     async def _call(self, name: str, **kwargs: Any) -> Any:
         await self.limiter.wait(self.stop)
@@ -206,6 +208,7 @@ class LogGroupTail:
                 await self._failed(exc)
                 return False
             self.backoff.reset()
+            self._refusals = 0
             events = page.get("events") or []
             if events and not await self._store(events, sweep):
                 return False
@@ -267,6 +270,10 @@ class LogGroupTail:
     async def _failed(self, exc: BaseException) -> None:
         kind = classify(exc)
         message = describe(exc)
+        if kind in (aws.DENIED, aws.CREDENTIALS):
+            self._refusals += 1
+            if self.until_caught_up and self._refusals >= GIVE_UP_AFTER_REFUSALS:
+                raise user_error(exc, self.what, self.spec.aws, PERMISSIONS)
         if kind == aws.THROTTLED:
             self.part.throttles += 1
             self.part.error("throttled", message)

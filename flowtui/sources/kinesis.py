@@ -44,6 +44,7 @@ log = logging.getLogger("flowtui.sources")
 END = "end:"
 MAX_INFLIGHT = 3  # batches of one shard handed to the writer and not yet stored
 CONNECT_ATTEMPTS = 5
+GIVE_UP_AFTER_REFUSALS = 5  # with --until-caught-up: a run that cannot finish says so instead of waiting forever
 PERMISSIONS = "kinesis:DescribeStreamSummary, kinesis:ListShards, kinesis:GetShardIterator and kinesis:GetRecords"
 
 
@@ -314,6 +315,7 @@ class ShardReader:
         self.backoff = Backoff(self.spec.retry_base, self.spec.retry_max)
         self.write_backoff = Backoff(self.spec.retry_base, self.spec.retry_max)
         self._iterator: str | None = None
+        self._refusals = 0  # access denied / credentials refused in a row
 
     async def run(self) -> None:
         self.health.state = "connecting"
@@ -348,6 +350,7 @@ class ShardReader:
                 await self._failed(exc)
                 continue
             self.backoff.reset()
+            self._refusals = 0
             if await self._handle(response):
                 return
 
@@ -494,6 +497,10 @@ class ShardReader:
             log.info("%s: %s; retrying", self.source, message)
             await sleep(self.backoff.next_delay(), stop)
             return
+        if kind in (aws.DENIED, aws.CREDENTIALS):
+            self._refusals += 1
+            if self.tail.until_caught_up and self._refusals >= GIVE_UP_AFTER_REFUSALS:
+                raise user_error(exc, f"Kinesis stream {self.spec.stream!r}", self.spec.aws, PERMISSIONS)
         if kind == aws.DENIED:
             if self.health.state != "denied":
                 log.error(

@@ -237,7 +237,8 @@ class TailJob:
     sources: Sequence[Mapping[str, Any] | SourceSpec]
     config_path: str | None = None
     until_caught_up: bool = False
-    name: str = "tail"
+    name: str = "tail"  # its status row appears only if it fails: each source writes its own
+    reports_own_status: bool = True
 
     def run(self, ctx: Any) -> None:
         run_sources(
