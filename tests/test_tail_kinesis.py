@@ -479,3 +479,26 @@ def test_sigterm_stops_tail_cleanly_with_a_summary(aws: Aws, tmp_path: Path) -> 
     assert proc.returncode == 0, err
     assert "kinesis:flows: 120 flows stored" in out
     assert "kinesis:flows: stopped" in err  # the last health line
+
+
+def test_moto_reshard_keeps_parents_open_and_copies_records_yet_tail_ends_and_stores_each_once(
+    aws: Aws, tmp_path: Path
+) -> None:
+    # moto's merge copies both parents' records into the child (new sequence numbers) and never ends
+    # the parents' iterators. Parents still end (closed, nothing behind), children wait for them, and the
+    # copies are recognised by their CloudWatch event keys.
+    producer = make_stream(aws, shards=2)
+    producer.put(30)
+    db = tmp_path / "flows.db"
+    assert tail([kinesis_spec("flows", aws.endpoint)], db)["kinesis:flows"].stored == 90
+    shards = [s["ShardId"] for s in aws.kinesis.list_shards(StreamName="flows")["Shards"]]
+    aws.kinesis.merge_shards(StreamName="flows", ShardToMerge=shards[0], AdjacentShardToMerge=shards[1])
+    producer.put(10)
+
+    stats = tail([kinesis_spec("flows", aws.endpoint)], db)["kinesis:flows"]
+
+    assert (stats.stored, stats.duplicates) == (30, 90)
+    assert flow_count(db) == distinct_flow_count(db) == producer.flows == 120
+    with Store(db) as store:
+        positions = store.checkpoints("kinesis:flows/")
+    assert all(positions[f"kinesis:flows/{s}"].startswith("end:") for s in shards)

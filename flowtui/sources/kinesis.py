@@ -43,7 +43,7 @@ log = logging.getLogger("flowtui.sources")
 
 END = "end:"
 MAX_INFLIGHT = 3  # batches of one shard handed to the writer and not yet stored
-CONNECT_ATTEMPTS = 5
+CONNECT_ATTEMPTS = 8  # at start: a bastion that just booted may not have its network yet
 GIVE_UP_AFTER_REFUSALS = 5  # with --until-caught-up: a run that cannot finish says so instead of waiting forever
 PERMISSIONS = "kinesis:DescribeStreamSummary, kinesis:ListShards, kinesis:GetShardIterator and kinesis:GetRecords"
 
@@ -200,11 +200,24 @@ class KinesisTail:
             if not token:
                 return shards
 
+    async def _list_shards_retrying(self) -> dict[str, ShardInfo]:
+        """At start, network trouble and throttling are retried a few times before they count."""
+        backoff = Backoff(self.spec.retry_base, self.spec.retry_max)
+        for _ in range(CONNECT_ATTEMPTS - 1):
+            try:
+                return await self._list_shards()
+            except Exception as exc:
+                if classify(exc) not in (aws.NETWORK, aws.THROTTLED, aws.TRANSIENT):
+                    raise
+                log.warning("%s: cannot list shards: %s; retrying", self.spec.name, describe(exc))
+                await sleep(backoff.next_delay(), self.stop)
+        return await self._list_shards()
+
     async def _discover(self, initial: bool = False) -> bool:
-        """List the shards; True when the listing worked."""
+        """List the shards and start what is ready; True when the listing worked."""
         finishes = self._finishes
         try:
-            listed = await self._list_shards()
+            listed = await self._list_shards_retrying() if initial else await self._list_shards()
         except Exception as exc:
             kind = classify(exc)
             if kind is None:
@@ -370,8 +383,12 @@ class ShardReader:
             where = f"{self.spec.stream}/{self.info.shard_id}"
             self._submit([(r["Data"], f"{where}#{r['SequenceNumber']}") for r in records], position)
         seq, ended = split_position(self.position)
+        # A closed shard that answers "nothing more, and nothing behind" is done, even where the
+        # implementation never drops the next iterator (moto keeps parents open after a reshard).
         closed_and_read = (
-            self.info.ending_seq is not None and not records and _seq_int(seq) >= _seq_int(self.info.ending_seq)
+            self.info.ending_seq is not None
+            and not records
+            and (not behind or _seq_int(seq) >= _seq_int(self.info.ending_seq))
         )
         if next_iterator is None or closed_and_read:
             if not ended:
@@ -454,7 +471,7 @@ class ShardReader:
             try:
                 return await self._get_iterator(base, ShardIteratorType="TRIM_HORIZON")
             except Exception as exc:
-                if classify(exc) == aws.NOT_FOUND:
+                if classify(exc) == aws.NOT_FOUND and self.info.shard_id not in await self._listed():
                     raise ShardGone(self.info.shard_id) from None
                 raise
         marker = self.tail.marker
