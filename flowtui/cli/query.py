@@ -9,7 +9,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from typing import Any, TextIO
 
 from flowtui import catalog
@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     text = query_text(args)
     fields = check_fields(_split(args.fields)) if args.fields else None
     engine = engine_for(args)
+    rows: Generator[dict[str, Any], None, None] | None = None
     try:
         if args.count:
             print(engine.count(text, window))
@@ -128,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
     except QueryError as exc:
         return report_query_error(exc)
     finally:
+        if rows is not None:
+            rows.close()  # a reader that went away (| head) leaves it unfinished
         engine.store.close()
     return 0
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -218,7 +218,7 @@ class QueryEngine:
         offset: int = 0,
         order: str = "-timestamp",
         with_id: bool = False,
-    ) -> Iterator[Row]:
+    ) -> Generator[Row, None, None]:
         """Like :meth:`search`, streaming: the time limit applies to each wait for rows."""
         names = check_fields(list(fields) if fields is not None else list(ALL_FIELDS))
         order_sql = _order_sql(order)
