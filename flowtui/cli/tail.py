@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         "--start",
         metavar="WHERE",
         help="where a source read for the first time begins: trim-horizon (default), latest, a time"
-        " (2024-05-01T12:00:00Z) or an age (-2h); later runs resume from the stored positions",
+        " (2024-05-01T12:00:00Z) or an age (--start=-2h); later runs resume from the stored positions",
     )
     p.add_argument("--format", metavar="FMT", help="the log group's flow-log format: '${version} ${vpc-id} …'")
     p.add_argument("--until-caught-up", action="store_true", help="stop once everything in the source is stored")

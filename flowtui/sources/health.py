@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from flowtui.sources.backoff import sleep
@@ -32,6 +33,10 @@ STATE_ORDER = (
     "stopped",
     "finished",
 )
+
+
+# States in which a part is not reading because of a fault (it says so in the status bar).
+TROUBLE = frozenset({"denied", "credentials", "error", "throttled", "network"})
 
 
 @dataclass(slots=True)
@@ -57,6 +62,9 @@ class PartHealth:
         self.last_error = message
 
     def read(self, records: int, nbytes: int, lag_ms: int | None) -> None:
+        """A successful read: counts, and the fault state (if any) is over."""
+        if self.state in TROUBLE or self.state == "connecting":
+            self.state = "reading"
         self.records += records
         self.bytes += nbytes
         if lag_ms is not None:
@@ -87,8 +95,7 @@ class SourceHealth:
         return p
 
     def overall_state(self) -> str:
-        states = [self.state] + [p.state for p in self.parts.values()]
-        return min(states, key=lambda s: STATE_ORDER.index(s) if s in STATE_ORDER else len(STATE_ORDER))
+        return min([self.state] + [p.state for p in self.parts.values()], key=_rank)
 
     def summary(self) -> tuple[str, str, float, float, int | None, int]:
         """(state, detail, records/s, bytes/s, lag in ms, errors)."""
@@ -97,26 +104,20 @@ class SourceHealth:
         brate = sum(p.bytes_per_s for p in self.parts.values())
         lags = [p.lag_ms for p in active if p.lag_ms is not None]
         errors = self.errors + sum(p.errors for p in self.parts.values())
-        counts: dict[str, int] = {}
-        for p in active:
-            counts[p.state] = counts.get(p.state, 0) + 1
-        state = self.overall_state()
-        bits = [
-            ", ".join(
-                f"{n} {s}"
-                for s, n in sorted(
-                    counts.items(), key=lambda kv: STATE_ORDER.index(kv[0]) if kv[0] in STATE_ORDER else 99
-                )
-            )
-        ]
+        counts = Counter(p.state for p in active)
+        bits = [", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: _rank(kv[0])))]
         if self.detail:
             bits.append(self.detail)
         else:
-            last = next((p for p in self.parts.values() if p.state in ("denied", "credentials", "error")), None)
-            if last is not None and last.last_error:
-                bits.append(last.last_error)
+            troubled = next((p for p in self.parts.values() if p.state in TROUBLE and p.last_error), None)
+            if troubled is not None:
+                bits.append(str(troubled.last_error))
         detail = "; ".join(b for b in bits if b)
-        return state, detail, rate, brate, max(lags) if lags else None, errors
+        return self.overall_state(), detail, rate, brate, max(lags) if lags else None, errors
+
+
+def _rank(state: str) -> int:
+    return STATE_ORDER.index(state) if state in STATE_ORDER else len(STATE_ORDER)
 
 
 def human_bytes(n: float) -> str:
@@ -180,6 +181,6 @@ class HealthReporter:
                     )
             except Exception as exc:  # noqa: BLE001 - health must never stop ingestion
                 log.warning("%s: cannot write status: %s", h.name, exc)
-            if do_log:
+            if do_log and not (final and state == "error"):  # the error itself is raised and printed
                 t = totals.get(h.name)
                 log.info(log_line(h, t.stored if t else 0, t.duplicates if t else 0, t.rejected if t else 0))
