@@ -118,7 +118,7 @@ async def test_enter_on_a_non_address_cell_narrows_the_pane(db: Path) -> None:
         await refreshed(pilot)
         table = app.dashboard.pane("rejects").table
         table.focus()
-        table.move_cursor(row=0, column=1)  # dst_port 22
+        table.move_cursor(row=0, column=list(table.columns).index("dst_port"))  # 22
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
         assert app.screen.query_text == '(action:REJECT) AND src_addr:"198.51.100.7" AND dst_port:"22"'

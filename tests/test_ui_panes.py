@@ -13,7 +13,7 @@ from flowtui.errors import ConfigError
 from flowtui.query.window import TimeWindow
 from flowtui.ui.panes import DEFAULT_PANES, PaneSpec, panes_from_config
 from flowtui.ui.widgets.pane import Pane, fit
-from tests.ui_data import NOW, add_flows, flow, make_app, refreshed, table_rows, until, write_flows
+from tests.ui_data import MARKUP_NAME, NOW, add_flows, flow, make_app, refreshed, table_rows, until, write_flows
 
 
 @pytest.fixture
@@ -27,34 +27,49 @@ def pane_rows(app, key: str) -> list[list[str]]:
 
 async def test_default_panes_show_the_known_rows(db: Path) -> None:
     app = make_app(db)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(pilot)
         assert pane_rows(app, "top-talkers") == [
-            ["203.0.113.5", "10.0.1.10", "4.0 MB", "3", "2,800"],
-            ["10.0.1.10", "10.0.2.20", "500 kB", "2", "600"],
-            ["10.0.1.11", "192.0.2.66", "40.0 kB", "1", "50"],
-            ["198.51.100.7", "10.0.1.11", "600 B", "5", "10"],
-            ["10.0.1.12", "8.8.8.8", "300 B", "1", "2"],
-            ["203.0.113.5", "10.0.1.11", "60 B", "1", "1"],
+            ["203.0.113.5", "10.0.1.10", "4.0 MB", "3"],
+            ["10.0.1.10", "10.0.2.20", "500 kB", "2"],
+            ["10.0.1.11", "192.0.2.66", "40.0 kB", "1"],
+            ["198.51.100.7", "10.0.1.11", "600 B", "5"],
+            ["10.0.1.12", "8.8.8.8", "300 B", "1"],
+            ["203.0.113.5", "10.0.1.11", "60 B", "1"],
         ]
         assert pane_rows(app, "rejects") == [
-            ["198.51.100.7", "22", "5", "600 B", "10"],
-            ["203.0.113.5", "3389", "1", "60 B", "1"],
+            ["198.51.100.7", "22", "5", "600 B"],
+            ["203.0.113.5", "3389", "1", "60 B"],
         ]
         assert pane_rows(app, "external-ec2") == [
-            ["198.51.100.7", "10.0.1.11", "5", "600 B", "10"],
-            ["203.0.113.5", "10.0.1.10", "3", "4.0 MB", "2,800"],
-            ["203.0.113.5", "10.0.1.11", "1", "60 B", "1"],
+            ["198.51.100.7", "10.0.1.11", "5", "600 B"],
+            ["203.0.113.5", "10.0.1.10", "3", "4.0 MB"],
+            ["203.0.113.5", "10.0.1.11", "1", "60 B"],
         ]
         assert pane_rows(app, "threat-matches") == [
-            ["198.51.100.7", "10.0.1.11", "5", "600 B", "10"],
-            ["10.0.1.11", "192.0.2.66", "1", "40.0 kB", "50"],
+            ["198.51.100.7", "10.0.1.11", "5", "600 B"],
+            ["10.0.1.11", "192.0.2.66", "1", "40.0 kB"],
         ]
+
+
+async def test_wide_panes_say_who_each_address_is(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await refreshed(pilot)
+        table = app.dashboard.pane("threat-matches").table
+        assert [str(c.label) for c in table.columns.values()] == [
+            "src_addr", "who", "dst_addr", "who", "flows ▼", "bytes",
+        ]
+        assert pane_rows(app, "threat-matches") == [
+            ["198.51.100.7", "spamhaus · NL Bad…", "10.0.1.11", MARKUP_NAME, "5", "600 B"],
+            ["10.0.1.11", MARKUP_NAME, "192.0.2.66", "tor · DE Relay Gm…", "1", "40.0 kB"],
+        ]
+        assert pane_rows(app, "top-talkers")[0] == ["203.0.113.5", "US Example Net", "10.0.1.10", "web-1", "4.0 MB", "3"]
 
 
 async def test_rate_sparkline_covers_the_window(db: Path) -> None:
     app = make_app(db)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(pilot)
         from textual.widgets import Sparkline
 
@@ -68,7 +83,7 @@ async def test_rate_sparkline_covers_the_window(db: Path) -> None:
 
 async def test_threat_listed_addresses_are_coloured(db: Path) -> None:
     app = make_app(db)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(pilot)
         table = app.dashboard.pane("threat-matches").table
         threat = app.theme_variables["threat"]
@@ -81,7 +96,7 @@ async def test_threat_listed_addresses_are_coloured(db: Path) -> None:
 
 async def test_new_rows_are_highlighted_and_rows_update_in_place(db: Path) -> None:
     app = make_app(db)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(pilot)
         table = app.dashboard.pane("rejects").table
         fresh = app.theme_variables["fresh"]
@@ -94,9 +109,9 @@ async def test_new_rows_are_highlighted_and_rows_update_in_place(db: Path) -> No
         app.request_refresh(force=False)
         await refreshed(pilot, 2)
         assert pane_rows(app, "rejects") == [
-            ["198.51.100.7", "22", "6", "720 B", "12"],
-            ["192.0.2.66", "23", "1", "40 B", "1"],
-            ["203.0.113.5", "3389", "1", "60 B", "1"],
+            ["198.51.100.7", "22", "6", "720 B"],
+            ["192.0.2.66", "23", "1", "40 B"],
+            ["203.0.113.5", "3389", "1", "60 B"],
         ]
         # The old rows kept their keys (updated, not rebuilt); only the new one is highlighted.
         assert set(keys_before) < set(table.rows)
@@ -107,7 +122,7 @@ async def test_new_rows_are_highlighted_and_rows_update_in_place(db: Path) -> No
 
 async def test_cursor_stays_on_its_row_when_the_order_changes(db: Path) -> None:
     app = make_app(db)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(pilot)
         table = app.dashboard.pane("rejects").table
         table.focus()
@@ -121,7 +136,7 @@ async def test_cursor_stays_on_its_row_when_the_order_changes(db: Path) -> None:
 
 async def test_no_store_change_means_no_pane_queries(db: Path) -> None:
     app = make_app(db)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(pilot)
         for _ in range(3):
             app.request_refresh(force=False)
@@ -134,7 +149,7 @@ async def test_no_store_change_means_no_pane_queries(db: Path) -> None:
 
 async def test_pause_stops_refresh_and_resume_catches_up(db: Path) -> None:
     app = make_app(db)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(pilot)
         await pilot.press("space")
         assert app.paused is True
@@ -154,7 +169,7 @@ async def test_pause_stops_refresh_and_resume_catches_up(db: Path) -> None:
 
 async def test_hidden_dashboard_is_not_refreshed(db: Path) -> None:
     app = make_app(db)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(pilot)
         await pilot.press("question_mark")
         add_flows(db, [flow("192.0.2.66", 1000, "10.0.1.10", 23, 6, "REJECT", 40, 1, 10)])
@@ -169,7 +184,7 @@ async def test_hidden_dashboard_is_not_refreshed(db: Path) -> None:
 
 async def test_window_shift_keys_change_the_window(db: Path) -> None:
     app = make_app(db)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(pilot)
         assert app.window == TimeWindow.last(900)
         await pilot.press("left_square_bracket")
@@ -190,7 +205,7 @@ async def test_window_shift_keys_change_the_window(db: Path) -> None:
 
 async def test_fixed_window_is_not_refreshed_again(db: Path) -> None:
     app = make_app(db)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(pilot)
         app.window = TimeWindow(NOW - 600, NOW)
         await refreshed(pilot, 2)
@@ -204,7 +219,7 @@ async def test_fixed_window_is_not_refreshed_again(db: Path) -> None:
 
 async def test_refresh_interval_keys(db: Path) -> None:
     app = make_app(db, refresh=2)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         assert app.interval == 2.0
         await pilot.press("plus")
         assert app.interval == 5.0
@@ -218,7 +233,7 @@ async def test_refresh_interval_keys(db: Path) -> None:
 async def test_ticks_never_pile_up(db: Path) -> None:
     """Each tick re-arms the timer when it ends: a slow tick delays the next, never overlaps it."""
     app = make_app(db, refresh=0.1)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(pilot)
         lock = threading.Lock()
         state = {"active": 0, "peak": 0, "calls": 0}

@@ -43,6 +43,7 @@ class PaneRow:
     packets: int
     other: bool = False  # the '(other)' row: everything below the top N
     threats: tuple[bool, ...] = ()  # per value: an address some threat list names
+    labels: tuple[str, ...] = ()  # per value: who an address is (Name tag, or country and AS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +173,9 @@ class DataSource:
     def pane(self, spec: PaneSpec, window: TimeWindow) -> PaneResult:
         label = window.describe()
         now = self.now()
-        # Grouping by the addresses' threat flags too lets the pane colour a listed address.
-        flags = [f"{n}_threat_indicated" for n in spec.by if catalog.BY_NAME[n].type == "ip"]
+        # The addresses' enrichment comes along (threat flags to colour them, names to label
+        # them): it is grouped on the same stored address id, so it costs no extra grouping.
+        flags = [f"{n}_{s}" for n in spec.by if catalog.BY_NAME[n].type == "ip" for s in _LABEL_SUFFIXES]
         try:
             with self.lane("panes") as lane:
                 top = lane.engine.top(
@@ -316,6 +318,25 @@ def _rate(hist: list[dict[str, Any]], metric: str) -> tuple[list[float], float]:
     return [float(b[metric]) for b in hist], width
 
 
+_LABEL_SUFFIXES = (
+    "threat_indicated", "threat_indicated_by", "internal", "entity", "entity_description", "country_code",
+    "as_organization",
+)
+
+
+def address_label(row: dict[str, Any], name: str) -> str:
+    """Who the address in ``row[name]`` is, in a few words: 'web-1', 'NL Bad Hosting', 'tor'."""
+    get = row.get
+    if get(f"{name}_internal"):
+        return str(get(f"{name}_entity_description") or get(f"{name}_entity") or "")
+    parts = [get(f"{name}_country_code"), get(f"{name}_as_organization")]
+    text = " ".join(str(p) for p in parts if p)
+    if get(f"{name}_threat_indicated"):
+        listed = str(get(f"{name}_threat_indicated_by") or "listed")
+        text = f"{listed} · {text}" if text else listed
+    return text
+
+
 def _pane_rows(spec: PaneSpec, top: list[dict[str, Any]]) -> list[PaneRow]:
     """Rows of ``top`` merged by the pane's own fields (an address with two profiles is one row)."""
     merged: dict[str, PaneRow] = {}
@@ -323,19 +344,18 @@ def _pane_rows(spec: PaneSpec, top: list[dict[str, Any]]) -> list[PaneRow]:
         values = tuple(row.get(name) for name in spec.by)
         other = bool(row.get("other"))
         key = OTHER if other else "\x1f".join("" if v is None else str(v) for v in values)
-        threats = tuple(
-            bool(row.get(f"{name}_threat_indicated")) if catalog.BY_NAME[name].type == "ip" else False
-            for name in spec.by
-        )
+        is_ip = [catalog.BY_NAME[name].type == "ip" for name in spec.by]
+        threats = tuple(ip and bool(row.get(f"{name}_threat_indicated")) for name, ip in zip(spec.by, is_ip))
+        labels = tuple(address_label(row, name) if ip else "" for name, ip in zip(spec.by, is_ip))
         new = PaneRow(
             key, values, int(row.get("flows") or 0), int(row.get("bytes") or 0), int(row.get("packets") or 0),
-            other, () if other else threats,
+            other, () if other else threats, () if other else labels,
         )
         old = merged.get(key)
         if old is not None:
             new = PaneRow(
                 key, values, old.flows + new.flows, old.bytes + new.bytes, old.packets + new.packets, other,
-                tuple(a or b for a, b in zip(old.threats, new.threats)),
+                tuple(a or b for a, b in zip(old.threats, new.threats)), old.labels,
             )
         merged[key] = new
     rows = [r for r in merged.values() if not r.other]

@@ -37,6 +37,10 @@ class DashboardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "drill", "Drill down", show=False, id="dashboard.drill"),
         Binding("o", "open_pane", "Pane as results", show=False, id="dashboard.open_pane"),
+        *(
+            Binding(str(n), f"focus_pane({n})", f"Pane {n}", show=False, id=f"dashboard.pane{n}")
+            for n in range(1, 10)
+        ),
     ]
 
     def __init__(self, panes: tuple[PaneSpec, ...]) -> None:
@@ -99,7 +103,7 @@ class DashboardScreen(Screen[None]):
         row = pane.row_for_key(row_key or "")
         if row is None:
             return
-        column = table.cursor_column_name()
+        column = (table.cursor_column_name() or "").removesuffix(".who")  # a label stands for its address
         by = pane.spec.by
         app = self.app
         if row.other:
@@ -113,6 +117,13 @@ class DashboardScreen(Screen[None]):
             app.open_address(str(addresses[0][1]))  # type: ignore[attr-defined]
         else:
             app.run_query(_narrow(pane.spec.query, zip(by, row.values)))  # type: ignore[attr-defined]
+
+    def action_focus_pane(self, number: int) -> None:
+        panes = list(self.query(Pane))
+        if 1 <= number <= len(panes):
+            pane = panes[number - 1]
+            pane.table.focus()
+            pane.scroll_visible(animate=False)
 
     def action_open_pane(self) -> None:
         pane = self._focused_pane() or self.query(Pane).first()

@@ -22,6 +22,21 @@ from flowtui.ui.widgets.flow_table import FlowTable
 
 _METRIC_ORDER = ("flows", "bytes", "packets")
 _IPV4_WIDTH = 15
+_MIN_LABEL = 12
+_MAX_LABEL = 28
+_MIN_WIDTH = {"ip": 15, "int": 6, "other": 12}
+_MAX_WIDTH = {"ip": 39, "int": 6, "other": 30}
+
+
+def _kind(name: str) -> str:
+    f = catalog.BY_NAME.get(name)
+    if f is None:
+        return "other"
+    return "ip" if f.type == "ip" else "int" if f.type in ("int", "time") else "other"
+
+
+def _metric_width(metric: str) -> int:
+    return max(len(metric) + 2, 8) + 2  # the label (with ▼) or '999.9 MB', and padding
 
 
 class Pane(Vertical):
@@ -35,8 +50,10 @@ class Pane(Vertical):
         self.accent = accent  # theme variable for the title: reject, threat
         self.result: PaneResult | None = None
         self._shown: dict[str, tuple[Any, ...]] = {}  # row key -> what its cells show
-        self._metrics: tuple[str, ...] = self._metrics_for(200)
-        self._value_width = 39  # longest group value shown in full (an IPv6 address)
+        self._metrics: tuple[str, ...] = (spec.metric,)  # set by the width (on_resize)
+        self._value_widths: tuple[int, ...] = tuple(39 for _ in spec.by)  # room for each group value
+        self._label_width = 0  # room for who an address is; 0: not shown
+        self._columns: list[tuple[str, str, int]] = []  # (column key, value/label/metric, index into by)
         self._seen_keys: set[str] | None = None  # keys of the previous refresh
         self.border_title = Text(spec.title)
         self.border_subtitle = Text(self._subtitle())
@@ -61,40 +78,67 @@ class Pane(Vertical):
         return f"{self.spec.metric} by {', '.join(self.spec.by)}"
 
     # --- columns ------------------------------------------------------------------
-    def _metrics_for(self, width: int) -> tuple[str, ...]:
-        """The pane's own metric first, then the others while an IPv4 address still fits whole."""
+    def _layout(self, width: int) -> tuple[tuple[str, ...], tuple[int, ...], int]:
+        """(metric columns, room for each group value, room for an address's label; 0: none).
+
+        What gets room first: the pane's metric and whole IPv4 addresses, then a
+        second metric, then who each address is ('web-1', 'NL Bad Hosting', up
+        to _MAX_LABEL), then the third metric; what is left widens IPv6 addresses.
+        """
         others = tuple(m for m in _METRIC_ORDER if m != self.spec.metric)
-        choices = [(self.spec.metric, *others), (self.spec.metric, others[0]), (self.spec.metric,)]
-        for metrics in choices:
-            if self._value_width_for(width, metrics) >= _IPV4_WIDTH:
-                return metrics
-        return choices[-1]
+        mins = [_MIN_WIDTH[_kind(n)] for n in self.spec.by]
+        maxes = [_MAX_WIDTH[_kind(n)] for n in self.spec.by]
+        n_ip = sum(1 for n in self.spec.by if _kind(n) == "ip")
+        metrics: list[str] = [self.spec.metric]
+        used = sum(w + 2 for w in mins) + _metric_width(self.spec.metric)
+        if used + _metric_width(others[0]) <= width:
+            metrics.append(others[0])
+            used += _metric_width(others[0])
+        label = 0
+        if n_ip and len(metrics) == 2 and used + n_ip * (_MIN_LABEL + 2) <= width:
+            label = _MIN_LABEL
+            used += n_ip * (_MIN_LABEL + 2)
+            grow = min(_MAX_LABEL - label, (width - used) // n_ip)
+            label += grow
+            used += grow * n_ip
+        if len(metrics) == 2 and (not label or label == _MAX_LABEL) and used + _metric_width(others[1]) <= width:
+            metrics.append(others[1])
+            used += _metric_width(others[1])
+        spare = max(0, width - used)
+        widths = list(mins)
+        for i, (low, high) in enumerate(zip(mins, maxes)):
+            grow = min(high - low, spare)
+            widths[i] += grow
+            spare -= grow
+        if not label and used > width:  # too narrow even for the minimum: squeeze the values
+            short = used - width
+            widths = [max(8, w - (short + len(widths) - 1) // len(widths)) for w in widths]
+        return tuple(metrics), tuple(widths), label
 
     def _build_columns(self) -> None:
         table = self.table
         table.clear(columns=True)
         self._shown.clear()
-        for name in self.spec.by:
+        self._columns = []
+        for i, name in enumerate(self.spec.by):
             table.add_column(Text(name), key=name)
+            self._columns.append((name, "value", i))
+            if self._label_width and _is_ip(name):
+                key = f"{name}.who"
+                table.add_column(Text("who"), key=key)
+                self._columns.append((key, "label", i))
         for metric in self._metrics:
             label = Text(f"{metric} ▼" if metric == self.spec.metric else metric, justify="right")
             table.add_column(label, key=metric)
+            self._columns.append((metric, "metric", 0))
         if self.result is not None:
             self.show(self.result, highlight_new=False)
 
     def on_resize(self) -> None:
-        width = self.size.width - 3  # borders and the scrollbar
-        metrics = self._metrics_for(width)
-        value_width = self._value_width_for(width, metrics)
-        if metrics != self._metrics or value_width != self._value_width:
-            self._metrics = metrics
-            self._value_width = value_width
+        layout = self._layout(self.size.width - 3)  # borders and the scrollbar
+        if layout != (self._metrics, self._value_widths, self._label_width):
+            self._metrics, self._value_widths, self._label_width = layout
             self._build_columns()
-
-    def _value_width_for(self, width: int, metrics: tuple[str, ...]) -> int:
-        """Room for each group value once the metric columns have theirs."""
-        used = sum(max(len(m) + 2, 8) + 2 for m in metrics)  # label (with ▼) or '999.9 MB', and padding
-        return max(8, min(39, (width - used) // max(1, len(self.spec.by)) - 2))
 
     # --- rows --------------------------------------------------------------------
     def _cells(self, row: PaneRow, rank: int, fresh: bool) -> tuple[tuple[Any, ...], list[Text]]:
@@ -103,26 +147,28 @@ class Pane(Vertical):
         bg = f"on {style}" if style else ""
         threat = theme.get("threat", "magenta")
         cells: list[Text] = []
-        label: list[Any] = [rank, fresh]
-        for i, name in enumerate(self.spec.by):
-            value = row.values[i] if i < len(row.values) else None
-            cell_style = bg
-            if row.other:
-                cell_style = f"italic {bg}".strip()
-            elif i < len(row.threats) and row.threats[i]:
-                cell_style = f"bold {threat} {bg}".strip()
-            text = "(other)" if row.other and i == 0 else ("" if row.other else fit(_show(name, value), self._value_width))
-            cell = SortableText(text, value, style=cell_style)
-            cells.append(cell)
-            label.append((text, cell_style))
-        for metric in self._metrics:
-            raw = getattr(row, metric)
-            text = METRIC_FORMAT[metric](raw)
-            cell = SortableText(text, raw, style=bg, justify="right")
-            cells.append(cell)
-            label.append(text)
+        shown: list[Any] = [rank, fresh]
+        for key, kind, i in self._columns:
+            listed = not row.other and i < len(row.threats) and row.threats[i]
+            if kind == "metric":
+                raw = getattr(row, key)
+                text, cell_style, justify = METRIC_FORMAT[key](raw), bg, "right"
+            elif kind == "label":
+                raw = row.labels[i] if i < len(row.labels) else ""
+                text = fit(raw, self._label_width, middle=False)
+                cell_style, justify = f"{threat if listed else 'dim'} {bg}".strip(), None
+            else:
+                raw = row.values[i] if i < len(row.values) else None
+                justify = None
+                if row.other:
+                    text, cell_style = ("(other)" if i == 0 else ""), f"italic {bg}".strip()
+                else:
+                    text = fit(_show(key, raw), self._value_widths[i])
+                    cell_style = f"bold {threat} {bg}".strip() if listed else bg
+            cells.append(SortableText(text, raw, style=cell_style, justify=justify))
+            shown.append((text, cell_style))
         cells[0].rank = rank  # type: ignore[attr-defined]
-        return tuple(label), cells
+        return tuple(shown), cells
 
     def show(self, result: PaneResult, *, highlight_new: bool = True) -> None:
         """Put a refresh's rows in place: update changed cells, add new rows, drop gone ones."""
@@ -137,7 +183,7 @@ class Pane(Vertical):
                 cursor_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
             except CellDoesNotExist:
                 cursor_key = None
-        columns = [*self.spec.by, *self._metrics]
+        columns = [key for key, _, _ in self._columns]
         with self.app.batch_update():
             for key in list(self._shown):
                 if key not in keys:
@@ -217,10 +263,17 @@ def _show(name: str, value: Any) -> str:
 
 
 
-def fit(text: str, width: int) -> str:
+def _is_ip(name: str) -> bool:
+    f = catalog.BY_NAME.get(name)
+    return f is not None and f.type == "ip"
+
+
+def fit(text: str, width: int, middle: bool = True) -> str:
     """``text`` in ``width`` cells: the middle of a long address gives way ('2a05:d018:…:9023')."""
     if len(text) <= width:
         return text
+    if not middle:
+        return text[: max(0, width - 1)] + "…"
     if width < 5:
         return text[:width]
     head = (width - 1) // 2

@@ -93,7 +93,7 @@ class QueryBar(Vertical):
     def __init__(self, value: str = "", *, placeholder: str = "", id: str | None = None) -> None:
         super().__init__(id=id, classes="query-bar")
         self._initial = value
-        self._placeholder = placeholder or "query: action:REJECT AND dst_port:22  (Enter runs, Tab completes, ↑ history)"
+        self._placeholder = placeholder or "e.g. action:REJECT AND dst_port:22  (Tab completes, ↑ history)"
         self._highlighter = _ErrorSpan()
         self.error: QueryError | None = None
         self._suggestions: list[Suggestion] = []
