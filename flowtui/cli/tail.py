@@ -14,7 +14,7 @@ from flowtui.cli.common import add_store_args, db_path, load_config
 from flowtui.config import Config
 from flowtui.errors import UsageError
 from flowtui.sources.runner import TailJob, run_sources, summary_lines
-from flowtui.sources.spec import AwsTarget, KinesisSpec, LogGroupSpec, SourceSpec, parse_sources, parse_start
+from flowtui.sources.spec import AwsTarget, KinesisSpec, LogGroupSpec, SourceSpec, parse_start, sources_from_config
 
 LOG_INTERVAL = 5.0
 
@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
 
 def specs_from_args(args: argparse.Namespace, config: Config) -> list[SourceSpec]:
     """The sources to read: the one named by flags (with its config table, if any, under it), or the config's."""
-    configured = parse_sources(config.tables("sources"), str(config.path or "config"))
+    configured = sources_from_config(config)
     default_format = args.format or config.get("ingest", "format", None, str)
     specs: list[SourceSpec]
     if args.stream:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from flowtui.config import parse_duration, parse_size
+from flowtui.config import Config, parse_duration, parse_size
 from flowtui.errors import ConfigError, SourceError
 
 TRIM_HORIZON = "trim-horizon"
@@ -157,6 +157,13 @@ def parse_sources(tables: Sequence[Mapping[str, Any]], where: str = "config") ->
         if names.count(name) > 1:
             raise ConfigError(f"{where}: source {name} is listed twice")
     return specs
+
+
+def sources_from_config(config: Config) -> list[SourceSpec]:
+    """The config file's ``[[sources]]``, with ``[ingest] format`` for those that name no format."""
+    specs = parse_sources(config.tables("sources"), str(config.path or "config"))
+    default = config.get("ingest", "format", None, str)
+    return [replace(s, format=s.format or default) for s in specs]
 
 
 def parse_source(table: Mapping[str, Any], where: str = "source") -> SourceSpec:
