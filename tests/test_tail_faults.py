@@ -214,3 +214,36 @@ def _all_records(kinesis: Any) -> list[dict[str, Any]]:
     shard = kinesis.list_shards(StreamName="flows")["Shards"][0]["ShardId"]
     it = kinesis.get_shard_iterator(StreamName="flows", ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     return kinesis.get_records(ShardIterator=it["ShardIterator"])["Records"]
+
+
+def test_a_position_past_retention_is_reported_and_read_from_trim_horizon(
+    stream: tuple[str, Producer], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    endpoint, producer = stream
+    db = tmp_path / "f.db"
+    tail([kinesis_spec("flows", endpoint)], db)
+    producer.put(20)
+    shard = "shardId-000000000000"
+    expired = client_error("InvalidArgumentException", "StartingSequenceNumber is outside the shard's retention")
+
+    def refuse_old_position(n: int, kw: dict[str, Any]) -> Any:
+        after = kw.get("ShardIteratorType") == "AFTER_SEQUENCE_NUMBER"
+        return expired if after and kw["ShardId"] == shard else None
+
+    faults = Faults(get_shard_iterator=refuse_old_position)
+    caplog.set_level(logging.WARNING, logger="flowtui.sources")
+    stats = tail([kinesis_spec("flows", endpoint)], db, client_wrapper=faults.wrap)["kinesis:flows"]
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        f"kinesis:flows/{shard}: stored position" in w and "reading from the oldest record" in w for w in warnings
+    )
+    assert [kw["ShardIteratorType"] for _, kw in faults.times["get_shard_iterator"] if kw["ShardId"] == shard] == [
+        "AFTER_SEQUENCE_NUMBER",
+        "TRIM_HORIZON",
+    ]
+    # Shard 0 was read again from its oldest record: what it held before comes back as duplicates.
+    assert stats.duplicates > 0 and stats.stored == 60
+    assert distinct_flow_count(db) == producer.flows
+    with Store(db) as store:
+        assert store.flow_count() == producer.flows
