@@ -67,6 +67,9 @@ def test_reads_every_stream_and_resumes_at_the_same_millisecond(logs: Logs, tmp_
     second = tail([log_group_spec(GROUP, logs.endpoint, limit=3)], db)[f"cwlogs:{GROUP}"]
 
     assert (second.stored, second.duplicates) == (3, 0)
+    with Store(db) as store:
+        (row,) = [s for s in store.statuses() if s["source"].startswith("cwlogs:")]
+    assert (row["source"], row["state"], row["errors"]) == (f"cwlogs:{GROUP}", "stopped", 0)
     assert flow_count(db) == distinct_flow_count(db) == logs.put_count == 10
     assert position(db) == {"t": now + 3, "ids": position(db)["ids"]} and len(position(db)["ids"]) == 1
     with Store(db) as store:

@@ -172,7 +172,7 @@ class HealthReporter:
             try:
                 await self.writer.set_status(h.name, state, detail, rate, lag, errors)  # type: ignore[attr-defined]
                 for p in list(h.parts.values()):
-                    if p.name in h.retired:
+                    if p.name in h.retired or p.name == h.name:  # a log group is its own only part
                         continue
                     if p.state == "finished":
                         h.retired.add(p.name)
