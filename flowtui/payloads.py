@@ -157,17 +157,24 @@ def _events(log_events: object) -> list[tuple[str, int, str]]:
         type(id_) is str and type(timestamp) is int and type(message) is str for id_, timestamp, message in events
     ):
         return events
+    # Some producers (moto among them) write ids as JSON numbers: the id is an
+    # identity, not a quantity, so its digits are kept as text.
+    if len(events) == len(log_events) and all(
+        type(id_) in (str, int) and type(timestamp) is int and type(message) is str
+        for id_, timestamp, message in events
+    ):
+        return [(str(id_), timestamp, message) for id_, timestamp, message in events]
     for index, event in enumerate(log_events):
         if type(event) is not dict:
             raise PayloadError(f"logEvents[{index}] is {_type_name(event)}, not an object")
         for key, wanted, name in (
-            ("id", str, "a string"),
+            ("id", (str, int), "a string"),
             ("timestamp", int, "an integer"),
             ("message", str, "a string"),
         ):
             if key not in event:
                 raise PayloadError(f"logEvents[{index}] has no {key!r}")
-            if type(event[key]) is not wanted:
+            if type(event[key]) not in (wanted if isinstance(wanted, tuple) else (wanted,)):
                 raise PayloadError(f"logEvents[{index}].{key} is {_type_name(event[key])}, not {name}")
     raise AssertionError("unreachable: every event was valid")  # pragma: no cover
 

@@ -176,7 +176,7 @@ GOOD_GZIP = gzip.compress(compact(envelope()))
         (with_event({"timestamp": 1, "message": "m"}), "logEvents[1] has no 'id'"),
         (with_event({"id": "1", "message": "m"}), "logEvents[1] has no 'timestamp'"),
         (with_event({"id": "1", "timestamp": 1, "message": 5}), "logEvents[1].message is a number, not a string"),
-        (with_event({"id": 1, "timestamp": 1, "message": "m"}), "logEvents[1].id is a number, not a string"),
+        (with_event({"id": 1.5, "timestamp": 1, "message": "m"}), "logEvents[1].id is a number, not a string"),
         (
             with_event({"id": "1", "timestamp": "1", "message": "m"}),
             "logEvents[1].timestamp is a string, not an integer",
@@ -398,3 +398,12 @@ def test_iter_payload_documents_never_raises(data: bytes) -> None:
 def test_good_documents_come_back_exactly(docs: list[bytes], separator: bytes, members: bool) -> None:
     data = b"".join(gzip.compress(d) for d in docs) if members else separator.join(docs)
     assert list(iter_payload_documents(data)) == docs
+
+
+def test_numeric_event_ids_are_kept_as_their_digits() -> None:
+    """moto (and perhaps other producers) write ids as JSON numbers."""
+    doc = {
+        "messageType": "DATA_MESSAGE", "owner": "1", "logGroup": "g", "logStream": "s",
+        "subscriptionFilters": [], "logEvents": [{"id": 0, "timestamp": 5, "message": "m"}, {"id": "7", "timestamp": 6, "message": "n"}],
+    }
+    assert decode_payload(json.dumps(doc).encode()).events == [("0", 5, "m"), ("7", 6, "n")]
