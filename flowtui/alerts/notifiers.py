@@ -11,6 +11,7 @@ shown as ``scheme://host/…`` and nothing else of it.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shlex
@@ -24,7 +25,7 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from flowtui import __version__
 from flowtui.alerts.firings import Firing
@@ -116,6 +117,13 @@ class WebhookNotifier(Notifier):
         super().__init__(name, **kw)
         self.url = url
         self.headers = dict(headers or {})
+        parts = urlsplit(url)
+        self._target = url
+        if parts.username is not None or parts.password is not None:
+            # urllib takes user:password@ for part of the host name: send it as basic auth instead.
+            creds = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}".encode()
+            self.headers.setdefault("Authorization", "Basic " + base64.b64encode(creds).decode("ascii"))
+            self._target = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
     def body(self, firing: Firing) -> dict[str, Any]:
         return firing.to_json()
@@ -123,7 +131,7 @@ class WebhookNotifier(Notifier):
     def send(self, firing: Firing) -> None:
         data = json.dumps(self.body(firing), ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json", "User-Agent": f"flowtui/{__version__}", **self.headers}
-        request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+        request = urllib.request.Request(self._target, data=data, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 response.read(65536)
