@@ -1,0 +1,407 @@
+"""``flowtui alerts``: the firings in a store, acknowledging and muting them, and trying rules and notifiers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from flowtui.alerts import AlertLog, Firing, evaluate_window, load
+from flowtui.alerts.defaults import DEFAULT_RULES
+from flowtui.alerts.firings import group_json
+from flowtui.alerts.notifiers import DeliveryError, load_notifiers
+from flowtui.alerts.rules import Rule, load_rules, parse_rule
+from flowtui.cli import common
+from flowtui.config import Config, parse_duration
+from flowtui.errors import ConfigError, FlowtuiError, QueryError, UsageError
+from flowtui.query.window import TimeWindow, format_duration, parse_time
+
+_EPILOG = """\
+rules live in the config file as [[alerts]] tables and notifiers as [notifiers.NAME]
+tables (config.example.toml has examples). Rules are evaluated by whatever ingests
+live - flowtui tail (with or without the dashboard) and flowtui demo - as flows arrive.
+
+examples:
+  flowtui alerts                        # the newest firings
+  flowtui alerts list --since 1h --unacked
+  flowtui alerts show 12                # one firing and its flows
+  flowtui alerts ack 12 13              # or: ack --all
+  flowtui alerts mute port-scan --for 2h
+  flowtui alerts test port-scan         # what the rule finds in the newest window, no notifying
+  flowtui alerts notify ops-slack       # send a test message through one notifier
+"""
+
+
+def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "alerts",
+        help="list, acknowledge and mute alert firings; try rules and notifiers",
+        description="Alert firings stored by the ingesting flowtui, and the rules and notifiers of the config file.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common.add_store_args(p)
+    cmds = p.add_subparsers(dest="alerts_command", metavar="ACTION", parser_class=type(p))
+
+    ls = cmds.add_parser("list", help="firings, newest first (the default action)")
+    _list_args(ls)
+    _list_args(p, top=True)
+
+    show = cmds.add_parser("show", help="one firing, and the flows that made it")
+    _store_args(show)
+    show.add_argument("id", type=int, metavar="ID")
+    show.add_argument("--flows", type=int, default=20, metavar="N", help="flows to print (default 20; 0: none)")
+    show.add_argument("--format", choices=("table", "json"), default="table")
+    show.set_defaults(run=run_show)
+
+    ack = cmds.add_parser("ack", help="acknowledge firings")
+    _store_args(ack)
+    ack.add_argument("ids", type=int, nargs="*", metavar="ID")
+    ack.add_argument("--all", dest="all_", action="store_true", help="every firing not yet acknowledged")
+    ack.set_defaults(run=run_ack)
+
+    mute = cmds.add_parser("mute", help="silence a rule (or one group of it) for a while; firings are still recorded")
+    _store_args(mute)
+    mute.add_argument("rule", metavar="RULE")
+    mute.add_argument("--for", dest="duration", required=True, metavar="DURATION", help="e.g. 30m, 2h, 1d")
+    mute.add_argument("--group", action="append", default=[], metavar="FIELD=VALUE",
+                      help="only this group (repeat for each group_by field), e.g. --group src_addr=203.0.113.9")
+    mute.set_defaults(run=run_mute)
+
+    unmute = cmds.add_parser("unmute", help="lift the mutes of a rule")
+    _store_args(unmute)
+    unmute.add_argument("rule", metavar="RULE")
+    unmute.set_defaults(run=run_unmute)
+
+    test = cmds.add_parser("test", help="evaluate a rule over the store's newest window; notifies nobody")
+    _store_args(test)
+    test.add_argument("rule", metavar="RULE")
+    test.add_argument("--at", metavar="TIME", help="the window holding TIME (default: the newest flow's)")
+    test.add_argument("--all-groups", action="store_true", help="also groups that do not meet the condition")
+    test.set_defaults(run=run_test)
+
+    rules = cmds.add_parser("rules", help="the rules and notifiers of the config file, checked")
+    _store_args(rules)
+    rules.set_defaults(run=run_rules)
+
+    notify = cmds.add_parser("notify", help="send a test firing through a notifier, now, and say how it went")
+    _store_args(notify)
+    notify.add_argument("notifier", metavar="NOTIFIER")
+    notify.set_defaults(run=run_notify)
+
+
+def _store_args(p: argparse.ArgumentParser) -> None:
+    """--db and --config after the action too; given before it (flowtui alerts --db X list) they stay."""
+    p.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="the SQLite store")
+    p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="TOML config file")
+
+
+def _list_args(p: argparse.ArgumentParser, top: bool = False) -> None:
+    if not top:
+        _store_args(p)
+    p.add_argument("--since", metavar="DURATION", help="fired in the last DURATION (e.g. 1h, 1d)")
+    p.add_argument("--rule", metavar="NAME", help="only this rule's firings")
+    p.add_argument("--unacked", action="store_true", help="only firings nobody has acknowledged")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N firings (default 50; 0: all)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(run=run_list)
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def run_list(args: argparse.Namespace) -> int:
+    since = None
+    if args.since:
+        try:
+            since = time.time() - parse_duration(args.since, "--since")
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+    with common.open_store(args, readonly=True) as store:
+        firings = AlertLog(store).recent(since, args.rule, args.unacked, args.limit or None)
+    if args.format == "json":
+        print(json.dumps([_json(f) for f in firings], indent=2, ensure_ascii=False))
+        return 0
+    if not firings:
+        print("no firings" + (" in that time" if since is not None else ""), file=sys.stderr)
+        return 0
+    from flowtui.cli.query import print_table
+
+    headers = ["id", "fired", "rule", "group", "value", "window", "flows", "state"]
+    rows = [
+        {
+            "id": f.id,
+            "fired": _utc(f.fired_at),
+            "rule": f.rule,
+            "group": f.group_text,
+            "value": f.value_text,
+            "window": _window_text(f),
+            "flows": f.flows,
+            "state": _state(f),
+        }
+        for f in firings
+    ]
+    labels = {"fired": "FIRED (UTC)", "window": "WINDOW (UTC)"}
+    print_table(headers, rows, sys.stdout, labels={h: labels.get(h, h.upper()) for h in headers})
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    config = common.load_config(args)
+    with common.open_store(args, config, readonly=True) as store:
+        firing = AlertLog(store).get(args.id)
+        if firing is None:
+            raise FlowtuiError(f"no firing {args.id} in {store.path} (flowtui alerts list shows them)")
+        rows: list[dict[str, Any]] = []
+        fields: list[str] = []
+        if args.flows:
+            from flowtui.query.engine import QueryEngine, columns_for
+
+            engine = QueryEngine(store)
+            query = firing.drilldown_query()
+            fields = columns_for(query)
+            window = TimeWindow(firing.window_start, firing.window_end)
+            try:
+                rows = engine.search(query, window, fields=fields, limit=args.flows, order="timestamp")
+            except QueryError:
+                rows = []  # a rule whose fields this store lacks; the firing still shows
+    if args.format == "json":
+        out = _json(firing)
+        out["drilldown_query"] = firing.drilldown_query()
+        if args.flows:
+            out["flows_sample"] = rows
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    print(f"firing {firing.id}: {firing.summary()}")
+    print(f"  rule       {firing.rule}")
+    print(f"  condition  {firing.condition}  (value {firing.value_text})")
+    print(f"  group      {firing.group_text}")
+    print(f"  query      {firing.query}")
+    print(f"  window     {_utc(firing.window_start)} – {_utc(firing.window_end)} UTC")
+    print(f"  fired      {_utc(firing.fired_at)} UTC")
+    print(f"  flows      {firing.flows:,} ({firing.bytes:,} bytes, {firing.packets:,} packets); {len(firing.flow_ids)} ids kept")
+    print(f"  state      {_state(firing)}")
+    start, end = _iso(firing.window_start), _iso(firing.window_end - 1)
+    print(f"  query them flowtui query --from {start} --to {end} '{firing.drilldown_query()}'")
+    if rows:
+        from flowtui.cli.query import print_table
+
+        print()
+        print_table(fields, rows, sys.stdout)
+    return 0
+
+
+# --- acknowledging and muting ---------------------------------------------------------------------
+
+
+def run_ack(args: argparse.Namespace) -> int:
+    if not args.ids and not args.all_:
+        raise UsageError("name the firings to acknowledge (flowtui alerts ack 12 13) or pass --all")
+    with common.open_store(args) as store:
+        history = AlertLog(store)
+        ids = list(args.ids)
+        if args.all_:
+            ids += [f.id for f in history.recent(unacknowledged=True, limit=None) if f.id is not None]
+        found = history.acknowledge(ids)
+    missing = [i for i in args.ids if i not in found]
+    print(f"acknowledged {len(found)} firing{'s' if len(found) != 1 else ''}")
+    if missing:
+        print(f"flowtui: no firing {', '.join(map(str, missing))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_mute(args: argparse.Namespace) -> int:
+    try:
+        seconds = parse_duration(args.duration, "--for")
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    if seconds <= 0:
+        raise UsageError("--for must be a positive duration, e.g. 1h")
+    config = common.load_config(args)
+    with common.open_store(args, config) as store:
+        history = AlertLog(store)
+        rule = _known_rule(args.rule, config, history)
+        group = _group(args.group, rule)
+        until = time.time() + seconds
+        history.mute(args.rule, until, group or None)
+    what = f"{args.rule} for {' '.join(f'{k}={v}' for k, v in group.items())}" if group else args.rule
+    print(f"muted {what} until {_utc(until)} UTC ({format_duration(int(seconds))}); firings are still recorded")
+    return 0
+
+
+def run_unmute(args: argparse.Namespace) -> int:
+    with common.open_store(args) as store:
+        lifted = AlertLog(store).unmute(args.rule)
+    if not lifted:
+        print(f"flowtui: {args.rule} was not muted", file=sys.stderr)
+        return 1
+    print(f"unmuted {args.rule}")
+    return 0
+
+
+def _known_rule(name: str, config: Config, history: AlertLog) -> Rule | None:
+    """The configured rule named ``name``; None if only the store knows it; UsageError if nothing does."""
+    for rule in load_rules(config):
+        if rule.name == name:
+            return rule
+    if history.recent(rule=name, limit=1):
+        return None
+    raise UsageError(f"no rule named {name!r} in the config or among the stored firings")
+
+
+def _group(pairs: list[str], rule: Rule | None) -> dict[str, Any]:
+    group: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--group {pair!r}: use FIELD=VALUE, e.g. src_addr=203.0.113.9")
+        group[name.strip()] = _value(text.strip())
+    if rule is not None and group:
+        if set(group) != set(rule.group_by):
+            fields = ", ".join(rule.group_by) or "nothing"
+            raise UsageError(f"--group must name each field {rule.name} groups by: {fields}")
+        group = {name: group[name] for name in rule.group_by}
+    return group
+
+
+def _value(text: str) -> Any:
+    """A group value as the evaluator keeps it: true/false, whole numbers, else text."""
+    if text in ("true", "false"):
+        return text == "true"
+    if text.isdigit():
+        return int(text)
+    return text
+
+
+# --- trying rules and notifiers ------------------------------------------------------------------
+
+
+def run_test(args: argparse.Namespace) -> int:
+    config = common.load_config(args)
+    rule, example = _rule_for_test(args.rule, config)
+    at = parse_time(args.at, "--at")[0] if args.at else None
+    with common.open_store(args, config, readonly=True) as store:
+        result = evaluate_window(store, rule, at)
+        history = AlertLog(store)
+        now = time.time()
+        if result is None:
+            print("the store holds no flows yet", file=sys.stderr)
+            return 0
+        groups = ", ".join(rule.group_by) if rule.group_by else "no groups"
+        print(f"rule {rule.name}{' (the example rule, not in your config)' if example else ''}: {rule.query}")
+        print(f"  {rule.condition} over {format_duration(rule.window)}, by {groups}, cool-down {format_duration(rule.cooldown)}")
+        print(f"  window {_utc(result.start)} – {_utc(result.end)} UTC")
+        hits = result.hits()
+        shown = hits if not args.all_groups else sorted(result.values.items(), key=lambda kv: (-kv[1][0], str(kv[0])))
+        if not hits:
+            print(f"would not fire ({len(result.values)} group{'s' if len(result.values) != 1 else ''} matched the query)")
+        else:
+            print(f"would fire for {len(hits)} group{'s' if len(hits) != 1 else ''}:")
+        last = history.last_fired(rule.name)
+        for key, (value, flows, nbytes, _packets) in shown:
+            group = dict(zip(rule.group_by, key))
+            probe = Firing(rule.name, group, value, result.start, result.end, now)
+            notes = []
+            if not rule.condition.holds(value):
+                notes.append("below the condition")
+            end = last.get(group_json(group))
+            if end is not None and abs(result.end - end) < rule.cooldown:
+                notes.append(f"cooling down since the window ending {_utc(end)}")
+            muted = history.muted_until(rule.name, group, now)
+            if muted is not None:
+                notes.append(f"muted until {_utc(muted)}")
+            note = f"  ({'; '.join(notes)})" if notes else ""
+            print(f"  {probe.group_text}  {rule.condition.label} = {probe.value_text}  {flows:,} flows, {nbytes:,} bytes{note}")
+    return 0
+
+
+def _rule_for_test(name: str, config: Config) -> tuple[Rule, bool]:
+    for rule in load_rules(config):
+        if rule.name == name:
+            return rule, False
+    for table in DEFAULT_RULES:
+        if table["name"] == name:
+            return parse_rule(table, "example rules"), True
+    raise UsageError(f"no rule named {name!r} in the config (flowtui alerts rules lists them)")
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    config = common.load_config(args)
+    rules, notifiers = load(config)
+    if not rules:
+        print("no [[alerts]] rules in " + (str(config.path) if config.path else "the config (there is no config file)"))
+        print("config.example.toml has examples to copy")
+        return 0
+    for rule in rules:
+        groups = f" by {', '.join(rule.group_by)}" if rule.group_by else ""
+        tell = ", ".join(rule.notifiers) or "nobody (stored only)"
+        print(f"{rule.name}: {rule.condition} over {format_duration(rule.window)}{groups}; cool-down"
+              f" {format_duration(rule.cooldown)}; tells {tell}")
+        print(f"    {rule.query}")
+    if notifiers:
+        print()
+        for name, n in notifiers.items():
+            print(f"[notifiers.{name}] {n.describe()}, timeout {n.timeout:g} s, {n.attempts} attempts")
+    return 0
+
+
+def run_notify(args: argparse.Namespace) -> int:
+    config = common.load_config(args)
+    if args.notifier not in config.section("notifiers"):
+        raise UsageError(f"no [notifiers.{args.notifier}] in the config")
+    notifier = load_notifiers(config, {args.notifier})[args.notifier]
+    now = time.time()
+    end = int(now) // 60 * 60
+    firing = Firing(
+        rule="flowtui-test",
+        group={"src_addr": "192.0.2.1"},
+        value=1,
+        window_start=end - 300,
+        window_end=end,
+        fired_at=now,
+        condition="count > 0",
+        query="*",
+        flows=1,
+    )
+    try:
+        notifier.send(firing)
+    except DeliveryError as exc:
+        print(f"flowtui: {args.notifier} ({notifier.describe()}): {exc}", file=sys.stderr)
+        return 1
+    print(f"sent a test alert through {args.notifier} ({notifier.describe()})")
+    return 0
+
+
+# --- output helpers ----------------------------------------------------------------------------------
+
+
+def _json(f: Firing) -> dict[str, Any]:
+    out = f.to_json()
+    out["acknowledged"] = f.acknowledged
+    out["muted_until"] = f.muted_until
+    return out
+
+
+def _state(f: Firing) -> str:
+    parts = ["acked" if f.acknowledged else "new"]
+    if f.muted_until is not None:
+        parts.append("muted")
+    return ",".join(parts)
+
+
+def _window_text(f: Firing) -> str:
+    start, end = _utc(f.window_start), _utc(f.window_end)
+    if start[:10] == end[:10]:
+        return f"{start[5:16]}–{end[11:16]}"
+    return f"{start[5:16]}–{end[5:16]}"
+
+
+def _utc(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
+
+
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
