@@ -16,7 +16,7 @@ from flowtui import __version__
 from flowtui.errors import FlowtuiError
 
 # Modules under flowtui.cli, in the order --help lists them.
-COMMANDS: tuple[str, ...] = ("dashboard", "demo", "tail", "setup", "ingest", "query", "top", "threat", "fields")
+COMMANDS: tuple[str, ...] = ("dashboard", "demo", "tail", "setup", "ingest", "query", "top", "alerts", "threat", "fields")
 
 
 class _Parser(argparse.ArgumentParser):
