@@ -11,8 +11,9 @@ import pytest
 from flowtui.config import Config
 from flowtui.errors import ConfigError
 from flowtui.query.window import TimeWindow
+from flowtui.ui.formatting import fit
 from flowtui.ui.panes import DEFAULT_PANES, PaneSpec, panes_from_config
-from flowtui.ui.widgets.pane import Pane, fit
+from flowtui.ui.widgets.pane import Pane
 from tests.ui_data import MARKUP_NAME, NOW, add_flows, flow, make_app, refreshed, table_rows, until, write_flows
 
 

@@ -14,12 +14,12 @@ from flowtui.ui.screens.results import ResultsScreen
 from tests.ui_data import FLOWS, NOW, flow, make_app, refreshed, table_rows, until, write_flows
 
 REJECT_ROWS = [
-    ["2026-11-27 09:59:30", "eni-0a1b2c3d", "198.51.100.7", "61000", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
-    ["2026-11-27 09:58:30", "eni-0a1b2c3d", "198.51.100.7", "61001", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
-    ["2026-11-27 09:57:30", "eni-0a1b2c3d", "198.51.100.7", "61002", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
-    ["2026-11-27 09:56:30", "eni-0a1b2c3d", "198.51.100.7", "61003", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
-    ["2026-11-27 09:55:30", "eni-0a1b2c3d", "198.51.100.7", "61004", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
-    ["2026-11-27 09:55:00", "eni-0a1b2c3d", "203.0.113.5", "50100", "10.0.1.11", "3389", "TCP", "REJECT", "1", "60 B"],
+    ["09:59:30", "eni-0a1b2c3d", "198.51.100.7", "61000", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
+    ["09:58:30", "eni-0a1b2c3d", "198.51.100.7", "61001", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
+    ["09:57:30", "eni-0a1b2c3d", "198.51.100.7", "61002", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
+    ["09:56:30", "eni-0a1b2c3d", "198.51.100.7", "61003", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
+    ["09:55:30", "eni-0a1b2c3d", "198.51.100.7", "61004", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
+    ["09:55:00", "eni-0a1b2c3d", "203.0.113.5", "50100", "10.0.1.11", "3389", "TCP", "REJECT", "1", "60 B"],
 ]
 COLUMNS = ["timestamp", "interface_id", "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "action", "packets", "bytes"]
 
@@ -67,7 +67,9 @@ async def test_sort_by_header_click_and_by_key(db: Path) -> None:
     async with app.run_test(size=(140, 40)) as pilot:
         await refreshed(pilot)
         screen = await run_query(pilot, "*")
-        await pilot.click("#results-table", offset=(112, 0))  # the bytes header
+        columns = list(screen.table.columns.values())
+        x = sum(c.get_render_width(screen.table) for c in columns[:-1]) + 2
+        await pilot.click("#results-table", offset=(x, 0))  # the bytes header
         await until(pilot, lambda: screen.order == ("bytes", True) and not screen._loading)
         assert [r[-1] for r in table_rows(screen.table)] == [
             "1.5 MB", "1.5 MB", "1.0 MB", "250 kB", "250 kB", "40.0 kB", "300 B", "120 B", "120 B", "120 B", "120 B", "120 B", "60 B",
@@ -189,3 +191,21 @@ async def test_export_csv_and_json(db: Path, tmp_path: Path) -> None:
 
 def test_the_fixture_has_what_the_tests_count() -> None:
     assert len(FLOWS) == 14
+
+
+def test_columns_give_way_in_order() -> None:
+    from flowtui.ui.columns import plan_columns
+
+    cols = COLUMNS
+    natural = {"timestamp": 8, "interface_id": 21, "src_addr": 39, "src_port": 8, "dst_addr": 39, "dst_port": 8,
+               "protocol": 8, "action": 6, "packets": 7, "bytes": 7}
+    assert plan_columns(cols, natural, 200) == (cols, natural)
+    shown, caps = plan_columns(cols, natural, 118)
+    assert shown == ["timestamp", "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "action", "packets", "bytes"]
+    assert (caps["src_addr"], caps["dst_addr"], caps["timestamp"]) == (24, 24, 8)
+    shown, caps = plan_columns(cols, natural, 78)
+    assert shown == ["timestamp", "src_addr", "dst_addr", "dst_port", "action", "bytes"]
+    assert (caps["src_addr"], caps["dst_addr"]) == (18, 19)
+    # A column the query names stays.
+    shown, _ = plan_columns(cols, natural, 78, keep=["src_port"])
+    assert "src_port" in shown and "interface_id" not in shown

@@ -96,6 +96,7 @@ class Page:
     offset: int
     total: int
     order: tuple[str, bool]  # field, descending
+    named: tuple[str, ...] = ()  # the fields the query names (their columns always show)
 
 
 _WRITABLE_LANES = frozenset({"history"})
@@ -208,7 +209,7 @@ class DataSource:
             if total is None:
                 total = lane.engine.count(query, fixed)
             rows = lane.engine.search(query, fixed, fields=columns, limit=PAGE_SIZE, offset=offset, order=order_text(order))
-        return Page(query, rows, columns, offset, total, order)
+        return Page(query, rows, columns, offset, total, order, named_fields(query))
 
     def iter_results(
         self, query: str, window: TimeWindow, columns: Sequence[str], order: tuple[str, bool]
@@ -291,6 +292,13 @@ class DataSource:
             flows=flows,
             flow_fields=list(flow_fields),
         )
+
+
+def named_fields(query: str) -> tuple[str, ...]:
+    try:
+        return tuple(compile_query(query).fields)
+    except QueryError:
+        return ()
 
 
 def quote(value: str) -> str:

@@ -107,14 +107,14 @@ METRIC_FORMAT: dict[str, Callable[[Any], str]] = {
 }
 
 
-def format_value(name: str, value: Any) -> str:
-    """A field's value as the tables show it."""
+def format_value(name: str, value: Any, *, with_date: bool = True) -> str:
+    """A field's value as the tables show it (times without the date for a window within a day)."""
     if value is None:
         return ""
     if name == "bytes":
         return human_bytes(value)
     if name in ("start", "end", "timestamp"):
-        return format_time(value, with_date=True)
+        return format_time(value, with_date=with_date)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -139,3 +139,16 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     if isinstance(value, (int, float)):
         return (1, value)
     return (2, str(value))
+
+
+def fit(text: str, width: int, middle: bool = True) -> str:
+    """``text`` in ``width`` cells: the middle of a long address gives way ('2a05:d018:…:9023')."""
+    if len(text) <= width:
+        return text
+    if not middle:
+        return text[: max(0, width - 1)] + "…"
+    if width < 5:
+        return text[:width]
+    head = (width - 1) // 2
+    tail = width - 1 - head
+    return f"{text[:head]}…{text[-tail:]}"

@@ -16,12 +16,14 @@ from textual.widgets import DataTable, Footer, Sparkline, Static
 
 from flowtui.errors import FlowtuiError
 from flowtui.query.window import TimeWindow
+from flowtui.ui.columns import needs_date, plan_columns
 from flowtui.ui.data import AddressInfo, quote
-from flowtui.ui.formatting import SortableText, clean, format_value, human_bytes, human_count, safe_text
+from flowtui.ui.formatting import SortableText, clean, fit, format_value, human_bytes, human_count, safe_text
 from flowtui.ui.widgets.flow_table import FlowTable
 from flowtui.ui.widgets.status_bar import StatusBar
 
 FLOW_FIELDS = ["timestamp", "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "action", "packets", "bytes"]
+_NUMERIC = {"src_port", "dst_port", "packets", "bytes"}
 
 
 class AddressScreen(Screen[None]):
@@ -76,10 +78,7 @@ class AddressScreen(Screen[None]):
         ports = self.query_one("#address-ports", FlowTable)
         for key, label in (("direction", ""), ("dst_port", "dst_port"), ("protocol", "protocol"), ("flows", "flows"), ("bytes", "bytes")):
             ports.add_column(Text(label, justify="right" if key in ("bytes", "flows", "dst_port") else "left"), key=key)
-        flows = self.query_one("#address-flows", FlowTable)
-        for name in FLOW_FIELDS:
-            flows.add_column(Text(name), key=name)
-        flows.focus()
+        self.query_one("#address-flows", FlowTable).focus()
         self.load()
 
     def load(self) -> None:
@@ -199,18 +198,30 @@ class AddressScreen(Screen[None]):
             )
 
     def _fill_flows(self, info: AddressInfo) -> None:
+        """The recent flows, in the columns that fit (the same rules as the results view)."""
         table = self.query_one("#address-flows", FlowTable)
-        table.clear()
+        dated = needs_date(self.window, self.app.now())  # type: ignore[attr-defined]
+        texts = [[format_value(name, row.get(name), with_date=dated) for name in FLOW_FIELDS] for row in info.flows]
+        natural = {name: max([len(name), *(len(t[i]) for t in texts)]) for i, name in enumerate(FLOW_FIELDS)}
+        shown, caps = plan_columns(FLOW_FIELDS, natural, (table.size.width or self.size.width) - 2)
         reject = self.app.theme_variables.get("reject", "red")
-        for i, row in enumerate(info.flows):
+        table.clear(columns=True)
+        for name in shown:
+            table.add_column(Text(name, justify="right" if name in _NUMERIC else "left"), key=name)
+        for i, (row, row_texts) in enumerate(zip(info.flows, texts)):
             cells = []
-            for name in FLOW_FIELDS:
+            for name in shown:
                 value = row.get(name)
                 style = f"bold {reject}" if name == "action" and value == "REJECT" else ""
                 if name in ("src_addr", "dst_addr") and value == info.address:
                     style = "bold"
-                cells.append(SortableText(format_value(name, value), value, style=style))
+                text = fit(row_texts[FLOW_FIELDS.index(name)], caps[name])
+                cells.append(SortableText(text, value, style=style, justify="right" if name in _NUMERIC else None))
             table.add_row(*cells, key=f"flow-{i}")
+
+    def on_resize(self) -> None:
+        if self.info is not None and self.is_mounted:
+            self._fill_flows(self.info)
 
     # --- actions -----------------------------------------------------------------------
     def action_flows_from(self) -> None:

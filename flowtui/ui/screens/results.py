@@ -19,8 +19,9 @@ from textual.widgets import DataTable, Footer, Static
 from flowtui import catalog
 from flowtui.errors import FlowtuiError, QueryError
 from flowtui.query.window import TimeWindow
+from flowtui.ui.columns import needs_date, plan_columns
 from flowtui.ui.data import PAGE_SIZE, Page
-from flowtui.ui.formatting import SortableText, clean, format_value
+from flowtui.ui.formatting import SortableText, clean, fit, format_value
 from flowtui.ui.widgets.flow_table import FlowTable
 from flowtui.ui.widgets.query_bar import QueryBar
 from flowtui.ui.widgets.status_bar import StatusBar
@@ -116,41 +117,54 @@ class ResultsScreen(Screen[None]):
         self._loading = False
         self._sorted_from = None
         self.page = page
-        table = self.table
-        keep_column = table.cursor_coordinate.column
-        if self._focus_column in page.columns:
-            keep_column = page.columns.index(self._focus_column)
+        keep = self._focus_column or self.table.cursor_column_name()
         self._focus_column = None
+        row = (len(page.rows) - 1) if self._pending_cursor == "bottom" else 0
+        self._render_page(row, keep)
+        self._summary()
+
+    def on_resize(self) -> None:
+        if self.page is not None and self.is_mounted and self.table.row_count:
+            self._render_page(self.table.cursor_coordinate.row, self.table.cursor_column_name())
+
+    def _render_page(self, cursor_row: int, cursor_column: str | None) -> None:
+        """Fill the table with the page: the columns that fit, each value as text."""
+        page = self.page
+        if page is None:
+            return
+        table = self.table
+        dated = needs_date(self.window, self.app.now())  # type: ignore[attr-defined]
+        texts = [[format_value(name, row.get(name), with_date=dated) for name in page.columns] for row in page.rows]
+        natural = {
+            name: max([len(name) + 2, *(len(t[i]) for t in texts)]) for i, name in enumerate(page.columns)
+        }
+        width = (table.size.width or self.size.width) - 2  # the scrollbar
+        shown, caps = plan_columns(page.columns, natural, width, keep=page.named)
         with self.app.batch_update():
             table.clear(columns=True)
-            for name in page.columns:
+            for name in shown:
                 arrow = ""
                 if name == self.order[0]:
                     arrow = " ▼" if self.order[1] else " ▲"
                 justify = "right" if _numeric(name) else "left"
                 table.add_column(Text(name + arrow, justify=justify), key=name)  # type: ignore[arg-type]
-            for i, row in enumerate(page.rows):
-                table.add_row(*self._cells(page.columns, row), key=str(page.offset + i))
+            index = {name: i for i, name in enumerate(page.columns)}
+            for i, (row, row_texts) in enumerate(zip(page.rows, texts)):
+                cells = [self._styled_cell(name, row, fit(row_texts[index[name]], caps[name])) for name in shown]
+                table.add_row(*cells, key=str(page.offset + i))
             if page.rows:
-                target = len(page.rows) - 1 if self._pending_cursor == "bottom" else 0
-                table.move_cursor(row=target, column=min(keep_column, len(page.columns) - 1), animate=False)
-        self._summary()
+                column = shown.index(cursor_column) if cursor_column in shown else 0
+                table.move_cursor(row=min(cursor_row, len(page.rows) - 1), column=column, animate=False)
 
-    def _cells(self, columns: list[str], row: dict[str, Any]) -> list[Text]:
+    def _styled_cell(self, name: str, row: dict[str, Any], text: str) -> Text:
         vars_ = self.app.theme_variables
-        reject = vars_.get("reject", "red")
-        threat = vars_.get("threat", "magenta")
-        cells: list[Text] = []
-        for name in columns:
-            value = row.get(name)
-            style = ""
-            if name == "action" and value == "REJECT":
-                style = f"bold {reject}"
-            elif (name.endswith("_threat_indicated") and value) or row.get(f"{name}_threat_indicated"):
-                style = f"bold {threat}"
-            justify = "right" if _numeric(name) else None
-            cells.append(SortableText(format_value(name, value), value, style=style, justify=justify))
-        return cells
+        value = row.get(name)
+        style = ""
+        if name == "action" and value == "REJECT":
+            style = f"bold {vars_.get('reject', 'red')}"
+        elif (name.endswith("_threat_indicated") and value) or row.get(f"{name}_threat_indicated"):
+            style = f"bold {vars_.get('threat', 'magenta')}"
+        return SortableText(text, value, style=style, justify="right" if _numeric(name) else None)
 
     def _summary(self, loading: bool = False) -> None:
         box = self.query_one("#results-summary", Static)

@@ -16,7 +16,7 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from flowtui import catalog
 from flowtui.ui.data import PaneResult, PaneRow
-from flowtui.ui.formatting import METRIC_FORMAT, SortableText, human_bytes, human_count
+from flowtui.ui.formatting import METRIC_FORMAT, SortableText, fit, human_bytes, human_count
 from flowtui.ui.panes import PaneSpec
 from flowtui.ui.widgets.flow_table import FlowTable
 
@@ -266,16 +266,3 @@ def _show(name: str, value: Any) -> str:
 def _is_ip(name: str) -> bool:
     f = catalog.BY_NAME.get(name)
     return f is not None and f.type == "ip"
-
-
-def fit(text: str, width: int, middle: bool = True) -> str:
-    """``text`` in ``width`` cells: the middle of a long address gives way ('2a05:d018:…:9023')."""
-    if len(text) <= width:
-        return text
-    if not middle:
-        return text[: max(0, width - 1)] + "…"
-    if width < 5:
-        return text[:width]
-    head = (width - 1) // 2
-    tail = width - 1 - head
-    return f"{text[:head]}…{text[-tail:]}"
