@@ -55,6 +55,14 @@ def cfg(tmp_path: Path) -> Path:
     return p
 
 
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Wide tables, and no config file but the one a test names."""
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("FLOWTUI_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()

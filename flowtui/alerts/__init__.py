@@ -17,6 +17,7 @@ dashboard) use :class:`AlertLog` on any store.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -44,21 +45,35 @@ def load(config: Config, environ: Mapping[str, str] | None = None) -> tuple[list
     return rules, load_notifiers(config, wanted, environ)
 
 
-def attach(store: Store, config: Config, environ: Mapping[str, str] | None = None) -> AlertEvaluator | None:
+def attach(
+    store: Store, config: Config, environ: Mapping[str, str] | None = None, log_level: int = logging.INFO
+) -> AlertEvaluator | None:
     """Evaluate ``config``'s rules on every write to ``store``; None when it has none.
 
-    Call from the thread that writes; ``close()`` the result when done.
+    Call from the thread that writes; ``close()`` the result when done. Each
+    firing is logged (``flowtui.alerts``) at ``log_level``.
     """
     rules, notifiers = load(config, environ)
     if not rules:
         return None
     dispatcher = Dispatcher(notifiers, store.path) if notifiers else None
-    return AlertEvaluator(store, rules, dispatcher).start()
+    return AlertEvaluator(store, rules, dispatcher, log_level=log_level).start()
 
 
 def alerts_for_store(config_path: str | os.PathLike[str] | None, store: Store) -> AlertEvaluator | None:
     """:func:`attach` with the config file at ``config_path`` (the default one when None)."""
     return attach(store, Config.load(config_path))
+
+
+def attach_config(store: Store, data: Mapping[str, Any] | None) -> AlertEvaluator | None:
+    """:func:`attach` with config data from :func:`alert_config`; None means the example rules
+    (:data:`~flowtui.alerts.defaults.DEFAULT_RULES`, telling nobody), which the demo runs.
+    Firings are logged at debug level only: the demo's output is its summary line."""
+    if data is None:
+        from flowtui.alerts.defaults import DEFAULT_RULES
+
+        data = {"alerts": [dict(r) for r in DEFAULT_RULES]}
+    return attach(store, Config(dict(data)), log_level=logging.DEBUG)
 
 
 def alert_config(config: Config) -> dict[str, Any] | None:
@@ -81,6 +96,7 @@ __all__ = [
     "alert_config",
     "alerts_for_store",
     "attach",
+    "attach_config",
     "evaluate_window",
     "load",
     "load_rules",

@@ -52,8 +52,10 @@ class AlertEvaluator:
         dispatcher: Dispatcher | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        log_level: int = logging.INFO,
     ) -> None:
         self.store = store
+        self.log_level = log_level  # of the line each firing logs
         self.rules = list(rules)
         self.dispatcher = dispatcher
         self.clock = clock
@@ -156,7 +158,7 @@ class AlertEvaluator:
         )
         self.history.record(firing)
         self.firings += 1
-        log.warning("alert %s%s", firing.summary(), " (muted)" if firing.muted_until else "")
+        log.log(self.log_level, "alert %s%s", firing.summary(), " (muted)" if firing.muted_until else "")
         if firing.muted_until is None and self.dispatcher is not None and rule.notifiers:
             self.dispatcher.submit(firing, rule.notifiers)
         for listener in self.on_fire:
