@@ -30,7 +30,7 @@ from flowtui.sources.health import HealthReporter, SourceHealth, log_line
 from flowtui.sources.kinesis import KinesisTail
 from flowtui.sources.spec import KinesisSpec, LogGroupSpec, SourceSpec, parse_source
 from flowtui.sources.writer import StoreWriter
-from flowtui.store import Enrich
+from flowtui.store import Enrich, Store
 
 log = logging.getLogger("flowtui.sources")
 
@@ -60,7 +60,8 @@ def run_sources(
     SIGTERM stops it cleanly when it runs in a main thread.
     """
     specs = [s if isinstance(s, (KinesisSpec, LogGroupSpec)) else parse_source(s) for s in config_sources]
-    factory = functools.partial(enricher_from_config, None if config_path is None else str(config_path))
+    path = None if config_path is None else str(config_path)
+    factory = functools.partial(enricher_from_config, path)
     return asyncio.run(
         tail_sources(
             specs,
@@ -70,8 +71,16 @@ def run_sources(
             enrich_factory=factory,
             log_interval=log_interval,
             pause_event=pause_event,
+            alerts_factory=functools.partial(alerts_for_store, path),
         )
     )
+
+
+def alerts_for_store(config_path: str | None, store: Store) -> Any:
+    """The config file's alert rules, evaluated on each write to the writer's store (None: no rules)."""
+    from flowtui.alerts import alerts_for_store as attach
+
+    return attach(config_path, store)
 
 
 def enricher_from_config(config_path: str | None) -> Enrich | None:
@@ -92,6 +101,7 @@ async def tail_sources(
     log_interval: float | None = None,
     client_wrapper: ClientWrapper | None = None,
     pause_event: StopFlag | None = None,
+    alerts_factory: Callable[[Store], Any] | None = None,
 ) -> dict[str, IngestStats]:
     if not specs:
         raise SourceError("no sources: pass --stream or --log-group, or add [[sources]] to the config file")
@@ -99,7 +109,7 @@ async def tail_sources(
     loop = asyncio.get_running_loop()
     lock = SourceLock(db_path)
     lock.acquire([s.name for s in specs])
-    writer = StoreWriter(db_path, enrich_factory)
+    writer = StoreWriter(db_path, enrich_factory, alerts_factory)
     watcher: asyncio.Task[None] | None = None
     restore_signal = _stop_on_sigterm(loop, stop)
     try:

@@ -66,9 +66,17 @@ class _Chain:
 class StoreWriter:
     """Owns the Store and the pipelines; every use of them runs on its one thread."""
 
-    def __init__(self, db_path: str | os.PathLike[str], enrich_factory: Callable[[], Enrich | None] | None = None):
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str],
+        enrich_factory: Callable[[], Enrich | None] | None = None,
+        alerts_factory: Callable[[Store], Any] | None = None,
+    ):
         self.db_path = db_path
         self._enrich_factory = enrich_factory
+        # Given the writer's store, starts what listens to its writes (alert rules); has close().
+        self._alerts_factory = alerts_factory
+        self._alerts: Any = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowtui-writer")
         self._queue: asyncio.Queue[WriteJob | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -87,6 +95,8 @@ class StoreWriter:
     def _open(self) -> None:
         self.store = Store(self.db_path)
         self._enrich = self._enrich_factory() if self._enrich_factory is not None else None
+        if self._alerts_factory is not None:
+            self._alerts = self._alerts_factory(self.store)
 
     async def close(self) -> None:
         """Store what is queued, then close the store."""
@@ -103,6 +113,9 @@ class StoreWriter:
             await asyncio.sleep(0.005)
 
     def _close(self) -> None:
+        if self._alerts is not None:
+            self._alerts.close()
+            self._alerts = None
         closer = getattr(getattr(self._enrich, "__self__", None), "close", None)
         if callable(closer):
             closer()
