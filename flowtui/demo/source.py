@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from flowtui.demo.environment import demo_config
 from flowtui.demo.traffic import Event, PayloadEncoder, TrafficGenerator
@@ -97,6 +98,8 @@ class DemoSource:
     duration: float | None = None  # seconds of live traffic; None: until stopped
     start_at: int | None = None  # a fixed simulated start: no waiting for the clock
     backfill: int = DEFAULT_BACKFILL
+    # [[alerts]] and [notifiers] as plain data (flowtui.alerts.alert_config); None: the example rules.
+    alerts: dict[str, Any] | None = None
     # Filled in by run(), for the caller of an in-process run.
     stored: int = field(default=0, compare=False)
     reject_flows: int = field(default=0, compare=False)
@@ -107,12 +110,16 @@ class DemoSource:
         return f"demo:{self.seed}"
 
     def run(self, ctx: JobContext) -> None:
+        from flowtui.alerts import attach_config
         from flowtui.enrich import Enricher
 
         enricher = Enricher.from_config(demo_config(), background=False)
+        alerts = attach_config(ctx.store, self.alerts)
         try:
             self._run(ctx, Pipeline(ctx.store, enricher.profile))
         finally:
+            if alerts is not None:
+                alerts.close()
             enricher.close()
 
     def _ingest(
