@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from flowtui.alerts.delivery import Dispatcher
 from flowtui.alerts.firings import AlertLog, Firing, group_json
+from flowtui.alerts.lookups import Lookups
 from flowtui.alerts.reader import RuleReader
 from flowtui.alerts.rules import Rule
 from flowtui.alerts.window import GroupKey, Hit, RuleWindow
@@ -60,7 +61,8 @@ class AlertEvaluator:
         self.dispatcher = dispatcher
         self.clock = clock
         self.history = AlertLog(store)
-        self.states = [_RuleState(r, RuleReader(store, r), RuleWindow(r)) for r in self.rules]
+        self.lookups = Lookups(store)
+        self.states = [_RuleState(r, RuleReader(store, r, self.lookups), RuleWindow(r)) for r in self.rules]
         self.on_fire: list[Callable[[Firing], None]] = []
         self.firings = 0
         self.seconds = 0.0  # spent evaluating, for the curious
@@ -198,5 +200,5 @@ def evaluate_window(store: Store, rule: Rule, at: int | None = None) -> WindowRe
     end_bucket = at // w.width
     start, end = w.window_bounds(end_bucket)
     w.newest = end_bucket
-    w.fold(RuleReader(store, rule).in_window(start, end))
+    w.fold(RuleReader(store, rule, Lookups(store)).in_window(start, end))
     return WindowResult(rule, start, end, w.totals(end_bucket), w.late)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from flowtui import catalog, protocols, schema
+from flowtui.alerts.lookups import Lookups
 from flowtui.alerts.rules import Rule
 from flowtui.alerts.window import FlowRow, GroupKey
 from flowtui.query import functions
@@ -30,9 +31,10 @@ Decode = Callable[[Any], Any]
 class RuleReader:
     """The SQL of one rule over one store; rebuilt when the store gains custom-format columns."""
 
-    def __init__(self, store: Store, rule: Rule) -> None:
+    def __init__(self, store: Store, rule: Rule, lookups: Lookups | None = None) -> None:
         self.store = store
         self.rule = rule
+        self.lookups = lookups  # None: lookups run as subqueries each time
         self._columns: tuple[str, ...] | None = None
         self._select = ""
         self._where = "1"
@@ -47,7 +49,12 @@ class RuleReader:
             return
         self._columns = columns
         compiled = compile_query(self.rule.query, columns)
-        self._where, self._params = ("1", ()) if compiled.match_all else (compiled.where, compiled.params)
+        if compiled.match_all:
+            self._where, self._params = "1", ()
+        elif self.lookups is not None:
+            self._where, self._params = self.lookups.render(compiled.cond)
+        else:
+            self._where, self._params = compiled.where, compiled.params
         exprs, self._decoders = [], []
         for name in self.rule.fields:
             expr, decode = self._field(name)
@@ -94,12 +101,16 @@ class RuleReader:
     def between(self, first_id: int, last_id: int) -> list[FlowRow]:
         """The rule's matching flows among ids ``first_id``..``last_id`` (the rows just written)."""
         self._plan()
+        if self.lookups is not None:
+            self.lookups.refresh()
         sql = f"SELECT {self._select} FROM flows f WHERE f.id BETWEEN ? AND ? AND ({self._where})"
         return self._rows(sql, (first_id, last_id, *self._params))
 
     def in_window(self, start: int, end: int, max_id: int | None = None) -> list[FlowRow]:
         """The rule's matching flows with ``start <= f.start < end`` (and id <= ``max_id``)."""
         self._plan()
+        if self.lookups is not None:
+            self.lookups.refresh()
         sql = f'SELECT {self._select} FROM flows f WHERE f."start" >= ? AND f."start" < ?'
         params: tuple[Any, ...] = (start, end)
         if max_id is not None:
