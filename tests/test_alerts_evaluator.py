@@ -246,6 +246,16 @@ def test_a_restart_keeps_the_window_and_the_cooldowns(tmp_path: Path) -> None:
     assert fired == []
     write(store, [flow(src="192.0.2.7", start=T0 + 60)])
     assert summary(fired) == [("r", {"src_addr": "192.0.2.7"}, 3, T0 - 180, T0 + 120)]
+    write(store, [flow(src="198.51.100.23", start=T0 + 900)])  # the window moves on past both groups
+    store.close()
+
+    store = Store(path)  # cooling down, though no longer in the window the restart fills
+    _, fired = evaluator(store, r)
+    assert store.conn.execute("SELECT count(*) FROM flows WHERE start >= ?", (T0 + 600,)).fetchone()[0] == 1
+    write(store, [flow(src="203.0.113.9", start=T0 + 900) for _ in range(3)])
+    assert fired == []
+    write(store, [flow(src="203.0.113.9", start=T0 + 3600) for _ in range(3)])
+    assert summary(fired) == [("r", {"src_addr": "203.0.113.9"}, 3, T0 + 3360, T0 + 3660)]
     store.close()
 
 

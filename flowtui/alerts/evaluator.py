@@ -19,13 +19,14 @@ alerts test``.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from flowtui.alerts.delivery import Dispatcher
-from flowtui.alerts.firings import AlertLog, Firing, group_json
+from flowtui.alerts.firings import AlertLog, Firing
 from flowtui.alerts.lookups import Lookups
 from flowtui.alerts.reader import RuleReader
 from flowtui.alerts.rules import Rule
@@ -92,20 +93,20 @@ class AlertEvaluator:
 
     def prime(self) -> None:
         """Fill every rule's window from the flows already stored (without firing)."""
-        row = self.store.conn.execute("SELECT max(id), max(start) FROM flows").fetchone()
-        if row[0] is None:
-            return
-        max_id, newest = int(row[0]), int(row[1])
-        for st in self.states:
+        max_id, newest = self.store.conn.execute("SELECT max(id), max(start) FROM flows").fetchone()
+        for st in self.states if max_id is not None else ():
             w = st.window
             try:
-                first_bucket = newest // w.width - w.size + 1
-                st.window.fold(st.reader.in_window(first_bucket * w.width, (newest // w.width + 1) * w.width, max_id))
-                ends = self.history.last_fired(st.rule.name)
-                for key in list(w.groups):
-                    end = ends.get(group_json(dict(zip(st.rule.group_by, key))))
-                    if end is not None:
-                        w.last_fired[key] = end
+                last_bucket = newest // w.width
+                w.fold(st.reader.in_window((last_bucket - w.size + 1) * w.width, (last_bucket + 1) * w.width, max_id))
+            except Exception as exc:  # noqa: BLE001 - one broken rule must not stop ingest
+                self._rule_failed(st, exc)
+        for st in self.states:  # cool-downs, also of groups no longer in the window
+            try:
+                for stored, end in self.history.last_fired(st.rule.name).items():
+                    group = json.loads(stored)
+                    if list(group) == list(st.rule.group_by):  # firings from before a group_by change do not count
+                        st.window.last_fired[tuple(group.values())] = end
             except Exception as exc:  # noqa: BLE001 - one broken rule must not stop ingest
                 self._rule_failed(st, exc)
 
