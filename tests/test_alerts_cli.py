@@ -109,8 +109,9 @@ def test_show_prints_the_firing_and_its_flows(db: Path, capsys: pytest.CaptureFi
         ("  query them flowtui query --from 2026-11-27T09:56:00Z --to 2026-11-27T10:00:59Z"
         " '(dst_port:22) AND src_addr:\"192.0.2.7\"'"),
     ]
-    assert lines[10] == "" and lines[11].split()[0] == "timestamp"
-    assert [line.split()[0] for line in lines[12:]] == ["2026-11-27T10:00:10Z", "2026-11-27T10:00:11Z"]
+    assert lines[10:12] == ["", "its group's flows in the window as stored now, first 2 (the firing counted 2):"]
+    assert lines[12].split()[0] == "timestamp"
+    assert [line.split()[0] for line in lines[13:]] == ["2026-11-27T10:00:10Z", "2026-11-27T10:00:11Z"]
     code, out, _ = run(capsys, "alerts", "show", "2", "--db", str(db), "--format", "json", "--flows", "0")
     assert json.loads(out)["drilldown_query"] == '(dst_port:22) AND src_addr:"192.0.2.7"'
     code, _, err = run(capsys, "alerts", "show", "9", "--db", str(db))

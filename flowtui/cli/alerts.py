@@ -189,6 +189,7 @@ def run_show(args: argparse.Namespace) -> int:
         from flowtui.cli.query import print_table
 
         print()
+        print(f"its group's flows in the window as stored now, first {len(rows)} (the firing counted {firing.flows:,}):")
         print_table(fields, rows, sys.stdout)
     return 0
 
