@@ -3,7 +3,8 @@
 The pieces, in the order data meets them:
 
 * :mod:`~flowtui.alerts.rules` - ``[[alerts]]`` tables → :class:`Rule` (checked at load).
-* :mod:`~flowtui.alerts.reader` - a rule's matching flows, new ones by id or a window by time.
+* :mod:`~flowtui.alerts.reader` - a rule's matching flows, new ones by id or a window by time
+  (:mod:`~flowtui.alerts.lookups` keeps its interned-table lookups up to date incrementally).
 * :mod:`~flowtui.alerts.window` - per-rule sliding windows, per group, in time buckets.
 * :mod:`~flowtui.alerts.evaluator` - the store listener that ties them together and fires.
 * :mod:`~flowtui.alerts.firings` - the ``alerts`` and ``alert_mutes`` tables.
