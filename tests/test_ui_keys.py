@@ -45,9 +45,11 @@ async def test_help_lists_the_bindings(db: Path) -> None:
             ("n", "Next page"), ("p", "Prev page"), ("s", "Sort"), ("e", "Export"), ("r", "Re-run"), ("esc", "Back"),
         ]
         assert rows["address"] == [("f", "Flows from"), ("t", "Flows to"), ("c", "Copy address"), ("esc", "Back")]
-        text = plain(app.screen.query_one("#help-keys"), width=100)
-        assert "               space       Pause" in text.splitlines()
-        assert "tables         ⏎           Open the address / value" in text.splitlines()
+        assert rows["dashboard"] == [("⏎", "Drill down"), ("o", "Pane as results"), ("1-9", "Go to pane 1-9")]
+        left = plain(app.screen.query_one("#help-keys"), width=100).splitlines()
+        right = plain(app.screen.query_one("#help-keys-2"), width=100).splitlines()
+        assert "            space   Pause" in left
+        assert "tables         ⏎       Open the address / value" in right
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

@@ -195,6 +195,7 @@ class FlowtuiApp(App[int]):
     def watch_theme(self, _: str) -> None:
         if self.dashboard.is_mounted:
             self.dashboard.restyle()
+            self._update_window_labels()
 
     # --- the refresh loop ----------------------------------------------------------
     def _dashboard_visible(self) -> bool:
@@ -298,7 +299,7 @@ class FlowtuiApp(App[int]):
             self.request_refresh(force=False)
 
     def window_label(self) -> Text:
-        return window_label(self.window, self.paused)
+        return window_label(self.window, self.paused, self.theme_variables.get("success", "green"))
 
     def _update_window_labels(self) -> None:
         label = self.window_label()
@@ -473,13 +474,13 @@ class FlowtuiApp(App[int]):
         self.call_from_thread(self.notify, f"Wrote {count:,} rows to {clean(str(request.path))}", markup=False, timeout=4)
 
 
-def window_label(window: TimeWindow, paused: bool) -> Text:
+def window_label(window: TimeWindow, paused: bool, live_colour: str = "green") -> Text:
     text = Text(no_wrap=True)
     if paused:
         text.append(" PAUSED ", style="reverse bold")
         text.append(" ")
     if window.live:
-        text.append("● live ", style="bold green")
+        text.append("● live ", style=f"bold {live_colour}")
     else:
         text.append("■ fixed ", style="bold")
     text.append(window.describe())

@@ -38,7 +38,7 @@ class DashboardScreen(Screen[None]):
         Binding("enter", "drill", "Drill down", show=False, id="dashboard.drill"),
         Binding("o", "open_pane", "Pane as results", show=False, id="dashboard.open_pane"),
         *(
-            Binding(str(n), f"focus_pane({n})", f"Pane {n}", show=False, id=f"dashboard.pane{n}")
+            Binding(str(n), f"focus_pane({n})", f"Go to pane {n}", show=False, id=f"dashboard.pane{n}")
             for n in range(1, 10)
         ),
     ]

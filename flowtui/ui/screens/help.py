@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -32,10 +32,21 @@ QUERY_HELP: tuple[tuple[str, str], ...] = (
 
 
 def binding_rows(app: App[Any], bindings: Iterable[BindingType], keymap: dict[str, str]) -> list[tuple[str, str]]:
-    """(keys as the user presses them, what they do) for each described binding."""
+    """(keys as the user presses them, what they do) for each described binding.
+
+    A run of numbered bindings ('Pane 1' … 'Pane 9') is one row: '1-9  Pane 1-9'.
+    """
     rows: list[tuple[str, str]] = []
+    numbered: list[tuple[str, str]] = []
     for b in bindings:
         if not isinstance(b, Binding) or not b.description:
+            continue
+        if b.description[-1:].isdigit() and b.key.isdigit() and (not b.id or b.id not in keymap):
+            numbered.append((b.key, b.description))
+            if b.key == "9" or len(numbered) == 9:
+                stem = numbered[0][1].rstrip("0123456789").rstrip()
+                rows.append((f"{numbered[0][0]}-{numbered[-1][0]}", f"{stem} {numbered[0][0]}-{numbered[-1][0]}"))
+                numbered = []
             continue
         keys = keymap.get(b.id, b.key) if b.id else b.key
         shown = ", ".join(app.get_key_display(dataclasses.replace(b, key=k.strip(), key_display=None)) for k in keys.split(","))
@@ -57,18 +68,28 @@ class HelpScreen(ModalScreen[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
+        # Two columns of about equal length, sections kept whole.
+        total = sum(len(rows) for _, rows in self.sections)
+        half, count = len(self.sections), 0
+        for i, (_, rows) in enumerate(self.sections):
+            count += len(rows)
+            if count >= total / 2:
+                half = i + 1
+                break
         with VerticalScroll(id="help-body") as body:
             body.border_title = "Keys — Escape closes"
-            yield Static(self._keys(), id="help-keys")
+            with Horizontal(id="help-columns"):
+                yield Static(self._keys(self.sections[:half]), id="help-keys")
+                yield Static(self._keys(self.sections[half:]), id="help-keys-2")
             yield Static(self._syntax(), id="help-syntax")
             yield Static(self._fields(), id="help-fields")
 
-    def _keys(self) -> Table:
+    def _keys(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> Table:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(no_wrap=True)
-        grid.add_column(style="bold", no_wrap=True, min_width=10)
+        grid.add_column(style="bold", no_wrap=True, min_width=6)
         grid.add_column()
-        for title, rows in self.sections:
+        for title, rows in sections:
             first = True
             for key, description in rows:
                 grid.add_row(Text(title if first else "", style="dim"), Text(key), Text(description))

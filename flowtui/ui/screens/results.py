@@ -136,7 +136,8 @@ class ResultsScreen(Screen[None]):
         dated = needs_date(self.window, self.app.now())  # type: ignore[attr-defined]
         texts = [[format_value(name, row.get(name), with_date=dated) for name in page.columns] for row in page.rows]
         natural = {
-            name: max([len(name) + 2, *(len(t[i]) for t in texts)]) for i, name in enumerate(page.columns)
+            name: max([len(name) + (2 if name == self.order[0] else 0), *(len(t[i]) for t in texts)])
+            for i, name in enumerate(page.columns)
         }
         width = (table.size.width or self.size.width) - 2  # the scrollbar
         shown, caps = plan_columns(page.columns, natural, width, keep=page.named)

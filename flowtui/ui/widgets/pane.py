@@ -16,7 +16,7 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from flowtui import catalog
 from flowtui.ui.data import PaneResult, PaneRow
-from flowtui.ui.formatting import METRIC_FORMAT, SortableText, fit, human_bytes, human_count
+from flowtui.ui.formatting import METRIC_FORMAT, SortableText, fit, human_bytes, human_rate
 from flowtui.ui.panes import PaneSpec
 from flowtui.ui.widgets.flow_table import FlowTable
 
@@ -223,7 +223,7 @@ class Pane(Vertical):
         if not result.rate or per <= 0:
             label.update("")
             return
-        value = human_bytes(peak / per) + "/s" if self.spec.metric == "bytes" else human_count(peak / per) + "/s"
+        value = human_bytes(peak / per) + "/s" if self.spec.metric == "bytes" else human_rate(peak / per)
         label.update(Text(f"peak {value}", style="dim"))
 
     def _show_empty(self, result: PaneResult) -> None:

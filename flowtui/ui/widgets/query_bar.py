@@ -214,9 +214,10 @@ class QueryBar(Vertical):
 
     def _show_suggestions(self, items: list[Suggestion]) -> None:
         box = self.query_one(OptionList)
-        # A list holding only what is already typed helps nobody.
+        # A word typed out in full (an operator, a value) needs no list under it.
         value = self.input.value
-        items = [s for s in items if value[s.start : s.end] != s.insert]
+        if any(value[s.start : s.end] == s.insert for s in items):
+            items = []
         self._suggestions = items
         box.clear_options()
         if not items:
