@@ -23,6 +23,11 @@ from flowtui.payloads import (
     iter_payload_documents,
 )
 
+
+def _gz(data: bytes, compresslevel: int = 9) -> bytes:
+    """gzip with a fixed mtime: the bytes (and so the test ids) are the same in every run and worker."""
+    return gzip.compress(data, compresslevel, mtime=0)
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 
 LINES = [
@@ -93,7 +98,7 @@ def streams(items: list[bytes | PayloadError]) -> list[str]:
 
 
 def test_gzip_payload_as_kinesis_delivers_it() -> None:
-    payload = decode_payload(gzip.compress(compact(envelope())))
+    payload = decode_payload(_gz(compact(envelope())))
     assert payload == Payload(
         DATA_MESSAGE, "123456789010", "vpc-flow-logs", "eni-1235b8ca123456789-all", EXPECTED_EVENTS
     )
@@ -105,11 +110,11 @@ def test_gzip_payload_as_kinesis_delivers_it() -> None:
 def test_plain_json_payload() -> None:
     assert decode_payload(json.dumps(envelope(), indent=2).encode()).events == EXPECTED_EVENTS
     assert decode_payload(b"\xef\xbb\xbf" + compact(envelope())).events == EXPECTED_EVENTS
-    assert decode_payload(bytearray(gzip.compress(compact(envelope())))).events == EXPECTED_EVENTS
+    assert decode_payload(bytearray(_gz(compact(envelope())))).events == EXPECTED_EVENTS
 
 
 def test_control_message_is_skipped_not_an_error() -> None:
-    assert decode_payload(gzip.compress(CONTROL)) == Payload(CONTROL_MESSAGE, "CloudwatchLogs", "", "", [])
+    assert decode_payload(_gz(CONTROL)) == Payload(CONTROL_MESSAGE, "CloudwatchLogs", "", "", [])
     assert decode_payload(b'{"messageType":"CONTROL_MESSAGE"}') == Payload(CONTROL_MESSAGE, "", "", "", [])
 
 
@@ -133,7 +138,7 @@ def with_event(event: object) -> bytes:
     return compact(envelope() | {"logEvents": [envelope()["logEvents"][0], event]})  # type: ignore[index]
 
 
-GOOD_GZIP = gzip.compress(compact(envelope()))
+GOOD_GZIP = _gz(compact(envelope()))
 
 
 @pytest.mark.parametrize(
@@ -150,7 +155,7 @@ GOOD_GZIP = gzip.compress(compact(envelope()))
         (b"\x1f\x8b\x07" + b"\x00" * 20, "corrupt gzip data (unknown compression method)"),
         (GOOD_GZIP + b"x", "1 bytes follow the gzip stream; a file of several payloads needs iter_payload_documents"),
         (b'{"messageType": "\xff"}', "not UTF-8 text (invalid byte at offset 17)"),
-        (gzip.compress(b"\xfe\xff{}"), "not UTF-8 text (invalid byte at offset 0)"),
+        (_gz(b"\xfe\xff{}"), "not UTF-8 text (invalid byte at offset 0)"),
         (
             b"2 123456789010 eni-1 - - - - - - - 1 2 - NODATA",
             "not JSON (unexpected content after document at offset 2)",
@@ -207,17 +212,17 @@ NAMES = ["eni-0-all", "eni-1-all", "eni-2-all"]
 @pytest.mark.parametrize(
     "data",
     [
-        pytest.param(b"".join(gzip.compress(d) for d in DOCS), id="gzip members back to back (Firehose)"),
-        pytest.param(gzip.compress(b"".join(DOCS)), id="one gzip of documents back to back"),
-        pytest.param(gzip.compress(b"\n".join(DOCS) + b"\n"), id="one gzip of JSON lines"),
-        pytest.param(gzip.compress(b"".join(gzip.compress(d) for d in DOCS)), id="gzip of gzip members"),
+        pytest.param(b"".join(_gz(d) for d in DOCS), id="gzip members back to back (Firehose)"),
+        pytest.param(_gz(b"".join(DOCS)), id="one gzip of documents back to back"),
+        pytest.param(_gz(b"\n".join(DOCS) + b"\n"), id="one gzip of JSON lines"),
+        pytest.param(_gz(b"".join(_gz(d) for d in DOCS)), id="gzip of gzip members"),
         pytest.param(b"\n".join(DOCS), id="JSON lines"),
         pytest.param(b"\r\n".join(DOCS) + b"\r\n\r\n", id="JSON lines with CRLF"),
         pytest.param(b"".join(DOCS), id="documents back to back"),
         pytest.param(b" \t ".join(DOCS), id="documents separated by blanks"),
         pytest.param(b"\n".join(json.dumps(json.loads(d), indent=2).encode() for d in DOCS), id="pretty-printed"),
         pytest.param(b"\xef\xbb\xbf" + b"\n".join(DOCS), id="with a BOM"),
-        pytest.param(b"".join(gzip.compress(d) for d in DOCS) + b"\0\0\n", id="padded"),
+        pytest.param(b"".join(_gz(d) for d in DOCS) + b"\0\0\n", id="padded"),
     ],
 )
 def test_payload_files_in_every_form(data: bytes) -> None:
@@ -228,7 +233,7 @@ def test_payload_files_in_every_form(data: bytes) -> None:
 
 def test_large_single_gzip_is_split_across_reads() -> None:
     docs = [compact(envelope(f"eni-{n}-all", LINES * 40)) for n in range(40)]
-    items = list(iter_payload_documents(gzip.compress(b"\n".join(docs))))
+    items = list(iter_payload_documents(_gz(b"\n".join(docs))))
     assert streams(items) == [f"eni-{n}-all" for n in range(40)]
 
 
@@ -241,21 +246,21 @@ def test_braces_inside_messages_do_not_split_documents() -> None:
 
 
 def test_corrupt_gzip_member_between_two_good_ones() -> None:
-    bad = bytearray(gzip.compress(compact(envelope("eni-bad-all", LINES * 20))))
+    bad = bytearray(_gz(compact(envelope("eni-bad-all", LINES * 20))))
     for offset in range(40, 60):
         bad[offset] ^= 0x5A
-    first = gzip.compress(DOCS[0])
-    items = list(iter_payload_documents(first + bytes(bad) + gzip.compress(DOCS[2])))
+    first = _gz(DOCS[0])
+    items = list(iter_payload_documents(first + bytes(bad) + _gz(DOCS[2])))
     assert [s for s in streams(items) if not s.startswith("error")] == ["eni-0-all", "eni-2-all"]
     errors = [s for s in streams(items) if s.startswith("error")]
     assert len(errors) == 1 and errors[0].startswith(f"error: gzip member at offset {len(first)} is corrupt (")
 
 
 def test_member_with_bad_checksum_yields_no_documents() -> None:
-    good = gzip.compress(DOCS[1])
+    good = _gz(DOCS[1])
     bad = good[:-8] + b"\0\0\0\0" + good[-4:]
-    first = gzip.compress(DOCS[0])
-    items = list(iter_payload_documents(first + bad + gzip.compress(DOCS[2])))
+    first = _gz(DOCS[0])
+    items = list(iter_payload_documents(first + bad + _gz(DOCS[2])))
     assert streams(items) == [
         "eni-0-all",
         f"error: gzip member at offset {len(first)} is corrupt (incorrect data check)",
@@ -264,8 +269,8 @@ def test_member_with_bad_checksum_yields_no_documents() -> None:
 
 
 def test_truncated_member_in_the_middle_and_at_the_end() -> None:
-    first, second = gzip.compress(DOCS[0]), gzip.compress(DOCS[1])
-    items = list(iter_payload_documents(first + second[:-20] + gzip.compress(DOCS[2])))
+    first, second = _gz(DOCS[0]), _gz(DOCS[1])
+    items = list(iter_payload_documents(first + second[:-20] + _gz(DOCS[2])))
     # The cut member runs into the next one's bytes; the next member is found again and kept.
     assert streams(items)[0] == "eni-0-all" and streams(items)[-1] == "eni-2-all"
     assert any(s.startswith(f"error: gzip member at offset {len(first)} is ") for s in streams(items))
@@ -276,7 +281,7 @@ def test_truncated_member_in_the_middle_and_at_the_end() -> None:
 
 
 def test_truncated_gzip_keeps_the_complete_documents() -> None:
-    data = gzip.compress(b"\n".join(DOCS))
+    data = _gz(b"\n".join(DOCS))
     # Only the 8-byte trailer is lost: every document is complete and is kept.
     assert streams(list(iter_payload_documents(data[:-8]))) == [*NAMES, "error: gzip member at offset 0 is truncated"]
     # Cut deep into the data: what was complete is kept, the cut document is covered by the one error.
@@ -302,8 +307,8 @@ def test_broken_json_line_between_two_good_ones() -> None:
 
 
 def test_junk_between_gzip_members_is_reported_and_skipped() -> None:
-    first = gzip.compress(DOCS[0])
-    data = b"junk!" + first + b"more junk" + gzip.compress(DOCS[1])
+    first = _gz(DOCS[0])
+    data = b"junk!" + first + b"more junk" + _gz(DOCS[1])
     assert streams(list(iter_payload_documents(data))) == [
         "error: 5 bytes at offset 0 are not a gzip member",
         "eni-0-all",
@@ -323,20 +328,20 @@ def test_document_that_is_not_utf8_is_reported_alone() -> None:
 
 def test_oversized_documents_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(payloads, "_MAX_PAYLOAD_BYTES", 1 << 20)
-    bomb = gzip.compress(b"{" + b"0" * (3 << 20) + b"}", 9)
+    bomb = _gz(b"{" + b"0" * (3 << 20) + b"}", 9)
     with pytest.raises(PayloadError, match="^gzip data inflates to more than 1 MiB$"):
         decode_payload(bomb)
-    assert streams(list(iter_payload_documents(bomb + gzip.compress(DOCS[0])))) == [
+    assert streams(list(iter_payload_documents(bomb + _gz(DOCS[0])))) == [
         "error: document 1: larger than 1 MiB",
         "eni-0-all",
     ]
     # Inflated in one step, the huge piece is cut off by the next document and refused as what it is.
-    items = streams(list(iter_payload_documents(gzip.compress(b"{" + b"0" * (3 << 20) + b"}\n" + DOCS[1]))))
+    items = streams(list(iter_payload_documents(_gz(b"{" + b"0" * (3 << 20) + b"}\n" + DOCS[1]))))
     assert items == ["error: document 1: not JSON (unexpected character at offset 1)", "eni-1-all"]
 
 
 def test_control_messages_in_a_file() -> None:
-    items = list(iter_payload_documents(b"".join(gzip.compress(d) for d in (CONTROL, DOCS[0]))))
+    items = list(iter_payload_documents(b"".join(_gz(d) for d in (CONTROL, DOCS[0]))))
     assert [decode_payload(i).message_type for i in items if isinstance(i, bytes)] == [CONTROL_MESSAGE, DATA_MESSAGE]
 
 
@@ -347,12 +352,12 @@ def test_empty_file() -> None:
 
 def test_is_payload_file() -> None:
     assert is_payload_file(GOOD_GZIP)
-    assert is_payload_file(gzip.compress(b"\n".join(DOCS * 100))[:256])  # the head of a large file
+    assert is_payload_file(_gz(b"\n".join(DOCS * 100))[:256])  # the head of a large file
     assert is_payload_file(b'\n  {"messageType"')
-    assert is_payload_file(gzip.compress(GOOD_GZIP))
+    assert is_payload_file(_gz(GOOD_GZIP))
     assert not is_payload_file(b"")
     assert not is_payload_file(LINES[0].encode())
-    assert not is_payload_file(gzip.compress(b"version account-id interface-id\n" + LINES[0].encode()))
+    assert not is_payload_file(_gz(b"version account-id interface-id\n" + LINES[0].encode()))
     assert not is_payload_file(b"\x1f\x8b\x08garbage")
     flowlogs = SHARED / "flowlogs"
     if flowlogs.is_dir():
@@ -386,7 +391,7 @@ def test_iter_payload_documents_never_raises(data: bytes) -> None:
         assert isinstance(item, (bytes, PayloadError))
         if isinstance(item, bytes):
             assert item == item.strip()
-    for compressed in (gzip.compress(data), gzip.compress(data)[:-5]):
+    for compressed in (_gz(data), _gz(data)[:-5]):
         assert all(isinstance(item, (bytes, PayloadError)) for item in iter_payload_documents(compressed))
     assert is_payload_file(data) in (True, False)
 
@@ -396,7 +401,7 @@ def test_iter_payload_documents_never_raises(data: bytes) -> None:
     st.lists(st.sampled_from(DOCS + [CONTROL]), max_size=6), st.sampled_from([b"", b"\n", b"\r\n", b" "]), st.booleans()
 )
 def test_good_documents_come_back_exactly(docs: list[bytes], separator: bytes, members: bool) -> None:
-    data = b"".join(gzip.compress(d) for d in docs) if members else separator.join(docs)
+    data = b"".join(_gz(d) for d in docs) if members else separator.join(docs)
     assert list(iter_payload_documents(data)) == docs
 
 
