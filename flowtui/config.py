@@ -83,7 +83,7 @@ class Config:
         return str(self.path) if self.path else "config"
 
 
-def parse_duration(text: str | int | float, what: str = "duration") -> float:
+def parse_duration(text: str | float, what: str = "duration") -> float:
     """'90s', '15m', '2h', '7d', '1w' or plain seconds → seconds."""
     if isinstance(text, (int, float)):
         return float(text)

@@ -185,7 +185,7 @@ class Pipeline:
             # decoder reads gzip members itself, so a damaged one loses only itself.
             stats.merge(self._ingest_payload_file(head + raw.read(), name, source))
             return stats
-        stream: IO[bytes] = io.BufferedReader(_Prefixed(head, raw))  # type: ignore[arg-type]
+        stream: IO[bytes] = io.BufferedReader(_Prefixed(head, raw))  # type: ignore[arg-type,type-var]
         if head[:2] == _GZIP_MAGIC:
             stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
         stats.merge(self._ingest_text_file(stream, name, source, identity, log_format))

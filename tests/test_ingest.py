@@ -150,7 +150,7 @@ def test_unreadable_paths_are_one_clear_error(store: Store, tmp_path: Path) -> N
 
 
 def _cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "flowtui", *args], cwd=ROOT, input=stdin, capture_output=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "flowtui", *args], cwd=ROOT, input=stdin, capture_output=True, timeout=60, check=False)
 
 
 def test_cli_ingest_prints_a_summary_and_reads_stdin(tmp_path: Path) -> None:

@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from flowtui.demo.environment import demo_config  # noqa: E402
-from flowtui.demo.traffic import generate_payloads  # noqa: E402
-from flowtui.enrich import Enricher  # noqa: E402
-from flowtui.formats import LogFormat  # noqa: E402
-from flowtui.ingest import Pipeline  # noqa: E402
-from flowtui.payloads import decode_payload  # noqa: E402
-from flowtui.store import Store  # noqa: E402
+from flowtui.demo.environment import demo_config
+from flowtui.demo.traffic import generate_payloads
+from flowtui.enrich import Enricher
+from flowtui.formats import LogFormat
+from flowtui.ingest import Pipeline
+from flowtui.payloads import decode_payload
+from flowtui.store import Store
 
 BATCH = 50  # payloads per transaction (~5,000 records), as a Kinesis GetRecords batch
 
