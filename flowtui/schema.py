@@ -10,6 +10,10 @@ The layout is made for size and speed at tens of millions of flows:
 * Custom-format columns are added to ``flows`` the first time a format that
   has them is ingested, so v2-only stores never carry them.
 * ``start`` and ``duration`` replace ``start``/``end`` (a duration fits one byte).
+* Rollups (:data:`ROLLUPS`) hold per-minute sums (flows, bytes, packets) keyed
+  by the columns the dashboard's panes group and filter on. They are upserted
+  in the same transaction as the rows they sum, so they always agree with
+  ``flows``, and they outlive the raw rows ([store] rollup_retain).
 
 Every other module reaches the layout through :data:`STORAGE`, which maps a
 catalog field to where and how it is stored; nothing else knows column names.
@@ -23,7 +27,7 @@ from typing import Final, Literal
 
 from flowtui import catalog
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 StorageKind = Literal[
     "int",  # an integer column of flows
@@ -70,6 +74,10 @@ def _storage_for(f: catalog.Field) -> Storage:
 
 
 STORAGE: Final[dict[str, Storage]] = {f.name: _storage_for(f) for f in catalog.FIELDS}
+# What a flows column holds: a number, or the id of a string or an address.
+STORAGE_BY_COLUMN: Final[dict[str, StorageKind]] = {
+    s.column: s.kind for s in STORAGE.values() if s.kind in ("int", "string", "address")
+}
 
 # The flows columns a record maps onto, in RECORD_FIELDS order ("end" becomes
 # "duration").
@@ -130,17 +138,117 @@ def create_statements() -> list[str]:
 )""",
         "CREATE TABLE queries (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT, query TEXT NOT NULL, used REAL NOT NULL)",
         "CREATE UNIQUE INDEX queries_kind_query ON queries (kind, query)",
+        *rollup_statements(),
     ]
 
 
 def seen_table(day: int) -> str:
     """The table of event hashes for ``day`` (unix seconds // 86400)."""
+    return SEEN_PREFIX + _day_name(day)
+
+
+def legacy_seen_table(day: int) -> str:
+    """Where a store of schema 1 kept the event hashes of ``day`` (plain 64-bit hashes)."""
+    return LEGACY_SEEN_PREFIX + _day_name(day)
+
+
+def _day_name(day: int) -> str:
     import datetime as _dt
 
-    return "seen_" + (_dt.date(1970, 1, 1) + _dt.timedelta(days=day)).strftime("%Y%m%d")
+    return (_dt.date(1970, 1, 1) + _dt.timedelta(days=day)).strftime("%Y%m%d")
 
 
 SEEN_PREFIX: Final = "seen_"
+LEGACY_SEEN_PREFIX: Final = "seenv1_"
+
+
+def seen_key(key_hash: int, start: int) -> int:
+    """The stored key of an event: its second of the day in the top 17 bits, 47 bits of its hash below.
+
+    Keys of events that arrive together are close, so inserting them touches
+    the few newest pages of the table instead of random ones (three times
+    faster at tens of millions of keys). A false match needs two events of the
+    same second with the same 47 bits, which over a day is as likely as two
+    events with the same 64-bit hash: the time bits split the day's keys into
+    seconds exactly as the hash bits they replace would have.
+    """
+    return ((start % 86400) << 47 | (key_hash & _HASH_MASK)) - (1 << 63)
+
+
+_HASH_MASK: Final = (1 << 47) - 1
+
+
+# --- rollups ----------------------------------------------------------------------
+# Per-minute sums of flows, bytes and packets by a few flows columns. Key columns
+# cannot be NULL in a WITHOUT ROWID table, so NULL is stored as a sentinel (0 for
+# interned ids, which start at 1; -1 for numbers) and the rollup's view turns it
+# back into NULL: queries compiled for ``flows f`` run unchanged on ``<view> f``.
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    table: str
+    dims: tuple[str, ...]  # flows columns the sums are keyed by (after the minute)
+    only: tuple[str, str] | None = None  # (string column, value): only flows with that value are summed
+
+    @property
+    def view(self) -> str:
+        return f"{self.table}_v"
+
+
+ROLLUP_SECONDS: Final = 60
+ROLLUP_METRICS: Final[tuple[str, ...]] = ("flows", "bytes", "packets")
+ROLLUPS: Final[tuple[Rollup, ...]] = (
+    # Totals per minute: "*" histograms and counts, and how many flows a minute holds.
+    Rollup("rollup_minutes", ()),
+    # Top talkers, External → EC2, Threat matches, and any query on addresses, their
+    # enrichment, protocol and action.
+    Rollup("rollup_pairs", ("src_addr", "dst_addr", "protocol_number", "action")),
+    # Rejects by port. Accepted flows are left out: half of them are replies whose
+    # destination port is ephemeral, which would make this as large as flows itself.
+    Rollup("rollup_rejects", ("src_addr", "dst_addr", "dst_port", "protocol_number", "action"), ("action", "REJECT")),
+)
+_NULL_ID = 0
+_NULL_NUMBER = -1
+
+
+def rollup_null(column: str) -> int:
+    """The sentinel that stands for NULL in a rollup key column."""
+    return _NULL_ID if STORAGE_BY_COLUMN.get(column) in ("string", "address") else _NULL_NUMBER
+
+
+def rollup_statements() -> list[str]:
+    """Tables and views of the rollups (part of the schema since version 2).
+
+    Each rollup row also keeps the first and last flows id it sums: a search
+    for rare matches reads just those stretches of flows.
+    """
+    # Where flows and rollups are complete from (flowtui.rollups.horizons).
+    out = ["CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID"]
+    for r in ROLLUPS:
+        keys = ", ".join(f'"{c}" INTEGER NOT NULL' for c in ("start", *r.dims))
+        metrics = ", ".join(f'"{m}" INTEGER NOT NULL' for m in (*ROLLUP_METRICS, "first_id", "last_id"))
+        pk = ", ".join(f'"{c}"' for c in ("start", *r.dims))
+        out.append(f"CREATE TABLE {r.table} ({keys}, {metrics}, PRIMARY KEY ({pk})) WITHOUT ROWID")
+        cols = "".join(f'nullif("{c}", {rollup_null(c)}) AS "{c}", ' for c in r.dims)
+        out.append(f'CREATE VIEW {r.view} AS SELECT "start", {cols}flows, bytes, packets, first_id, last_id FROM {r.table}')
+    return out
+
+
+def rollup_upsert_sql(r: Rollup) -> str:
+    """Adds the flows with ids ``?1``..``?2`` to rollup ``r`` (``?3``: the id of ``r.only``'s value)."""
+    keys = "".join(f', "{c}"' for c in r.dims)
+    exprs = "".join(f', coalesce("{c}", {rollup_null(c)})' for c in r.dims)
+    where = "id BETWEEN ?1 AND ?2" + (f' AND "{r.only[0]}" = ?3' if r.only else "")
+    groups = ", ".join(str(i) for i in range(1, len(r.dims) + 2))
+    update = ", ".join(f"{m} = {m} + excluded.{m}" for m in ROLLUP_METRICS)
+    return (
+        f'INSERT INTO {r.table} ("start"{keys}, flows, bytes, packets, first_id, last_id) '
+        f'SELECT "start" - "start" % {ROLLUP_SECONDS}{exprs}, count(*), coalesce(sum("bytes"), 0), '
+        f'coalesce(sum("packets"), 0), min(id), max(id) FROM flows WHERE {where} GROUP BY {groups} '
+        f"ON CONFLICT DO UPDATE SET {update}, first_id = min(first_id, excluded.first_id), "
+        "last_id = max(last_id, excluded.last_id)"
+    )
 
 
 # --- addresses as sortable keys -------------------------------------------------

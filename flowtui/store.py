@@ -1,25 +1,32 @@
-"""The SQLite store: flows, their interned values, checkpoints and dead letters.
+"""The SQLite store: flows, their interned values, rollups, checkpoints and dead letters.
 
-One writer transaction holds a batch's rows, its dead letters and the source
-position that follows it, so a crash at any point neither loses nor doubles a
-record. Readers (the dashboard, ``flowtui query``) may run in other processes
-at the same time: the file is in WAL mode.
+One writer transaction holds a batch's rows, the rollup sums they add to, its
+dead letters and the source position that follows it, so a crash at any point
+neither loses nor doubles a record, and the rollups always agree with the rows.
+Readers (the dashboard, ``flowtui query``) may run in other processes at the
+same time: the file is in WAL mode.
+
+Opening costs the same for a thousand flows as for a hundred million: nothing
+proportional to the data is read up front. Strings and origins (a few hundred
+values) are loaded whole; addresses, which grow with the outside world, are
+looked up by id when a row needs them and kept in a bounded cache.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
+import struct
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from flowtui import catalog, schema
+from flowtui import catalog, rollups, schema
 from flowtui.config import Config, parse_duration, parse_size
 from flowtui.errors import FlowtuiError
 
@@ -30,6 +37,11 @@ Enrich = Callable[[str, int], Profile]
 NO_PROFILE: Profile = (None,) * len(catalog.ENRICH_SUFFIXES)
 _I = catalog.RECORD_INDEX
 _START, _END = _I["start"], _I["end"]
+_ADDR_CACHE = 200_000  # addresses kept in memory before the cache starts over
+_PAGE_SIZE = 8192  # new files: fewer, fuller pages for the narrow rows and their indexes
+_WRITER_CACHE_KB = 32_768  # page cache of a writing connection (SQLite's default is 2 MB)
+_MASK47 = (1 << 47) - 1
+_TOP = 1 << 63
 
 
 class StoreError(FlowtuiError):
@@ -64,24 +76,40 @@ class Batch:
 
 @dataclass(slots=True)
 class Retention:
-    """How long flows are kept and how large the store may grow ([store] retain, max_size)."""
+    """How long flows and rollups are kept and how large the store may grow.
+
+    ``[store] retain`` and ``max_size`` bound the raw flows; ``rollup_retain``
+    (default 30 days, never less than ``retain``) bounds the per-minute rollups,
+    which cost a small fraction of the rows they sum. Over ``max_size``, the
+    oldest flows go first, then the oldest rollups.
+    """
 
     max_age: float | None = None  # seconds
     max_bytes: int | None = None
-    step_rows: int = 20_000  # flows deleted per step
+    step_rows: int = 20_000  # flows (or rollup rows) deleted per step
     interval: float = 5.0  # seconds between steps while writing
+    rollup_max_age: float | None = 30 * 86400.0
 
     @property
     def active(self) -> bool:
         return self.max_age is not None or self.max_bytes is not None
 
+    @property
+    def rollup_age(self) -> float | None:
+        """The age rollups are kept to: never shorter than the flows they sum (None: for ever)."""
+        if self.rollup_max_age is None or not self.active:
+            return None
+        return max(self.rollup_max_age, self.max_age or 0.0)
+
     @classmethod
     def from_config(cls, config: Config) -> Retention:
         retain = config.get("store", "retain", None, (str, int, float))
         size = config.get("store", "max_size", None, (str, int))
+        rollup = config.get("store", "rollup_retain", "30d", (str, int, float))
         return cls(
             max_age=parse_duration(retain, "[store] retain") if retain is not None else None,
             max_bytes=parse_size(size) if size is not None else None,
+            rollup_max_age=parse_duration(rollup, "[store] rollup_retain"),
         )
 
 
@@ -104,7 +132,14 @@ def event_key(group: str, stream: str, event_id: str, timestamp: int, message: s
 
 
 def _key_hash(key: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big", signed=True)
+    """The 64-bit hash of an event key (schema 1 stored it as is)."""
+    return int.from_bytes(blake2b(key, digest_size=8).digest(), "big", signed=True)
+
+
+def _key_hashes(keys: Sequence[bytes]) -> list[int]:
+    """_key_hash of every key, unsigned (one join and one unpack instead of a call per key)."""
+    digests = b"".join([blake2b(k, digest_size=8).digest() for k in keys])
+    return list(struct.unpack(f">{len(keys)}Q", digests))
 
 
 class Store:
@@ -127,10 +162,13 @@ class Store:
         self._addr_rows: dict[int, tuple[str, Profile]] = {}
         self._origins: dict[tuple[str | None, ...], int] = {}
         self._origin_rows: dict[int, tuple[str | None, ...]] = {}
-        self._max = {"strings": 0, "addrs": 0, "origins": 0}
+        self._max = {"strings": 0, "origins": 0}
         self._columns: set[str] = set()
         self._insert_sql: dict[tuple[int, ...], tuple[str, _RowBuilder]] = {}
+        self._seen_tables: set[str] = set()
+        self._legacy_seen: set[str] = set()
         self._data_version = -1
+        self._schema_version = -1
         self.retention = retention or Retention()
         self._next_prune = time.monotonic() + self.retention.interval
         self._last_addr: dict[str, tuple[Profile, int]] = {}
@@ -144,25 +182,33 @@ class Store:
                 uri = f"file:{self.path}?mode=ro"
                 self.conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
             else:
-                self._create_file()
+                new = self._create_file()
                 self.conn = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False)
+                if new:
+                    self.conn.execute(f"PRAGMA page_size = {_PAGE_SIZE}")
             self.conn.isolation_level = None  # explicit transactions only
             self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             if not readonly:
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
+                self.conn.execute(f"PRAGMA cache_size = -{_WRITER_CACHE_KB}")
             self.db = sqlite_utils.Database(self.conn)
             self._migrate()
             self.sync()
+            self._load_seen_tables()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from None
 
     # --- opening -----------------------------------------------------------------
-    def _create_file(self) -> None:
+    def _create_file(self) -> bool:
+        """Make sure the file exists, private to its owner; whether it is new (empty)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
-            os.close(fd)
+            try:
+                return os.fstat(fd).st_size == 0
+            finally:
+                os.close(fd)
         except OSError as exc:
             raise StoreError(f"cannot create store {self.path}: {exc.strerror}") from None
 
@@ -180,8 +226,33 @@ class Store:
             if version == 0:
                 for stmt in schema.create_statements():
                     self.conn.execute(stmt)
-            # Later versions: one ``if version < N:`` step each, in place.
+            if version == 1:
+                self._upgrade_from_1()
             self.conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
+
+    def _upgrade_from_1(self) -> None:
+        """Schema 1 → 2: rollups, summed from the rows already stored; event hashes kept aside.
+
+        Schema 1 stored plain 64-bit event hashes; their days stay readable under
+        ``seenv1_`` names until retention drops them, so an event delivered again
+        after the upgrade is still recognised.
+        """
+        for table in self.db.table_names():
+            if table.startswith(schema.SEEN_PREFIX):
+                self.conn.execute(f"ALTER TABLE {table} RENAME TO {schema.LEGACY_SEEN_PREFIX}{table[len(schema.SEEN_PREFIX):]}")
+        for stmt in schema.rollup_statements():
+            self.conn.execute(stmt)
+        last = self._last_flow_id()
+        if last:
+            rows = self.conn.execute("SELECT id, value FROM strings").fetchall()
+            self._strings.update({v: i for i, v in rows})
+            rollups.add(self.conn, self._strings, 1, last)
+            self._strings.clear()
+
+    def _load_seen_tables(self) -> None:
+        names = self.db.table_names()
+        self._seen_tables = {t for t in names if t.startswith(schema.SEEN_PREFIX)}
+        self._legacy_seen = {t for t in names if t.startswith(schema.LEGACY_SEEN_PREFIX)}
 
     def close(self) -> None:
         self.conn.close()
@@ -194,33 +265,35 @@ class Store:
 
     # --- transactions --------------------------------------------------------------
     def transaction(self) -> _Transaction:
+        """BEGIN IMMEDIATE … COMMIT; inside it, string_id/address_id/origin_id intern values."""
         return _Transaction(self)
 
     def sync(self) -> None:
-        """Learn the interned values other processes have added since we last looked."""
+        """Learn the strings and origins other processes have added since we last looked.
+
+        Addresses need no syncing: they are read by id when first needed.
+        """
         ex = self.conn.execute
         for sid, value in ex("SELECT id, value FROM strings WHERE id > ?", (self._max["strings"],)):
             self._strings[value] = sid
             self._string_values[sid] = value
             self._max["strings"] = max(self._max["strings"], sid)
-        attrs = ", ".join(f'"{a}"' for a in schema.ADDR_ATTRS)
-        for row in ex(f"SELECT id, ip, {attrs} FROM addrs WHERE id > ?", (self._max["addrs"],)):
-            key = (row[1], tuple(row[2:]))
-            self._addrs[key] = row[0]
-            self._addr_rows[row[0]] = key
-            self._max["addrs"] = max(self._max["addrs"], row[0])
         cols = ", ".join(f'"{a}"' for a in schema.ORIGIN_ATTRS)
         for row in ex(f"SELECT id, {cols} FROM origins WHERE id > ?", (self._max["origins"],)):
             self._origins[tuple(row[1:])] = row[0]
             self._origin_rows[row[0]] = tuple(row[1:])
             self._max["origins"] = max(self._max["origins"], row[0])
-        if len(self._columns) != len(self.db["flows"].columns_dict):
-            self._columns = set(self.db["flows"].columns_dict)
-            self._insert_sql.clear()
+        schema_version = ex("PRAGMA schema_version").fetchone()[0]
+        if schema_version != self._schema_version:  # a column may have been added
+            self._schema_version = schema_version
+            columns = {row[1] for row in ex('PRAGMA table_info("flows")')}
+            if columns != self._columns:
+                self._columns = columns
+                self._insert_sql.clear()
 
     # --- writing -------------------------------------------------------------------
     def write(self, batch: Batch, enrich: Enrich | None = None) -> WriteResult:
-        """Store a batch, its dead letters and its checkpoint in one transaction."""
+        """Store a batch, the rollup sums it adds, its dead letters and its checkpoint in one transaction."""
         result = WriteResult()
         with self.transaction() as txn:
             before = self._last_flow_id() if batch.parts else 0
@@ -228,7 +301,8 @@ class Store:
                 self._write_part(part, enrich, txn, result)
             if result.stored:
                 # Rowids are max + 1 and this transaction holds the write lock: one run of ids.
-                result.first_id, result.last_id = before + 1, self._last_flow_id()
+                result.first_id, result.last_id = before + 1, before + result.stored
+                rollups.add(self.conn, self._strings, result.first_id, result.last_id)
             if batch.dead:
                 now = time.time()
                 self.conn.executemany(
@@ -238,15 +312,48 @@ class Store:
                 result.dead = len(batch.dead)
             if batch.checkpoint is not None:
                 self._put_checkpoint(*batch.checkpoint)
+        self._after_write(result)
+        return result
+
+    def write_rows(self, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> WriteResult:
+        """The bulk path: rows already in the stored layout (``columns`` of flows, interned ids).
+
+        For generators and imports that intern their values themselves (string_id,
+        address_id, origin_id inside :meth:`transaction`); the rows and their rollup
+        sums are written in one transaction, exactly as :meth:`write` writes them.
+        """
+        if "start" not in columns:
+            raise ValueError("rows need a start")
+        result = WriteResult()
+        with self.transaction():
+            for col in columns:
+                self._add_column(col)
+            before = self._last_flow_id()
+            cols = ", ".join(f'"{c}"' for c in columns)
+            self.conn.executemany(f"INSERT INTO flows ({cols}) VALUES ({', '.join('?' * len(columns))})", rows)
+            last = self._last_flow_id()
+            if last > before:
+                result.stored, result.first_id, result.last_id = last - before, before + 1, last
+                rollups.add(self.conn, self._strings, before + 1, last)
+        self._after_write(result)
+        return result
+
+    def _after_write(self, result: WriteResult) -> None:
         for listener in self.on_write:
             listener(result)
         if self.retention.active and time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + self.retention.interval
             self.prune()
-        return result
 
     def _last_flow_id(self) -> int:
         return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM flows").fetchone()[0])
+
+    def _add_column(self, col: str) -> None:
+        if col not in self._columns:
+            if col not in schema.STORAGE_BY_COLUMN:
+                raise ValueError(f"flows has no column {col!r}")
+            self.conn.execute(f"ALTER TABLE flows ADD COLUMN {schema.flows_column_sql(col)}")
+            self._columns.add(col)
 
     # --- retention -------------------------------------------------------------------
     def prune(self, now: float | None = None) -> int:
@@ -254,6 +361,8 @@ class Store:
 
         Steps are small (``Retention.step_rows``) so a writer calling this between
         batches never stalls; the next call continues where this one stopped.
+        Flows go oldest start first and whole seconds at a time, so the flows kept
+        are every flow from some second on (see :func:`rollups.raw_from`).
         """
         r = self.retention
         deleted = 0
@@ -261,28 +370,45 @@ class Store:
         with self.transaction():
             if r.max_age is not None:
                 cutoff = int(now - r.max_age)
-                deleted += self.conn.execute(
-                    "DELETE FROM flows WHERE id IN (SELECT id FROM flows WHERE start < ? ORDER BY start LIMIT ?)",
-                    (cutoff, r.step_rows),
-                ).rowcount
+                deleted += self._delete_oldest_flows(cutoff)
                 self.conn.execute("DELETE FROM dead_letters WHERE received < ?", (cutoff,))
                 self._drop_seen_before(cutoff // 86400)
+            rollup_age = r.rollup_age
+            if rollup_age is not None:
+                rollups.prune(self.conn, int(now - rollup_age), r.step_rows)
             if r.max_bytes is not None and self.used_bytes() > r.max_bytes:
-                row = self.conn.execute("SELECT min(id) FROM flows").fetchone()
-                if row[0] is not None:
-                    deleted += self.conn.execute(
-                        "DELETE FROM flows WHERE id < ?", (row[0] + r.step_rows,)
-                    ).rowcount
+                if self.conn.execute("SELECT 1 FROM flows LIMIT 1").fetchone():
+                    deleted += self._delete_oldest_flows(None)
                     oldest = self.conn.execute("SELECT min(start) FROM flows").fetchone()[0]
                     if oldest is not None:
                         self._drop_seen_before(oldest // 86400 - 1)
+                else:
+                    rollups.prune(self.conn, None, r.step_rows)
         return deleted
 
+    def _delete_oldest_flows(self, cutoff: int | None) -> int:
+        """Delete about step_rows of the oldest flows (only those with start < cutoff, when given)."""
+        ex = self.conn.execute
+        first = ex('SELECT min("start") FROM flows').fetchone()[0]
+        if first is None or (cutoff is not None and first >= cutoff):
+            return 0
+        row = ex('SELECT "start" FROM flows ORDER BY "start" LIMIT 1 OFFSET ?', (self.retention.step_rows,)).fetchone()
+        bound = int(row[0]) if row is not None else int(ex('SELECT max("start") FROM flows').fetchone()[0]) + 1
+        if cutoff is not None:
+            bound = min(bound, cutoff)
+        bound = max(bound, first + 1)  # one second holding more than a step goes whole
+        n = ex('DELETE FROM flows WHERE "start" < ?', (bound,)).rowcount
+        rollups.set_raw_from(self.conn, bound)
+        return int(n)
+
     def _drop_seen_before(self, day: int) -> None:
-        limit = schema.seen_table(day)
+        limits = (schema.seen_table(day), schema.legacy_seen_table(day))
         for table in self.db.table_names():
-            if table.startswith(schema.SEEN_PREFIX) and table < limit:
-                self.conn.execute(f"DROP TABLE {table}")
+            for prefix, limit in zip((schema.SEEN_PREFIX, schema.LEGACY_SEEN_PREFIX), limits):
+                if table.startswith(prefix) and table < limit:
+                    self.conn.execute(f"DROP TABLE {table}")
+                    self._seen_tables.discard(table)
+                    self._legacy_seen.discard(table)
 
     def used_bytes(self) -> int:
         """Bytes of the file in use (free pages are reused before the file grows)."""
@@ -291,6 +417,7 @@ class Store:
         size = self.conn.execute("PRAGMA page_size").fetchone()[0]
         return int((pages - free) * size)
 
+    # --- the write path ---------------------------------------------------------------
     def _write_part(self, part: Part, enrich: Enrich | None, txn: _Transaction, result: WriteResult) -> None:
         records = part.records
         if not records:
@@ -300,84 +427,95 @@ class Store:
             if not records:
                 return
         sql, build = self._insert_plan(tuple(part.present))
-        origin_id = self._origin_id(part.origin, txn) if part.origin is not None else None
+        origin_id = self._origin_id(part.origin) if part.origin is not None else None
         fallback = part.fallback_start if part.fallback_start is not None else int(time.time())
-        self._txn = txn
-        rows = build(records, fallback, self._strings, self._address_resolver(enrich), origin_id)
+        rows = build(records, fallback, self._strings, enrich or _no_profile, self._last_addr, self._addr_id, origin_id)
         self.conn.executemany(sql, rows)
         result.stored += len(rows)
-
-    def _address_resolver(self, enrich: Enrich | None) -> Callable[[str, int], int]:
-        last = self._last_addr
-
-        def resolve(ip: str, start: int) -> int:
-            profile = enrich(ip, start) if enrich is not None else NO_PROFILE
-            known = last.get(ip)
-            if known is not None and known[0] is profile:
-                return known[1]
-            return self._addr_id(ip, profile)
-
-        return resolve
 
     def _drop_seen(self, part: Part, result: WriteResult) -> list[Record]:
         """The records whose events are new; remembers them.
 
-        The common case (nothing seen before) costs one INSERT OR IGNORE per day
-        the records fall on: only when it inserts fewer keys than it was given
-        are the duplicates sought.
+        A key is stored with its record's second of the day in its top bits
+        (:func:`schema.seen_key`), in the table of its day, sorted: the common
+        case (nothing seen before) costs one INSERT OR IGNORE per day, touching
+        only the newest pages. Only when fewer keys go in than were given are
+        the duplicates sought.
         """
         assert part.event_keys is not None
         fallback = part.fallback_start or 0
-        starts = [fallback if r[_START] is None else r[_START] for r in part.records]
-        hashes = [_key_hash(k) for k in part.event_keys]
-        days = {t // 86400 for t in starts}
-        if len(days) == 1:
-            if self._insert_new(schema.seen_table(next(iter(days))), hashes):
-                return part.records
+        records = part.records
+        starts = [fallback if r[_START] is None else r[_START] for r in records]
+        hashes = _key_hashes(part.event_keys)
+        keys = [((t % 86400) << 47 | (h & _MASK47)) - _TOP for t, h in zip(starts, hashes)]
+        first_day = min(starts) // 86400
+        if max(starts) // 86400 == first_day:
+            by_day = {first_day: list(range(len(keys)))}
         else:
-            by_day: dict[int, list[int]] = {}
-            for t, h in zip(starts, hashes):
-                by_day.setdefault(t // 86400, []).append(h)
-            if all([self._insert_new(schema.seen_table(d), hs) for d, hs in by_day.items()]):
-                return part.records
-        keep: list[Record] = []
-        for day in days:
+            by_day = {}
+            for i, t in enumerate(starts):
+                by_day.setdefault(t // 86400, []).append(i)
+        # All days' keys go in, or none do: a batch holding one old event must not leave
+        # the keys of its other days behind, or they would pass for duplicates below.
+        for day in by_day:
             table = schema.seen_table(day)
-            idx = [i for i, t in enumerate(starts) if t // 86400 == day]
-            day_hashes = [hashes[i] for i in idx]
-            seen: set[int] = set()
-            for i in range(0, len(day_hashes), 900):
-                chunk = day_hashes[i : i + 900]
-                q = f"SELECT h FROM {table} WHERE h IN ({','.join('?' * len(chunk))})"
-                seen.update(h for (h,) in self.conn.execute(q, chunk))
-            new: list[tuple[int]] = []
-            for i, h in zip(idx, day_hashes):
-                if h in seen:
-                    result.duplicates += 1
-                    continue
-                seen.add(h)
-                keep.append(part.records[i])
-                new.append((h,))
-            self.conn.executemany(f"INSERT INTO {table} (h) VALUES (?)", new)
-        return keep
-
-    def _insert_new(self, table: str, hashes: list[int]) -> bool:
-        """Insert all of ``hashes`` if none is there yet; False (and nothing inserted) otherwise."""
-        self.conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (h INTEGER PRIMARY KEY)")
-        before = self.conn.total_changes
+            if table not in self._seen_tables:
+                self.conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (h INTEGER PRIMARY KEY)")
+                self._seen_tables.add(table)
         self.conn.execute("SAVEPOINT seen")
-        self.conn.executemany(f"INSERT OR IGNORE INTO {table} (h) VALUES (?)", [(h,) for h in hashes])
-        all_new = self.conn.total_changes - before == len(hashes)
+        all_new = all(self._insert_new(day, [keys[i] for i in idx], hashes, idx) for day, idx in by_day.items())
         if not all_new:
             self.conn.execute("ROLLBACK TO seen")
         self.conn.execute("RELEASE seen")
-        return all_new
+        if all_new:
+            return records
+        kept: list[int] = []
+        for day, idx in by_day.items():
+            table = schema.seen_table(day)
+            seen = self._present(table, [keys[i] for i in idx])
+            old = self._legacy_present(day, hashes, idx)
+            new: list[int] = []
+            for i in idx:
+                k = keys[i]
+                if k in seen or hashes[i] in old:
+                    result.duplicates += 1
+                    continue
+                seen.add(k)
+                kept.append(i)
+                new.append(k)
+            self.conn.execute(f"INSERT INTO {table} (h) SELECT value FROM json_each(?)", (_json_ints(new),))
+        kept.sort()
+        return [records[i] for i in kept]
+
+    def _insert_new(self, day: int, keys: list[int], hashes: list[int], idx: list[int]) -> bool:
+        """Insert ``keys``; whether none was there yet (the caller rolls back when one was)."""
+        table = schema.seen_table(day)
+        if self._legacy_present(day, hashes, idx):
+            return False
+        before = self.conn.total_changes
+        # One JSON array for the batch: SQLite walks it in C, where executemany would bind
+        # each key from Python.
+        self.conn.execute(f"INSERT OR IGNORE INTO {table} (h) SELECT value FROM json_each(?)", (_json_ints(keys),))
+        return self.conn.total_changes - before == len(keys)
+
+    def _present(self, table: str, keys: list[int]) -> set[int]:
+        q = f"SELECT h FROM {table} WHERE h IN (SELECT value FROM json_each(?))"
+        return {h for (h,) in self.conn.execute(q, (_json_ints(keys),))}
+
+    def _legacy_present(self, day: int, hashes: list[int], idx: list[int]) -> set[int]:
+        """Hashes (unsigned) of these events that a schema-1 table of ``day`` holds."""
+        table = schema.legacy_seen_table(day)
+        if table not in self._legacy_seen:
+            return set()
+        signed = {h - (1 << 64) if h >= _TOP else h: h for h in (hashes[i] for i in idx)}
+        return {signed[h] for h in self._present(table, list(signed))}
 
     def _insert_plan(self, present: tuple[int, ...]) -> tuple[str, _RowBuilder]:
         """The INSERT for records of one format, and a row builder compiled for it.
 
-        The builder is generated code (one tuple expression per record), because a
-        generic per-field loop costs more than everything else on the write path.
+        The builder is generated code (one tuple expression per record, the
+        address lookups inlined), because a generic per-field loop costs more
+        than everything else on the write path.
         """
         cached = self._insert_sql.get(present)
         if cached is not None:
@@ -385,11 +523,10 @@ class Store:
         indexes = [_START] + [i for i in present if i != _START]
         columns = [schema.RECORD_COLUMNS[i] for i in indexes]
         for col in columns:
-            if col not in self._columns:
-                self.conn.execute(f"ALTER TABLE flows ADD COLUMN {schema.flows_column_sql(col)}")
-                self._columns.add(col)
+            self._add_column(col)
+        lines: list[str] = []
         exprs = ["start"]
-        for i in indexes[1:]:
+        for n, i in enumerate(indexes[1:]):
             kind = schema.STORAGE[catalog.RECORD_FIELDS[i].name].kind
             v = f"r[{i}]"
             if kind == "int":
@@ -397,17 +534,31 @@ class Store:
             elif kind == "string":
                 exprs.append(f"(None if {v} is None else S[{v}])")
             elif kind == "address":
-                exprs.append(f"(None if {v} is None else A({v}, start))")
+                # The enricher hands back the same profile object while it holds, so an
+                # identity check against the last id given for the address skips the
+                # dict of every (address, profile) seen.
+                lines += [
+                    f"        ip = {v}",
+                    "        if ip is None:",
+                    f"            a{n} = None",
+                    "        else:",
+                    "            p = E(ip, start)",
+                    "            k = L.get(ip)",
+                    f"            a{n} = k[1] if k is not None and k[0] is p else A(ip, p)",
+                ]
+                exprs.append(f"a{n}")
             else:  # end -> duration
                 exprs.append(f"(None if {v} is None else {v} - start)")
+        body = "\n".join(lines)
         source = (
-            "def build(records, fallback, S, A, origin):\n"
+            "def build(records, fallback, S, E, L, A, origin):\n"
             "    out = []\n"
             "    append = out.append\n"
             "    for r in records:\n"
             f"        start = r[{_START}]\n"
             "        if start is None:\n"
             "            start = fallback\n"
+            f"{body}\n"
             f"        append(({', '.join(exprs)}, origin))\n"
             "    return out\n"
         )
@@ -419,6 +570,19 @@ class Store:
         self._insert_sql[present] = entry
         return entry
 
+    # --- interning -------------------------------------------------------------------
+    def string_id(self, value: str) -> int:
+        """The id of ``value`` in strings, adding it (inside a transaction)."""
+        return self._strings[value]
+
+    def address_id(self, ip: str, profile: Profile = NO_PROFILE) -> int:
+        """The id of ``ip`` with this enrichment in addrs, adding it (inside a transaction)."""
+        return self._addr_id(ip, profile)
+
+    def origin_id(self, origin: tuple[str | None, ...]) -> int:
+        """The id of a (log_group, log_stream, kinesis_stream, owner) envelope, adding it (inside a transaction)."""
+        return self._origin_id(origin)
+
     def _new_string(self, value: str) -> int:
         sid = self.conn.execute("INSERT INTO strings (value) VALUES (?)", (value,)).lastrowid
         assert sid is not None and self._txn is not None
@@ -427,26 +591,45 @@ class Store:
         return sid
 
     def _addr_id(self, ip: str, profile: Profile) -> int:
-        txn = self._txn
-        assert txn is not None
         key = (ip, profile)
         aid = self._addrs.get(key)
         if aid is None:
-            cols = ", ".join(f'"{a}"' for a in schema.ADDR_ATTRS)
-            aid = self.conn.execute(
-                f"INSERT INTO addrs (ip, ipkey, {cols}) VALUES (?, ?, {', '.join('?' * len(profile))})",
-                (ip, schema.ip_key(ip), *profile),
-            ).lastrowid
-            assert aid is not None
+            aid = self._find_addr(ip, profile)
+            if aid is None:
+                txn = self._txn
+                assert txn is not None
+                cols = ", ".join(f'"{a}"' for a in schema.ADDR_ATTRS)
+                aid = self.conn.execute(
+                    f"INSERT INTO addrs (ip, ipkey, {cols}) VALUES (?, ?, {', '.join('?' * len(profile))})",
+                    (ip, schema.ip_key(ip), *profile),
+                ).lastrowid
+                assert aid is not None
+                txn.added.append((self._addrs, key, self._addr_rows, aid))
+            if len(self._addrs) >= _ADDR_CACHE:
+                self._forget_addresses()
             self._addrs[key] = aid
             self._addr_rows[aid] = key
-            txn.added.append((self._addrs, key, self._addr_rows, aid))
         self._last_addr[ip] = (profile, aid)
         return aid
 
-    def _origin_id(self, origin: tuple[str | None, ...], txn: _Transaction) -> int:
+    def _find_addr(self, ip: str, profile: Profile) -> int | None:
+        """The id another writer (or an earlier run) gave this address and profile."""
+        attrs = ", ".join(f'"{a}"' for a in schema.ADDR_ATTRS)
+        for row in self.conn.execute(f"SELECT id, ip, {attrs} FROM addrs WHERE ip = ?", (ip,)):
+            if tuple(row[2:]) == profile:
+                return int(row[0])
+        return None
+
+    def _forget_addresses(self) -> None:
+        self._addrs.clear()
+        self._addr_rows.clear()
+        self._last_addr.clear()
+
+    def _origin_id(self, origin: tuple[str | None, ...]) -> int:
         oid = self._origins.get(origin)
         if oid is None:
+            txn = self._txn
+            assert txn is not None
             cols = ", ".join(f'"{a}"' for a in schema.ORIGIN_ATTRS)
             oid = self.conn.execute(
                 f"INSERT INTO origins ({cols}) VALUES ({', '.join('?' * len(origin))})", origin
@@ -509,13 +692,28 @@ class Store:
         return value
 
     def address(self, aid: int | None) -> tuple[str, Profile] | None:
+        """(ip, profile) of an addrs id; None for None or an id that is not there."""
         if aid is None:
             return None
         row = self._addr_rows.get(aid)
         if row is None:
-            self.sync()
+            self.load_addresses((aid,))
             row = self._addr_rows.get(aid)
         return row
+
+    def load_addresses(self, ids: Iterable[int | None]) -> None:
+        """Read the addrs rows of ``ids`` not in memory yet, many per statement (before decoding many rows)."""
+        missing = [i for i in set(ids) if i is not None and i not in self._addr_rows]
+        if not missing:
+            return
+        if len(self._addr_rows) + len(missing) > _ADDR_CACHE:
+            self._forget_addresses()
+        attrs = ", ".join(f'"{a}"' for a in schema.ADDR_ATTRS)
+        for i in range(0, len(missing), 900):
+            chunk = missing[i : i + 900]
+            sql = f"SELECT id, ip, {attrs} FROM addrs WHERE id IN ({','.join('?' * len(chunk))})"
+            for row in self.conn.execute(sql, chunk):
+                self._addr_rows[row[0]] = (row[1], tuple(row[2:]))
 
     def origin(self, oid: int | None) -> tuple[str | None, ...] | None:
         if oid is None:
@@ -553,7 +751,11 @@ class Store:
         return None if row[0] is None else (int(row[0]), int(row[1]))
 
 
-_RowBuilder = Callable[[list[Record], int, "_Interned", Callable[[str, int], int], int | None], list[tuple[Any, ...]]]
+_RowBuilder = Callable[..., list[tuple[Any, ...]]]
+
+
+def _no_profile(ip: str, start: int) -> Profile:
+    return NO_PROFILE
 
 
 class _Interned(dict[str, int]):
@@ -575,39 +777,50 @@ class _Transaction:
         self.store = store
         self.sync = sync
         self.added: list[tuple[dict[Any, int], Any, dict[int, Any], int]] = []
+        self.outer: _Transaction | None = None
 
     def __enter__(self) -> _Transaction:
-        conn = self.store.conn
+        store = self.store
+        conn = store.conn
         conn.execute("BEGIN IMMEDIATE")
+        self.outer, store._txn = store._txn, self
         if self.sync:
             # data_version changes only when another connection commits.
             version = conn.execute("PRAGMA data_version").fetchone()[0]
-            if version != self.store._data_version:
-                self.store.sync()
-                self.store._data_version = version
+            if version != store._data_version:
+                store.sync()
+                store._data_version = version
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        store = self.store
+        store._txn = self.outer
         if exc_type is None:
-            self.store.conn.execute("COMMIT")
+            store.conn.execute("COMMIT")
             self._raise_max()
             return
-        self.store.conn.execute("ROLLBACK")
+        store.conn.execute("ROLLBACK")
         for forward, key, backward, new_id in self.added:
             forward.pop(key, None)
             backward.pop(new_id, None)
-        self.store._last_addr.clear()
-        self.store._columns = set(self.store.db["flows"].columns_dict)
-        self.store._insert_sql.clear()
+        store._last_addr.clear()
+        store._columns = {row[1] for row in store.conn.execute('PRAGMA table_info("flows")')}
+        store._schema_version = -1
+        store._insert_sql.clear()
+        store._load_seen_tables()
 
     def _raise_max(self) -> None:
         m = self.store._max
         for forward, _, _, new_id in self.added:
-            name = (
-                "strings" if forward is self.store._strings else "addrs" if forward is self.store._addrs else "origins"
-            )
-            if new_id > m[name]:
-                m[name] = new_id
+            if forward is self.store._strings:
+                m["strings"] = max(m["strings"], new_id)
+            elif forward is self.store._origins:
+                m["origins"] = max(m["origins"], new_id)
+
+
+def _json_ints(values: Iterable[int]) -> str:
+    """A JSON array of integers, sorted (so B-tree inserts walk the pages in order)."""
+    return "[" + ",".join(map(str, sorted(values))) + "]"
 
 
 def _text(data: str | bytes | None) -> str | None:

@@ -191,3 +191,20 @@ def test_retention_settings_come_from_the_config() -> None:
     assert not Retention.from_config(Config()).active
     with pytest.raises(ConfigError, match="bad \\[store\\] retain 'forever'"):
         Retention.from_config(Config({"store": {"retain": "forever"}}))
+
+
+def test_a_batch_over_two_days_with_one_old_event_keeps_the_new_ones(store: Store) -> None:
+    day = 86400
+    t = 20_000 * day - 30  # the batch straddles midnight
+    old_key = event_key("g", "s", "1", 0, "a")
+    store.write(Batch([Part([_flow(start=t + 40)], V2_PRESENT, event_keys=[old_key])]))
+    keys = [event_key("g", "s", "2", 0, "b"), old_key, event_key("g", "s", "3", 0, "c")]
+    again = store.write(Batch([Part([_flow(start=t), _flow(start=t + 40), _flow(start=t + 50)], V2_PRESENT, event_keys=keys)]))
+    assert (again.stored, again.duplicates) == (2, 1)
+    assert sorted(s for (s,) in store.conn.execute("SELECT start FROM flows")) == [t, t + 40, t + 50]
+
+
+def test_event_keys_are_ordered_by_time_within_a_day() -> None:
+    keys = [schema.seen_key(h, start) for start, h in ((86400 * 5 + 10, 2**64 - 1), (86400 * 7 + 11, 0), (86400 + 12, 7))]
+    assert keys == sorted(keys)
+    assert all(-(2**63) <= k < 2**63 for k in keys)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from flowtui import catalog, schema
 from flowtui.errors import FlowtuiError, QueryError, UsageError
-from flowtui.query import functions
+from flowtui.query import functions, pages, plan
 from flowtui.query.compiler import CompiledQuery, compile_query, unknown_field
 from flowtui.query.conditions import Resolver
 from flowtui.query.decode import END_SQL, Decoder, Row
@@ -91,9 +91,10 @@ def check_fields(names: Sequence[str]) -> list[str]:
 class QueryEngine:
     """Queries over one store. Not shared between threads (neither is the store)."""
 
-    def __init__(self, store: Store, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, store: Store, timeout: float = DEFAULT_TIMEOUT, rollups: bool = True) -> None:
         self.store = store
         self.timeout = timeout
+        self.use_rollups = rollups  # False: every answer from the raw flows (tests compare the two)
         self.decoder = Decoder(store)
         functions.register(store.conn, store)
 
@@ -123,6 +124,22 @@ class QueryEngine:
             conds.append(where)
             params.extend(more)
         return (" AND ".join(conds) if conds else "1"), params
+
+    def _spans_where(
+        self, compiled: CompiledQuery, rollup: Any, window: TimeWindow | None, now: float | None = None
+    ) -> list[tuple[plan.Span, str, list[Any]]]:
+        """Each piece of ``window`` to read, with its WHERE clause (lookups done once, for all pieces)."""
+        where, more = compiled.render(self._resolver())
+        if where == "0":
+            return []
+        start, end = (window or TimeWindow()).bounds(now)
+        out = []
+        for span in plan.spans(self.store.conn, rollup if self.use_rollups else None, start, end):
+            conds, params = plan.bounds_sql(span)
+            if where != "1":
+                conds.append(where)
+            out.append((span, " AND ".join(conds) or "1", [*params, *(more if where != "1" else ())]))
+        return out
 
     def _resolver(self) -> Resolver:
         """Looks ids up in the small interned tables; a short list is bound as literals."""
@@ -249,6 +266,10 @@ class QueryEngine:
         budget; past it, and when the window spans most of the store, the table
         is read instead.
         """
+        if self.use_rollups:
+            guided = self._guided_page(query, window, names, limit, "DESC" in order_sql, with_id)
+            if guided is not None:
+                return guided
         budget = self._walk_budget(window)
         sql = "SELECT f.* FROM flows f {hint} WHERE {where} ORDER BY {order} LIMIT ?"
         for hint in ("", "NOT INDEXED"):
@@ -264,6 +285,28 @@ class QueryEngine:
             except _OverBudget:
                 continue
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _guided_page(
+        self, query: str, window: TimeWindow | None, names: list[str], limit: int, descending: bool, with_id: bool
+    ) -> list[Row] | None:
+        """The page through the rollup's minutes (see :mod:`flowtui.query.pages`); None: walk the index."""
+        compiled = self.compile(query)
+        if compiled.match_all:
+            return None  # every flow matches: the walk stops after ``limit`` rows
+        rollup = plan.rollup_for(compiled)
+        if rollup is None:
+            return None
+        with self._session():
+            where, params = compiled.render(self._resolver())
+            if where == "0":
+                return []
+            start, end = (window or TimeWindow()).bounds()
+            got = pages.guided_page(self.store.conn, rollup, where, list(params), start, end, limit, descending)
+            if got is None:
+                return None
+            rows, columns = got
+            decode = self.decoder.rows(names, columns, with_id)
+            return [decode(r) for r in rows]
 
     def _time_bounds(self) -> tuple[int, int] | None:
         """First and last start, from the ends of the time index (min and max in one SELECT scan it)."""
@@ -286,7 +329,15 @@ class QueryEngine:
         return min(_WALK_MAX, max(_WALK_MIN, rows * _WALK_PER_ROW))
 
     def count(self, query: str, window: TimeWindow | None = None) -> int:
-        return int(self._fetchall(query, window, "SELECT count(*) FROM flows f WHERE {where}")[0][0])
+        compiled = self.compile(query)
+        rollup = plan.rollup_for(compiled)
+        total = 0
+        with self._session():
+            for span, where, params in self._spans_where(compiled, rollup, window):
+                what = "count(*)" if span.rollup is None else "sum(f.flows)"
+                got = self.store.conn.execute(f"SELECT {what} FROM {span.source} WHERE {where}", params).fetchone()
+                total += int(got[0] or 0)
+        return total
 
     def ids(self, query: str, window: TimeWindow | None = None) -> list[int]:
         """Row ids of every match, oldest first (tests and row keys)."""
@@ -322,13 +373,16 @@ class QueryEngine:
                 keys.append(expr)
             getters.append((keys.index(expr), get))
         key_sql = ", ".join(keys)
-        sql = (
-            f"SELECT {key_sql}, count(*), coalesce(sum(f.\"bytes\"), 0), coalesce(sum(f.\"packets\"), 0) "
-            f"FROM flows f WHERE {{where}} GROUP BY {key_sql}"
-        )
+        compiled = self.compile(query)
+        rollup = plan.rollup_for(compiled, by)
+        fetched: list[tuple[Any, ...]] = []
+        with self._session():
+            for span, where, params in self._spans_where(compiled, rollup, window):
+                sql = f"SELECT {key_sql}, {_sums(span)} FROM {span.source} WHERE {where} GROUP BY {key_sql}"
+                fetched += self.store.conn.execute(sql, params).fetchall()
         groups: dict[tuple[Any, ...], list[int]] = {}
         n = len(keys)
-        for got in self._fetchall(query, window, sql):
+        for got in fetched:
             value = tuple(get(got[i]) for i, get in getters)
             acc = groups.get(value)
             if acc is None:
@@ -376,17 +430,36 @@ class QueryEngine:
                 end = int(t) + 1 if window.since is not None else bounds[1] + 1
         buckets = max(1, buckets)
         width = max(1, math.ceil((end - start) / buckets))
-        sql = (
-            'SELECT (f."start" - ?) / ?, count(*), coalesce(sum(f."bytes"), 0), coalesce(sum(f."packets"), 0) '
-            "FROM flows f WHERE {where} GROUP BY 1"
-        )
-        rows = self._fetchall(query, TimeWindow(start, end), sql, [start, width])
-        counts = {b: (c, by, p) for b, c, by, p in rows}
+        compiled = self.compile(query)
+        # A rollup minute must fall in one bucket: buckets that start on a minute and last whole minutes.
+        aligned = start % plan.MINUTE == 0 and width % plan.MINUTE == 0
+        rollup = plan.rollup_for(compiled) if aligned else None
+        counts: dict[int, list[int]] = {}
+        with self._session():
+            for span, where, params in self._spans_where(compiled, rollup, TimeWindow(start, end)):
+                if span.rollup is None:
+                    sql = f'SELECT (f."start" - ?) / ?, {_sums(span)} FROM flows f WHERE {where} GROUP BY 1'
+                    rows = self.store.conn.execute(sql, [start, width, *params]).fetchall()
+                else:  # per minute, in the rollup's own order (no sort), folded into buckets here
+                    sql = f'SELECT f."start", {_sums(span)} FROM {span.source} WHERE {where} GROUP BY f."start"'
+                    rows = [((m - start) // width, c, by, p) for m, c, by, p in self.store.conn.execute(sql, params)]
+                for b, c, by, p in rows:
+                    acc = counts.setdefault(b, [0, 0, 0])
+                    acc[0] += c
+                    acc[1] += by
+                    acc[2] += p
         out = []
         for i in range(buckets):
             c, by, p = counts.get(i, (0, 0, 0))
             out.append({"start": start + i * width, "end": start + (i + 1) * width, "flows": c, "bytes": by, "packets": p})
         return out
+
+
+def _sums(span: plan.Span) -> str:
+    """flows, bytes and packets of a group: counted in flows, added up in a rollup."""
+    if span.rollup is None:
+        return 'count(*), coalesce(sum(f."bytes"), 0), coalesce(sum(f."packets"), 0)'
+    return "sum(f.flows), sum(f.bytes), sum(f.packets)"
 
 
 def _order_sql(order: str) -> str:

@@ -1,0 +1,76 @@
+"""Per-minute rollups: summed at write time, pruned in steps, trusted where they are complete.
+
+The tables are described in :mod:`flowtui.schema` (:data:`~flowtui.schema.ROLLUPS`).
+The store calls :func:`add` inside the transaction that inserts the flows, with
+the run of ids it just wrote: SQLite sums the new rows (still in its page
+cache) and upserts one row per minute and key, so a failed transaction leaves
+neither rows nor sums behind.
+
+Two horizons, kept in the ``meta`` table, say where each side can be trusted:
+
+* ``raw_from`` — every flow with ``start >= raw_from`` is still stored (retention
+  deletes flows oldest second first, whole seconds at a time);
+* ``rollup_from`` — every minute from ``rollup_from`` on has complete sums
+  (rollups are pruned whole minutes at a time, oldest first).
+
+A query engine answers from the rollups for whole minutes at or after
+``rollup_from`` and from the raw flows elsewhere.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+
+from flowtui import schema
+
+MINUTE = schema.ROLLUP_SECONDS
+_UPSERTS = [(r, schema.rollup_upsert_sql(r)) for r in schema.ROLLUPS]
+
+
+def add(conn: sqlite3.Connection, strings: Mapping[str, int], first_id: int, last_id: int) -> None:
+    """Add the flows ``first_id``..``last_id`` to every rollup (inside the writing transaction)."""
+    for rollup, sql in _UPSERTS:
+        if rollup.only is None:
+            conn.execute(sql, (first_id, last_id))
+            continue
+        value_id = strings.get(rollup.only[1])
+        if value_id is not None:  # never stored yet: no flow can have it
+            conn.execute(sql, (first_id, last_id, value_id))
+
+
+def prune(conn: sqlite3.Connection, cutoff: int | None, step_rows: int) -> int:
+    """Delete about ``step_rows`` rows of the oldest whole minutes (those before ``cutoff``, when given)."""
+    main = schema.ROLLUPS[0].table  # one row per minute: the cheapest to step through
+    first = conn.execute(f'SELECT min("start") FROM {main}').fetchone()[0]
+    limit = None if cutoff is None else cutoff - cutoff % MINUTE
+    if first is None or (limit is not None and first >= limit):
+        return 0
+    row = conn.execute(f'SELECT "start" FROM {main} ORDER BY "start" LIMIT 1 OFFSET ?', (step_rows,)).fetchone()
+    bound = int(row[0]) if row is not None else int(conn.execute(f'SELECT max("start") FROM {main}').fetchone()[0]) + MINUTE
+    if limit is not None:
+        bound = min(bound, limit)
+    bound = max(bound, first + MINUTE)  # a minute holding more than a step goes whole
+    deleted = 0
+    for r in schema.ROLLUPS:
+        deleted += conn.execute(f'DELETE FROM {r.table} WHERE "start" < ?', (bound,)).rowcount
+    _raise(conn, "rollup_from", bound)
+    return deleted
+
+
+def set_raw_from(conn: sqlite3.Connection, bound: int) -> None:
+    """Flows with start < ``bound`` may be gone from now on."""
+    _raise(conn, "raw_from", bound)
+
+
+def horizons(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(raw_from, rollup_from): where the raw flows and the rollups are complete from."""
+    got = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('raw_from', 'rollup_from')").fetchall())
+    return int(got.get("raw_from", 0)), int(got.get("rollup_from", 0))
+
+
+def _raise(conn: sqlite3.Connection, key: str, value: int) -> None:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+        (key, value),
+    )

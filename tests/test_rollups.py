@@ -1,0 +1,321 @@
+"""Rollups: per-minute sums kept with the rows, and answers that do not depend on them.
+
+Every test here compares the engine answering from the rollups with the same
+engine reading only the raw flows (``QueryEngine(store, rollups=False)``), on
+demo traffic ingested the real way (payloads, parser, demo enricher).
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flowtui import rollups, schema
+from flowtui.demo.environment import demo_config
+from flowtui.demo.traffic import generate_payloads
+from flowtui.enrich import Enricher
+from flowtui.ingest import Pipeline
+from flowtui.query.engine import QueryEngine
+from flowtui.query.window import TimeWindow
+from flowtui.store import Batch, Part, Retention, Store, _key_hash, event_key
+from tests.conftest import V2_PRESENT, make_record
+
+T0 = 1_795_773_617  # 17 s past a minute: data and windows rarely line up with minutes
+SPAN = 1_500
+PANES = [
+    ("*", ["src_addr", "dst_addr"], "bytes"),
+    ("action:REJECT", ["src_addr", "dst_port"], "flows"),
+    ("dst_addr_entity_aws_type:EC2 AND src_addr_internal:false", ["src_addr", "dst_addr"], "flows"),
+    ("src_addr_threat_indicated:true OR dst_addr_threat_indicated:true", ["src_addr", "dst_addr"], "flows"),
+]
+# What the dashboard adds to a pane's fields to label addresses (grouped on the same ids).
+LABELS = ["threat_indicated", "threat_indicated_by", "internal", "entity", "entity_description", "country_code"]
+QUERIES = [
+    "*",
+    "action:REJECT",
+    "action:REJECT AND dst_port:22",
+    "action:REJECT AND NOT dst_port:[1 TO 1024]",
+    "protocol:udp",
+    "NOT action:ACCEPT",
+    "_exists_:src_addr",
+    "dst_addr:10.0.0.0/8 AND src_addr_internal:true",
+    "src_addr_threat_indicated_tor:true",
+    "dst_addr_country_code:(NL OR RU)",
+    "src_addr_entity_aws_type:RDS AND dst_addr_internal:false",
+    'src_addr_entity:"ec2:i-04a7c1e9d2b3f5a61"',
+    "bytes:>100000",  # not in any rollup: raw flows only
+]
+
+
+def _ingest(store: Store, n: int, seed: int, start: int, end: int) -> None:
+    pipeline = Pipeline(store, Enricher.from_config(demo_config(), background=False).profile)
+    payloads = list(generate_payloads(n, seed, start, end))
+    for i in range(0, len(payloads), 20):
+        pipeline.ingest_payloads([(p, f"t:{i + j}") for j, p in enumerate(payloads[i : i + 20])], "t:0")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    s = Store(Path(tmp_path_factory.mktemp("rollups")) / "flows.db")
+    _ingest(s, 8_000, 7, T0, T0 + SPAN)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def engines(store: Store) -> tuple[QueryEngine, QueryEngine]:
+    return QueryEngine(store), QueryEngine(store, rollups=False)
+
+
+def _windows() -> list[TimeWindow]:
+    m0 = T0 - T0 % 60 + 120
+    rnd = random.Random(3)
+    out = [
+        TimeWindow(),  # all time
+        TimeWindow(m0, m0 + 600),  # whole minutes
+        TimeWindow(m0 + 17, m0 + 613),  # partial minutes at both ends
+        TimeWindow(m0 + 17, None),  # open end: the running minute is read from the rollup
+        TimeWindow(None, m0 + 613),
+        TimeWindow(T0 - 3600, T0 + 7200),  # wider than the data
+        TimeWindow(m0 + 5, m0 + 50),  # inside one minute
+        TimeWindow(T0 + SPAN + 60, T0 + SPAN + 600),  # after the data
+    ]
+    for _ in range(4):
+        a = rnd.randrange(T0 - 100, T0 + SPAN)
+        out.append(TimeWindow(a, a + rnd.randrange(1, 900)))
+    return out
+
+
+def _rollup_rows(conn: sqlite3.Connection, r: schema.Rollup) -> set[tuple[Any, ...]]:
+    cols = ", ".join(f'"{c}"' for c in ("start", *r.dims))
+    return set(conn.execute(f"SELECT {cols}, flows, bytes, packets, first_id, last_id FROM {r.view}"))
+
+
+def _summed_from_flows(conn: sqlite3.Connection, r: schema.Rollup) -> set[tuple[Any, ...]]:
+    dims = "".join(f', "{c}"' for c in r.dims)
+    where = ""
+    if r.only is not None:
+        where = f'WHERE "{r.only[0]}" = (SELECT id FROM strings WHERE value = \'{r.only[1]}\')'
+    sql = (
+        f'SELECT "start" - "start" % 60 AS m{dims}, count(*), coalesce(sum(bytes), 0), coalesce(sum(packets), 0), '
+        f"min(id), max(id) FROM flows {where} GROUP BY m{dims}"
+    )
+    return set(conn.execute(sql))
+
+
+def test_each_rollup_holds_the_sums_of_the_stored_flows(store: Store) -> None:
+    for r in schema.ROLLUPS:
+        rows = _rollup_rows(store.conn, r)
+        assert rows and rows == _summed_from_flows(store.conn, r), r.table
+    # NODATA rows (no addresses, no action) are summed under NULL keys, not under 0.
+    nulls = store.conn.execute("SELECT count(*) FROM rollup_pairs_v WHERE src_addr IS NULL AND action IS NULL")
+    assert nulls.fetchone()[0] > 0
+
+
+def test_rollups_are_much_smaller_than_the_flows(store: Store) -> None:
+    flows = store.flow_count()
+    pairs = store.conn.execute("SELECT count(*) FROM rollup_pairs").fetchone()[0]
+    assert pairs < flows / 2
+
+
+@pytest.mark.parametrize("query,by,metric", PANES)
+def test_panes_answer_the_same_with_and_without_rollups(
+    engines: tuple[QueryEngine, QueryEngine], query: str, by: list[str], metric: str
+) -> None:
+    fast, raw = engines
+    labelled = [*by, *(f"{b}_{s}" for b in by if b.endswith("_addr") for s in LABELS)]
+    for window in _windows():
+        for limit in (10, 1000):
+            got = fast.top(query, window, labelled, metric, limit)  # type: ignore[arg-type]
+            assert got == raw.top(query, window, labelled, metric, limit), (query, window, limit)  # type: ignore[arg-type]
+        assert fast.count(query, window) == raw.count(query, window)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_top_count_and_histogram_agree_for_any_query(engines: tuple[QueryEngine, QueryEngine], query: str) -> None:
+    fast, raw = engines
+    for window in _windows():
+        assert fast.count(query, window) == raw.count(query, window), (query, window)
+        for by in (["src_addr"], ["dst_port", "protocol"], ["action", "dst_addr_country_code"]):
+            assert fast.top(query, window, by, "packets", 5) == raw.top(query, window, by, "packets", 5)
+    m0 = T0 - T0 % 60
+    for start, end, buckets in ((m0, m0 + 1800, 30), (m0 + 60, m0 + 1260, 10), (m0 + 7, m0 + 907, 60), (m0, m0 + 600, 7)):
+        window = TimeWindow(start, end)
+        assert fast.histogram(query, window, buckets) == raw.histogram(query, window, buckets), (query, start, buckets)
+
+
+def _statements(engine: QueryEngine, fn: Any) -> list[str]:
+    seen: list[str] = []
+    engine.store.conn.set_trace_callback(seen.append)
+    try:
+        fn()
+    finally:
+        engine.store.conn.set_trace_callback(None)
+    return seen
+
+
+def test_whole_minutes_come_from_the_rollups_and_only_edges_from_flows(
+    engines: tuple[QueryEngine, QueryEngine],
+) -> None:
+    fast, _ = engines
+    m0 = T0 - T0 % 60 + 120
+    aligned = _statements(fast, lambda: fast.top("action:REJECT", TimeWindow(m0, m0 + 600), ["src_addr", "dst_port"]))
+    reads = [s for s in aligned if " GROUP BY " in s]
+    assert len(reads) == 1 and "FROM rollup_rejects_v f" in reads[0]
+    ragged = _statements(fast, lambda: fast.top("*", TimeWindow(m0 + 17, m0 + 613), ["src_addr", "dst_addr"]))
+    sources = sorted(s.split(" FROM ")[1].split(" WHERE ")[0] for s in ragged if " GROUP BY " in s)
+    assert sources == ["flows f", "flows f", "rollup_pairs_v f"]
+    live = _statements(fast, lambda: fast.histogram("*", TimeWindow.last(1199), 10, now=m0 + 1199))
+    assert any("FROM rollup_minutes_v f" in s for s in live) and not any("FROM flows f" in s for s in live)
+    # A field no rollup holds: the flows.
+    other = _statements(fast, lambda: fast.top("bytes:>100", TimeWindow(m0, m0 + 600), ["src_addr"]))
+    assert not any("rollup" in s for s in other if " GROUP BY " in s)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "src_addr_threat_indicated:true",
+        "action:REJECT AND dst_port:3389",
+        "src_addr_entity_aws_type:RDS AND dst_addr_internal:false",
+        "dst_addr_threat_indicated_spamhaus:true",
+        "protocol:icmp",
+        'src_addr_entity:"ec2:i-nosuch"',
+    ],
+)
+def test_first_pages_found_through_the_rollups_are_the_pages_of_the_walk(
+    engines: tuple[QueryEngine, QueryEngine], query: str
+) -> None:
+    fast, raw = engines
+    fields = ["timestamp", "src_addr", "dst_addr", "dst_port", "bytes"]
+    for window in _windows():
+        for order in ("-timestamp", "timestamp"):
+            for limit in (1, 7, 100):
+                got = fast.search(query, window, fields, limit=limit, order=order, with_id=True)
+                assert got == raw.search(query, window, fields, limit=limit, order=order, with_id=True), (window, order)
+
+
+def _snapshot(conn: sqlite3.Connection) -> dict[str, set[tuple[Any, ...]]]:
+    return {r.table: _rollup_rows(conn, r) for r in schema.ROLLUPS}
+
+
+def _flow(start: int, src: str = "10.0.0.1", action: str = "REJECT", **kw: Any) -> tuple[Any, ...]:
+    values: dict[str, Any] = {
+        "version": 2, "account_id": "1", "interface_id": "eni-1", "src_addr": src, "dst_addr": "203.0.113.9",
+        "src_port": 40000, "dst_port": 22, "protocol_number": 6, "packets": 2, "bytes": 120, "start": start,
+        "end": start + 10, "action": action, "log_status": "OK",
+    }
+    values.update(kw)
+    return make_record(**values)
+
+
+def test_a_failed_write_adds_nothing_to_the_rollups(tmp_path: Path) -> None:
+    store = Store(tmp_path / "f.db")
+    store.write(Batch([Part([_flow(T0 + i) for i in range(5)], V2_PRESENT)]))
+    before = _snapshot(store.conn)
+    bad = [_flow(T0 + 1, action="NEWACTION"), _flow(T0 + 2, src="not-an-address")]
+    with pytest.raises(ValueError):
+        store.write(Batch([Part([_flow(T0 + 3)], V2_PRESENT), Part(bad, V2_PRESENT)]))
+    assert _snapshot(store.conn) == before
+    store.write(Batch([Part([_flow(T0 + 3, action="NEWACTION"), _flow(T0 + 70)], V2_PRESENT)]))
+    for r in schema.ROLLUPS:
+        assert _rollup_rows(store.conn, r) == _summed_from_flows(store.conn, r)
+    assert QueryEngine(store).top("*", None, ["action"], "flows") == QueryEngine(store, rollups=False).top(
+        "*", None, ["action"], "flows"
+    )
+
+
+def test_rollups_outlive_the_flows_retention_deletes(tmp_path: Path) -> None:
+    day = 86400
+    now = T0 + 10 * day
+    retention = Retention(max_age=2 * day, step_rows=50, interval=3600, rollup_max_age=5 * day)
+    store = Store(tmp_path / "r.db", retention=retention)
+    _ingest(store, 1_500, 11, now - 3 * day, now - 3 * day + 600)  # old: past retain, within rollup_retain
+    _ingest(store, 1_500, 12, now - 600, now)
+    fast, raw = QueryEngine(store), QueryEngine(store, rollups=False)
+    old_start = now - 3 * day - (now - 3 * day) % 60
+    old = TimeWindow(old_start, old_start + 600)
+    recent = TimeWindow(now - 550, now - 10)
+    want = {q: raw.top(q, old, by, m, 10) for q, by, m in PANES}
+    want_hist = raw.histogram("action:REJECT", old, 10)
+    while store.prune(now):
+        pass
+    assert rollups.horizons(store.conn)[0] >= now - 2 * day  # raw_from: every flow from there on is kept
+    assert raw.count("*", old) == 0
+    for q, by, m in PANES:
+        assert fast.top(q, old, by, m, 10) == want[q]  # type: ignore[arg-type]
+        assert fast.top(q, recent, by, m, 10) == raw.top(q, recent, by, m, 10)  # type: ignore[arg-type]
+    assert fast.histogram("action:REJECT", old, 10) == want_hist
+    whole = TimeWindow(now - 540 - now % 60, now - 60 - now % 60)
+    want_recent = raw.top("*", whole, ["src_addr"], "bytes", 10)
+    # Past rollup_retain, the old minutes go too, whole minutes at a time; the recent ones stay.
+    before = _snapshot(store.conn)
+    later = now + 3 * day
+    while store.prune(later):
+        pass
+    assert store.flow_count() == 0 and fast.count("*", old) == 0
+    assert fast.top("*", whole, ["src_addr"], "bytes", 10) == want_recent
+    _, rollup_from = rollups.horizons(store.conn)
+    assert rollup_from % 60 == 0 and later - 5 * day - 60 <= rollup_from <= now - 600
+    after = _snapshot(store.conn)
+    for table, rows in before.items():
+        assert after[table] == {row for row in rows if row[0] >= rollup_from}
+
+
+def test_rollup_retain_comes_from_the_config_and_is_never_shorter_than_retain() -> None:
+    from flowtui.config import Config
+
+    r = Retention.from_config(Config({"store": {"retain": "7d", "rollup_retain": "90d"}}))
+    assert (r.max_age, r.rollup_max_age, r.rollup_age) == (7 * 86400, 90 * 86400, 90 * 86400)
+    r = Retention.from_config(Config({"store": {"retain": "60d"}}))
+    assert r.rollup_age == 60 * 86400  # the default 30d is raised to what the flows keep
+    assert Retention.from_config(Config()).rollup_age is None  # nothing configured: nothing pruned
+
+
+def test_a_schema_1_store_gets_rollups_and_keeps_recognising_its_events(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    store = Store(path)
+    keys = [event_key("g", "s", str(i), 0, "m") for i in range(3)]
+    flows = [_flow(T0 + i * 30, action="ACCEPT" if i else "REJECT") for i in range(3)]
+    store.write(Batch([Part(flows, V2_PRESENT)]))
+    store.close()
+    # Make it a schema-1 file: no rollups or meta, event hashes stored plain.
+    conn = sqlite3.connect(path, isolation_level=None)
+    for r in schema.ROLLUPS:
+        conn.execute(f"DROP VIEW {r.view}")
+        conn.execute(f"DROP TABLE {r.table}")
+    conn.execute("DROP TABLE meta")
+    day = schema.seen_table(T0 // 86400)
+    conn.execute(f"CREATE TABLE {day} (h INTEGER PRIMARY KEY)")
+    conn.executemany(f"INSERT INTO {day} VALUES (?)", [(_key_hash(k),) for k in keys])
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+
+    store = Store(path)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    for r in schema.ROLLUPS:
+        assert _rollup_rows(store.conn, r) == _summed_from_flows(store.conn, r)
+    again = store.write(Batch([Part(flows, V2_PRESENT, event_keys=keys)]))
+    assert (again.stored, again.duplicates) == (0, 3)
+    new = store.write(Batch([Part([_flow(T0 + 5)], V2_PRESENT, event_keys=[event_key("g", "s", "9", 0, "m")])]))
+    assert new.stored == 1
+
+
+def test_opening_reads_no_addresses_until_a_row_needs_them(tmp_path: Path) -> None:
+    store = Store(tmp_path / "a.db")
+    store.write(Batch([Part([_flow(T0, src=f"10.0.0.{i}") for i in range(1, 50)], V2_PRESENT)]))
+    store.close()
+    reader = Store(tmp_path / "a.db", readonly=True)
+    assert not reader._addr_rows
+    (aid,) = reader.conn.execute("SELECT src_addr FROM flows ORDER BY id LIMIT 1").fetchone()
+    assert reader.address(aid) == ("10.0.0.1", (None,) * 11)
+    assert reader.address(10**9) is None
+    # A writer that has never seen an address finds the id an earlier run gave it.
+    writer = Store(tmp_path / "a.db")
+    writer.write(Batch([Part([_flow(T0 + 1, src="10.0.0.1")], V2_PRESENT)]))
+    assert writer.conn.execute("SELECT count(*) FROM addrs WHERE ip = '10.0.0.1'").fetchone()[0] == 1
