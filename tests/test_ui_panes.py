@@ -39,8 +39,8 @@ async def test_default_panes_show_the_known_rows(db: Path) -> None:
             ["203.0.113.5", "10.0.1.11", "60 B", "1"],
         ]
         assert pane_rows(app, "rejects") == [
-            ["198.51.100.7", "22", "5", "600 B"],
-            ["203.0.113.5", "3389", "1", "60 B"],
+            ["198.51.100.7", "22", "5", "600 B", "10"],
+            ["203.0.113.5", "3389", "1", "60 B", "1"],
         ]
         assert pane_rows(app, "external-ec2") == [
             ["198.51.100.7", "10.0.1.11", "5", "600 B"],
@@ -63,7 +63,7 @@ async def test_wide_panes_say_who_each_address_is(db: Path) -> None:
         ]
         assert pane_rows(app, "threat-matches") == [
             ["198.51.100.7", "spamhaus · NL Bad…", "10.0.1.11", MARKUP_NAME, "5", "600 B"],
-            ["10.0.1.11", MARKUP_NAME, "192.0.2.66", "tor · DE Relay Gm…", "1", "40.0 kB"],
+            ["10.0.1.11", MARKUP_NAME, "192.0.2.66", "tor · DE Relay GmbH", "1", "40.0 kB"],
         ]
         assert pane_rows(app, "top-talkers")[0] == ["203.0.113.5", "US Example Net", "10.0.1.10", "web-1", "4.0 MB", "3"]
 
@@ -110,9 +110,9 @@ async def test_new_rows_are_highlighted_and_rows_update_in_place(db: Path) -> No
         app.request_refresh(force=False)
         await refreshed(pilot, 2)
         assert pane_rows(app, "rejects") == [
-            ["198.51.100.7", "22", "6", "720 B"],
-            ["192.0.2.66", "23", "1", "40 B"],
-            ["203.0.113.5", "3389", "1", "60 B"],
+            ["198.51.100.7", "22", "6", "720 B", "12"],
+            ["192.0.2.66", "23", "1", "40 B", "1"],
+            ["203.0.113.5", "3389", "1", "60 B", "1"],
         ]
         # The old rows kept their keys (updated, not rebuilt); only the new one is highlighted.
         assert set(keys_before) < set(table.rows)

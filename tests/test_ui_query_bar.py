@@ -156,3 +156,12 @@ async def test_save_a_query_and_recall_it(db: Path) -> None:
         await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
         assert app.screen.query_text == "dst_port:22 AND action:REJECT"
         assert app.screen.page.total == 5
+
+
+async def test_slash_types_a_slash_inside_the_bar(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash", *"interface_id:/eni-0a.*/ OR src_addr:10.0.0.0/8")
+        assert bar(app).value == "interface_id:/eni-0a.*/ OR src_addr:10.0.0.0/8"
+        assert bar(app).error is None

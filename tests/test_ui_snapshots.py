@@ -6,19 +6,34 @@ look at the report before committing.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from flowtui.ui.data import StatusInfo
 from flowtui.ui.screens.address import AddressScreen
 from flowtui.ui.screens.results import ResultsScreen
-from tests.ui_data import make_app, until, write_flows
+from tests.ui_data import make_app as make_ui_app
+from tests.ui_data import until, write_flows
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return write_flows(tmp_path / "flows.db")
+
+
+def make_app(db: Path, **ui: Any) -> Any:
+    """The app on the fixed data, its store size pinned (the file's size is the store's business)."""
+    app = make_ui_app(db, **ui)
+    status = app.data.status
+
+    def fixed_size() -> StatusInfo:
+        return dataclasses.replace(status(), size_bytes=1_234_567)
+
+    app.data.status = fixed_size
+    return app
 
 
 async def settled(pilot: Any) -> None:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from flowtui import catalog
 from flowtui.store import Batch, Part, Store
 from tests.conftest import V2_PRESENT, make_record
 
@@ -55,8 +56,8 @@ def enrich(ip: str, ts: int) -> tuple[Any, ...]:
 
 
 def flow(src: str, sport: int, dst: str, dport: int, proto: int, action: str, nbytes: int, packets: int, ago: int,
-         iface: str = "eni-0a1b2c3d") -> tuple[Any, ...]:
-    start = NOW - ago
+         iface: str = "eni-0a1b2c3d", now: int = NOW) -> tuple[Any, ...]:
+    start = now - ago
     return make_record(
         version=2, account_id=ACCOUNT, interface_id=iface, src_addr=src, dst_addr=dst, src_port=sport,
         dst_port=dport, protocol_number=proto, packets=packets, bytes=nbytes, start=start, end=start + 60,
@@ -78,6 +79,19 @@ FLOWS: list[tuple[Any, ...]] = [
     # An hour ago: outside the default 15-minute window.
     flow("10.0.1.10", 53001, "8.8.8.8", 53, 17, "ACCEPT", 999, 3, 3600),
 ]
+
+
+def flows_at(now: int) -> list[tuple[Any, ...]]:
+    """FLOWS as if NOW were ``now`` (for the real command, which reads the real clock)."""
+    i_start = catalog.RECORD_INDEX["start"]
+    i_end = catalog.RECORD_INDEX["end"]
+    out = []
+    for record in FLOWS:
+        r = list(record)
+        r[i_start] += now - NOW
+        r[i_end] += now - NOW
+        out.append(tuple(r))
+    return out
 
 
 def write_flows(path: Path, flows: list[tuple[Any, ...]] | None = None) -> Path:

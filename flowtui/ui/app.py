@@ -9,6 +9,8 @@ one ``SELECT min(id), max(id)`` per tick.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from flowtui.config import Config
@@ -111,7 +114,8 @@ class FlowtuiApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("slash", "focus_query", "Query", id="app.query"),
+        # A priority binding, so the keys typed right after '/' land in the bar (see check_action).
+        Binding("slash", "focus_query", "Query", id="app.query", priority=True),
         Binding("colon,ctrl+p", "command_palette", "Commands", show=False, id="app.commands"),
         Binding("space", "toggle_pause", "Pause", id="app.pause"),
         Binding("w", "window", "Window", id="app.window"),
@@ -169,6 +173,7 @@ class FlowtuiApp(App[int]):
         self._force = True
         self.dashboard = DashboardScreen(self.panes)
         self.refresh_count = 0  # pane refreshes applied (for tests and the curious)
+        self.pane_results: list[PaneResult] = []  # the newest, for a dashboard mounted after they came
 
     # --- set-up ------------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -178,11 +183,13 @@ class FlowtuiApp(App[int]):
     def flowtui_themes(self) -> list[str]:
         return sorted(self._themes)
 
+    def get_default_screen(self) -> DashboardScreen:
+        return self.dashboard
+
     def on_mount(self) -> None:
         self.theme = self._theme_name
         if self.keymap:
             self.set_keymap(self.keymap)
-        self.push_screen(self.dashboard)
         self._update_window_labels()
         self._load_saved()
         self._tick()
@@ -241,6 +248,7 @@ class FlowtuiApp(App[int]):
     def on_refreshed(self, message: Refreshed) -> None:
         self.status = message.status
         if message.panes is not None:
+            self.pane_results = list(message.panes)
             if self.dashboard.is_mounted:
                 self.dashboard.show_results(message.panes)
             self.refresh_count += 1
@@ -330,6 +338,11 @@ class FlowtuiApp(App[int]):
         ]
         return [(title, binding_rows(self, bindings, self.keymap)) for title, bindings in groups]
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """'/' is a priority key (it takes effect before the next key arrives) but types a '/'
+        into any text field (regexes, CIDR blocks, paths)."""
+        return not (action == "focus_query" and isinstance(self.focused, Input))
+
     def action_focus_query(self) -> None:
         bars = self.screen.query(QueryBar)
         if bars:
@@ -339,7 +352,7 @@ class FlowtuiApp(App[int]):
             self.dashboard.query_bar.focus_input()
 
     def switch_to_dashboard(self) -> None:
-        while len(self.screen_stack) > 2 or (len(self.screen_stack) == 2 and self.screen is not self.dashboard):
+        while len(self.screen_stack) > 1 and self.screen is not self.dashboard:
             self.pop_screen()
 
     def action_toggle_pause(self) -> None:
@@ -371,7 +384,7 @@ class FlowtuiApp(App[int]):
 
     def action_back_out(self) -> None:
         """Escape: close what is on top of the dashboard, never the dashboard itself."""
-        if self.screen is not self.dashboard and len(self.screen_stack) > 2:
+        if self.screen is not self.dashboard and len(self.screen_stack) > 1:
             self.pop_screen()
 
     # --- queries -------------------------------------------------------------------------
@@ -516,6 +529,7 @@ def run_app(
     """
     workers = [] if worker is None else list(worker) if isinstance(worker, (list, tuple)) else [worker]
     app = FlowtuiApp(db_path, config, worker=workers, theme=theme, now=now)
+    _trust_the_terminal_size()
     started = []
     try:
         for w in workers:
@@ -527,6 +541,19 @@ def run_app(
         for w in started:
             w.stop()
     return int(result or 0)
+
+
+def _trust_the_terminal_size() -> None:
+    """Forget COLUMNS/LINES when the terminal can say its size.
+
+    Textual asks ``shutil.get_terminal_size()``, which prefers those variables; a
+    shell that exported them when the window was another size (tmux panes start
+    at 80x24) would pin the dashboard to that size, through every resize.
+    """
+    stream = sys.__stdout__
+    if stream is not None and stream.isatty():
+        for name in ("COLUMNS", "LINES"):
+            os.environ.pop(name, None)
 
 
 def run_dashboard(

@@ -146,7 +146,7 @@ def fit(text: str, width: int, middle: bool = True) -> str:
     if len(text) <= width:
         return text
     if not middle:
-        return text[: max(0, width - 1)] + "…"
+        return text[: max(0, width - 1)].rstrip() + "…"
     if width < 5:
         return text[:width]
     head = (width - 1) // 2

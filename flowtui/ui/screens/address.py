@@ -203,7 +203,7 @@ class AddressScreen(Screen[None]):
         dated = needs_date(self.window, self.app.now())  # type: ignore[attr-defined]
         texts = [[format_value(name, row.get(name), with_date=dated) for name in FLOW_FIELDS] for row in info.flows]
         natural = {name: max([len(name), *(len(t[i]) for t in texts)]) for i, name in enumerate(FLOW_FIELDS)}
-        shown, caps = plan_columns(FLOW_FIELDS, natural, (table.size.width or self.size.width) - 2)
+        shown, caps = plan_columns(FLOW_FIELDS, natural, (self.app.size.width or table.size.width) - 4)  # box and scrollbar
         reject = self.app.theme_variables.get("reject", "red")
         table.clear(columns=True)
         for name in shown:

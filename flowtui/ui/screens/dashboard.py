@@ -57,6 +57,7 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(FlowTable).focus()
+        self.show_results(getattr(self.app, "pane_results", []))
 
     def on_screen_resume(self) -> None:
         self.app.request_refresh(force=False)  # type: ignore[attr-defined]

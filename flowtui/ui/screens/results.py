@@ -139,7 +139,7 @@ class ResultsScreen(Screen[None]):
             name: max([len(name) + (2 if name == self.order[0] else 0), *(len(t[i]) for t in texts)])
             for i, name in enumerate(page.columns)
         }
-        width = (table.size.width or self.size.width) - 2  # the scrollbar
+        width = (self.app.size.width or table.size.width) - 2  # the table is as wide as the terminal, less a scrollbar
         shown, caps = plan_columns(page.columns, natural, width, keep=page.named)
         with self.app.batch_update():
             table.clear(columns=True)

@@ -36,7 +36,8 @@ def _kind(name: str) -> str:
 
 
 def _metric_width(metric: str) -> int:
-    return max(len(metric) + 2, 8) + 2  # the label (with ▼) or '999.9 MB', and padding
+    """The label (with ' ▼') or the widest value ('99.9 kB', '12.3k'), and the cell padding."""
+    return max(len(metric) + 2, 7) + 2
 
 
 class Pane(Vertical):
@@ -135,10 +136,18 @@ class Pane(Vertical):
             self.show(self.result, highlight_new=False)
 
     def on_resize(self) -> None:
+        self._relayout()
+
+    def _relayout(self) -> bool:
+        """Fit the columns to the pane's width; True when they changed (and the table was rebuilt)."""
+        if not self.size.width:
+            return False
         layout = self._layout(self.size.width - 3)  # borders and the scrollbar
-        if layout != (self._metrics, self._value_widths, self._label_width):
-            self._metrics, self._value_widths, self._label_width = layout
-            self._build_columns()
+        if layout == (self._metrics, self._value_widths, self._label_width):
+            return False
+        self._metrics, self._value_widths, self._label_width = layout
+        self._build_columns()
+        return True
 
     # --- rows --------------------------------------------------------------------
     def _cells(self, row: PaneRow, rank: int, fresh: bool) -> tuple[tuple[Any, ...], list[Text]]:
@@ -173,6 +182,8 @@ class Pane(Vertical):
     def show(self, result: PaneResult, *, highlight_new: bool = True) -> None:
         """Put a refresh's rows in place: update changed cells, add new rows, drop gone ones."""
         self.result = result
+        if self._relayout():  # the width changed unnoticed: the rebuild has shown the rows
+            return
         table = self.table
         rows = result.rows
         previous = self._seen_keys

@@ -143,7 +143,9 @@ class QueryBar(Vertical):
         self.query_one(".query-window", Static).update(label)
 
     def focus_input(self) -> None:
-        self.input.focus()
+        # At once, not on the next idle (``focus()``): the keys typed right after '/'
+        # (a fast typist, a paste) are already queued and must land in the bar.
+        self.screen.set_focus(self.input)
         self.input.cursor_position = len(self.input.value)
 
     # --- validation ---------------------------------------------------------------
