@@ -11,7 +11,7 @@ from flowtui.ui.data import PAGE_SIZE
 from flowtui.ui.screens.address import AddressScreen
 from flowtui.ui.screens.dashboard import DashboardScreen
 from flowtui.ui.screens.results import ResultsScreen
-from tests.ui_data import FLOWS, NOW, flow, make_app, refreshed, table_rows, until, write_flows
+from tests.ui_data import FLOWS, NOW, enter_query, flow, make_app, refreshed, table_rows, until, write_flows
 
 REJECT_ROWS = [
     ["09:59:30", "eni-0a1b2c3d", "198.51.100.7", "61000", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
@@ -31,7 +31,7 @@ def db(tmp_path: Path) -> Path:
 
 async def run_query(pilot, query: str) -> ResultsScreen:  # type: ignore[no-untyped-def]
     app = pilot.app
-    await pilot.press("slash", "ctrl+u", *query, "enter")
+    await enter_query(pilot, query)
     await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None and not app.screen._loading)
     return app.screen
 
@@ -158,8 +158,10 @@ async def export(pilot, screen: ResultsScreen, path: Path, fmt: str) -> None:  #
     await until(pilot, lambda: app.screen.__class__.__name__ == "ExportScreen")
     if fmt == "json":
         await pilot.click("#format-json")
-    app.screen.query_one("#export-path").focus()
-    await pilot.press("ctrl+u", *str(path), "enter")
+    field = app.screen.query_one("#export-path")
+    field.value = str(path)
+    field.focus()
+    await pilot.press("enter")
     await until(pilot, lambda: path.exists() and app.screen is screen and not list(app.workers))
 
 

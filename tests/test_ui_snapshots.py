@@ -15,8 +15,8 @@ import pytest
 from flowtui.ui.data import StatusInfo
 from flowtui.ui.screens.address import AddressScreen
 from flowtui.ui.screens.results import ResultsScreen
+from tests.ui_data import enter_query, until, write_flows
 from tests.ui_data import make_app as make_ui_app
-from tests.ui_data import until, write_flows
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ async def settled(pilot: Any) -> None:
 
 async def run_query(pilot: Any, query: str) -> None:
     await settled(pilot)
-    await pilot.press("slash", *query, "enter")
+    await enter_query(pilot, query)
     await until(pilot, lambda: isinstance(pilot.app.screen, ResultsScreen) and pilot.app.screen.page is not None)
     await settled(pilot)
 

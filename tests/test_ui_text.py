@@ -15,7 +15,17 @@ from flowtui.ui.formatting import clean, human_bytes, human_count, human_duratio
 from flowtui.ui.screens.address import AddressScreen
 from flowtui.ui.screens.results import ResultsScreen
 from tests.test_ui_address import plain
-from tests.ui_data import ESCAPE_NAME, MARKUP_NAME, fixed_clock, make_app, refreshed, table_rows, until, write_flows
+from tests.ui_data import (
+    ESCAPE_NAME,
+    MARKUP_NAME,
+    enter_query,
+    fixed_clock,
+    make_app,
+    refreshed,
+    table_rows,
+    until,
+    write_flows,
+)
 
 
 @pytest.fixture
@@ -42,7 +52,7 @@ async def test_names_in_results_and_address_pages_are_literal(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(140, 40)) as pilot:
         await refreshed(pilot)
-        await pilot.press("slash", *"_exists_:src_addr_entity_description AND src_addr:10.0.1.1*", "enter")
+        await enter_query(pilot, "_exists_:src_addr_entity_description AND src_addr:10.0.1.1*")
         await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
         table = app.screen.table
         assert list(table.columns)[1] == "src_addr_entity_description"

@@ -150,3 +150,14 @@ def table_rows(table: Any) -> list[list[str]]:
     for i in range(table.row_count):
         out.append([c.plain if hasattr(c, "plain") else str(c) for c in table.get_row_at(i)])
     return out
+
+
+async def enter_query(pilot: Any, query: str) -> None:
+    """'/', the query put in the bar whole (typing is what test_ui_query_bar tests), Enter."""
+    from flowtui.ui.widgets.query_bar import QueryBar
+
+    await pilot.press("slash")
+    bar = pilot.app.screen.query_one(QueryBar)
+    bar.input.value = query
+    bar.input.cursor_position = len(query)
+    await pilot.press("enter")
