@@ -188,6 +188,7 @@ class FlowtuiApp(App[int]):
 
     def on_mount(self) -> None:
         self.theme = self._theme_name
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.keymap:
             self.set_keymap(self.keymap)
         self._update_window_labels()
@@ -199,7 +200,8 @@ class FlowtuiApp(App[int]):
             self._timer.stop()
         self.data.close()
 
-    def watch_theme(self, _: str) -> None:
+    def _theme_changed(self, _: object) -> None:
+        """Colours inside cells and labels come from the theme's variables: paint them again."""
         if self.dashboard.is_mounted:
             self.dashboard.restyle()
             self._update_window_labels()
