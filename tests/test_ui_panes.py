@@ -306,3 +306,18 @@ async def test_a_configured_pane_with_a_bad_query_says_where(tmp_path: Path) -> 
 def test_fit_keeps_both_ends() -> None:
     assert fit("2a05:d018:1c4:3a00:a7d2:3e61:c05b:9023", 17) == "2a05:d01…05b:9023"
     assert fit("10.0.0.1", 17) == "10.0.0.1"
+
+
+async def test_a_resize_keeps_the_cursor_on_its_cell(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await refreshed(pilot)
+        table = app.dashboard.pane("top-talkers").table
+        table.focus()
+        table.move_cursor(row=2, column=list(table.columns).index("dst_addr"))
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause(0.1)
+        assert "dst_addr.who" not in table.columns  # the layout did change
+        assert table.cursor_coordinate.row == 2
+        assert table.cursor_column_name() == "dst_addr"
+        assert table.cursor_value().plain == "192.0.2.66"

@@ -163,6 +163,7 @@ class FlowtuiApp(App[int]):
         self.set_reactive(FlowtuiApp.interval, self.settings.refresh)
         self.saved_queries: list[tuple[str, str]] = []
         self.query_history: list[str] = []  # oldest first
+        self._history_warned = False
         self._timer: Any = None
         self._tick_soon = False
         self._again = False
@@ -412,8 +413,20 @@ class FlowtuiApp(App[int]):
 
     @work(thread=True, group="history", exit_on_error=False)
     def _keep(self, write: Callable[..., None], *args: str) -> None:
-        """A write to the history/saved queries (it may wait for the ingest process's lock)."""
-        write(*args)
+        """A write to the history/saved queries (it may wait for the ingest process's lock).
+
+        A store that cannot take it (read-only file system, no store yet) is said once;
+        the queries still work, the history just lives as long as the dashboard.
+        """
+        try:
+            write(*args)
+        except FlowtuiError as exc:
+            if not self._history_warned:
+                self._history_warned = True
+                self.call_from_thread(
+                    self.notify, f"Query history is not saved: {clean(str(exc))}", markup=False, severity="warning"
+                )
+            return
         self._load_saved_now()
 
     def on_query_bar_submitted(self, message: QueryBar.Submitted) -> None:

@@ -106,6 +106,9 @@ class _Lane:
     """One connection and the engine over it (read-only, but for the history lane)."""
 
     def __init__(self, path: Path, now: Now, writable: bool = False) -> None:
+        if writable and not path.exists():
+            # A viewer pointed at the wrong file must not leave an empty store there.
+            Store(path, readonly=True)  # raises the one-sentence "no store at …"
         self.store = Store(path, readonly=not writable)
         self.engine = QueryEngine(self.store)
         self.lock = threading.Lock()
@@ -235,7 +238,7 @@ class DataSource:
     # their own: the only writes the UI makes, each a tiny transaction in a worker.
     def history(self, limit: int = 200) -> list[str]:
         """Queries run lately, oldest first (the order ↑ walks them backwards)."""
-        with self.lane("history") as lane:
+        with self.lane("complete") as lane:
             return list(reversed(QueryHistory(lane.store).recent(limit)))
 
     def add_history(self, query: str) -> None:
@@ -243,7 +246,7 @@ class DataSource:
             QueryHistory(lane.store).add(query)
 
     def saved(self) -> list[tuple[str, str]]:
-        with self.lane("history") as lane:
+        with self.lane("complete") as lane:
             return QueryHistory(lane.store).saved()
 
     def save(self, name: str, query: str) -> None:

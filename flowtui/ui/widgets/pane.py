@@ -117,7 +117,15 @@ class Pane(Vertical):
         return tuple(metrics), tuple(widths), label
 
     def _build_columns(self) -> None:
+        """(Re)make the columns for the current layout, keeping the cursor on its row and column."""
         table = self.table
+        cursor: tuple[Any, Any] | None = None
+        if table.row_count:
+            try:
+                key = table.coordinate_to_cell_key(table.cursor_coordinate)
+                cursor = (key.row_key.value, key.column_key.value)
+            except CellDoesNotExist:
+                cursor = None
         table.clear(columns=True)
         self._shown.clear()
         self._columns = []
@@ -134,6 +142,10 @@ class Pane(Vertical):
             self._columns.append((metric, "metric", 0))
         if self.result is not None:
             self.show(self.result, highlight_new=False)
+        if cursor is not None and cursor[0] in table.rows:
+            columns = [key for key, _, _ in self._columns]
+            column = columns.index(cursor[1]) if cursor[1] in columns else 0
+            table.move_cursor(row=table.get_row_index(cursor[0]), column=column, animate=False)
 
     def on_resize(self) -> None:
         self._relayout()
@@ -243,7 +255,7 @@ class Pane(Vertical):
             empty.update(Text(result.error, style="bold"))
             empty.display = True
         elif not result.rows:
-            empty.update(Text(f"No {self.spec.title.lower()} in {result.window_label}", style="dim"))
+            empty.update(Text(f"No {_lower_first(self.spec.title)} in {result.window_label}", style="dim"))
             empty.display = True
         else:
             empty.display = False
@@ -277,3 +289,10 @@ def _show(name: str, value: Any) -> str:
 def _is_ip(name: str) -> bool:
     f = catalog.BY_NAME.get(name)
     return f is not None and f.type == "ip"
+
+
+def _lower_first(title: str) -> str:
+    """'Top talkers' → 'top talkers', but 'EC2 hits' stays."""
+    if title[:1].isupper() and title[1:2].islower():
+        return title[0].lower() + title[1:]
+    return title
