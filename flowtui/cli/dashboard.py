@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
 class SourcesJob:
     """The config's ``[[sources]]`` as one ingest job (plain values: it is pickled into the worker)."""
 
-    sources: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[Any] = field(default_factory=list)  # SourceSpec, checked before the dashboard starts
     config_path: str | None = None
 
     @property
@@ -43,12 +43,12 @@ class SourcesJob:
 
 def _ingest_worker(config: Config, path: Path) -> Any:
     """The worker for the config's [[sources]], or None when there are none."""
-    sources = config.tables("sources")
-    if not sources:
+    if not config.tables("sources"):
         return None
+    from flowtui.sources.spec import sources_from_config
     from flowtui.worker import IngestWorker
 
-    job = SourcesJob(sources, str(config.path) if config.path else None)
+    job = SourcesJob(sources_from_config(config), str(config.path) if config.path else None)
     return IngestWorker(job, path, log_path=path.with_name(f"{path.stem}.sources.log"))
 
 
