@@ -122,8 +122,8 @@ class Pane(Vertical):
         cursor: tuple[Any, Any] | None = None
         if table.row_count:
             try:
-                key = table.coordinate_to_cell_key(table.cursor_coordinate)
-                cursor = (key.row_key.value, key.column_key.value)
+                cell = table.coordinate_to_cell_key(table.cursor_coordinate)
+                cursor = (cell.row_key.value, cell.column_key.value)
             except CellDoesNotExist:
                 cursor = None
         table.clear(columns=True)
