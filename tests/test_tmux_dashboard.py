@@ -118,7 +118,7 @@ def test_viewer_query_help_address_and_quit(tmp_path: Path, terminal: Terminal) 
     # The screen settles on exactly this (the first frames may still be laying out).
     lines = terminal.wait(lambda lines: lines[0] == top and lines[3:9] == panes and lines[21:25] == lower)
     assert lines[1] == "╭─ Top talkers " + "─" * 43 + "╮ ╭─ Rejects " + "─" * 48 + "╮"
-    assert re.fullmatch(r" ○ viewer \(no sources\) │ dead 0 │ \d+ kB │ last 15m │ every 2s", lines[-2])
+    assert re.fullmatch(r" ○ viewer \(no sources\) │ dead 0 │ flows.db \d+ kB │ last 15m │ every 2s", lines[-2])
 
     terminal.keys("/")
     terminal.type("action:REJECT")
@@ -161,7 +161,7 @@ def test_demo_runs_the_pipeline_beside_the_dashboard(tmp_path: Path, terminal: T
                           and any("(other)" in line for line in lines), timeout=60)
     assert lines[1].startswith("╭─ Top talkers ─")
     assert any(line.startswith("╭─ External → EC2 ─") and "╭─ Threat matches ─" in line for line in lines)
-    assert re.match(r" ● demo:1 running [\d.,k]+/s( lag \S+)? │ dead \d+ │ [\d.]+ [kM]?B │ last 15m │ every 2s$", lines[-2])
+    assert re.match(r" ● demo:1 running [\d.,k]+/s( lag \S+)? │ dead \d+ │ demo.db [\d.]+ [kM]?B │ last 15m │ every 2s$", lines[-2])
 
     terminal.keys("/")
     terminal.type("action:REJECT AND dst_port:22")

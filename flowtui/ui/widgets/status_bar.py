@@ -54,6 +54,9 @@ class StatusBar(Static):
             dead_style = vars_.get("warning", "yellow") if status.dead_letters else ""
             line.append(f"dead {status.dead_letters:,}", style=dead_style)
             line.append(*sep)
+            db = getattr(app, "db_path", None)
+            if db is not None:
+                line.append(clean(db.name) + " ", style="dim")
             line.append(human_bytes(status.size_bytes))
         line.append(" │ ", style="dim")
         window = getattr(app, "window", None)
