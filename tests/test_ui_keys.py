@@ -119,3 +119,45 @@ async def test_q_quits(db: Path) -> None:
         await pilot.press("q")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_digits_go_to_a_pane_and_o_opens_it_as_results(db: Path) -> None:
+    from flowtui.ui.screens.results import ResultsScreen
+    from flowtui.ui.widgets.pane import Pane
+
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("4")
+        assert app.focused is app.dashboard.pane("threat-matches").table
+        assert app.focused.query_ancestor(Pane).spec.title == "Threat matches"
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        assert app.screen.query_text == "src_addr_threat_indicated:true OR dst_addr_threat_indicated:true"
+        assert app.screen.page.total == 6
+        # r runs it again: a flow arriving meanwhile shows up.
+        from tests.ui_data import add_flows, flow
+
+        add_flows(db, [flow("192.0.2.66", 999, "10.0.1.10", 22, 6, "REJECT", 40, 1, 5)])
+        await pilot.press("r")
+        await until(pilot, lambda: app.screen.page is not None and app.screen.page.total == 7)
+
+
+async def test_a_saved_query_can_be_deleted(db: Path) -> None:
+    from flowtui.query.history import QueryHistory
+    from flowtui.store import Store
+
+    with Store(db) as store:
+        QueryHistory(store).save("ssh", "dst_port:22")
+        QueryHistory(store).save("rdp", "dst_port:3389")
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: len(app.saved_queries) == 2)
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "SavedQueriesScreen")
+        await pilot.press("d")  # the first, by name: rdp
+        await until(pilot, lambda: not [w for w in app.workers if w.group == "history" and not w.is_finished])
+        await pilot.press("escape")
+        assert app.saved_queries == [("ssh", "dst_port:22")]
+    with Store(db, readonly=True) as store:
+        assert QueryHistory(store).saved() == [("ssh", "dst_port:22")]
