@@ -132,6 +132,7 @@ async def test_vim_keys_and_copy(db: Path) -> None:
         await pilot.press("l", "l")  # to src_addr
         await pilot.press("y")
         assert app.clipboard == "198.51.100.7"
+        assert [n.message for n in app._notifications][-1] == "Copied 198.51.100.7"
         await pilot.press("Y")
         assert app.clipboard == "\t".join(REJECT_ROWS[1])
 

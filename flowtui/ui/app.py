@@ -429,6 +429,10 @@ class FlowtuiApp(App[int]):
             return
         self._load_saved_now()
 
+    def on_flow_table_copied(self, message: FlowTable.Copied) -> None:
+        shown = message.text if len(message.text) <= 60 else message.text[:59] + "…"
+        self.notify(f"Copied {clean(shown)}", markup=False, timeout=2)
+
     def on_query_bar_submitted(self, message: QueryBar.Submitted) -> None:
         self.remember_query(message.query)
         self.run_query(message.query)
