@@ -10,10 +10,10 @@ Two horizons, kept in the ``meta`` table, say where each side can be trusted:
 
 * ``raw_from`` — every flow with ``start >= raw_from`` is still stored (retention
   deletes flows oldest second first, whole seconds at a time);
-* ``rollup_from`` — every minute from ``rollup_from`` on has complete sums
-  (rollups are pruned whole minutes at a time, oldest first).
+* ``rollup_from`` — every bucket from ``rollup_from`` on has complete sums
+  (rollups are pruned whole buckets at a time, oldest first).
 
-A query engine answers from the rollups for whole minutes at or after
+A query engine answers from the rollups for whole buckets at or after
 ``rollup_from`` and from the raw flows elsewhere.
 """
 
@@ -24,33 +24,45 @@ from collections.abc import Mapping
 
 from flowtui import schema
 
-MINUTE = schema.ROLLUP_SECONDS
+ALIGN = schema.ROLLUP_ALIGN
 _UPSERTS = [(r, schema.rollup_upsert_sql(r)) for r in schema.ROLLUPS]
+_CREATE_BATCH, _FILL_BATCH = schema.rollup_batch_sql()
+_ONLY = {r.only for r in schema.ROLLUPS if r.only is not None}
+assert len(_ONLY) <= 1, "the batch table keeps one filter's keys"
 
 
 def add(conn: sqlite3.Connection, strings: Mapping[str, int], first_id: int, last_id: int) -> None:
     """Add the flows ``first_id``..``last_id`` to every rollup (inside the writing transaction)."""
+    only_id = strings.get(next(iter(_ONLY))[1]) if _ONLY else None  # None: never stored, no flow has it
+    conn.execute(_CREATE_BATCH)
+    conn.execute(f"DELETE FROM {schema.BATCH_TABLE}")
+    conn.execute(_FILL_BATCH, (first_id, last_id, -1 if only_id is None else only_id))
     for rollup, sql in _UPSERTS:
         if rollup.only is None:
-            conn.execute(sql, (first_id, last_id))
-            continue
-        value_id = strings.get(rollup.only[1])
-        if value_id is not None:  # never stored yet: no flow can have it
-            conn.execute(sql, (first_id, last_id, value_id))
+            conn.execute(sql)
+        elif only_id is not None:
+            conn.execute(sql, (only_id,))
 
 
 def prune(conn: sqlite3.Connection, cutoff: int | None, step_rows: int) -> int:
-    """Delete about ``step_rows`` rows of the oldest whole minutes (those before ``cutoff``, when given)."""
-    main = schema.ROLLUPS[0].table  # one row per minute: the cheapest to step through
-    first = conn.execute(f'SELECT min("start") FROM {main}').fetchone()[0]
-    limit = None if cutoff is None else cutoff - cutoff % MINUTE
+    """Delete about ``step_rows`` rows of the oldest whole buckets (those before ``cutoff``, when given).
+
+    Buckets of every length go together, up to a multiple of the longest, so
+    every rollup is complete from ``rollup_from`` on.
+    """
+    main = "rollup_pairs"  # per minute and pair of addresses: the biggest, its rows measure a step
+    first = conn.execute(f'SELECT min("start") FROM {schema.ROLLUPS[0].table}').fetchone()[0]
+    limit = None if cutoff is None else _floor(cutoff, ALIGN)
     if first is None or (limit is not None and first >= limit):
         return 0
     row = conn.execute(f'SELECT "start" FROM {main} ORDER BY "start" LIMIT 1 OFFSET ?', (step_rows,)).fetchone()
-    bound = int(row[0]) if row is not None else int(conn.execute(f'SELECT max("start") FROM {main}').fetchone()[0]) + MINUTE
+    if row is not None:
+        bound = int(row[0])
+    else:
+        bound = int(conn.execute(f'SELECT max("start") FROM {schema.ROLLUPS[0].table}').fetchone()[0]) + ALIGN
     if limit is not None:
         bound = min(bound, limit)
-    bound = max(bound, first + MINUTE)  # a minute holding more than a step goes whole
+    bound = max(_floor(bound, ALIGN), _floor(first, ALIGN) + ALIGN)  # at least one bucket of each length
     deleted = 0
     for r in schema.ROLLUPS:
         deleted += conn.execute(f'DELETE FROM {r.table} WHERE "start" < ?', (bound,)).rowcount
@@ -74,3 +86,7 @@ def _raise(conn: sqlite3.Connection, key: str, value: int) -> None:
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
         (key, value),
     )
+
+
+def _floor(t: int, n: int) -> int:
+    return t - t % n

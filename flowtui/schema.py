@@ -107,7 +107,7 @@ def create_statements() -> list[str]:
     origin_cols = ", ".join(f'"{a}" TEXT' for a in ORIGIN_ATTRS)
     return [
         "CREATE TABLE strings (id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE)",
-        f"CREATE TABLE addrs (\n  id INTEGER PRIMARY KEY,\n  ip TEXT NOT NULL,\n  ipkey ANY NOT NULL,\n  {addr_cols}\n)",
+        f"CREATE TABLE addrs (\n  id INTEGER PRIMARY KEY,\n  ip TEXT NOT NULL,\n  ipkey ANY NOT NULL,\n  {addr_cols},\n  profile INTEGER\n)",
         "CREATE INDEX addrs_ipkey ON addrs (ipkey)",
         "CREATE INDEX addrs_ip ON addrs (ip)",
         f"CREATE TABLE origins (id INTEGER PRIMARY KEY, {origin_cols})",
@@ -188,26 +188,44 @@ _HASH_MASK: Final = (1 << 47) - 1
 @dataclass(frozen=True, slots=True)
 class Rollup:
     table: str
-    dims: tuple[str, ...]  # flows columns the sums are keyed by (after the minute)
+    dims: tuple[str, ...]  # flows columns the sums are keyed by (after the bucket)
     only: tuple[str, str] | None = None  # (string column, value): only flows with that value are summed
+    seconds: int = 60  # bucket length: a row sums the flows with start in [start, start + seconds)
+    by_profile: bool = False  # address columns hold profiles ids: the enrichment, not the address
 
     @property
     def view(self) -> str:
         return f"{self.table}_v"
 
+    @property
+    def family(self) -> tuple[tuple[str, ...], tuple[str, str] | None, bool]:
+        """Rollups of one family hold the same sums over buckets of different lengths."""
+        return (self.dims, self.only, self.by_profile)
 
-ROLLUP_SECONDS: Final = 60
+
+ROLLUP_SECONDS: Final = 60  # the finest bucket
 ROLLUP_METRICS: Final[tuple[str, ...]] = ("flows", "bytes", "packets")
+_PAIRS: Final = ("src_addr", "dst_addr", "protocol_number", "action")
+_REJECTS: Final = ("src_addr", "dst_addr", "dst_port", "protocol_number", "action")
+# In order of preference: a query is answered from the first family that holds its fields.
 ROLLUPS: Final[tuple[Rollup, ...]] = (
     # Totals per minute: "*" histograms and counts, and how many flows a minute holds.
     Rollup("rollup_minutes", ()),
-    # Top talkers, External → EC2, Threat matches, and any query on addresses, their
-    # enrichment, protocol and action.
-    Rollup("rollup_pairs", ("src_addr", "dst_addr", "protocol_number", "action")),
+    # Per pair of enrichment profiles (not addresses): histograms and counts of queries
+    # on what addresses are (EC2, internal, threat-listed, a country…), action and
+    # protocol; a few hundred rows a minute however many addresses talk.
+    Rollup("rollup_profiles", _PAIRS, by_profile=True),
     # Rejects by port. Accepted flows are left out: half of them are replies whose
     # destination port is ephemeral, which would make this as large as flows itself.
-    Rollup("rollup_rejects", ("src_addr", "dst_addr", "dst_port", "protocol_number", "action"), ("action", "REJECT")),
+    Rollup("rollup_rejects", _REJECTS, ("action", "REJECT")),
+    Rollup("rollup_rejects_5m", _REJECTS, ("action", "REJECT"), seconds=300),
+    # Top talkers, External → EC2, Threat matches, and any query on addresses, their
+    # enrichment, protocol and action; five-minute buckets too, where the same pairs
+    # of a busy VPC repeat minute after minute (a 15-minute window reads half the rows).
+    Rollup("rollup_pairs", _PAIRS),
+    Rollup("rollup_pairs_5m", _PAIRS, seconds=300),
 )
+ROLLUP_ALIGN: Final = max(r.seconds for r in ROLLUPS)  # rollups are pruned in whole buckets of every length
 _NULL_ID = 0
 _NULL_NUMBER = -1
 
@@ -224,7 +242,12 @@ def rollup_statements() -> list[str]:
     for rare matches reads just those stretches of flows.
     """
     # Where flows and rollups are complete from (flowtui.rollups.horizons).
-    out = ["CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID"]
+    attrs = ", ".join(f'"{suffix}" {_SQL_TYPE[type_]}' for suffix, type_, _ in catalog.ENRICH_SUFFIXES)
+    out = [
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID",
+        # The distinct enrichment profiles (addrs.profile): what rollup_profiles is keyed by.
+        f"CREATE TABLE profiles (id INTEGER PRIMARY KEY, {attrs})",
+    ]
     for r in ROLLUPS:
         keys = ", ".join(f'"{c}" INTEGER NOT NULL' for c in ("start", *r.dims))
         metrics = ", ".join(f'"{m}" INTEGER NOT NULL' for m in (*ROLLUP_METRICS, "first_id", "last_id"))
@@ -235,17 +258,54 @@ def rollup_statements() -> list[str]:
     return out
 
 
+# A write sums its flows once, per minute and every key any rollup has, into a temporary
+# table; each rollup is then upserted from those few rows (not from the flows again).
+BATCH_TABLE: Final = "temp.rollup_batch"
+BATCH_DIMS: Final[tuple[str, ...]] = tuple(dict.fromkeys(c for r in ROLLUPS for c in r.dims))
+_UNSET: Final = -2  # a batch key column a flow does not need (outside the rollups that have it)
+
+
+def rollup_batch_sql() -> tuple[str, str]:
+    """(CREATE, INSERT) of the batch table; the INSERT sums the flows ``?1``..``?2`` (``?3``: the id of ``only``'s value)."""
+    cols = ", ".join(f'"{c}" INTEGER NOT NULL' for c in ("start", *BATCH_DIMS))
+    metrics = ", ".join(f'"{m}" INTEGER NOT NULL' for m in (*ROLLUP_METRICS, "first_id", "last_id"))
+    create = f"CREATE TEMP TABLE IF NOT EXISTS rollup_batch ({cols}, {metrics})"
+    exprs = []
+    for c in BATCH_DIMS:
+        users = [r for r in ROLLUPS if c in r.dims]
+        value = f'coalesce("{c}", {rollup_null(c)})'
+        filters = {r.only for r in users}
+        if None not in filters and len(filters) == 1:  # only filtered rollups key by it: keep it for those flows
+            column, _ = next(iter(filters))  # type: ignore[misc]
+            value = f'CASE WHEN "{column}" = ?3 THEN {value} ELSE {_UNSET} END'
+        exprs.append(value)
+    groups = ", ".join(str(i) for i in range(1, len(BATCH_DIMS) + 2))
+    insert = (
+        f'INSERT INTO {BATCH_TABLE} SELECT "start" - "start" % {ROLLUP_SECONDS}, {", ".join(exprs)}, count(*), '
+        f'coalesce(sum("bytes"), 0), coalesce(sum("packets"), 0), min(id), max(id) '
+        f"FROM flows WHERE id BETWEEN ?1 AND ?2 GROUP BY {groups}"
+    )
+    return create, insert
+
+
 def rollup_upsert_sql(r: Rollup) -> str:
-    """Adds the flows with ids ``?1``..``?2`` to rollup ``r`` (``?3``: the id of ``r.only``'s value)."""
+    """Adds the batch table's sums to rollup ``r`` (``?1``: the id of ``r.only``'s value, when it has one)."""
     keys = "".join(f', "{c}"' for c in r.dims)
-    exprs = "".join(f', coalesce("{c}", {rollup_null(c)})' for c in r.dims)
-    where = "id BETWEEN ?1 AND ?2" + (f' AND "{r.only[0]}" = ?3' if r.only else "")
+    joins = ""
+    exprs = ""
+    for c in r.dims:
+        if r.by_profile and STORAGE_BY_COLUMN.get(c) == "address":
+            joins += f' LEFT JOIN addrs a_{c} ON a_{c}.id = b."{c}"'
+            exprs += f", coalesce(a_{c}.profile, {rollup_null(c)})"
+        else:
+            exprs += f', b."{c}"'
+    where = f'b."{r.only[0]}" = ?1' if r.only else "1"
     groups = ", ".join(str(i) for i in range(1, len(r.dims) + 2))
     update = ", ".join(f"{m} = {m} + excluded.{m}" for m in ROLLUP_METRICS)
     return (
         f'INSERT INTO {r.table} ("start"{keys}, flows, bytes, packets, first_id, last_id) '
-        f'SELECT "start" - "start" % {ROLLUP_SECONDS}{exprs}, count(*), coalesce(sum("bytes"), 0), '
-        f'coalesce(sum("packets"), 0), min(id), max(id) FROM flows WHERE {where} GROUP BY {groups} '
+        f'SELECT b."start" - b."start" % {r.seconds}{exprs}, sum(b.flows), sum(b.bytes), sum(b.packets), '
+        f"min(b.first_id), max(b.last_id) FROM {BATCH_TABLE} b{joins} WHERE {where} GROUP BY {groups} "
         f"ON CONFLICT DO UPDATE SET {update}, first_id = min(first_id, excluded.first_id), "
         "last_id = max(last_id, excluded.last_id)"
     )

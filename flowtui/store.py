@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import sqlite_utils
 
@@ -159,10 +159,11 @@ class Store:
         self._txn: _Transaction | None = None
         self._string_values: dict[int, str] = {}
         self._addrs: dict[tuple[str, Profile], int] = {}
+        self._profiles: dict[Profile, int] = {}
         self._addr_rows: dict[int, tuple[str, Profile]] = {}
         self._origins: dict[tuple[str | None, ...], int] = {}
         self._origin_rows: dict[int, tuple[str | None, ...]] = {}
-        self._max = {"strings": 0, "origins": 0}
+        self._max = {"strings": 0, "origins": 0, "profiles": 0}
         self._columns: set[str] = set()
         self._insert_sql: dict[tuple[int, ...], tuple[str, _RowBuilder]] = {}
         self._seen_tables: set[str] = set()
@@ -242,6 +243,14 @@ class Store:
                 self.conn.execute(f"ALTER TABLE {table} RENAME TO {schema.LEGACY_SEEN_PREFIX}{table[len(schema.SEEN_PREFIX):]}")
         for stmt in schema.rollup_statements():
             self.conn.execute(stmt)
+        self.conn.execute("ALTER TABLE addrs ADD COLUMN profile INTEGER")
+        attrs = ", ".join(f'"{a}"' for a in schema.ADDR_ATTRS)
+        profiles: dict[Profile, list[int]] = {}
+        for row in self.conn.execute(f"SELECT id, {attrs} FROM addrs"):
+            profiles.setdefault(tuple(row[1:]), []).append(row[0])
+        for profile, ids in profiles.items():
+            pid = self._profile_id(profile)
+            self.conn.executemany("UPDATE addrs SET profile = ? WHERE id = ?", [(pid, i) for i in ids])
         last = self._last_flow_id()
         if last:
             rows = self.conn.execute("SELECT id, value FROM strings").fetchall()
@@ -257,7 +266,7 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -278,6 +287,10 @@ class Store:
             self._strings[value] = sid
             self._string_values[sid] = value
             self._max["strings"] = max(self._max["strings"], sid)
+        attrs = ", ".join(f'"{a}"' for a in schema.ADDR_ATTRS)
+        for row in ex(f"SELECT id, {attrs} FROM profiles WHERE id > ?", (self._max["profiles"],)):
+            self._profiles[tuple(row[1:])] = row[0]
+            self._max["profiles"] = max(self._max["profiles"], row[0])
         cols = ", ".join(f'"{a}"' for a in schema.ORIGIN_ATTRS)
         for row in ex(f"SELECT id, {cols} FROM origins WHERE id > ?", (self._max["origins"],)):
             self._origins[tuple(row[1:])] = row[0]
@@ -600,8 +613,8 @@ class Store:
                 assert txn is not None
                 cols = ", ".join(f'"{a}"' for a in schema.ADDR_ATTRS)
                 aid = self.conn.execute(
-                    f"INSERT INTO addrs (ip, ipkey, {cols}) VALUES (?, ?, {', '.join('?' * len(profile))})",
-                    (ip, schema.ip_key(ip), *profile),
+                    f"INSERT INTO addrs (ip, ipkey, {cols}, profile) VALUES (?, ?, {', '.join('?' * len(profile))}, ?)",
+                    (ip, schema.ip_key(ip), *profile, self._profile_id(profile)),
                 ).lastrowid
                 assert aid is not None
                 txn.added.append((self._addrs, key, self._addr_rows, aid))
@@ -611,6 +624,20 @@ class Store:
             self._addr_rows[aid] = key
         self._last_addr[ip] = (profile, aid)
         return aid
+
+    def _profile_id(self, profile: Profile) -> int:
+        pid = self._profiles.get(profile)
+        if pid is None:
+            txn = self._txn
+            assert txn is not None
+            cols = ", ".join(f'"{a}"' for a in schema.ADDR_ATTRS)
+            pid = self.conn.execute(
+                f"INSERT INTO profiles ({cols}) VALUES ({', '.join('?' * len(profile))})", profile
+            ).lastrowid
+            assert pid is not None
+            self._profiles[profile] = pid
+            txn.added.append((self._profiles, profile, {}, pid))
+        return pid
 
     def _find_addr(self, ip: str, profile: Profile) -> int | None:
         """The id another writer (or an earlier run) gave this address and profile."""
@@ -779,7 +806,7 @@ class _Transaction:
         self.added: list[tuple[dict[Any, int], Any, dict[int, Any], int]] = []
         self.outer: _Transaction | None = None
 
-    def __enter__(self) -> _Transaction:
+    def __enter__(self) -> Self:
         store = self.store
         conn = store.conn
         conn.execute("BEGIN IMMEDIATE")
@@ -816,6 +843,8 @@ class _Transaction:
                 m["strings"] = max(m["strings"], new_id)
             elif forward is self.store._origins:
                 m["origins"] = max(m["origins"], new_id)
+            elif forward is self.store._profiles:
+                m["profiles"] = max(m["profiles"], new_id)
 
 
 def _json_ints(values: Iterable[int]) -> str:

@@ -20,9 +20,9 @@ from typing import Any, Literal
 
 from flowtui import catalog, schema
 from flowtui.errors import FlowtuiError, QueryError, UsageError
-from flowtui.query import functions, pages, plan
+from flowtui.query import aggregate, functions, pages, plan
 from flowtui.query.compiler import CompiledQuery, compile_query, unknown_field
-from flowtui.query.conditions import Resolver
+from flowtui.query.conditions import Resolver, render
 from flowtui.query.decode import END_SQL, Decoder, Row
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store
@@ -96,6 +96,7 @@ class QueryEngine:
         self.timeout = timeout
         self.use_rollups = rollups  # False: every answer from the raw flows (tests compare the two)
         self.decoder = Decoder(store)
+        self._shared = aggregate.SharedAddresses(store)
         functions.register(store.conn, store)
 
     # --- compiling ----------------------------------------------------------------------
@@ -126,19 +127,25 @@ class QueryEngine:
         return (" AND ".join(conds) if conds else "1"), params
 
     def _spans_where(
-        self, compiled: CompiledQuery, rollup: Any, window: TimeWindow | None, now: float | None = None
+        self, compiled: CompiledQuery, rollup: plan.Family | None, window: TimeWindow | None, now: float | None = None
     ) -> list[tuple[plan.Span, str, list[Any]]]:
         """Each piece of ``window`` to read, with its WHERE clause (lookups done once, for all pieces)."""
-        where, more = compiled.render(self._resolver())
+        resolver = self._resolver()
+        where, more = compiled.render(resolver)
         if where == "0":
             return []
         start, end = (window or TimeWindow()).bounds(now)
         out = []
         for span in plan.spans(self.store.conn, rollup if self.use_rollups else None, start, end):
             conds, params = plan.bounds_sql(span)
-            if where != "1":
-                conds.append(where)
-            out.append((span, " AND ".join(conds) or "1", [*params, *(more if where != "1" else ())]))
+            w, m = where, more
+            if span.rollup is not None and span.rollup.by_profile:
+                w, m = render(plan.on_profiles(compiled.cond), resolver)
+                if w == "0":
+                    continue
+            if w != "1":
+                conds.append(w)
+            out.append((span, " AND ".join(conds) or "1", [*params, *(m if w != "1" else ())]))
         return out
 
     def _resolver(self) -> Resolver:
@@ -293,7 +300,7 @@ class QueryEngine:
         compiled = self.compile(query)
         if compiled.match_all:
             return None  # every flow matches: the walk stops after ``limit`` rows
-        rollup = plan.rollup_for(compiled)
+        rollup = plan.rollup_for(compiled, profiles=False)
         if rollup is None:
             return None
         with self._session():
@@ -301,7 +308,7 @@ class QueryEngine:
             if where == "0":
                 return []
             start, end = (window or TimeWindow()).bounds()
-            got = pages.guided_page(self.store.conn, rollup, where, list(params), start, end, limit, descending)
+            got = pages.guided_page(self.store.conn, plan.finest(rollup), where, list(params), start, end, limit, descending)
             if got is None:
                 return None
             rows, columns = got
@@ -372,43 +379,13 @@ class QueryEngine:
             if expr not in keys:
                 keys.append(expr)
             getters.append((keys.index(expr), get))
-        key_sql = ", ".join(keys)
         compiled = self.compile(query)
-        rollup = plan.rollup_for(compiled, by)
-        fetched: list[tuple[Any, ...]] = []
+        family = plan.rollup_for(compiled, by)
         with self._session():
-            for span, where, params in self._spans_where(compiled, rollup, window):
-                sql = f"SELECT {key_sql}, {_sums(span)} FROM {span.source} WHERE {where} GROUP BY {key_sql}"
-                fetched += self.store.conn.execute(sql, params).fetchall()
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        n = len(keys)
-        for got in fetched:
-            value = tuple(get(got[i]) for i, get in getters)
-            acc = groups.get(value)
-            if acc is None:
-                groups[value] = [got[n], got[n + 1], got[n + 2]]
-            else:
-                acc[0] += got[n]
-                acc[1] += got[n + 1]
-                acc[2] += got[n + 2]
-        index = {"flows": 0, "bytes": 1, "packets": 2}[metric]
-        ordered = sorted(groups.items(), key=lambda kv: (-kv[1][index], -kv[1][0], _sort_key(kv[0])))
-        out: list[Row] = []
-        for value, (flows, bytes_, packets) in ordered[: max(0, limit)]:
-            row = dict(zip(by, value))
-            row.update(flows=flows, bytes=bytes_, packets=packets, other=False)
-            out.append(row)
-        rest = ordered[max(0, limit) :]
-        if rest:
-            row = dict.fromkeys(by)
-            row.update(
-                flows=sum(v[0] for _, v in rest),
-                bytes=sum(v[1] for _, v in rest),
-                packets=sum(v[2] for _, v in rest),
-                other=True,
+            pieces = self._spans_where(compiled, family, window)
+            return aggregate.top(
+                self.store.conn, self.store, pieces, by, keys, getters, metric, limit, self._shared, compiled.match_all
             )
-            out.append(row)
-        return out
 
     def histogram(
         self, query: str, window: TimeWindow | None = None, buckets: int = 60, now: float | None = None
@@ -432,8 +409,7 @@ class QueryEngine:
         width = max(1, math.ceil((end - start) / buckets))
         compiled = self.compile(query)
         # A rollup minute must fall in one bucket: buckets that start on a minute and last whole minutes.
-        aligned = start % plan.MINUTE == 0 and width % plan.MINUTE == 0
-        rollup = plan.rollup_for(compiled) if aligned else None
+        rollup = plan.dividing(plan.rollup_for(compiled), start, width)
         counts: dict[int, list[int]] = {}
         with self._session():
             for span, where, params in self._spans_where(compiled, rollup, TimeWindow(start, end)):
@@ -478,10 +454,6 @@ def _order_sql(order: str) -> str:
     if expr == 'f."start"':
         return f'f."start" {direction}, f.id {direction}'
     return f'{expr} {direction}, f."start" DESC, f.id DESC'
-
-
-def _sort_key(value: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple((v is None, str(v)) for v in value)
 
 
 def _seconds(s: float) -> str:

@@ -23,7 +23,7 @@ _MAX_MINUTES = 20_000  # rollup minutes looked at before giving the walk the job
 
 def guided_page(
     conn: sqlite3.Connection,
-    rollup: schema.Rollup,
+    rollup: plan.Family | None,
     where: str,
     params: list[Any],
     start: int | None,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flowtui import catalog, rollups, schema
 from flowtui.query.compiler import CompiledQuery
@@ -39,31 +39,67 @@ class Span:
         return "flows f" if self.rollup is None else f"{self.rollup.view} f"
 
 
-def rollup_for(compiled: CompiledQuery, by: Iterable[str] = ()) -> schema.Rollup | None:
-    """The smallest rollup that holds every field the query names and every field in ``by``; None if none does."""
-    names = [*compiled.fields, *by]
-    columns = set()
-    for name in names:
-        if name not in catalog.BY_NAME:
+Family = tuple[schema.Rollup, ...]  # one family's rollups, longest buckets first
+
+_FAMILIES: dict[object, list[schema.Rollup]] = {}
+for _r in schema.ROLLUPS:
+    _FAMILIES.setdefault(_r.family, []).append(_r)
+FAMILIES: tuple[Family, ...] = tuple(tuple(sorted(rs, key=lambda r: -r.seconds)) for rs in _FAMILIES.values())
+
+
+def rollup_for(compiled: CompiledQuery, by: Iterable[str] = (), profiles: bool = True) -> Family | None:
+    """The first rollup family (in :data:`schema.ROLLUPS` order) that holds every field the query names and in ``by``.
+
+    A family keyed by profiles answers only what depends on the enrichment of
+    the addresses, never on the addresses themselves, and groups by no address
+    (``profiles`` False: never, for what needs the rows' own ids).
+    """
+    columns: set[str] = set()
+    address_fields = False
+    for name in compiled.fields:
+        if name not in catalog.BY_NAME or schema.STORAGE[name].kind == "message":
             return None
-        s = schema.STORAGE[name]
-        if s.kind == "message":
+        columns.add(schema.STORAGE[name].column)
+        address_fields |= schema.STORAGE[name].kind == "address"
+    grouped: set[str] = set()
+    for name in by:
+        if name not in catalog.BY_NAME or schema.STORAGE[name].kind == "message":
             return None
-        columns.add(s.column)
-    best = None
-    for r in schema.ROLLUPS:
-        if not columns <= set(r.dims):
+        grouped.add(schema.STORAGE[name].column)
+    for family in FAMILIES:
+        r = family[0]
+        if not (columns | grouped) <= set(r.dims):
             continue
+        if r.by_profile:
+            addresses = {c for c in r.dims if schema.STORAGE_BY_COLUMN.get(c) == "address"}
+            if not profiles or address_fields or grouped & addresses:
+                continue
         if r.only is not None and not _implies(compiled.cond, *r.only):
             continue
-        if best is None or _size_rank(r) < _size_rank(best):
-            best = r
-    return best
+        return family
+    return None
 
 
-def _size_rank(r: schema.Rollup) -> tuple[int, int]:
-    """Filtered rollups hold fewer rows; fewer keys, fewer rows too."""
-    return (0 if r.only is not None else 1, len(r.dims))
+def on_profiles(cond: Cond) -> Cond:
+    """``cond`` for a rollup keyed by profiles: lookups in addrs become lookups in profiles (same columns)."""
+    if cond.op == "in" and cond.table == "addrs":
+        return replace(cond, table="profiles")
+    if cond.items:
+        return replace(cond, items=tuple(on_profiles(c) for c in cond.items))
+    return cond
+
+
+def finest(family: Family | None) -> Family | None:
+    """The family's one-minute rollup alone (for what needs minutes: the first pages)."""
+    return None if family is None else (family[-1],)
+
+
+def dividing(family: Family | None, start: int, width: int) -> Family | None:
+    """The rollups of ``family`` whose buckets each fall in one histogram bucket; None if the finest does not."""
+    if family is None:
+        return None
+    kept = tuple(r for r in family if start % r.seconds == 0 and width % r.seconds == 0)
+    return kept if kept and kept[-1] is family[-1] else None
 
 
 def _implies(cond: Cond, column: str, value: str) -> bool:
@@ -84,15 +120,14 @@ def has_flows(conn: sqlite3.Connection, start: int | None, end: int | None) -> b
     return conn.execute(sql, params).fetchone() is not None
 
 
-def spans(
-    conn: sqlite3.Connection, rollup: schema.Rollup | None, start: int | None, end: int | None
-) -> list[Span]:
-    """The pieces of ``[start, end)`` to read: a rollup span for whole minutes, flows spans around it.
+def spans(conn: sqlite3.Connection, family: Family | None, start: int | None, end: int | None) -> list[Span]:
+    """The pieces of ``[start, end)`` to read: rollup spans for whole buckets, flows spans around them.
 
-    Flows spans that hold no flows are left out. Must run inside the read
-    transaction the pieces are read in.
+    Longer buckets cover what they can; shorter ones the rest; flows the
+    partial minutes. Flows spans that hold no flows are left out. Must run
+    inside the read transaction the pieces are read in.
     """
-    if rollup is None:
+    if not family:
         return [Span(start, end)]
     raw_from, rollup_from = rollups.horizons(conn)
     lo = _ceil(start) if start is not None else 0
@@ -117,9 +152,25 @@ def spans(
     out: list[Span] = []
     if (start is None or start < lo) and has_flows(conn, start, lo):
         out.append(Span(start, lo))
-    out.append(Span(lo, hi, rollup))
+    out += _tile(lo, hi, family)
     if hi is not None and end is not None and hi < end and has_flows(conn, hi, end):
         out.append(Span(hi, end))
+    return out
+
+
+def _tile(lo: int, hi: int | None, levels: Family) -> list[Span]:
+    """``[lo, hi)`` (whole buckets of the last level) in the longest buckets that fit."""
+    r = levels[0]
+    if len(levels) == 1:
+        return [Span(lo, hi, r)]
+    a = -(-lo // r.seconds) * r.seconds
+    b = None if hi is None else hi - hi % r.seconds
+    if b is not None and a >= b:
+        return _tile(lo, hi, levels[1:])
+    out = _tile(lo, a, levels[1:]) if lo < a else []
+    out.append(Span(a, b, r))
+    if b is not None and hi is not None and b < hi:
+        out += _tile(b, hi, levels[1:])
     return out
 
 

@@ -1,0 +1,327 @@
+"""Top-N groups: SQLite groups on stored ids and picks the top rows; Python decodes only those.
+
+A group is keyed by the values the user sees, but SQLite holds ids: an address
+has one ``addrs`` id per enrichment profile, so two ids can stand for the same
+value. When every grouped column maps ids to values one to one — an address
+column grouped by the address itself, strings, numbers — the only ids that
+share a value are the profiles of one address, and those are few: they are
+mapped to one id inside the SQL (``CASE``), SQLite sorts the groups and hands
+back just the top rows and the totals. Otherwise (grouping by an attribute of
+an address, such as its country) every group is fetched, decoded once per id,
+and merged here.
+
+Ties are broken by the decoded values, exactly as a full sort would: enough
+rows are fetched to hold every group tied with the last one shown.
+"""
+
+from __future__ import annotations
+
+import heapq
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from flowtui import schema
+from flowtui.query import plan
+from flowtui.store import Store
+
+Row = dict[str, Any]
+Piece = tuple[plan.Span, str, list[Any]]
+METRIC_INDEX = {"flows": 0, "bytes": 1, "packets": 2}
+_SLACK = 64  # rows fetched past the limit, for ties
+_MAX_ALIASES = 300  # ids mapped inside the SQL; more, and groups are merged in Python
+
+
+class SharedAddresses:
+    """Addresses with more than one ``addrs`` row (a new owner, a new threat list…), kept up to date cheaply."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.seen_max = -1
+        self.ids: dict[str, list[int]] = {}  # ip -> its addrs ids, for ips with more than one
+
+    def refresh(self) -> dict[str, list[int]]:
+        conn = self.store.conn
+        top = conn.execute("SELECT coalesce(max(id), 0) FROM addrs").fetchone()[0]
+        if top == self.seen_max:
+            return self.ids
+        if self.seen_max < 0 or top - self.seen_max > 5_000:
+            self.ids = {}
+            for ip, aid in conn.execute(
+                "SELECT ip, id FROM addrs WHERE ip IN (SELECT ip FROM addrs GROUP BY ip HAVING count(*) > 1) ORDER BY id"
+            ):
+                self.ids.setdefault(ip, []).append(aid)
+        else:
+            for aid, ip in conn.execute("SELECT id, ip FROM addrs WHERE id > ? ORDER BY id", (self.seen_max,)).fetchall():
+                if ip in self.ids:
+                    self.ids[ip].append(aid)
+                    continue
+                others = [r[0] for r in conn.execute("SELECT id FROM addrs WHERE ip = ? ORDER BY id", (ip,))]
+                if len(others) > 1:
+                    self.ids[ip] = others
+        self.seen_max = top
+        return self.ids
+
+
+def top(
+    conn: sqlite3.Connection,
+    store: Store,
+    pieces: Sequence[Piece],
+    by: Sequence[str],
+    keys: Sequence[str],
+    getters: Sequence[tuple[int, Callable[[Any], Any]]],
+    metric: str,
+    limit: int,
+    shared: SharedAddresses,
+    match_all: bool = False,
+) -> list[Row]:
+    """The ``limit`` biggest groups of ``by`` over ``pieces`` (see QueryEngine.top for the rows).
+
+    ``match_all``: the query matches every flow, so the rollup of totals per
+    minute knows the window's totals (see :func:`_threshold_top`).
+    """
+    if not pieces:
+        return []
+    index = METRIC_INDEX[metric]
+    limit = max(0, limit)
+    aliases = _aliases(store, by, keys, getters, shared)
+    if match_all and limit and aliases is not None and not any(aliases):
+        found = _threshold_top(conn, pieces, keys, index, limit)
+        if found is not None:
+            candidates, totals = found
+            _preload(store, keys, [k for k, _ in candidates])
+            items = [(tuple(get(k[i]) for i, get in getters), v) for k, v in candidates]
+            first = _first(items, index, limit)
+            return _rows(by, first, totals, totals[0] > sum(v[0] for _, v in first))
+    union, params = _union(pieces, keys, aliases)
+    n = len(keys)
+    cols = ", ".join(f"k{i}" for i in range(n))
+    grouped = f"SELECT {cols}, sum(c) AS c, sum(b) AS b, sum(p) AS p FROM ({union}) GROUP BY {cols}"
+    if aliases is None:
+        fetched = conn.execute(grouped, params).fetchall()
+        _preload(store, keys, [r[:n] for r in fetched])
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        memo: list[dict[Any, Any]] = [{} for _ in getters]
+        for got in fetched:
+            value = tuple(_memo_get(memo[j], get, got[i]) for j, (i, get) in enumerate(getters))
+            acc = groups.get(value)
+            if acc is None:
+                groups[value] = [got[n], got[n + 1], got[n + 2]]
+            else:
+                acc[0] += got[n]
+                acc[1] += got[n + 1]
+                acc[2] += got[n + 2]
+        items = list(groups.items())
+        totals = [sum(v[0] for _, v in items), sum(v[1] for _, v in items), sum(v[2] for _, v in items)]
+        return _rows(by, _first(items, index, limit), totals, len(items) > limit)
+    order = ("c", "b", "p")[index]
+    sql = (
+        f"SELECT {cols}, c, b, p, count(*) OVER (), sum(c) OVER (), sum(b) OVER (), sum(p) OVER () "
+        f"FROM ({grouped}) ORDER BY {order} DESC, c DESC LIMIT ?"
+    )
+    fetched = conn.execute(sql, [*params, limit + _SLACK]).fetchall()
+    if not fetched:
+        return []
+    count, totals = fetched[0][n + 3], list(fetched[0][n + 4 : n + 7])
+    last = fetched[min(limit, len(fetched)) - 1] if limit else None
+    if last is not None and len(fetched) < count and (fetched[-1][n + index], fetched[-1][n]) == (
+        last[n + index],
+        last[n],
+    ):
+        # The fetched rows end inside a run of ties with the last row shown: take them all.
+        sql = f"SELECT {cols}, c, b, p FROM ({grouped}) WHERE {order} = ? AND c = ?"
+        tied = conn.execute(sql, [*params, last[n + index], last[n]]).fetchall()
+        fetched = [r for r in fetched if (r[n + index], r[n]) != (last[n + index], last[n])] + [
+            (*r, count, *totals) for r in tied
+        ]
+    _preload(store, keys, [r[:n] for r in fetched])
+    items = [(tuple(get(r[i]) for i, get in getters), [r[n], r[n + 1], r[n + 2]]) for r in fetched]
+    return _rows(by, _first(items, index, limit), totals, count > limit)
+
+
+def _threshold_top(
+    conn: sqlite3.Connection, pieces: Sequence[Piece], keys: Sequence[str], index: int, limit: int
+) -> tuple[list[tuple[tuple[Any, ...], list[int]]], list[int]] | None:
+    """Candidates holding the top ``limit`` groups, with exact sums, and the window's totals; None: group everything.
+
+    Every flow matches, pieces are rollups: each bucket's ``k`` biggest groups
+    are read (a bucket's rows come in key order, so SQLite groups them without
+    sorting), their exact sums over the window looked up by key, and a group
+    seen in no bucket's top ``k`` is at most the sum of each bucket's k-th
+    value. When the candidates' ``limit``-th is above that bound, they hold
+    the answer; otherwise ``k`` grows. Busy VPCs are skewed (a few pairs carry
+    most bytes), so a few dozen rows per bucket settle it, instead of sorting
+    every pair of the window.
+    """
+    if any(span.rollup is None for span, _, _ in pieces):
+        return None
+    columns = [k.removeprefix('f."').removesuffix('"') for k in keys]
+    if any(f'f."{c}"' != k or c not in (pieces[0][0].rollup.dims if pieces[0][0].rollup else ()) for c, k in zip(columns, keys)):
+        return None
+    minutes = schema.ROLLUPS[0].table
+    buckets: list[tuple[schema.Rollup, int]] = []
+    per_piece: list[tuple[schema.Rollup, list[int]]] = []
+    totals = [0, 0, 0]
+    for span, _, _ in pieces:
+        r = span.rollup
+        assert r is not None
+        conds, params = plan.bounds_sql(span)
+        where = " AND ".join(c.replace('f."start"', '"start"') for c in conds) or "1"
+        starts = sorted({m - m % r.seconds for (m,) in conn.execute(f'SELECT "start" FROM {minutes} WHERE {where}', params)})
+        got = conn.execute(f"SELECT coalesce(sum(flows), 0), coalesce(sum(bytes), 0), coalesce(sum(packets), 0) FROM {minutes} WHERE {where}", params).fetchone()
+        totals = [a + b for a, b in zip(totals, got)]
+        buckets += [(r, b) for b in starts]
+        per_piece.append((r, starts))
+    if len(buckets) > 64:
+        return None
+    metric = ("flows", "bytes", "packets")[index]
+    cols = ", ".join(f'"{c}"' for c in columns)
+    k = limit + 16
+    while k <= 4096:
+        candidates: set[tuple[Any, ...]] = set()
+        bound = 0
+        for r, b in buckets:
+            rows = conn.execute(
+                f'SELECT {cols}, sum({metric}) FROM {r.table} WHERE "start" = ? GROUP BY {cols} ORDER BY {len(columns) + 1} DESC LIMIT ?',
+                (b, k),
+            ).fetchall()
+            candidates.update(tuple(row[:-1]) for row in rows)
+            if len(rows) == k:
+                bound += rows[-1][-1]
+        sums: dict[tuple[Any, ...], list[int]] = {}
+        if candidates:
+            cand = list(candidates)
+            values = ", ".join("(" + ", ".join("?" * len(columns)) + ")" for _ in cand)
+            names = ", ".join(f"k{i}" for i in range(len(columns)))
+            join = " AND ".join(f'r."{c}" = cand.k{i}' for i, c in enumerate(columns))
+            flat = [v for key in cand for v in key]
+            for r, starts in per_piece:
+                if not starts:
+                    continue
+                sql = (
+                    f"WITH cand({names}) AS (VALUES {values}) SELECT {names}, sum(r.flows), sum(r.bytes), sum(r.packets) "
+                    f'FROM cand JOIN {r.table} r ON r."start" IN ({", ".join("?" * len(starts))}) AND {join} GROUP BY {names}'
+                )
+                for row in conn.execute(sql, [*flat, *starts]):
+                    acc = sums.setdefault(tuple(row[: len(columns)]), [0, 0, 0])
+                    acc[0] += row[-3]
+                    acc[1] += row[-2]
+                    acc[2] += row[-1]
+        ranked = sorted(sums.values(), key=lambda v: -v[index])
+        if bound == 0 or (len(ranked) >= limit and ranked[limit - 1][index] > bound):
+            nulls = [schema.rollup_null(c) for c in columns]
+            out = [(tuple(None if v == n else v for v, n in zip(key, nulls)), v) for key, v in sums.items()]
+            return out, totals
+        k *= 4
+    return None
+
+
+def _aliases(
+    store: Store,
+    by: Sequence[str],
+    keys: Sequence[str],
+    getters: Sequence[tuple[int, Callable[[Any], Any]]],
+    shared: SharedAddresses,
+) -> list[dict[int, int]] | None:
+    """Per key, the ids to group under another id of the same value; None when ids and values are not one to one."""
+    names: list[list[str]] = [[] for _ in keys]
+    for name, (i, _) in zip(by, getters):
+        names[i].append(name)
+    out: list[dict[int, int]] = []
+    shared_ids: dict[str, list[int]] | None = None
+    total = 0
+    for i, key_names in enumerate(names):
+        kinds = {schema.STORAGE[n].kind for n in key_names}
+        if kinds <= {"int", "string", "protocol", "end"}:
+            out.append({})
+            continue
+        if "address" not in kinds or not kinds <= {"address", "enrich"}:
+            return None  # an attribute without its address, or the envelope: many ids, one value
+        if shared_ids is None:
+            shared_ids = shared.refresh()
+        column_getters = [get for j, (k, get) in enumerate(getters) if k == i]
+        mapping: dict[int, int] = {}
+        store.load_addresses(a for ids in shared_ids.values() for a in ids)
+        for ids in shared_ids.values():
+            first: dict[tuple[Any, ...], int] = {}
+            for aid in ids:
+                value = tuple(get(aid) for get in column_getters)
+                canon = first.setdefault(value, aid)
+                if canon != aid:
+                    mapping[aid] = canon
+        total += len(mapping)
+        if total > _MAX_ALIASES:
+            return None
+        out.append(mapping)
+    return out
+
+
+def _union(pieces: Sequence[Piece], keys: Sequence[str], aliases: list[dict[int, int]] | None) -> tuple[str, list[Any]]:
+    """One SELECT per piece, the keys (mapped) as k0…, the sums as c, b, p."""
+    selects: list[str] = []
+    params: list[Any] = []
+    for span, where, piece_params in pieces:
+        exprs: list[str] = []
+        for i, key in enumerate(keys):
+            mapping = aliases[i] if aliases is not None else {}
+            if mapping:
+                exprs.append(f"CASE {key} {' '.join('WHEN ? THEN ?' for _ in mapping)} ELSE {key} END AS k{i}")
+                for a, canon in mapping.items():
+                    params += [a, canon]
+            else:
+                exprs.append(f"{key} AS k{i}")
+        if span.rollup is None:
+            sums = 'count(*) AS c, coalesce(sum(f."bytes"), 0) AS b, coalesce(sum(f."packets"), 0) AS p'
+            group = ", ".join(f"k{i}" for i in range(len(keys)))
+            selects.append(f"SELECT {', '.join(exprs)}, {sums} FROM flows f WHERE {where} GROUP BY {group}")
+        else:
+            selects.append(f"SELECT {', '.join(exprs)}, f.flows AS c, f.bytes AS b, f.packets AS p FROM {span.source} WHERE {where}")
+        params += piece_params
+    return " UNION ALL ".join(selects), params
+
+
+def _preload(store: Store, keys: Sequence[str], key_rows: list[tuple[Any, ...]]) -> None:
+    """Read the addresses the rows name in a few statements, before decoding them one by one."""
+    for i, key in enumerate(keys):
+        column = key.removeprefix('f."').removesuffix('"')
+        if schema.STORAGE_BY_COLUMN.get(column) == "address":
+            store.load_addresses(r[i] for r in key_rows)
+
+
+def _memo_get(memo: dict[Any, Any], get: Callable[[Any], Any], v: Any) -> Any:
+    try:
+        return memo[v]
+    except KeyError:
+        out = memo[v] = get(v)
+        return out
+
+
+def _first(items: list[tuple[tuple[Any, ...], list[int]]], index: int, limit: int) -> list[tuple[tuple[Any, ...], list[int]]]:
+    """The first ``limit`` of ``items`` by metric, then flows, then the values (as a full sort would order them)."""
+    if limit and len(items) > 4 * limit:
+        cut = heapq.nlargest(limit, items, key=lambda kv: (kv[1][index], kv[1][0]))
+        edge = (cut[-1][1][index], cut[-1][1][0])
+        items = [kv for kv in items if (kv[1][index], kv[1][0]) >= edge]
+    return sorted(items, key=lambda kv: (-kv[1][index], -kv[1][0], sort_key(kv[0])))[:limit]
+
+
+def _rows(by: Sequence[str], first: list[tuple[tuple[Any, ...], list[int]]], totals: list[int], more: bool) -> list[Row]:
+    out: list[Row] = []
+    for value, (flows, bytes_, packets) in first:
+        row = dict(zip(by, value))
+        row.update(flows=flows, bytes=bytes_, packets=packets, other=False)
+        out.append(row)
+    if more:
+        row = dict.fromkeys(by)
+        row.update(
+            flows=totals[0] - sum(v[0] for _, v in first),
+            bytes=totals[1] - sum(v[1] for _, v in first),
+            packets=totals[2] - sum(v[2] for _, v in first),
+            other=True,
+        )
+        out.append(row)
+    return out
+
+
+def sort_key(value: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple((v is None, str(v)) for v in value)
