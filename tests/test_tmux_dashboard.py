@@ -35,6 +35,7 @@ class Terminal:
         # (tmux would shrink a window no client looks at to default-size, 80x24).
         config.write_text(f"set -g default-size {width}x{height}\n")
         self.config = config
+        self.socket_path = ""
 
     def tmux(self, *args: str) -> str:
         return subprocess.run(
@@ -48,6 +49,7 @@ class Terminal:
             "new-session", "-d", "-x", str(self.width), "-y", str(self.height),
             f"cd {ROOT} && env {exports} {command}; echo EXITED $?; sleep 30",
         )
+        self.socket_path = self.tmux("display", "-p", "#{socket_path}").strip()
         size = self.tmux("display", "-p", "#{window_width}x#{window_height}").strip()
         assert size == f"{self.width}x{self.height}", size
 
@@ -82,6 +84,8 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
         yield term
     finally:
         subprocess.run(["tmux", "-L", term.socket, "kill-server"], check=False, capture_output=True, timeout=10)
+        if term.socket_path:
+            Path(term.socket_path).unlink(missing_ok=True)
 
 
 def env(home: Path) -> dict[str, str]:
