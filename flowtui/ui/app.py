@@ -13,7 +13,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,7 +20,6 @@ from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
@@ -33,6 +31,7 @@ from flowtui.ui.commands import FlowtuiCommands
 from flowtui.ui.data import DataSource, PaneResult, StatusInfo
 from flowtui.ui.export import write_export
 from flowtui.ui.formatting import clean
+from flowtui.ui.messages import HistoryLoaded, Refreshed
 from flowtui.ui.panes import PaneSpec, panes_from_config
 from flowtui.ui.screens.address import AddressScreen
 from flowtui.ui.screens.dashboard import DashboardScreen
@@ -45,61 +44,14 @@ from flowtui.ui.screens.dialogs import (
 )
 from flowtui.ui.screens.help import HelpScreen, binding_rows
 from flowtui.ui.screens.results import ResultsScreen
+from flowtui.ui.settings import DEFAULT_INTERVAL, DEFAULT_WINDOW, UiSettings, window_label
 from flowtui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, resolve_theme_name
 from flowtui.ui.widgets.flow_table import FlowTable
 from flowtui.ui.widgets.query_bar import QueryBar, QueryInput
 
 Now = Callable[[], float]
-DEFAULT_WINDOW = TimeWindow.last(900)
-DEFAULT_INTERVAL = 2.0
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 SLIDE_FRACTION = 30  # a live window with no new flows still refreshes every span/30 (old flows slide out)
-
-
-@dataclass(frozen=True, slots=True)
-class UiSettings:
-    """``[ui]`` of the config, checked."""
-
-    theme: str | None = None
-    refresh: float = DEFAULT_INTERVAL
-    window: TimeWindow = DEFAULT_WINDOW
-    keys: dict[str, str] | None = None
-
-    @classmethod
-    def from_config(cls, config: Config) -> UiSettings:
-        from flowtui.ui.screens.dialogs import parse_window
-
-        ui = config.section("ui")
-        theme = config.get("ui", "theme", None, str)
-        refresh = config.get("ui", "refresh", DEFAULT_INTERVAL, (int, float))
-        if refresh <= 0:
-            raise ConfigError(f"{config.path or 'config'}: [ui] refresh must be more than 0 seconds")
-        window_text = config.get("ui", "window", None, str)
-        try:
-            window = parse_window(window_text) if window_text else DEFAULT_WINDOW
-        except FlowtuiError as exc:
-            raise ConfigError(f"{config.path or 'config'}: [ui] window: {exc}") from None
-        keys = ui.get("keys", {})
-        if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
-            raise ConfigError(f"{config.path or 'config'}: [ui.keys] maps binding ids to keys, e.g. \"app.quit\" = \"ctrl+q\"")
-        return cls(theme, float(refresh), window, dict(keys))
-
-
-class Refreshed(Message):
-    """One tick's findings: the sources' status and, when they were re-run, the panes."""
-
-    def __init__(self, status: StatusInfo, panes: list[PaneResult] | None, window: TimeWindow) -> None:
-        super().__init__()
-        self.status = status
-        self.panes = panes
-        self.window = window
-
-
-class HistoryLoaded(Message):
-    def __init__(self, saved: list[tuple[str, str]], history: list[str]) -> None:
-        super().__init__()
-        self.saved = saved
-        self.history = history
 
 
 class FlowtuiApp(App[int]):
@@ -504,19 +456,6 @@ class FlowtuiApp(App[int]):
         rows = self.data.iter_results(query, window, columns, order)
         count = write_export(request.path, request.format, columns, rows)
         self.call_from_thread(self.notify, f"Wrote {count:,} rows to {clean(str(request.path))}", markup=False, timeout=4)
-
-
-def window_label(window: TimeWindow, paused: bool, live_colour: str = "green") -> Text:
-    text = Text(no_wrap=True)
-    if paused:
-        text.append(" PAUSED ", style="reverse bold")
-        text.append(" ")
-    if window.live:
-        text.append("● live ", style=f"bold {live_colour}")
-    else:
-        text.append("■ fixed ", style="bold")
-    text.append(window.describe())
-    return text
 
 
 def all_binding_ids() -> list[str]:

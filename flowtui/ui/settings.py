@@ -1,0 +1,56 @@
+"""The ``[ui]`` section of the config, and how the time window is labelled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+
+from flowtui.config import Config
+from flowtui.errors import ConfigError, FlowtuiError
+from flowtui.query.window import TimeWindow
+
+DEFAULT_WINDOW = TimeWindow.last(900)
+DEFAULT_INTERVAL = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class UiSettings:
+    """``[ui]`` of the config, checked."""
+
+    theme: str | None = None
+    refresh: float = DEFAULT_INTERVAL
+    window: TimeWindow = DEFAULT_WINDOW
+    keys: dict[str, str] | None = None
+
+    @classmethod
+    def from_config(cls, config: Config) -> UiSettings:
+        from flowtui.ui.screens.dialogs import parse_window
+
+        ui = config.section("ui")
+        theme = config.get("ui", "theme", None, str)
+        refresh = config.get("ui", "refresh", DEFAULT_INTERVAL, (int, float))
+        if refresh <= 0:
+            raise ConfigError(f"{config.path or 'config'}: [ui] refresh must be more than 0 seconds")
+        window_text = config.get("ui", "window", None, str)
+        try:
+            window = parse_window(window_text) if window_text else DEFAULT_WINDOW
+        except FlowtuiError as exc:
+            raise ConfigError(f"{config.path or 'config'}: [ui] window: {exc}") from None
+        keys = ui.get("keys", {})
+        if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+            raise ConfigError(f"{config.path or 'config'}: [ui.keys] maps binding ids to keys, e.g. \"app.quit\" = \"ctrl+q\"")
+        return cls(theme, float(refresh), window, dict(keys))
+
+
+def window_label(window: TimeWindow, paused: bool, live_colour: str = "green") -> Text:
+    text = Text(no_wrap=True)
+    if paused:
+        text.append(" PAUSED ", style="reverse bold")
+        text.append(" ")
+    if window.live:
+        text.append("● live ", style=f"bold {live_colour}")
+    else:
+        text.append("■ fixed ", style="bold")
+    text.append(window.describe())
+    return text
