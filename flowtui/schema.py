@@ -27,7 +27,7 @@ from typing import Final, Literal
 
 from flowtui import catalog
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 StorageKind = Literal[
     "int",  # an integer column of flows
@@ -236,7 +236,7 @@ def rollup_null(column: str) -> int:
 
 
 def rollup_statements() -> list[str]:
-    """Tables and views of the rollups (part of the schema since version 2).
+    """Tables and views of the rollups (part of the schema since version 3).
 
     Each rollup row also keeps the first and last flows id it sums: a search
     for rare matches reads just those stretches of flows.
@@ -253,7 +253,9 @@ def rollup_statements() -> list[str]:
         metrics = ", ".join(f'"{m}" INTEGER NOT NULL' for m in (*ROLLUP_METRICS, "first_id", "last_id"))
         pk = ", ".join(f'"{c}"' for c in ("start", *r.dims))
         out.append(f"CREATE TABLE {r.table} ({keys}, {metrics}, PRIMARY KEY ({pk})) WITHOUT ROWID")
-        cols = "".join(f'nullif("{c}", {rollup_null(c)}) AS "{c}", ' for c in r.dims)
+        # Key columns as queries see them (NULL for none), and as stored (``_<column>``: the
+        # primary key's order, for grouping a bucket without sorting it).
+        cols = "".join(f'nullif("{c}", {rollup_null(c)}) AS "{c}", "{c}" AS "_{c}", ' for c in r.dims)
         out.append(f'CREATE VIEW {r.view} AS SELECT "start", {cols}flows, bytes, packets, first_id, last_id FROM {r.table}')
     return out
 

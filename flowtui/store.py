@@ -228,32 +228,43 @@ class Store:
                 for stmt in schema.create_statements():
                     self.conn.execute(stmt)
             if version == 1:
-                self._upgrade_from_1()
+                self._keep_legacy_seen()
+            if version in (1, 2):
+                self._rebuild_rollups()
             self.conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
 
-    def _upgrade_from_1(self) -> None:
-        """Schema 1 → 2: rollups, summed from the rows already stored; event hashes kept aside.
+    def _keep_legacy_seen(self) -> None:
+        """Schema 1 stored plain 64-bit event hashes; their days stay readable under ``seenv1_`` names.
 
-        Schema 1 stored plain 64-bit event hashes; their days stay readable under
-        ``seenv1_`` names until retention drops them, so an event delivered again
-        after the upgrade is still recognised.
+        Until retention drops them, an event delivered again after the upgrade is still recognised.
         """
         for table in self.db.table_names():
             if table.startswith(schema.SEEN_PREFIX):
                 self.conn.execute(f"ALTER TABLE {table} RENAME TO {schema.LEGACY_SEEN_PREFIX}{table[len(schema.SEEN_PREFIX):]}")
+
+    def _rebuild_rollups(self) -> None:
+        """Schemas 1 and 2 → 3: the rollups of this version, summed from the rows already stored.
+
+        (Schema 2 was a development version with fewer rollups; what it has is dropped.)
+        """
+        ex = self.conn.execute
+        for name, kind in ex("SELECT name, type FROM sqlite_schema WHERE type IN ('table', 'view')").fetchall():
+            if name.startswith("rollup_") or name in ("meta", "profiles"):
+                ex(f"DROP {'VIEW' if kind == 'view' else 'TABLE'} {name}")
         for stmt in schema.rollup_statements():
-            self.conn.execute(stmt)
-        self.conn.execute("ALTER TABLE addrs ADD COLUMN profile INTEGER")
+            ex(stmt)
+        if "profile" not in {row[1] for row in ex("PRAGMA table_info(addrs)")}:
+            ex("ALTER TABLE addrs ADD COLUMN profile INTEGER")
         attrs = ", ".join(f'"{a}"' for a in schema.ADDR_ATTRS)
         profiles: dict[Profile, list[int]] = {}
-        for row in self.conn.execute(f"SELECT id, {attrs} FROM addrs"):
+        for row in ex(f"SELECT id, {attrs} FROM addrs"):
             profiles.setdefault(tuple(row[1:]), []).append(row[0])
         for profile, ids in profiles.items():
             pid = self._profile_id(profile)
             self.conn.executemany("UPDATE addrs SET profile = ? WHERE id = ?", [(pid, i) for i in ids])
         last = self._last_flow_id()
         if last:
-            rows = self.conn.execute("SELECT id, value FROM strings").fetchall()
+            rows = ex("SELECT id, value FROM strings").fetchall()
             self._strings.update({v: i for i, v in rows})
             rollups.add(self.conn, self._strings, 1, last)
             self._strings.clear()

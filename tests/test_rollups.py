@@ -157,7 +157,7 @@ def test_top_count_and_histogram_agree_for_any_query(engines: tuple[QueryEngine,
         assert fast.histogram(query, window, buckets) == raw.histogram(query, window, buckets), (query, start, buckets)
 
 
-def _sources(engine: QueryEngine, fn: Any) -> list[str]:
+def _sources(engine: QueryEngine, fn: Any) -> set[str]:
     """The tables and views the statements ``fn`` runs read flows or sums from (``… FROM x f``)."""
     seen: list[str] = []
     engine.store.conn.set_trace_callback(seen.append)
@@ -165,7 +165,7 @@ def _sources(engine: QueryEngine, fn: Any) -> list[str]:
         fn()
     finally:
         engine.store.conn.set_trace_callback(None)
-    return sorted(m for s in seen for m in re.findall(r"FROM (\w+) f\b", s) if "LIMIT 1" not in s)
+    return {m for s in seen if "LIMIT 1" not in s for m in re.findall(r"(?:FROM|JOIN) (\w+) f\b", s)}
 
 
 def test_whole_buckets_come_from_the_rollups_and_only_edges_from_flows(
@@ -173,15 +173,34 @@ def test_whole_buckets_come_from_the_rollups_and_only_edges_from_flows(
 ) -> None:
     fast, _ = engines
     m0 = T0 - T0 % 300 + 300  # on five minutes
+    # 2 minutes, then a five-minute bucket, then 1 minute; the totals (for "other") per profile.
     aligned = _sources(fast, lambda: fast.top("action:REJECT", TimeWindow(m0 + 120, m0 + 720), ["src_addr", "dst_port"]))
-    # 2 minutes, then a five-minute bucket, then 1 minute.
-    assert aligned == ["rollup_rejects_5m_v", "rollup_rejects_v", "rollup_rejects_v"]
+    assert aligned == {"rollup_rejects_5m_v", "rollup_rejects_v", "rollup_profiles_v"}
     ragged = _sources(fast, lambda: fast.top("*", TimeWindow(m0 + 17, m0 + 613), ["src_addr", "dst_addr"]))
-    assert ragged == ["flows", "flows", "rollup_pairs_5m_v", "rollup_pairs_v"]  # 4 minutes, 5 minutes
+    assert ragged == {"flows", "rollup_pairs_5m_v", "rollup_pairs_v"}  # the partial minutes from flows
     live = _sources(fast, lambda: fast.histogram("*", TimeWindow.last(1199), 10, now=m0 + 1199))
-    assert live == ["rollup_minutes_v"]
+    assert live == {"rollup_minutes_v"}
+    hist = _sources(fast, lambda: fast.histogram("dst_addr_entity_aws_type:EC2 AND src_addr_internal:false",
+                                                 TimeWindow(m0, m0 + 900), 15))
+    assert hist == {"rollup_profiles_v"}
     # A field no rollup holds: the flows.
-    assert _sources(fast, lambda: fast.top("bytes:>100", TimeWindow(m0, m0 + 600), ["src_addr"])) == ["flows"]
+    assert _sources(fast, lambda: fast.top("bytes:>100", TimeWindow(m0, m0 + 600), ["src_addr"])) == {"flows"}
+
+
+def test_top_groups_found_from_each_buckets_biggest_are_exact_when_nothing_stands_out(tmp_path: Path) -> None:
+    """Flat traffic (every pair alike, ties everywhere): the bound never settles early, the answer stays exact."""
+    store = Store(tmp_path / "flat.db")
+    m0 = T0 - T0 % 300
+    flows = [_flow(m0 + (i % 600), src=f"10.0.{i % 7}.{i % 53 + 1}", action="ACCEPT", bytes=100 + i % 3)
+             for i in range(6_000)]
+    store.write(Batch([Part(flows, V2_PRESENT)]))
+    fast, raw = QueryEngine(store), QueryEngine(store, rollups=False)
+    for metric in ("bytes", "flows"):
+        for limit in (1, 5, 40):
+            window = TimeWindow(m0, m0 + 600)
+            assert fast.top("*", window, ["src_addr", "dst_addr"], metric, limit) == raw.top(  # type: ignore[arg-type]
+                "*", window, ["src_addr", "dst_addr"], metric, limit  # type: ignore[arg-type]
+            )
 
 
 @pytest.mark.parametrize(
@@ -337,3 +356,19 @@ def test_opening_reads_no_addresses_until_a_row_needs_them(tmp_path: Path) -> No
     writer = Store(tmp_path / "a.db")
     writer.write(Batch([Part([_flow(T0 + 1, src="10.0.0.1")], V2_PRESENT)]))
     assert writer.conn.execute("SELECT count(*) FROM addrs WHERE ip = '10.0.0.1'").fetchone()[0] == 1
+
+
+def test_a_live_pane_on_whole_minutes_reads_only_rollups(engines: tuple[QueryEngine, QueryEngine]) -> None:
+    fast, raw = engines
+    now = T0 + SPAN - 200  # flows go on after now: the pinned window must not take them
+    for since, buckets in ((900, 60), (3600, 60), (1200, 7)):
+        window, n = TimeWindow.last(since).on_minutes(now, buckets)
+        assert window.start is not None and window.end is not None
+        assert window.start <= now - since and window.end > now and window.start % 60 == window.end % 60 == 0
+        assert n <= buckets and (window.end - window.start) % (60 * n) == 0
+        for query, by, metric in PANES:
+            read = _sources(fast, lambda q=query, b=by, m=metric, w=window, n=n: (fast.top(q, w, b, m, 10),  # type: ignore[misc]
+                                                                                    fast.histogram(q, w, n, now=now)))
+            assert "flows" not in read, (query, since)
+            assert fast.top(query, window, by, metric, 10) == raw.top(query, window, by, metric, 10)  # type: ignore[arg-type]
+            assert fast.histogram(query, window, n, now=now) == raw.histogram(query, window, n, now=now)

@@ -26,7 +26,8 @@ from flowtui.query import plan
 from flowtui.store import Store
 
 Row = dict[str, Any]
-Piece = tuple[plan.Span, str, list[Any]]
+Piece = plan.Piece
+Totals = Callable[[int | None, int | None], list[int] | None]
 METRIC_INDEX = {"flows": 0, "bytes": 1, "packets": 2}
 _SLACK = 64  # rows fetched past the limit, for ties
 _MAX_ALIASES = 300  # ids mapped inside the SQL; more, and groups are merged in Python
@@ -73,26 +74,27 @@ def top(
     metric: str,
     limit: int,
     shared: SharedAddresses,
-    match_all: bool = False,
+    totals: Totals | None = None,
 ) -> list[Row]:
     """The ``limit`` biggest groups of ``by`` over ``pieces`` (see QueryEngine.top for the rows).
 
-    ``match_all``: the query matches every flow, so the rollup of totals per
-    minute knows the window's totals (see :func:`_threshold_top`).
+    ``totals(start, end)``: the query's sums over a span when a small rollup
+    knows them (then the top can be found without grouping every key, see
+    :func:`_threshold_top`), or None.
     """
     if not pieces:
         return []
     index = METRIC_INDEX[metric]
     limit = max(0, limit)
     aliases = _aliases(store, by, keys, getters, shared)
-    if match_all and limit and aliases is not None and not any(aliases):
-        found = _threshold_top(conn, pieces, keys, index, limit)
+    if totals is not None and limit and aliases is not None and not any(aliases):
+        found = _threshold_top(conn, pieces, keys, index, limit, totals)
         if found is not None:
-            candidates, totals = found
+            candidates, window_sums = found
             _preload(store, keys, [k for k, _ in candidates])
             items = [(tuple(get(k[i]) for i, get in getters), v) for k, v in candidates]
             first = _first(items, index, limit)
-            return _rows(by, first, totals, totals[0] > sum(v[0] for _, v in first))
+            return _rows(by, first, window_sums, window_sums[0] > sum(v[0] for _, v in first))
     union, params = _union(pieces, keys, aliases)
     n = len(keys)
     cols = ", ".join(f"k{i}" for i in range(n))
@@ -112,8 +114,8 @@ def top(
                 acc[1] += got[n + 1]
                 acc[2] += got[n + 2]
         items = list(groups.items())
-        totals = [sum(v[0] for _, v in items), sum(v[1] for _, v in items), sum(v[2] for _, v in items)]
-        return _rows(by, _first(items, index, limit), totals, len(items) > limit)
+        sums = [sum(v[0] for _, v in items), sum(v[1] for _, v in items), sum(v[2] for _, v in items)]
+        return _rows(by, _first(items, index, limit), sums, len(items) > limit)
     order = ("c", "b", "p")[index]
     sql = (
         f"SELECT {cols}, c, b, p, count(*) OVER (), sum(c) OVER (), sum(b) OVER (), sum(p) OVER () "
@@ -122,7 +124,7 @@ def top(
     fetched = conn.execute(sql, [*params, limit + _SLACK]).fetchall()
     if not fetched:
         return []
-    count, totals = fetched[0][n + 3], list(fetched[0][n + 4 : n + 7])
+    count, sums = int(fetched[0][n + 3]), [int(v) for v in fetched[0][n + 4 : n + 7]]
     last = fetched[min(limit, len(fetched)) - 1] if limit else None
     if last is not None and len(fetched) < count and (fetched[-1][n + index], fetched[-1][n]) == (
         last[n + index],
@@ -132,58 +134,61 @@ def top(
         sql = f"SELECT {cols}, c, b, p FROM ({grouped}) WHERE {order} = ? AND c = ?"
         tied = conn.execute(sql, [*params, last[n + index], last[n]]).fetchall()
         fetched = [r for r in fetched if (r[n + index], r[n]) != (last[n + index], last[n])] + [
-            (*r, count, *totals) for r in tied
+            (*r, count, *sums) for r in tied
         ]
     _preload(store, keys, [r[:n] for r in fetched])
     items = [(tuple(get(r[i]) for i, get in getters), [r[n], r[n + 1], r[n + 2]]) for r in fetched]
-    return _rows(by, _first(items, index, limit), totals, count > limit)
+    return _rows(by, _first(items, index, limit), sums, count > limit)
 
 
 def _threshold_top(
-    conn: sqlite3.Connection, pieces: Sequence[Piece], keys: Sequence[str], index: int, limit: int
+    conn: sqlite3.Connection, pieces: Sequence[Piece], keys: Sequence[str], index: int, limit: int, totals: Totals
 ) -> tuple[list[tuple[tuple[Any, ...], list[int]]], list[int]] | None:
     """Candidates holding the top ``limit`` groups, with exact sums, and the window's totals; None: group everything.
 
-    Every flow matches, pieces are rollups: each bucket's ``k`` biggest groups
-    are read (a bucket's rows come in key order, so SQLite groups them without
-    sorting), their exact sums over the window looked up by key, and a group
-    seen in no bucket's top ``k`` is at most the sum of each bucket's k-th
-    value. When the candidates' ``limit``-th is above that bound, they hold
-    the answer; otherwise ``k`` grows. Busy VPCs are skewed (a few pairs carry
-    most bytes), so a few dozen rows per bucket settle it, instead of sorting
-    every pair of the window.
+    The pieces are rollups: each bucket's ``k`` biggest groups are read (a
+    bucket's rows come in key order, so SQLite groups them without sorting),
+    their exact sums over the window looked up by key, and a group seen in no
+    bucket's top ``k`` is at most the sum of each bucket's k-th value. When the
+    candidates' ``limit``-th is above that bound, they hold the answer;
+    otherwise ``k`` grows. Traffic is skewed (a few pairs carry most bytes, a
+    few scanners most rejects), so a few dozen rows per bucket settle it,
+    instead of sorting every key of the window. The "other" row needs the
+    window's totals, which a small rollup (per minute, per profile) gives.
     """
-    if any(span.rollup is None for span, _, _ in pieces):
+    rollup = pieces[0].span.rollup if pieces else None
+    if rollup is None or any(p.span.rollup is None or p.span.rollup.family != rollup.family for p in pieces):
         return None
     columns = [k.removeprefix('f."').removesuffix('"') for k in keys]
-    if any(f'f."{c}"' != k or c not in (pieces[0][0].rollup.dims if pieces[0][0].rollup else ()) for c, k in zip(columns, keys)):
+    if any(f'f."{c}"' != k or c not in rollup.dims for c, k in zip(columns, keys)):
+        return None
+    window_totals = totals(pieces[0].span.start, pieces[-1].span.end)
+    if window_totals is None:
         return None
     minutes = schema.ROLLUPS[0].table
-    buckets: list[tuple[schema.Rollup, int]] = []
-    per_piece: list[tuple[schema.Rollup, list[int]]] = []
-    totals = [0, 0, 0]
-    for span, _, _ in pieces:
-        r = span.rollup
-        assert r is not None
-        conds, params = plan.bounds_sql(span)
+    buckets: list[tuple[Piece, int]] = []
+    per_piece: list[tuple[Piece, list[int]]] = []
+    for piece in pieces:
+        seconds = piece.span.rollup.seconds  # type: ignore[union-attr]
+        conds, params = plan.bounds_sql(piece.span)
         where = " AND ".join(c.replace('f."start"', '"start"') for c in conds) or "1"
-        starts = sorted({m - m % r.seconds for (m,) in conn.execute(f'SELECT "start" FROM {minutes} WHERE {where}', params)})
-        got = conn.execute(f"SELECT coalesce(sum(flows), 0), coalesce(sum(bytes), 0), coalesce(sum(packets), 0) FROM {minutes} WHERE {where}", params).fetchone()
-        totals = [a + b for a, b in zip(totals, got)]
-        buckets += [(r, b) for b in starts]
-        per_piece.append((r, starts))
+        starts = sorted({m - m % seconds for (m,) in conn.execute(f'SELECT "start" FROM {minutes} WHERE {where}', params)})
+        buckets += [(piece, b) for b in starts]
+        per_piece.append((piece, starts))
     if len(buckets) > 64:
         return None
     metric = ("flows", "bytes", "packets")[index]
-    cols = ", ".join(f'"{c}"' for c in columns)
+    raw = ", ".join(f'f."_{c}"' for c in columns)
     k = limit + 16
     while k <= 4096:
         candidates: set[tuple[Any, ...]] = set()
         bound = 0
-        for r, b in buckets:
+        for piece, b in buckets:
+            cond = "" if piece.cond == "1" else f" AND {piece.cond}"
             rows = conn.execute(
-                f'SELECT {cols}, sum({metric}) FROM {r.table} WHERE "start" = ? GROUP BY {cols} ORDER BY {len(columns) + 1} DESC LIMIT ?',
-                (b, k),
+                f'SELECT {raw}, sum(f.{metric}) FROM {piece.span.source} WHERE f."start" = ?{cond} '
+                f"GROUP BY {raw} ORDER BY {len(columns) + 1} DESC LIMIT ?",
+                [b, *piece.cond_params, k],
             ).fetchall()
             candidates.update(tuple(row[:-1]) for row in rows)
             if len(rows) == k:
@@ -193,16 +198,18 @@ def _threshold_top(
             cand = list(candidates)
             values = ", ".join("(" + ", ".join("?" * len(columns)) + ")" for _ in cand)
             names = ", ".join(f"k{i}" for i in range(len(columns)))
-            join = " AND ".join(f'r."{c}" = cand.k{i}' for i, c in enumerate(columns))
+            join = " AND ".join(f'f."_{c}" = cand.k{i}' for i, c in enumerate(columns))
             flat = [v for key in cand for v in key]
-            for r, starts in per_piece:
+            for piece, starts in per_piece:
                 if not starts:
                     continue
+                cond = "" if piece.cond == "1" else f" WHERE {piece.cond}"
                 sql = (
-                    f"WITH cand({names}) AS (VALUES {values}) SELECT {names}, sum(r.flows), sum(r.bytes), sum(r.packets) "
-                    f'FROM cand JOIN {r.table} r ON r."start" IN ({", ".join("?" * len(starts))}) AND {join} GROUP BY {names}'
+                    f"WITH cand({names}) AS (VALUES {values}) SELECT {names}, sum(f.flows), sum(f.bytes), sum(f.packets) "
+                    f'FROM cand JOIN {piece.span.source} ON f."start" IN ({", ".join("?" * len(starts))}) AND {join}'
+                    f"{cond} GROUP BY {names}"
                 )
-                for row in conn.execute(sql, [*flat, *starts]):
+                for row in conn.execute(sql, [*flat, *starts, *piece.cond_params]):
                     acc = sums.setdefault(tuple(row[: len(columns)]), [0, 0, 0])
                     acc[0] += row[-3]
                     acc[1] += row[-2]
@@ -211,7 +218,7 @@ def _threshold_top(
         if bound == 0 or (len(ranked) >= limit and ranked[limit - 1][index] > bound):
             nulls = [schema.rollup_null(c) for c in columns]
             out = [(tuple(None if v == n else v for v, n in zip(key, nulls)), v) for key, v in sums.items()]
-            return out, totals
+            return out, window_totals
         k *= 4
     return None
 

@@ -16,8 +16,9 @@ now running, under a live window, is the common case).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 from flowtui import catalog, rollups, schema
 from flowtui.query.compiler import CompiledQuery
@@ -172,6 +173,20 @@ def _tile(lo: int, hi: int | None, levels: Family) -> list[Span]:
     if b is not None and hi is not None and b < hi:
         out += _tile(b, hi, levels[1:])
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A span with the query's condition on it: ``where`` (bounds and condition) or ``cond`` alone ("1": none)."""
+
+    span: Span
+    where: str
+    params: list[Any]
+    cond: str
+    cond_params: list[Any]
+
+    def __iter__(self) -> Iterator[Any]:  # (span, where, params), as the loops over pieces take them
+        return iter((self.span, self.where, self.params))
 
 
 def bounds_sql(span: Span) -> tuple[list[str], list[int]]:

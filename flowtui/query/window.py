@@ -97,6 +97,31 @@ class TimeWindow:
             return TimeWindow(since=span)
         return TimeWindow(start + span, end + span)
 
+    def on_minutes(self, now: float | None = None, buckets: int = 60) -> tuple[TimeWindow, int]:
+        """This window widened to whole minutes, pinned at ``now``, and a bucket count for it.
+
+        What a live pane should ask ``top()`` and ``histogram()`` for: the stores'
+        rollups sum whole minutes (and five minutes), so such a window and
+        buckets of whole minutes are read from them, where "the last 900 s"
+        would read the flows of its partial first minute and 15-second buckets
+        every flow. The window runs from the start of the minute ``span`` ago to
+        the end of the current one; at most ``buckets`` buckets, each a whole
+        number of minutes (of five minutes, when they are that long).
+        """
+        t = int(time.time() if now is None else now)
+        start, end = self.bounds(t)
+        if start is None:
+            return self, buckets
+        end = t + 1 if end is None else end
+        step = 60
+        per = _ceil_div(_ceil_div(end - start, 60), max(1, buckets))  # minutes per bucket
+        if per >= 5:
+            per, step = _ceil_div(per, 5) * 5, 300
+        hi = _ceil_div(end, step) * step
+        width = per * 60
+        n = _ceil_div(hi - (start - start % step), width)
+        return TimeWindow(hi - n * width, hi), n
+
     def with_since(self, seconds: int) -> TimeWindow:
         return replace(self, start=None, end=None, since=int(seconds))
 
@@ -109,6 +134,10 @@ class TimeWindow:
         a = _fmt(self.start) if self.start is not None else "…"
         b = _fmt(self.end) if self.end is not None else "now"
         return f"{a} → {b}"
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
 
 
 def parse_duration(text: str, flag: str = "duration") -> int:
