@@ -193,6 +193,7 @@ class Store:
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 self.conn.execute(f"PRAGMA cache_size = -{_WRITER_CACHE_KB}")
+                self.conn.execute("PRAGMA temp_store = MEMORY")  # the batch sums of the rollups
             self.db = sqlite_utils.Database(self.conn)
             self._migrate()
             self.sync()
@@ -319,10 +320,17 @@ class Store:
     def write(self, batch: Batch, enrich: Enrich | None = None) -> WriteResult:
         """Store a batch, the rollup sums it adds, its dead letters and its checkpoint in one transaction."""
         result = WriteResult()
-        with self.transaction() as txn:
+        with self.transaction():
             before = self._last_flow_id() if batch.parts else 0
+            # Event keys of the whole batch in one go; only when one was seen before
+            # is each part checked on its own.
+            fresh = self._all_new([p for p in batch.parts if p.event_keys is not None and p.records])
+            plans: dict[str, list[tuple[Any, ...]]] = {}
             for part in batch.parts:
-                self._write_part(part, enrich, txn, result)
+                self._build_part(part, enrich, fresh, result, plans)
+            for sql, rows in plans.items():
+                self.conn.executemany(sql, rows)
+                result.stored += len(rows)
             if result.stored:
                 # Rowids are max + 1 and this transaction holds the write lock: one run of ids.
                 result.first_id, result.last_id = before + 1, before + result.stored
@@ -442,11 +450,14 @@ class Store:
         return int((pages - free) * size)
 
     # --- the write path ---------------------------------------------------------------
-    def _write_part(self, part: Part, enrich: Enrich | None, txn: _Transaction, result: WriteResult) -> None:
+    def _build_part(
+        self, part: Part, enrich: Enrich | None, fresh: bool, result: WriteResult, plans: dict[str, list[tuple[Any, ...]]]
+    ) -> None:
+        """The part's rows, added to those of its INSERT (one executemany per format and batch)."""
         records = part.records
         if not records:
             return
-        if part.event_keys is not None:
+        if part.event_keys is not None and not fresh:
             records = self._drop_seen(part, result)
             if not records:
                 return
@@ -454,50 +465,78 @@ class Store:
         origin_id = self._origin_id(part.origin) if part.origin is not None else None
         fallback = part.fallback_start if part.fallback_start is not None else int(time.time())
         rows = build(records, fallback, self._strings, enrich or _no_profile, self._last_addr, self._addr_id, origin_id)
-        self.conn.executemany(sql, rows)
-        result.stored += len(rows)
+        plans.setdefault(sql, []).extend(rows)
 
-    def _drop_seen(self, part: Part, result: WriteResult) -> list[Record]:
-        """The records whose events are new; remembers them.
-
-        A key is stored with its record's second of the day in its top bits
-        (:func:`schema.seen_key`), in the table of its day, sorted: the common
-        case (nothing seen before) costs one INSERT OR IGNORE per day, touching
-        only the newest pages. Only when fewer keys go in than were given are
-        the duplicates sought.
-        """
+    def _event_keys(self, part: Part) -> tuple[list[int], list[int], list[int]]:
+        """(starts, hashes, stored keys) of a part's events: see :func:`schema.seen_key`."""
         assert part.event_keys is not None
         fallback = part.fallback_start or 0
-        records = part.records
-        starts = [fallback if r[_START] is None else r[_START] for r in records]
+        starts = [fallback if r[_START] is None else r[_START] for r in part.records]
         hashes = _key_hashes(part.event_keys)
         keys = [((t % 86400) << 47 | (h & _MASK47)) - _TOP for t, h in zip(starts, hashes)]
-        first_day = min(starts) // 86400
-        if max(starts) // 86400 == first_day:
-            by_day = {first_day: list(range(len(keys)))}
-        else:
-            by_day = {}
-            for i, t in enumerate(starts):
-                by_day.setdefault(t // 86400, []).append(i)
-        # All days' keys go in, or none do: a batch holding one old event must not leave
-        # the keys of its other days behind, or they would pass for duplicates below.
-        for day in by_day:
+        return starts, hashes, keys
+
+    def _all_new(self, parts: list[Part]) -> bool:
+        """Store the event keys of all ``parts``, if none was seen before; whether they were all new.
+
+        One INSERT per day for the whole batch, its keys sorted: they are close
+        in time, so the inserts touch only the newest pages of the day's table.
+        """
+        if not parts:
+            return True
+        by_day: dict[int, tuple[list[int], list[int]]] = {}
+        count = 0
+        for part in parts:
+            starts, hashes, keys = self._event_keys(part)
+            count += len(keys)
+            first_day = min(starts) // 86400
+            if max(starts) // 86400 == first_day:
+                got = by_day.setdefault(first_day, ([], []))
+                got[0].extend(keys)
+                got[1].extend(hashes)
+            else:
+                for t, h, k in zip(starts, hashes, keys):
+                    got = by_day.setdefault(t // 86400, ([], []))
+                    got[0].append(k)
+                    got[1].append(h)
+        self._seen_tables_for(by_day)
+        self.conn.execute("SAVEPOINT seen")
+        before = self.conn.total_changes
+        all_new = True
+        for day, (keys, hashes) in by_day.items():
+            if self._legacy_present(day, hashes):
+                all_new = False
+                break
+            self.conn.execute(
+                f"INSERT OR IGNORE INTO {schema.seen_table(day)} (h) SELECT value FROM json_each(?)", (_json_ints(keys),)
+            )
+        all_new = all_new and self.conn.total_changes - before == count
+        if not all_new:
+            self.conn.execute("ROLLBACK TO seen")
+        self.conn.execute("RELEASE seen")
+        return all_new
+
+    def _seen_tables_for(self, days: Iterable[int]) -> None:
+        for day in days:
             table = schema.seen_table(day)
             if table not in self._seen_tables:
                 self.conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (h INTEGER PRIMARY KEY)")
                 self._seen_tables.add(table)
-        self.conn.execute("SAVEPOINT seen")
-        all_new = all(self._insert_new(day, [keys[i] for i in idx], hashes, idx) for day, idx in by_day.items())
-        if not all_new:
-            self.conn.execute("ROLLBACK TO seen")
-        self.conn.execute("RELEASE seen")
-        if all_new:
+
+    def _drop_seen(self, part: Part, result: WriteResult) -> list[Record]:
+        """The records whose events are new (counting the others as duplicates); remembers them."""
+        records = part.records
+        if self._all_new([part]):
             return records
+        starts, hashes, keys = self._event_keys(part)
+        by_day: dict[int, list[int]] = {}
+        for i, t in enumerate(starts):
+            by_day.setdefault(t // 86400, []).append(i)
         kept: list[int] = []
         for day, idx in by_day.items():
             table = schema.seen_table(day)
             seen = self._present(table, [keys[i] for i in idx])
-            old = self._legacy_present(day, hashes, idx)
+            old = self._legacy_present(day, [hashes[i] for i in idx])
             new: list[int] = []
             for i in idx:
                 k = keys[i]
@@ -511,27 +550,16 @@ class Store:
         kept.sort()
         return [records[i] for i in kept]
 
-    def _insert_new(self, day: int, keys: list[int], hashes: list[int], idx: list[int]) -> bool:
-        """Insert ``keys``; whether none was there yet (the caller rolls back when one was)."""
-        table = schema.seen_table(day)
-        if self._legacy_present(day, hashes, idx):
-            return False
-        before = self.conn.total_changes
-        # One JSON array for the batch: SQLite walks it in C, where executemany would bind
-        # each key from Python.
-        self.conn.execute(f"INSERT OR IGNORE INTO {table} (h) SELECT value FROM json_each(?)", (_json_ints(keys),))
-        return self.conn.total_changes - before == len(keys)
-
     def _present(self, table: str, keys: list[int]) -> set[int]:
         q = f"SELECT h FROM {table} WHERE h IN (SELECT value FROM json_each(?))"
         return {h for (h,) in self.conn.execute(q, (_json_ints(keys),))}
 
-    def _legacy_present(self, day: int, hashes: list[int], idx: list[int]) -> set[int]:
-        """Hashes (unsigned) of these events that a schema-1 table of ``day`` holds."""
+    def _legacy_present(self, day: int, hashes: list[int]) -> set[int]:
+        """Those of ``hashes`` (unsigned) that a schema-1 table of ``day`` holds."""
         table = schema.legacy_seen_table(day)
         if table not in self._legacy_seen:
             return set()
-        signed = {h - (1 << 64) if h >= _TOP else h: h for h in (hashes[i] for i in idx)}
+        signed = {h - (1 << 64) if h >= _TOP else h: h for h in hashes}
         return {signed[h] for h in self._present(table, list(signed))}
 
     def _insert_plan(self, present: tuple[int, ...]) -> tuple[str, _RowBuilder]:
