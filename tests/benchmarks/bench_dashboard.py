@@ -12,8 +12,9 @@ press in <= 50 ms (p99, Pilot timings); idle (nothing new arriving) it uses
    enricher) at ``rate`` records/s, in batches of 50 payloads, and reports its
    achieved rate and peak RSS.
 3. Meanwhile this process runs the real app headless (``App.run_test``) on the
-   same store, refreshing every second, and times Pilot key presses: ``?``
-   (help screen) and ``escape`` (back), each press until the app is idle again.
+   same store, refreshing every second, and times Pilot key presses (space:
+   pause and resume; ``--keys question_mark,escape``: the help screen and
+   back), each press until the app is idle again.
 4. Then, with nothing arriving, it measures the app's CPU time over 30 s.
 
 Not collected by pytest: timings on a shared machine are too noisy to assert on.
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -86,7 +88,44 @@ def _rss_mb() -> float:
     return 0.0
 
 
-async def run_app(db: Path, payload_file: Path, rate: float, presses: int) -> None:
+def propose_ui_changes() -> None:
+    """What this benchmark suggests the UI changes (patched in here, not in flowtui/ui):
+
+    * the change marker reads min and max ids in two subqueries (one probe each;
+      ``SELECT min(id), max(id)`` reads every row);
+    * a pane reads ``window.on_minutes(now, RATE_BUCKETS)``: whole minutes and
+      minute buckets, answered from the rollups alone.
+    """
+    from flowtui import catalog
+    from flowtui.errors import FlowtuiError, QueryError
+    from flowtui.ui import data
+
+    def marker(self: Any) -> tuple[Any, ...]:
+        with self.lane("panes") as lane:
+            row = lane.store.conn.execute("SELECT (SELECT min(id) FROM flows), (SELECT max(id) FROM flows)").fetchone()
+            return (row[0], row[1])
+
+    def pane(self: Any, spec: Any, window: Any) -> Any:
+        label = window.describe()
+        now = self.now()
+        flags = [f"{n}_{s}" for n in spec.by if catalog.BY_NAME[n].type == "ip" for s in data._LABEL_SUFFIXES]
+        whole, buckets = window.on_minutes(now, data.RATE_BUCKETS)
+        try:
+            with self.lane("panes") as lane:
+                top = lane.engine.top(spec.query, whole, by=[*spec.by, *flags], metric=spec.metric, limit=spec.limit)
+                hist = lane.engine.histogram(spec.query, whole, buckets=buckets, now=now)
+        except QueryError as exc:
+            return data.PaneResult(spec, [], [], 0.0, label, error=f"bad query at {exc.start + 1}: {exc.message}")
+        except FlowtuiError as exc:
+            return data.PaneResult(spec, [], [], 0.0, label, error=str(exc))
+        rate, width = data._rate(hist, spec.metric)
+        return data.PaneResult(spec, data._pane_rows(spec, top), rate, width, label)
+
+    data.DataSource.marker = marker  # type: ignore[method-assign]
+    data.DataSource.pane = pane  # type: ignore[method-assign]
+
+
+async def run_app(db: Path, payload_file: Path, rate: float, presses: int, keys: list[str]) -> None:
     from flowtui.config import Config
     from flowtui.store import Store
     from flowtui.ui.app import FlowtuiApp
@@ -106,7 +145,7 @@ async def run_app(db: Path, payload_file: Path, rate: float, presses: int) -> No
         for i in range(presses):
             if producer.returncode is not None:
                 break
-            key = "question_mark" if i % 2 == 0 else "escape"
+            key = keys[i % len(keys)]
             t = time.perf_counter()
             await pilot.press(key)
             await pilot.pause()
@@ -140,7 +179,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--presses", type=int, default=200)
     ap.add_argument("--db", type=Path, help="store to ingest into (default: a new one in a temporary directory)")
+    ap.add_argument("--keys", default="space", help="keys pressed in turn (default space: pause and resume)")
+    ap.add_argument("--proposed", action="store_true", help="with the UI changes propose_ui_changes() describes")
     args = ap.parse_args()
+    if args.proposed:
+        propose_ui_changes()
+        print("with the proposed UI changes (whole-minute pane windows, a two-probe change marker)")
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or Path(tmp) / "dash.db"
         payloads = Path(tmp) / "payloads.bin"
@@ -148,7 +192,7 @@ def main() -> None:
         n = write_payloads(payloads, int(args.rate * args.seconds), int(time.time()), args.seconds)
         print(f"{n:,} payloads ({int(args.rate * args.seconds):,} records) generated in {time.perf_counter() - t:.0f} s")
         os.environ.setdefault("TZ", "UTC")
-        asyncio.run(run_app(db, payloads, args.rate, args.presses))
+        asyncio.run(run_app(db, payloads, args.rate, args.presses, args.keys.split(",")))
 
 
 if __name__ == "__main__":
