@@ -40,6 +40,7 @@ _START, _END = _I["start"], _I["end"]
 _ADDR_CACHE = 200_000  # addresses kept in memory before the cache starts over
 _PAGE_SIZE = 8192  # new files: fewer, fuller pages for the narrow rows and their indexes
 _WRITER_CACHE_KB = 32_768  # page cache of a writing connection (SQLite's default is 2 MB)
+_REBUILD_STEP = 500_000  # flows summed at a time when an upgrade builds the rollups
 _MASK47 = (1 << 47) - 1
 _TOP = 1 << 63
 
@@ -263,11 +264,13 @@ class Store:
         for profile, ids in profiles.items():
             pid = self._profile_id(profile)
             self.conn.executemany("UPDATE addrs SET profile = ? WHERE id = ?", [(pid, i) for i in ids])
+        first = int(ex("SELECT coalesce(min(id), 1) FROM flows").fetchone()[0])
         last = self._last_flow_id()
         if last:
             rows = ex("SELECT id, value FROM strings").fetchall()
             self._strings.update({v: i for i, v in rows})
-            rollups.add(self.conn, self._strings, 1, last)
+            for lo in range(first, last + 1, _REBUILD_STEP):  # the batch sums stay small
+                rollups.add(self.conn, self._strings, lo, min(last, lo + _REBUILD_STEP - 1))
             self._strings.clear()
 
     def _load_seen_tables(self) -> None:
