@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from flowtui import catalog, schema
+from flowtui import catalog, rollups, schema
 from flowtui.query import compiler
 from flowtui.query.engine import QueryEngine
 from flowtui.query.window import TimeWindow
@@ -119,9 +119,13 @@ def generate(path: Path, flows: int, seed: int = 1) -> Store:
         take = min(have, flows - have)
         span = store.conn.execute("SELECT max(start) - min(start) + 1 FROM flows").fetchone()[0]
         with store.transaction():
+            before = store.conn.execute("SELECT max(id) FROM flows").fetchone()[0]
             store.conn.execute(
                 f"INSERT INTO flows ({cols}) SELECT {shifted} FROM flows ORDER BY id LIMIT ?", (span, take)
             )
+            # The copies go into the rollups in the same transaction, as Store.write's rows do.
+            strings = dict(store.conn.execute("SELECT value, id FROM strings").fetchall())
+            rollups.add(store.conn, strings, before + 1, before + take)
         have += take
     return store
 
