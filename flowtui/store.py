@@ -670,15 +670,7 @@ class Store:
     def _profile_id(self, profile: Profile) -> int:
         pid = self._profiles.get(profile)
         if pid is None:
-            txn = self._txn
-            assert txn is not None
-            cols = ", ".join(f'"{a}"' for a in schema.ADDR_ATTRS)
-            pid = self.conn.execute(
-                f"INSERT INTO profiles ({cols}) VALUES ({', '.join('?' * len(profile))})", profile
-            ).lastrowid
-            assert pid is not None
-            self._profiles[profile] = pid
-            txn.added.append((self._profiles, profile, {}, pid))
+            pid = self._intern_row("profiles", schema.ADDR_ATTRS, profile, self._profiles, {})
         return pid
 
     def _find_addr(self, ip: str, profile: Profile) -> int | None:
@@ -697,17 +689,29 @@ class Store:
     def _origin_id(self, origin: tuple[str | None, ...]) -> int:
         oid = self._origins.get(origin)
         if oid is None:
-            txn = self._txn
-            assert txn is not None
-            cols = ", ".join(f'"{a}"' for a in schema.ORIGIN_ATTRS)
-            oid = self.conn.execute(
-                f"INSERT INTO origins ({cols}) VALUES ({', '.join('?' * len(origin))})", origin
-            ).lastrowid
-            assert oid is not None
-            self._origins[origin] = oid
-            self._origin_rows[oid] = origin
-            txn.added.append((self._origins, origin, self._origin_rows, oid))
+            oid = self._intern_row("origins", schema.ORIGIN_ATTRS, origin, self._origins, self._origin_rows)
         return oid
+
+    def _intern_row(
+        self,
+        table: str,
+        attrs: tuple[str, ...],
+        value: tuple[Any, ...],
+        forward: dict[Any, int],
+        backward: dict[int, Any],
+    ) -> int:
+        """Insert ``value`` as a new row of an interned table; forgotten again if the transaction fails."""
+        txn = self._txn
+        assert txn is not None
+        cols = ", ".join(f'"{a}"' for a in attrs)
+        new_id = self.conn.execute(
+            f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(value))})", value
+        ).lastrowid
+        assert new_id is not None
+        forward[value] = new_id
+        backward[new_id] = value
+        txn.added.append((forward, value, backward, new_id))
+        return new_id
 
     # --- checkpoints and status --------------------------------------------------------
     def _put_checkpoint(self, source: str, position: str) -> None:
