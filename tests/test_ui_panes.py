@@ -75,8 +75,9 @@ async def test_rate_sparkline_covers_the_window(db: Path) -> None:
         from textual.widgets import Sparkline
 
         result = app.dashboard.pane("rejects").result
-        assert result.bucket_seconds == 16.0  # 901 s (now included) in 60 buckets
-        assert len(result.rate) == 60
+        # Whole minutes, read from the rollups: NOW-15m up to the end of NOW's minute, in 16 one-minute buckets.
+        assert result.bucket_seconds == 60.0
+        assert len(result.rate) == 16
         assert sum(result.rate) == 6  # six rejected flows in the last 15 minutes
         spark = app.dashboard.pane("rejects").query_one(Sparkline)
         assert list(spark.data) == result.rate

@@ -147,9 +147,12 @@ class DataSource:
 
     # --- change detection ---------------------------------------------------------
     def marker(self) -> tuple[Any, ...]:
-        """Cheap to read, different whenever flows were added or dropped: rowid bounds."""
+        """Cheap to read, different whenever flows were added or dropped: rowid bounds.
+
+        Two subqueries, one index probe each: ``SELECT min(id), max(id)`` would read every row.
+        """
         with self.lane("panes") as lane:
-            row = lane.store.conn.execute("SELECT min(id), max(id) FROM flows").fetchone()
+            row = lane.store.conn.execute("SELECT (SELECT min(id) FROM flows), (SELECT max(id) FROM flows)").fetchone()
             return (row[0], row[1])
 
     # --- status -----------------------------------------------------------------------
@@ -180,12 +183,14 @@ class DataSource:
         # The addresses' enrichment comes along (threat flags to colour them, names to label
         # them): it is grouped on the same stored address id, so it costs no extra grouping.
         flags = [f"{n}_{s}" for n in spec.by if catalog.BY_NAME[n].type == "ip" for s in _LABEL_SUFFIXES]
+        # Whole minutes in minute buckets: answered from the rollups, not from every flow.
+        whole, buckets = window.on_minutes(now, RATE_BUCKETS)
         try:
             with self.lane("panes") as lane:
                 top = lane.engine.top(
-                    spec.query, pinned(window, now), by=[*spec.by, *flags], metric=spec.metric, limit=spec.limit  # type: ignore[arg-type]
+                    spec.query, whole, by=[*spec.by, *flags], metric=spec.metric, limit=spec.limit  # type: ignore[arg-type]
                 )
-                hist = lane.engine.histogram(spec.query, window, buckets=RATE_BUCKETS, now=now)
+                hist = lane.engine.histogram(spec.query, whole, buckets=buckets, now=now)
         except QueryError as exc:
             return PaneResult(spec, [], [], 0.0, label, error=f"bad query at {exc.start + 1}: {exc.message}")
         except FlowtuiError as exc:
@@ -263,6 +268,7 @@ class DataSource:
         either = f"src_addr:{q} OR dst_addr:{q}"
         now = self.now()
         fixed = pinned(window, now)
+        whole, buckets = window.on_minutes(now, RATE_BUCKETS)
         with self.lane("interactive") as lane:
             engine = lane.engine
             newest: tuple[int, dict[str, Any]] | None = None
@@ -275,7 +281,7 @@ class DataSource:
             in_peers = engine.top(f"dst_addr:{q}", fixed, by=["src_addr"], metric="bytes", limit=10)
             out_ports = engine.top(f"src_addr:{q}", fixed, by=["dst_port", "protocol"], metric="flows", limit=10)
             in_ports = engine.top(f"dst_addr:{q}", fixed, by=["dst_port", "protocol"], metric="flows", limit=10)
-            hist = engine.histogram(either, window, buckets=RATE_BUCKETS, now=now)
+            hist = engine.histogram(either, whole, buckets=buckets, now=now)
             flows = engine.search(either, fixed, fields=list(flow_fields), limit=ADDRESS_FLOWS, order="-timestamp")
         peers = [{"direction": "→", "peer": r["dst_addr"], **_metrics(r)} for r in out_peers if not r["other"]]
         peers += [{"direction": "←", "peer": r["src_addr"], **_metrics(r)} for r in in_peers if not r["other"]]
