@@ -10,8 +10,16 @@ from flowtui.store import Retention, Store
 
 
 def add_store_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="PATH", help="the SQLite store (default: [store] path, or ~/.local/share/flowtui/flows.db)")
-    parser.add_argument("--config", metavar="PATH", help="TOML config file (default: ~/.config/flowtui/config.toml)")
+    # SUPPRESS: a command that is not given --db keeps the one given before it
+    # (`flowtui --db x.db query …`); argparse would otherwise reset it to None.
+    parser.add_argument(
+        "--db", metavar="PATH", default=argparse.SUPPRESS,
+        help="the SQLite store (default: [store] path, or ~/.local/share/flowtui/flows.db)",
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", default=argparse.SUPPRESS,
+        help="TOML config file (default: ~/.config/flowtui/config.toml)",
+    )
 
 
 def load_config(args: argparse.Namespace) -> Config:

@@ -35,10 +35,12 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
     p.add_argument(
         "--db",
         metavar="PATH",
+        default=argparse.SUPPRESS,
         help=f"the store to fill (default: {default_demo_db()}, emptied at start)",
     )
     p.add_argument(
-        "--config", metavar="PATH", help="TOML config file (its UI settings apply; enrichment is the demo's)"
+        "--config", metavar="PATH", default=argparse.SUPPRESS,
+        help="TOML config file (its UI settings apply; enrichment is the demo's)",
     )
     p.add_argument("--no-ui", action="store_true", help="no dashboard: ingest, print a summary line, exit")
     p.add_argument("--duration", metavar="S", help="stop after S seconds of live traffic (e.g. 30, 90s, 5m)")
@@ -50,7 +52,7 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
 
 
 def _prepare_db(args: argparse.Namespace) -> Path:
-    if args.db:
+    if getattr(args, "db", None):
         return Path(args.db)
     path = default_demo_db()
     for suffix in ("", "-wal", "-shm"):
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--duration must not be negative")
     if not args.no_ui and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the dashboard needs a terminal; use --no-ui to run the demo without one")
-    config = Config.load(args.config)
+    config = Config.load(getattr(args, "config", None))
     db = _prepare_db(args)
     job = DemoSource(seed=args.seed, rate=args.rate, duration=duration, start_at=args.start_at)
     print(f"demo store: {db}", file=sys.stderr if not args.no_ui else sys.stdout, flush=True)

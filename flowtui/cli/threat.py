@@ -26,10 +26,10 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         "complete download that parses to at least one entry; the exit status is 1 when any list failed.",
     )
     update.add_argument("ids", nargs="*", metavar="ID", help="only these lists (default: all)")
-    update.add_argument("--config", metavar="PATH", help="TOML config file (default: ~/.config/flowtui/config.toml)")
+    update.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="TOML config file (default: ~/.config/flowtui/config.toml)")
     update.set_defaults(run=run_update)
     listing = actions.add_parser("list", help="show each list: id, format, entries, age, path")
-    listing.add_argument("--config", metavar="PATH", help="TOML config file (default: ~/.config/flowtui/config.toml)")
+    listing.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="TOML config file (default: ~/.config/flowtui/config.toml)")
     listing.set_defaults(run=run_list)
     p.set_defaults(run=_needs_action)
 
@@ -39,7 +39,7 @@ def _needs_action(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace) -> ThreatSettings | None:
-    config = Config.load(args.config)
+    config = Config.load(getattr(args, "config", None))
     settings = ThreatSettings.from_config(config)
     if not settings.lists:
         where = config.path or "the config file"

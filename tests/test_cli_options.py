@@ -1,0 +1,52 @@
+"""Options given before the command apply to it: ``flowtui --db PATH query …``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flowtui.cli import main
+from tests import query_data
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = Path(tmp_path_factory.mktemp("opts")) / "flows.db"
+    query_data.build(path).close()
+    return path
+
+
+@pytest.fixture(autouse=True)
+def no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("FLOWTUI_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the default store: must stay untouched
+
+
+REJECTS = ["--format", "json", "--fields", "src_addr,dst_port", "action:REJECT"]
+
+
+def test_db_before_the_command_is_the_commands_store(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", str(db), "query", *REJECTS]) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {"src_addr": "2001:db8::7", "dst_port": 50000},
+        {"src_addr": "198.51.100.7", "dst_port": 22},
+    ]
+    assert not (tmp_path / "data").exists()
+
+
+def test_db_after_the_command_wins(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "other.db"
+    assert main(["--db", str(other), "query", "--db", str(db), *REJECTS]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+    assert not other.exists()
+
+
+def test_config_before_the_command_is_read(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "flowtui.toml"
+    config.write_text(f'[store]\npath = "{db}"\n')
+    assert main(["--config", str(config), "top", "--by", "dst_port", "--format", "json", "action:REJECT"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted(r["dst_port"] for r in rows) == [22, 50000]
