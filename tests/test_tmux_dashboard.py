@@ -160,7 +160,7 @@ def test_demo_runs_the_pipeline_beside_the_dashboard(tmp_path: Path, terminal: T
     db = tmp_path / "demo.db"
     config = tmp_path / "flowtui.toml"
     config.write_text("")
-    terminal.start(f"{sys.executable} -m flowtui demo --db {db} --rate 200 --config {config}", env(tmp_path))
+    terminal.start(f"{sys.executable} -m flowtui demo --db {db} --rate 50 --config {config}", env(tmp_path))
     lines = terminal.wait(lambda lines: any("● demo:1 running" in line for line in lines)
                           and any("(other)" in line for line in lines), timeout=60)
     assert lines[1].startswith("╭─ Top talkers ─")

@@ -6,7 +6,7 @@ in-process with :func:`~flowtui.worker.run_job`. Either way every record goes
 the way a Kinesis record goes: gzip payload → ``Pipeline.ingest_payloads`` →
 parse → enrich → store, with the position in the same transaction.
 
-Time: at start, ``backfill`` seconds of history (thinner than live traffic) fill
+Time: at start, ``backfill`` seconds of history (as dense as live traffic) fill
 the panes at once; then each second's records are made when that second has
 passed, so flow times follow the wall clock. Given ``start_at``, the run uses
 that simulated start and does not wait for the clock: the same seed and start
@@ -28,7 +28,7 @@ from flowtui.worker import RUNNING, JobContext
 
 DEFAULT_RATE = 500.0
 DEFAULT_BACKFILL = 900  # seconds of history made at start
-BACKFILL_SHARE = 1 / 30  # history is this much as dense as live traffic
+BACKFILL_SHARE = 1.0  # history is as dense as live traffic: a sparkline has no step at "now"
 BACKFILL_BATCH_SECONDS = 30
 UNPACED_BATCH_SECONDS = 10
 MAX_CATCH_UP = 60  # seconds; further behind than this (a suspended laptop) skips ahead
