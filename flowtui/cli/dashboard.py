@@ -30,6 +30,8 @@ class SourcesJob:
 
     sources: list[Any] = field(default_factory=list)  # SourceSpec, checked before the dashboard starts
     config_path: str | None = None
+    # Status rows per source (kinesis:flows and its shards), as `flowtui tail` writes; no "sources" row beside them.
+    reports_own_status: bool = True
 
     @property
     def name(self) -> str:
