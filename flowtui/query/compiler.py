@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -45,6 +45,42 @@ _THREAT_ALIAS = re.compile("(" + "|".join(catalog.ENRICHED_ADDRESSES) + r")_thre
 _LIST_ATTR = "threat_indicated_by"
 _OPTIONAL = frozenset(s.column for s in schema.STORAGE.values() if not s.core)
 _TABLES = {"string": "strings", "address": "addrs", "enrich": "addrs", "origin": "origins"}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a field's value lives and how it compares.
+
+    Flows keep most values in interned tables (``storage``); a scope whose
+    rows hold their values directly (CloudTrail events) uses the ``int``
+    storage kind for any plain column, ``key`` for the column holding the
+    sortable key of an address, and ``each`` for a column holding a JSON list
+    (a match on any item matches the row).
+    """
+
+    name: str
+    type: catalog.FieldType
+    storage: Storage
+    threat_id: str | None = None  # X_threat_indicated_<id>
+    field: str = ""  # the field recorded as named by the query (default: name)
+    key: str | None = None  # SQL of the address key, for an address held in the row itself
+    each: bool = False  # the column holds a JSON array of values
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One kind of record a query can search: its field names and its bare-term search.
+
+    The compiler walks the query the same way for every scope, so values,
+    wildcards, ranges, CIDR blocks, NOT and _exists_ mean the same everywhere.
+    """
+
+    name: str
+    resolve: Callable[[str], Target | None]
+    names: Callable[[], list[str]]
+    term: Callable[[str], Cond]  # a bare term
+    phrase: Callable[[str], Cond]  # a bare phrase
+    pattern: Callable[[str | None, str], Cond]  # a bare wildcard (LIKE pattern given) or regex
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,62 +107,79 @@ class CompiledQuery:
         return render(self.cond, resolve)
 
 
-def compile_query(text: str, columns: Collection[str] | None = None) -> CompiledQuery:
+def _flow_target(name: str) -> Target | None:
+    f = catalog.BY_NAME.get(name)
+    if f is not None:
+        return Target(name, f.type, schema.STORAGE[name])
+    m = _THREAT_ALIAS.fullmatch(name)
+    if m:
+        storage = Storage("enrich", m.group(1), _LIST_ATTR)
+        return Target(name, "bool", storage, threat_id=m.group(2), field=f"{m.group(1)}_{_LIST_ATTR}")
+    return None
+
+
+def _flow_names() -> list[str]:
+    return [f.name for f in catalog.FIELDS]
+
+
+FLOWS = Scope("flows", _flow_target, _flow_names, message.term, message.phrase, message.pattern)
+
+
+def compile_query(text: str, columns: Collection[str] | None = None, scope: Scope = FLOWS) -> CompiledQuery:
     """Compile ``text``; ``columns`` are the flows columns the store has (None: all).
 
     Custom-format columns a store has not seen yet compile to "no value".
-    Compiled queries are cached by text and columns.
+    Compiled queries are cached by text, columns and scope.
     """
     present = None if columns is None else frozenset(c for c in columns if c in _OPTIONAL)
-    return _compile(text, present)
+    return _compile(text, present, scope)
 
 
 @lru_cache(maxsize=1024)
-def _compile(text: str, present: frozenset[str] | None) -> CompiledQuery:
+def _compile(text: str, present: frozenset[str] | None, scope: Scope) -> CompiledQuery:
     parsed = syntax.parse(text)
-    c = _Compiler(parsed, present)
+    c = _Compiler(parsed, present, scope)
     cond = TRUE if parsed.tree is None else c.node(parsed.tree, None)
     return CompiledQuery(text, cond, tuple(dict.fromkeys(c.fields)))
 
 
-def field_names() -> list[str]:
+def field_names(scope: Scope = FLOWS) -> list[str]:
     """Every name a query may use before ':' (catalog fields and _exists_)."""
-    return [f.name for f in catalog.FIELDS] + ["_exists_"]
+    return scope.names() + ["_exists_"]
 
 
-def unknown_field(name: str) -> str:
+def unknown_field(name: str, scope: Scope = FLOWS) -> str:
     """'unknown field …' with the closest catalog names, for queries and --fields alike."""
-    names = field_names()
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    names = field_names(scope)
+    lowered: dict[str, str] = {}
+    for n in names:
+        lowered.setdefault(n.lower(), n)
+    close = [lowered[name.lower()]] if name.lower() in lowered else []  # eventname → eventName
+    if not close:
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     if not close:
         close = difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.6)
+    hint = "flowtui fields lists them" if scope is FLOWS else f"flowtui fields --source {scope.name} lists them"
     if close:
         return f"unknown field {name!r} (did you mean {close[0]}?)"
-    return f"unknown field {name!r} (flowtui fields lists them)"
+    return f"unknown field {name!r} ({hint})"
 
 
 # --- the tree walk -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    name: str
-    type: catalog.FieldType
-    storage: Storage
-    threat_id: str | None = None  # X_threat_indicated_<id>
-
-
 class _Compiler:
-    def __init__(self, parsed: syntax.Parsed, present: frozenset[str] | None) -> None:
+    def __init__(self, parsed: syntax.Parsed, present: frozenset[str] | None, scope: Scope) -> None:
         self.parsed = parsed
         self.present = present
+        self.scope = scope
         self.fields: list[str] = []
 
     def error(self, message: str, item: lt.Item) -> QueryError:
         start, end = self.parsed.span(item)
         return self.parsed.error(message, start, end)
 
-    def node(self, item: lt.Item, target: _Target | None) -> Cond:
+    def node(self, item: lt.Item, target: Target | None) -> Cond:
         if isinstance(item, lt.SearchField):
             if target is not None:
                 raise self.error("a field cannot be searched inside another field's value", item)
@@ -161,7 +214,7 @@ class _Compiler:
             return self.range(target, item)
         raise self.error(f"unexpected {str(item)!r}", item)
 
-    def clauses(self, operands: Sequence[lt.Item], target: _Target | None) -> Cond:
+    def clauses(self, operands: Sequence[lt.Item], target: Target | None) -> Cond:
         """A Lucene clause list: +must, -must_not, and should (OR-ed, optional when a must exists)."""
         must: list[Cond] = []
         should: list[Cond] = []
@@ -194,29 +247,25 @@ class _Compiler:
         target = self.resolve(name, item, name_span)
         return self.node(expr, target)
 
-    def resolve(self, name: str, item: lt.Item, span: tuple[int, int] | None = None) -> _Target:
-        f = catalog.BY_NAME.get(name)
-        if f is not None:
-            self.fields.append(name)
-            return _Target(name, f.type, schema.STORAGE[name])
-        m = _THREAT_ALIAS.fullmatch(name)
-        if m:
-            self.fields.append(f"{m.group(1)}_{_LIST_ATTR}")
-            return _Target(name, "bool", Storage("enrich", m.group(1), _LIST_ATTR), threat_id=m.group(2))
+    def resolve(self, name: str, item: lt.Item, span: tuple[int, int] | None = None) -> Target:
+        target = self.scope.resolve(name)
+        if target is not None:
+            self.fields.append(target.field or target.name)
+            return target
         start, end = span if span is not None else self.parsed.span(item)
-        raise self.parsed.error(unknown_field(name), start, end)
+        raise self.parsed.error(unknown_field(name, self.scope), start, end)
 
     # --- where a value lives --------------------------------------------------------------
 
-    def missing(self, t: _Target) -> bool:
+    def missing(self, t: Target) -> bool:
         s = t.storage
         return not s.core and self.present is not None and s.column not in self.present
 
-    def value_sql(self, t: _Target) -> str:
+    def value_sql(self, t: Target) -> str:
         """The SQL expression holding the field's value, inside its table."""
         s = t.storage
         if s.kind == "int":
-            return f'f."{s.column}"'
+            return "value" if t.each else f'f."{s.column}"'
         if s.kind == "end":
             return '(f."start" + f."duration")'
         if s.kind == "string":
@@ -225,18 +274,20 @@ class _Compiler:
             return "ip"
         return f'"{s.attr}"'
 
-    def wrap(self, t: _Target, pred: str, params: tuple[Any, ...]) -> Cond:
+    def wrap(self, t: Target, pred: str, params: tuple[Any, ...]) -> Cond:
         """A condition on the value, as a condition on the flow."""
         if self.missing(t):
             return FALSE
         s = t.storage
+        if t.each:
+            return sql(f'EXISTS (SELECT 1 FROM json_each(f."{s.column}") WHERE {pred})', params)
         if s.kind in ("int", "end"):
             return sql(pred, params)
         return lookup(f'f."{s.column}"', _TABLES[s.kind], pred, params)
 
     # --- leaves -------------------------------------------------------------------------
 
-    def exists(self, t: _Target) -> Cond:
+    def exists(self, t: Target) -> Cond:
         s = t.storage
         if t.threat_id is not None:
             return self.member(t, True)
@@ -250,29 +301,29 @@ class _Compiler:
             return self.wrap(t, f"coalesce(\"{s.attr}\", '') <> ''", ())
         return self.wrap(t, f'"{s.attr}" IS NOT NULL', ())
 
-    def member(self, t: _Target, listed: bool) -> Cond:
+    def member(self, t: Target, listed: bool) -> Cond:
         """X_threat_indicated_<id>: whether <id> is among the address's lists."""
         has = f"instr(',' || coalesce(\"{_LIST_ATTR}\", '') || ',', ?) > 0"
         if listed:
             return self.wrap(t, has, (f",{t.threat_id},",))
         return self.wrap(t, f'"threat_indicated" IS NOT NULL AND NOT {has}', (f",{t.threat_id},",))
 
-    def term(self, t: _Target, term: values.Term, item: lt.Item) -> Cond:
+    def term(self, t: Target, term: values.Term, item: lt.Item) -> Cond:
         if term.match_all:
             return self.exists(t)
         if term.wildcard:
             return self.wildcard(t, term, item)
         return self.equals(t, term.literal, item)
 
-    def phrase(self, t: _Target, text: str, item: lt.Item) -> Cond:
+    def phrase(self, t: Target, text: str, item: lt.Item) -> Cond:
         if t.storage.kind == "message":
-            return message.phrase(text)
+            return self.scope.phrase(text)
         return self.equals(t, text, item)
 
-    def equals(self, t: _Target, text: str, item: lt.Item) -> Cond:
+    def equals(self, t: Target, text: str, item: lt.Item) -> Cond:
         kind = t.storage.kind
         if kind == "message":
-            return message.term(text)
+            return self.scope.term(text)
         if kind == "protocol":
             number = protocols.protocol_number(text)
             if number is None or not 0 <= number <= 255:
@@ -292,19 +343,22 @@ class _Compiler:
                     return self.wrap(t, f"{v} = ?", (lo,))
                 return self.wrap(t, f"{v} BETWEEN ? AND ?", (lo, hi))
             if t.type == "ip":
+                key = t.key or "ipkey"
                 if "/" in text:
-                    return self.wrap(t, "ipkey BETWEEN ? AND ?", values.cidr(text))
-                return self.wrap(t, "ipkey = ?", (values.address_key(text),))
+                    return self.wrap(t, f"{key} BETWEEN ? AND ?", values.cidr(text))
+                if t.key is None or _address_like(text):
+                    return self.wrap(t, f"{key} = ?", (values.address_key(text),))
+                # An address held in the row may be a name instead (CloudTrail: ec2.amazonaws.com).
         except ValueError as exc:
             raise self.error(f"{t.name}: {exc}", item) from None
         if t.storage.attr == _LIST_ATTR and "," not in text:  # one list id: membership
             return self.wrap(t, f"instr(',' || {v} || ',', ?) > 0", (f",{text},",))
         return self.wrap(t, f"{v} = ?", (text,))
 
-    def wildcard(self, t: _Target, term: values.Term, item: lt.Item) -> Cond:
+    def wildcard(self, t: Target, term: values.Term, item: lt.Item) -> Cond:
         kind = t.storage.kind
         if kind == "message":
-            return message.pattern(term.like(), term.regex())
+            return self.scope.pattern(term.like(), term.regex())
         if kind == "protocol":
             rx = values.compiled("(?i)" + term.regex())
             return message.protocol_in([n for n, name in message.PROTOCOLS if rx.fullmatch(name)])
@@ -317,7 +371,7 @@ class _Compiler:
             return self.wrap(t, f"CAST({v} AS TEXT) GLOB ?", (term.glob(),))
         return self.wrap(t, f"{v} GLOB ?", (term.glob(),))
 
-    def regex(self, t: _Target, item: lt.Regex) -> Cond:
+    def regex(self, t: Target, item: lt.Regex) -> Cond:
         source = values.regex_source(item.value)
         try:
             values.compiled(source)
@@ -329,7 +383,7 @@ class _Compiler:
             raise self.parsed.error(f"bad regular expression: {exc.msg}", start, end) from None
         kind = t.storage.kind
         if kind == "message":
-            return message.pattern(None, f"(?:{source})")
+            return self.scope.pattern(None, f"(?:{source})")
         if kind == "protocol":
             rx = values.compiled(f"(?i:{source})")
             return message.protocol_in([n for n, name in message.PROTOCOLS if rx.fullmatch(name)])
@@ -342,7 +396,7 @@ class _Compiler:
             v = f"CAST({v} AS TEXT)"
         return self.wrap(t, f"{v} REGEXP ?", (source,))
 
-    def range(self, t: _Target, item: lt.Item) -> Cond:
+    def range(self, t: Target, item: lt.Item) -> Cond:
         if isinstance(item, lt.Range):
             low, high, inc_low, inc_high = item.low, item.high, item.include_low, item.include_high
         elif isinstance(item, lt.From):
@@ -380,7 +434,7 @@ class _Compiler:
         if kind == "protocol":
             v = 'f."protocol_number"'
             return sql(" AND ".join(f"{v} {c}" for c in conds), tuple(params))
-        v = "ipkey" if t.type == "ip" else self.value_sql(t)
+        v = (t.key or "ipkey") if t.type == "ip" else self.value_sql(t)
         pred = " AND ".join(f"{v} {c}" for c in conds)
         return self.wrap(t, pred if len(conds) == 1 else f"({pred})", tuple(params))
 
@@ -398,7 +452,7 @@ class _Compiler:
             return values.word(node.value).literal
         raise self.error(f"bad range bound {str(node)!r}", node)
 
-    def bound_keys(self, t: _Target, text: str) -> tuple[Any, Any]:
+    def bound_keys(self, t: Target, text: str) -> tuple[Any, Any]:
         """The first and last comparable key a bound stands for."""
         if t.storage.kind == "protocol":
             number = protocols.protocol_number(text)
@@ -413,3 +467,8 @@ class _Compiler:
         if t.type == "ip":
             return values.cidr(text)
         return text, text
+
+
+def _address_like(text: str) -> bool:
+    """Whether text is meant as an address (digits, dots, colons): a bad one is an error, not a name."""
+    return bool(text) and all(c in "0123456789abcdefABCDEF.:" for c in text) and any(c.isdigit() for c in text)
