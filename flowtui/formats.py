@@ -204,7 +204,7 @@ class LogFormat:
     which is how a header line that repeats the format in use is recognised.
     """
 
-    __slots__ = ("_parse_into", "_strict", "aws_names", "fields")
+    __slots__ = ("_columns", "_parse_into", "_strict", "aws_names", "fields")
 
     DEFAULT: ClassVar[LogFormat]
 
@@ -225,6 +225,11 @@ class LogFormat:
         self.fields: tuple[Field, ...] = tuple(fields)
         self._strict = tuple((RECORD_INDEX[f.name], f.aws_name or f.name, _strict_converter(f)) for f in fields)
         self._parse_into = self._compile()
+        # The columnar path's converters: a cache per field, None for counts (packets, bytes). A format
+        # of text fields only could take its own header line for data, so it never takes this path.
+        caches = [_cache_for(f) for f in fields]
+        text_only = all(c is _TEXTS for c in caches)
+        self._columns: tuple[_ValueCache | None, ...] | None = None if text_only else tuple(caches)
 
     @classmethod
     def from_spec(cls, text: str) -> LogFormat:
@@ -266,6 +271,38 @@ class LogFormat:
         rejects: list[Reject] = []
         self._parse_into(lines, records.append, rejects)
         return records, rejects
+
+    def parse_columns(self, lines: Sequence[str]) -> list[list[Any]] | None:
+        """The values of ``lines`` column by column (one list per field of the format), or None.
+
+        The fast path for a clean batch: one ``str.split`` per line and one C-level
+        ``map`` per column instead of Python code per value, which halves the
+        cost of parsing. It answers only when every line is a record and every
+        value converts exactly as :meth:`parse_lines` would convert it; anything
+        else (a blank, short or non-ASCII line, a value to reject) gives None and
+        the caller parses line by line, so there is one place that rejects.
+        """
+        converters = self._columns
+        if converters is None or not lines:
+            return None
+        parts = list(map(str.split, lines))
+        width = len(converters)
+        if set(map(len, parts)) != {width} or not all(map(str.isascii, lines)):
+            return None
+        flat = list(chain.from_iterable(parts))
+        columns: list[list[Any]] = []
+        try:
+            for position, cache in enumerate(converters):
+                texts = flat[position::width]
+                if cache is not None:
+                    columns.append(list(map(cache.__getitem__, texts)))
+                elif "".join(texts).isdigit() and max(map(len, texts)) < 19:  # up to 18 digits fits an int64
+                    columns.append(list(map(int, texts)))
+                else:
+                    columns.append([None if v == "-" else _count(v) for v in texts])
+        except ValueError:
+            return None
+        return columns
 
     def _strict_record(self, line: str, parts: list[str]) -> Record | str | None:
         """A record, the reason the line is rejected, or None for a line to skip silently."""
@@ -337,6 +374,13 @@ class LogFormat:
             generated(lines, append, fallback)
 
         return parse_into
+
+
+def _count(text: str) -> int:
+    """A count (packets, bytes) as the per-line loop reads it: plain ASCII digits, at most 18."""
+    if text.isdigit() and len(text) < 19:
+        return int(text)
+    raise _Invalid(text)
 
 
 def _dash(text: str) -> None:

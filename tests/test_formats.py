@@ -559,3 +559,43 @@ def test_fast_and_strict_paths_give_the_same_answer(values: list[str]) -> None:
     assert fast[0] == strict[0]
     assert [reason for _, reason in fast[1]] == [reason for _, reason in strict[1]]
     assert all(reason.startswith("field ") for _, reason in fast[1])
+
+
+def _from_columns(fmt: LogFormat, columns: list[list[Any]]) -> list[tuple[Any, ...]]:
+    """Columns (one per format field) as the full records parse_lines gives."""
+    full: list[Any] = [[None] * len(columns[0]) for _ in RECORD_FIELDS]
+    for field, column in zip(fmt.fields, columns):
+        full[RECORD_INDEX[field.name]] = column
+    return list(zip(*full))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(TOKENS, min_size=2, max_size=4).map(" ".join) | LINES, min_size=1, max_size=6))
+def test_columns_agree_with_lines_or_decline(lines: list[str]) -> None:
+    """parse_columns answers only for batches parse_lines takes whole, and with the same values."""
+    for fmt in (DEFAULT_FORMAT, LogFormat.from_spec("${srcaddr} ${dstport} ${packets}")):
+        columns = fmt.parse_columns(lines)
+        records, rejects = fmt.parse_lines(lines)
+        if columns is not None:
+            assert rejects == [] and _from_columns(fmt, columns) == records
+
+
+def test_columns_of_a_clean_batch_and_what_they_decline() -> None:
+    nodata = "2 123456789010 eni-1 - - - - - - - 1620140661 1620140721 - NODATA"
+    columns = DEFAULT_FORMAT.parse_columns([GOOD, nodata])
+    assert columns is not None
+    assert _from_columns(DEFAULT_FORMAT, columns) == DEFAULT_FORMAT.parse_lines([GOOD, nodata])[0]
+    assert columns[8:10] == [[10, None], [840, None]]  # packets, bytes: '-' is None, never 0
+    for batch in (
+        [GOOD, ""],  # a blank line
+        [GOOD, GOOD + " extra"],
+        [GOOD.replace("eni-1", "eni-\u00e9")],  # non-ASCII: the strict path decides
+        [with_field("bytes", "1_000")],
+        [with_field("bytes", "9" * 19)],
+        [with_field("dstport", "65536")],
+        [DEFAULT_FORMAT.header],
+        [],
+    ):
+        assert DEFAULT_FORMAT.parse_columns(batch) is None, batch
+    text_only = LogFormat.from_spec("${instance-id} ${interface-id}")
+    assert text_only.parse_columns(["i-1 eni-1"]) is None  # its own header would pass for data
