@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import IO
 
 from flowtui.catalog import RECORD_INDEX
+from flowtui.cloudtrail import ingest as trail
+from flowtui.cloudtrail.records import is_digest_name, is_trail_file, looks_like_record
 from flowtui.errors import FlowtuiError
 from flowtui.formats import LogFormat, is_header_line
 from flowtui.payloads import PayloadError, decode_payload, is_payload_file, iter_payload_documents
@@ -42,6 +44,7 @@ class IngestStats:
     control_messages: int = 0
     skipped_lines: int = 0  # lines a previous run already stored (file resumed)
     files: int = 0
+    cloudtrail: int = 0  # CloudTrail events stored (their duplicates count in duplicates)
     messages: list[str] = field(default_factory=list)
 
     def add(self, result: WriteResult) -> None:
@@ -50,12 +53,14 @@ class IngestStats:
         self.rejected += result.dead
 
     def merge(self, other: IngestStats) -> None:
-        for name in ("stored", "duplicates", "rejected", "payloads", "control_messages", "skipped_lines", "files"):
+        for name in ("stored", "duplicates", "rejected", "payloads", "control_messages", "skipped_lines", "files", "cloudtrail"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.messages.extend(other.messages)
 
     def summary(self) -> str:
         parts = [f"{self.stored:,} flows stored"]
+        if self.cloudtrail:
+            parts.append(f"{self.cloudtrail:,} CloudTrail events stored")
         if self.duplicates:
             parts.append(f"{self.duplicates:,} already stored")
         if self.skipped_lines:
@@ -91,6 +96,7 @@ class Pipeline:
             stats.payloads += 1
             self._add_payload(batch, stats, data, source, location, kinesis_stream)
         stats.add(self.store.write(batch, self.enrich))
+        _count_trail(batch, stats)
         return stats
 
     def _add_payload(
@@ -104,6 +110,9 @@ class Pipeline:
         if payload.message_type != "DATA_MESSAGE":
             stats.control_messages += 1
             return
+        if payload.events and looks_like_record(payload.events[0][2]):  # a CloudTrail log group
+            trail.add_payload(batch, payload, source, location)
+            return
         lines = [e[2] for e in payload.events]
         records, rejects = self.log_format.parse_lines(lines)
         if rejects:
@@ -111,6 +120,7 @@ class Pipeline:
             bad = {line for line, _ in rejects}
             events = [e for e in payload.events if e[2] not in bad]
             for line, reason in rejects:
+                reason = trail.flow_reject_reason(line, reason)
                 batch.dead.append(DeadLetter(source, f"{location} {payload.log_group}/{payload.log_stream}", reason, line))
         else:
             events = payload.events
@@ -180,6 +190,9 @@ class Pipeline:
                 raise IngestError(f"{name}: not a readable gzip file ({exc})") from None
         stats = IngestStats(files=1)
         source = f"file:{identity.path if identity else name}"
+        if is_digest_name(name) or is_trail_file(text_head):
+            stats.merge(self.ingest_trail_file(head + raw.read(), name, source))
+            return stats
         if is_payload_file(text_head):
             # Payload events carry ids: de-duplication makes a re-read harmless. The
             # decoder reads gzip members itself, so a damaged one loses only itself.
@@ -189,6 +202,20 @@ class Pipeline:
         if head[:2] == _GZIP_MAGIC:
             stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
         stats.merge(self._ingest_text_file(stream, name, source, identity, log_format))
+        return stats
+
+    def ingest_trail_file(
+        self, data: bytes, name: str, source: str, checkpoint: tuple[str, str] | None = None
+    ) -> IngestStats:
+        """A CloudTrail log file (``{"Records": [...]}``); eventIDs make a re-read harmless."""
+        stats = IngestStats()
+        batches = list(trail.file_batches(data, name, source, stats.messages))
+        for n, (batch, _) in enumerate(batches, 1):
+            batch.checkpoint = checkpoint if n == len(batches) else None
+            stats.add(self.store.write(batch))
+            _count_trail(batch, stats)
+        if not batches and checkpoint is not None:
+            self.store.set_checkpoint(*checkpoint)
         return stats
 
     def _ingest_payload_file(self, data: bytes, name: str, source: str) -> IngestStats:
@@ -252,6 +279,13 @@ class Pipeline:
 
 
 _PRESENT: dict[LogFormat, tuple[int, ...]] = {}
+
+
+def _count_trail(batch: Batch, stats: IngestStats) -> None:
+    for write in batch.tables:
+        if isinstance(write, trail.TrailWrite):
+            stats.cloudtrail += write.stored
+            stats.duplicates += write.duplicates
 
 
 def present(fmt: LogFormat) -> tuple[int, ...]:

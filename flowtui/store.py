@@ -27,6 +27,7 @@ from typing import Any, Self
 import sqlite_utils
 
 from flowtui import catalog, rollups, schema
+from flowtui.cloudtrail import table as trail_table
 from flowtui.config import Config, parse_duration, parse_size
 from flowtui.errors import FlowtuiError
 
@@ -73,6 +74,8 @@ class Batch:
     parts: list[Part] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
     checkpoint: tuple[str, str] | None = None  # (source, position) after this batch
+    # Writers of other tables (CloudTrail events), called with the connection inside the transaction.
+    tables: list[Callable[[sqlite3.Connection], None]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -345,6 +348,8 @@ class Store:
                     [(now, d.source, d.location, d.reason, _text(d.data)) for d in batch.dead],
                 )
                 result.dead = len(batch.dead)
+            for write_table in batch.tables:
+                write_table(self.conn)
             if batch.checkpoint is not None:
                 self._put_checkpoint(*batch.checkpoint)
         self._after_write(result)
@@ -407,6 +412,7 @@ class Store:
                 cutoff = int(now - r.max_age)
                 deleted += self._delete_oldest_flows(cutoff)
                 self.conn.execute("DELETE FROM dead_letters WHERE received < ?", (cutoff,))
+                trail_table.prune(self.conn, cutoff, r.step_rows)
                 self._drop_seen_before(cutoff // 86400)
             rollup_age = r.rollup_age
             if rollup_age is not None:
@@ -417,6 +423,7 @@ class Store:
                     oldest = self.conn.execute("SELECT min(start) FROM flows").fetchone()[0]
                     if oldest is not None:
                         self._drop_seen_before(oldest // 86400 - 1)
+                        trail_table.prune(self.conn, oldest, r.step_rows)  # no older than the flows kept
                 else:
                     rollups.prune(self.conn, None, r.step_rows)
         return deleted

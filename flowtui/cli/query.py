@@ -38,8 +38,14 @@ time window:
 
 exit status: 0 ok, 2 bad query or arguments (with a caret under the spot), 1 otherwise.
 
+CloudTrail (--source cloudtrail): the same syntax over CloudTrail events, with the
+  record's own names (eventName, userIdentity.arn, sourceIPAddress, resources.ARN)
+  or Graylog-style aliases (event_name, user_arn, src_addr, resource_arn); bare
+  terms search the whole record. `flowtui fields --source cloudtrail` lists them.
+
 examples:
   flowtui query --since 1h 'action:REJECT AND dst_port:22'
+  flowtui query --source cloudtrail 'eventName:Delete* AND NOT errorCode:*'
   flowtui query --format json 'dst_addr_threat_indicated:true'
   flowtui query --count 'src_addr:10.0.0.0/8 AND NOT dst_addr:10.0.0.0/8'
 """
@@ -56,6 +62,9 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
     common.add_store_args(p)
     add_window_args(p)
     p.add_argument("--limit", type=_count, default=100, metavar="N", help="at most N flows, newest first (default 100; 0: all)")
+    p.add_argument(
+        "--source", choices=("flows", "cloudtrail"), default="flows", help="what to search (default flows)"
+    )
     p.add_argument("--count", action="store_true", help="print only the number of matching flows")
     p.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table", help="output format (default table)")
     p.add_argument("--fields", metavar="a,b", help="fields to print (default: table - the usual columns plus the fields the query names; others - all)")
@@ -101,6 +110,8 @@ def report_query_error(exc: QueryError) -> int:
 def run(args: argparse.Namespace) -> int:
     window = window_from_args(args)
     text = query_text(args)
+    if getattr(args, "source", "flows") == "cloudtrail":
+        return _run_cloudtrail(args, window, text)
     fields = check_fields(_split(args.fields)) if args.fields else None
     engine = engine_for(args)
     rows: Generator[dict[str, Any], None, None] | None = None
@@ -112,20 +123,7 @@ def run(args: argparse.Namespace) -> int:
             fields = columns_for(text) if args.format == "table" else [f.name for f in catalog.FIELDS]
         rows = engine.iter_search(text, window, fields=fields, limit=args.limit, order=args.sort)
         with _quiet_pipe():
-            if args.format == "table":
-                shown = print_table(fields, rows, sys.stdout)
-                if args.limit and shown == args.limit and sys.stdout.isatty():
-                    print(f"(first {shown} flows; --limit N or --limit 0 for more)", file=sys.stderr)
-            elif args.format == "json":
-                _print_json(rows, sys.stdout)
-            elif args.format == "jsonl":
-                for row in rows:
-                    sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
-            else:
-                writer = csv.writer(sys.stdout, lineterminator="\n")
-                writer.writerow(fields)
-                for row in rows:
-                    writer.writerow([_csv_cell(row[f]) for f in fields])
+            _print_rows(args.format, fields, rows, "flows", args.limit)
     except QueryError as exc:
         return report_query_error(exc)
     finally:
@@ -133,6 +131,47 @@ def run(args: argparse.Namespace) -> int:
             rows.close()  # a reader that went away (| head) leaves it unfinished
         engine.store.close()
     return 0
+
+
+def _run_cloudtrail(args: argparse.Namespace, window: TimeWindow, text: str) -> int:
+    from flowtui.cloudtrail import search as trail
+
+    fields = trail.check_fields(_split(args.fields)) if args.fields else None
+    order = "-eventTime" if args.sort == "-timestamp" else args.sort
+    config = common.load_config(args)
+    store = common.open_store(args, config, readonly=True)
+    try:
+        searcher = trail.TrailSearch(store, timeout=query_timeout(config))
+        if args.count:
+            print(searcher.count(text, window))
+            return 0
+        if fields is None:
+            fields = trail.columns_for(text) if args.format == "table" else [f.name for f in trail.fields.FIELDS]
+        rows = searcher.search(text, window, fields, limit=args.limit, order=order)
+        with _quiet_pipe():
+            _print_rows(args.format, fields, rows, "events", args.limit)
+    except QueryError as exc:
+        return report_query_error(exc)
+    finally:
+        store.close()
+    return 0
+
+
+def _print_rows(fmt: str, fields: list[str], rows: Iterable[dict[str, Any]], what: str, limit: int) -> None:
+    if fmt == "table":
+        shown = print_table(fields, rows, sys.stdout)
+        if limit and shown == limit and sys.stdout.isatty():
+            print(f"(first {shown} {what}; --limit N or --limit 0 for more)", file=sys.stderr)
+    elif fmt == "json":
+        _print_json(rows, sys.stdout)
+    elif fmt == "jsonl":
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    else:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(fields)
+        for row in rows:
+            writer.writerow([_csv_cell(row[f]) for f in fields])
 
 
 # --- output -----------------------------------------------------------------------------
@@ -152,6 +191,8 @@ def _print_json(rows: Iterable[dict[str, Any]], out: TextIO) -> None:
 def _csv_cell(v: Any) -> Any:
     if v is None:
         return ""
+    if isinstance(v, list):
+        return ",".join(map(str, v))
     if isinstance(v, bool):
         return "true" if v else "false"
     return v
@@ -163,8 +204,10 @@ def cell(name: str, v: Any) -> str:
         return "-"
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, list):
+        return ",".join(map(str, v)) or "-"
     f = catalog.BY_NAME.get(name)
-    if f is not None and f.type == "time" and isinstance(v, int):
+    if (f is not None and f.type == "time" or name == "eventTime") and isinstance(v, int):
         return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(v))
     return str(v)
 

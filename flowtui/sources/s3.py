@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from flowtui.cloudtrail.records import is_digest_name
 from flowtui.config import parse_duration
 from flowtui.errors import ConfigError, SourceError, UsageError
 from flowtui.formats import LogFormat, is_header_line
@@ -136,6 +137,9 @@ class S3Export:
         read = self.pipeline.store.checkpoints(f"s3:{bucket}/")
         skipped_old = skipped_done = 0
         for obj in self._list(bucket, prefix):
+            if is_digest_name(obj.key):
+                stats.messages.append(f"s3://{bucket}/{obj.key}: a CloudTrail-Digest file (hashes, not events); skipped")
+                continue
             if obj.key.endswith(_SKIP_SUFFIXES):
                 stats.messages.append(f"s3://{bucket}/{obj.key}: Parquet exports are not supported; skipped")
                 continue
@@ -232,8 +236,12 @@ class S3Export:
         first = done + 1
         try:
             with body:
-                for line in _lines(body):
+                lines = _lines(body)
+                for line in lines:
                     number += 1
+                    if number == 1 and line.lstrip("\ufeff \t")[:1] == "{":  # JSON: a CloudTrail log file
+                        data = (line + "".join(lines)).encode()
+                        return self.pipeline.ingest_trail_file(data, location, source, (source, f"{obj.etag}:done"))
                     if number == 1 and is_header_line(line):
                         fmt = LogFormat.from_spec(line)
                         first = max(first, 2)

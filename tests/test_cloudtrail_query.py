@@ -1,0 +1,147 @@
+"""``flowtui query --source cloudtrail`` and ``flowtui fields --source cloudtrail``: the query language over CloudTrail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flowtui.cli import main
+from flowtui.cloudtrail.search import TrailSearch
+from flowtui.ingest import Pipeline
+from flowtui.query.window import TimeWindow
+from flowtui.store import Store
+from tests.cloudtrail_data import LOG_FILE
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = Path(tmp_path_factory.mktemp("ct")) / "ct.db"
+    with Store(path) as store:
+        Pipeline(store).ingest_trail_file(LOG_FILE.read_bytes(), LOG_FILE.name, "file:x")
+    return path
+
+
+@pytest.fixture
+def run(db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+    def go(*args: str) -> tuple[int, str, str]:
+        code = main(["query", "--db", str(db), "--source", "cloudtrail", *args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return go
+
+
+def names(db: Path, query: str) -> list[str]:
+    with Store(db, readonly=True) as store:
+        return [r["eventName"] for r in TrailSearch(store).search(query, names=["eventName"], order="eventTime")]
+
+
+def test_the_guide_example_as_a_table(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run("eventName:Delete* AND NOT errorCode:*")
+    assert (code, err) == (0, "")
+    assert out == (
+        "eventTime             sourceIPAddress  eventSource       eventName           userIdentity.userName  errorCode  awsRegion\n"
+        "2026-11-27T10:02:30Z  198.51.100.77    s3.amazonaws.com  DeleteBucketPolicy  Deployer                       -  us-east-2\n"
+    )
+
+
+def test_json_keyed_by_the_documented_names(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("--format", "json", "--fields", "eventTime,event_name,src_addr,resources.ARN,read_only", "user_type:AWSService")
+    assert code == 0
+    assert json.loads(out) == [
+        {
+            "eventTime": 1_795_773_840,
+            "eventName": "AssumeRole",
+            "sourceIPAddress": "ec2.amazonaws.com",
+            "resources.ARN": ["arn:aws:iam::111122223333:role/AppInstanceRole"],
+            "readOnly": True,
+        }
+    ]
+
+
+def test_csv_and_count(run) -> None:  # type: ignore[no-untyped-def]
+    assert run("--format", "csv", "--fields", "eventName,errorCode", "errorCode:*") == (
+        0,
+        "eventName,errorCode\nListUsers,AccessDenied\nDeleteSecurityGroup,Client.UnauthorizedOperation\n",
+        "",
+    )
+    assert run("--count", "sourceIPAddress:198.51.100.77") == (0, "2\n", "")
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("eventSource:ec2.amazonaws.com", ["StartInstances", "DeleteSecurityGroup"]),
+        ("event_source:ec2*", ["StartInstances", "DeleteSecurityGroup"]),
+        ('userIdentity.arn:"arn:aws:iam::111122223333:user/Bob"', ["DeleteSecurityGroup", "ListUsers"]),
+        ("user_name:(Alice OR Deployer)", ["StartInstances", "DeleteBucketPolicy"]),
+        ("userIdentity.sessionContext.sessionIssuer.userName:Deployer", ["DeleteBucketPolicy"]),
+        ("src_addr:198.51.100.0/24", ["DeleteBucketPolicy", "DeleteSecurityGroup"]),
+        ("source_address:10.0.0.0/8 OR sourceIPAddress:2001:db8::/32", ["StartInstances", "ListUsers"]),
+        ("sourceIPAddress:ec2.amazonaws.com", ["AssumeRole"]),
+        ("sourceIPAddress:*.amazonaws.com", ["AssumeRole"]),
+        ("sourceIPAddress:[198.51.100.0 TO 203.0.113.255]", ["DeleteBucketPolicy", "DeleteSecurityGroup", "ConsoleLogin"]),
+        ("eventTime:[2026-11-27T10:03:00Z TO 2026-11-27T10:05:00Z]", ["DeleteSecurityGroup", "AssumeRole"]),
+        ("eventTime:>=2026-11-27T10:05:00Z", ["ConsoleLogin", "ListUsers"]),
+        ("readOnly:true", ["AssumeRole", "ListUsers"]),
+        ("NOT _exists_:errorCode AND aws_region:us-east-1", ["ConsoleLogin"]),
+        ("_exists_:resources.ARN", ["DeleteBucketPolicy", "AssumeRole"]),
+        ('resources.ARN:"arn:aws:s3:::example-logs-bucket"', ["DeleteBucketPolicy"]),
+        ("resource_type:AWS\\:\\:IAM*", ["AssumeRole"]),
+        ("error_code:/Client\\..*/", ["DeleteSecurityGroup"]),
+        ("userIdentity.type:Root", ["ConsoleLogin"]),
+        ("user_agent:*Firefox*", ["ConsoleLogin"]),
+        ("Bob", ["DeleteSecurityGroup", "ListUsers"]),
+        ("accessdenied", ["ListUsers"]),
+        ('"not authorized"', ["DeleteSecurityGroup", "ListUsers"]),
+        ("example-logs*", ["DeleteBucketPolicy"]),
+        ("i-0example1234abcd1", ["StartInstances", "AssumeRole"]),
+        ("+eventName:Delete* -user_name:Bob", ["DeleteBucketPolicy"]),
+        ("eventName:Delete* eventName:ListUsers", ["DeleteBucketPolicy", "DeleteSecurityGroup", "ListUsers"]),
+        ("*", ["StartInstances", "DeleteBucketPolicy", "DeleteSecurityGroup", "AssumeRole", "ConsoleLogin", "ListUsers"]),
+    ],
+)
+def test_query_semantics(db: Path, query: str, expected: list[str]) -> None:
+    assert names(db, query) == expected
+
+
+def test_the_window_applies(db: Path) -> None:
+    with Store(db, readonly=True) as store:
+        search = TrailSearch(store)
+        window = TimeWindow.parse(from_="2026-11-27T10:02:00Z", to="2026-11-27T10:03:59Z")
+        assert [r["eventName"] for r in search.search("*", window, ["eventName"])] == ["DeleteSecurityGroup", "DeleteBucketPolicy"]
+        assert search.count("*", window) == 2
+
+
+def test_a_bad_query_answers_with_a_caret(run) -> None:  # type: ignore[no-untyped-def]
+    assert run("eventname:Delete*") == (
+        2,
+        "",
+        "flowtui: bad query: unknown field 'eventname' (did you mean eventName?)\n  eventname:Delete*\n  ^^^^^^^^^\n",
+    )
+    code, _, err = run("sourceIPAddress:10.0.0.300")
+    assert code == 2
+    assert err.startswith("flowtui: bad query: sourceIPAddress: ")
+    assert run("--sort=-eventName", "*") == (
+        2,
+        "",
+        "flowtui: cannot sort CloudTrail events by 'eventName': sort by eventTime (or -eventTime)\n",
+    )
+    assert run("--fields", "dst_port", "*")[0] == 2
+
+
+def test_fields_lists_names_and_aliases(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fields", "--source", "cloudtrail", "--format", "json"]) == 0
+    listed = {f["name"]: f for f in json.loads(capsys.readouterr().out)}
+    assert listed["eventName"]["aliases"] == ["event_name"]
+    assert listed["sourceIPAddress"]["aliases"] == ["source_address", "src_addr", "source_ip_address"]
+    assert listed["userIdentity.arn"]["aliases"] == ["user_arn"]
+    assert listed["resources.ARN"]["type"] == "str"
+    assert main(["fields", "--source", "cloudtrail"]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0] == "CloudTrail fields (flowtui query --source cloudtrail; the record's name, then its aliases)"
+    assert "  errorCode " in table
