@@ -1,0 +1,113 @@
+"""What the dashboard reads about CloudTrail: the cloudtrail scope's pages, an address's calls, an event's page.
+
+Plain functions over a store and its engine (a DataSource lane), so the
+screens stay thin and the CLI-tested core does the searching.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowtui.cloudtrail import fields
+from flowtui.cloudtrail.search import AROUND_SECONDS, TrailSearch, columns_for, recent_values, split_scope
+from flowtui.errors import QueryError
+from flowtui.query.compiler import compile_query
+from flowtui.query.complete import completions
+from flowtui.query.engine import QueryEngine
+from flowtui.query.window import TimeWindow
+from flowtui.store import Store
+
+EVENT_FLOW_FIELDS = ["timestamp", "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "action", "packets", "bytes"]
+EVENT_FLOWS = 200
+CALLS = 200
+
+
+@dataclass(slots=True)
+class TrailEvent:
+    """One CloudTrail event and the flows of its source address around its time."""
+
+    event: dict[str, Any]  # documented names → values, plus "user" and "record" (the whole record)
+    around: TimeWindow  # the flows' window: the event's time ± AROUND_SECONDS
+    flows: list[dict[str, Any]] = field(default_factory=list)
+    address: str | None = None  # the source address, when it is one (not a service name)
+
+
+def is_trail_query(text: str) -> bool:
+    return split_scope(text)[0] == "cloudtrail"
+
+
+def validate(text: str) -> QueryError | None:
+    """The error in a ``@cloudtrail …`` query, its position in the whole text."""
+    _, query, offset = split_scope(text)
+    try:
+        compile_query(query, None, fields.SCOPE)
+    except QueryError as exc:
+        return QueryError(exc.message, exc.start + offset, exc.end + offset, text)
+    return None
+
+
+def query_columns(text: str) -> list[str]:
+    return columns_for(split_scope(text)[1])
+
+
+def page_rows(
+    store: Store, engine: QueryEngine, text: str, window: TimeWindow, order: tuple[str, bool], offset: int, limit: int
+) -> list[dict[str, Any]]:
+    query = split_scope(text)[1].strip() or "*"
+    sort = ("-" if order[1] else "") + order[0]
+    search = TrailSearch(store, engine=engine)
+    return search.search(query, window, query_columns(text), limit=limit, order=sort, with_id=True, offset=offset)
+
+
+def count(store: Store, engine: QueryEngine, text: str, window: TimeWindow) -> int:
+    return TrailSearch(store, engine=engine).count(split_scope(text)[1].strip() or "*", window)
+
+
+def named(text: str) -> tuple[str, ...]:
+    try:
+        return compile_query(split_scope(text)[1], None, fields.SCOPE).fields
+    except QueryError:
+        return ()
+
+
+def complete(store: Store, text: str, cursor: int, limit: int = 20) -> list[Any]:
+    """Completions inside a ``@cloudtrail …`` query (field names and recent values), in the whole text's offsets."""
+    _, query, offset = split_scope(text)
+    if cursor < offset:
+        return []
+    found = completions(
+        query, cursor - offset, store, limit, fields.names(), lambda name: recent_values(store, name)
+    )
+    return [type(c)(c.text, c.start + offset, c.end + offset, c.kind) for c in found]
+
+
+def calls_from(store: Store, engine: QueryEngine, address: str, window: TimeWindow) -> list[dict[str, Any]]:
+    return TrailSearch(store, engine=engine).from_address(address, window, limit=CALLS)
+
+
+def event_page(store: Store, engine: QueryEngine, event_id: str, around: int = AROUND_SECONDS) -> TrailEvent | None:
+    event = TrailSearch(store, engine=engine).event(event_id)
+    if event is None:
+        return None
+    t = int(event["eventTime"])
+    window = TimeWindow(t - around, t + around + 1)
+    source = event.get("sourceIPAddress")
+    out = TrailEvent(event, window)
+    if source and _is_address(source):
+        out.address = source
+        q = f'"{source}"'
+        out.flows = engine.search(
+            f"src_addr:{q} OR dst_addr:{q}", window, fields=EVENT_FLOW_FIELDS, limit=EVENT_FLOWS, order="-timestamp"
+        )
+    return out
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
