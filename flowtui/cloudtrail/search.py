@@ -25,7 +25,19 @@ from flowtui.store import Store
 
 Row = dict[str, Any]
 AROUND_SECONDS: Final[int] = 300  # an event page shows its address's flows this long before and after
+SCOPE_PREFIX: Final[str] = "@cloudtrail"  # the query bar's scope: the rest of the text searches CloudTrail
 _TIME_NAMES: Final[frozenset[str]] = frozenset({"eventTime", "event_time", "timestamp", "start"})
+
+
+def split_scope(text: str) -> tuple[str, str, int]:
+    """(scope, query, offset of the query in text): ``@cloudtrail eventName:Delete*`` searches CloudTrail."""
+    stripped = text.lstrip()
+    if stripped.startswith(SCOPE_PREFIX):
+        rest = stripped[len(SCOPE_PREFIX) :]
+        if not rest or rest[0].isspace():
+            offset = len(text) - len(rest)
+            return "cloudtrail", rest, offset
+    return "flows", text, 0
 
 
 def check_fields(names: Sequence[str]) -> list[str]:
@@ -88,6 +100,7 @@ class TrailSearch:
         limit: int | None = 100,
         order: str = "-eventTime",
         with_id: bool = False,
+        offset: int = 0,
     ) -> list[Row]:
         """Matching events, newest first by default; ``limit`` None or 0 means all."""
         wanted = check_fields(list(names)) if names is not None else [f.name for f in fields.FIELDS]
@@ -95,9 +108,9 @@ class TrailSearch:
         where, params = self._where(query, window)  # a bad query is an error even with no table
         if not self.available():
             return []
-        sql = f"SELECT f.* FROM cloudtrail f WHERE {where} ORDER BY {order_sql} LIMIT ?"
+        sql = f"SELECT f.* FROM cloudtrail f WHERE {where} ORDER BY {order_sql} LIMIT ? OFFSET ?"
         with self.engine._session():
-            cur = self.store.conn.execute(sql, [*params, limit if limit else -1])
+            cur = self.store.conn.execute(sql, [*params, limit if limit else -1, max(0, offset)])
             columns = [d[0] for d in cur.description]
             return [decode(dict(zip(columns, r)), wanted, with_id) for r in cur.fetchall()]
 
@@ -129,7 +142,7 @@ class TrailSearch:
         if row is None:
             return None
         raw = dict(zip([d[0] for d in cur.description], row))
-        out = decode(raw, [f.name for f in fields.FIELDS], True)
+        out = decode(raw, [f.name for f in fields.FIELDS])
         out["user"] = summary(raw)["user"]
         out["record"] = orjson.loads(raw["record"])
         return out
@@ -146,7 +159,7 @@ def decode(raw: dict[str, Any], names: Sequence[str], with_id: bool = False) -> 
     """A stored row as output: documented names, lists as lists, readOnly as a bool."""
     out: Row = {}
     if with_id:
-        out["_id"] = raw["id"]
+        out["_event_id"] = raw["event_id"]
     for name in names:
         f = fields.BY_NAME[name]
         value = raw.get(f.column)
@@ -170,3 +183,21 @@ def summary(raw: dict[str, Any]) -> Row:
         "error_code": raw["error_code"],
         "region": raw["aws_region"],
     }
+
+
+def recent_values(store: Store, name: str, recent: int = 2000) -> list[str]:
+    """The values a field took in the newest ``recent`` events, most frequent first (for completion)."""
+    f = fields.BY_NAME.get(name)
+    if f is None or not table.exists(store.conn):
+        return []
+    if f.type == "bool":
+        return ["true", "false"]
+    if f.type == "time":
+        return []
+    newest = f"SELECT * FROM cloudtrail ORDER BY id DESC LIMIT {int(recent)}"
+    if f.each:
+        sql = f'SELECT j.value, count(*) AS n FROM ({newest}) c, json_each(c."{f.column}") j GROUP BY 1'
+    else:
+        sql = f'SELECT "{f.column}", count(*) AS n FROM ({newest}) GROUP BY 1'
+    rows = [(v, n) for v, n in store.conn.execute(f"{sql} ORDER BY n DESC, 1 LIMIT 200") if v is not None]
+    return [str(v) for v, _ in rows]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,8 +36,19 @@ class Completion:
     kind: Kind
 
 
-def completions(text: str, cursor: int, store: Store | None = None, limit: int = 50) -> list[Completion]:
-    """Candidates for the word at ``cursor`` in ``text``, best first."""
+def completions(
+    text: str,
+    cursor: int,
+    store: Store | None = None,
+    limit: int = 50,
+    names: list[str] | None = None,
+    values: Callable[[str], list[str]] | None = None,
+) -> list[Completion]:
+    """Candidates for the word at ``cursor`` in ``text``, best first.
+
+    ``names`` and ``values`` (a field's recent values) complete another scope than
+    the flows (CloudTrail); by default the flow catalog and the store's flows.
+    """
     cursor = max(0, min(cursor, len(text)))
     start = _word_start(text, cursor)
     end = cursor
@@ -47,7 +59,7 @@ def completions(text: str, cursor: int, store: Store | None = None, limit: int =
     word = text[start:cursor]
     colon = _unescaped_colon(word)
     if colon is None:
-        fields = [Completion(name + ":", start, end, "field") for name in match_fields(word)]
+        fields = [Completion(name + ":", start, end, "field") for name in match_fields(word, names)]
         allowed = _OPERATORS if _has_term_before(text, start) else ("NOT",)
         ops = [Completion(op, start, end, "operator") for op in allowed if word and op.startswith(word.upper())]
         # Operators are written in capitals: a capital word asks for one first.
@@ -62,10 +74,13 @@ def completions(text: str, cursor: int, store: Store | None = None, limit: int =
             prefix = prefix[len(op) :]
             break
     if field == "_exists_":
-        return [Completion(n, vstart, end, "field") for n in match_fields(prefix)][:limit]
-    if field not in catalog.BY_NAME:
+        return [Completion(n, vstart, end, "field") for n in match_fields(prefix, names)][:limit]
+    if names is not None:
+        candidates = values(field) if values is not None and field in names else []
+    elif field not in catalog.BY_NAME:
         return []
-    candidates = field_values(store, field) if store is not None else []
+    else:
+        candidates = field_values(store, field) if store is not None else []
     bare = prefix.removeprefix('"')
     low = bare.lower()
     out = []
@@ -75,16 +90,16 @@ def completions(text: str, cursor: int, store: Store | None = None, limit: int =
     return out[:limit]
 
 
-def match_fields(prefix: str) -> list[str]:
+def match_fields(prefix: str, scope_names: list[str] | None = None) -> list[str]:
     """Field names for ``prefix``: prefix then substring matches; failing those, looser ones."""
-    names = [f.name for f in catalog.FIELDS] + ["_exists_"]
+    names = (scope_names if scope_names is not None else [f.name for f in catalog.FIELDS]) + ["_exists_"]
     if not prefix:
         return names
     p = prefix.lower()
-    ranked: list[str] = [n for n in names if n.startswith(p)]
-    ranked += [n for n in names if p in n and n not in ranked]
+    ranked: list[str] = [n for n in names if n.lower().startswith(p)]
+    ranked += [n for n in names if p in n.lower() and n not in ranked]
     if not ranked:
-        ranked = [n for n in names if _subsequence(p, n)]
+        ranked = [n for n in names if _subsequence(p, n.lower())]
     if not ranked:
         ranked = difflib.get_close_matches(p, names, n=3, cutoff=0.6)
     return ranked

@@ -23,6 +23,7 @@ from flowtui.query.engine import QueryEngine, columns_for
 from flowtui.query.history import QueryHistory
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store, StoreError
+from flowtui.ui import trail_data
 from flowtui.ui.panes import PaneSpec
 
 Now = Callable[[], float]
@@ -301,6 +302,34 @@ class DataSource:
             flows=flows,
             flow_fields=list(flow_fields),
         )
+
+    # --- CloudTrail: the @cloudtrail scope of the query bar, an address's calls, an event's page ---
+    def trail_validate(self, text: str) -> QueryError | None:
+        return trail_data.validate(text)
+
+    def trail_page(
+        self, text: str, window: TimeWindow, order: tuple[str, bool], offset: int, total: int | None
+    ) -> Page:
+        fixed = pinned(window, self.now())
+        with self.lane("interactive") as lane:
+            if total is None:
+                total = trail_data.count(lane.store, lane.engine, text, fixed)
+            rows = trail_data.page_rows(lane.store, lane.engine, text, fixed, order, offset, PAGE_SIZE)
+        return Page(text, rows, trail_data.query_columns(text), offset, total, order, trail_data.named(text))
+
+    def trail_completions(self, text: str, cursor: int) -> list[Suggestion]:
+        with self.lane("complete") as lane:
+            found = trail_data.complete(lane.store, text, cursor)
+        return [Suggestion(c.text, c.start, c.end, c.text, c.kind, "" if c.kind == "field" else c.kind) for c in found]
+
+    def trail_calls(self, address: str, window: TimeWindow) -> list[dict[str, Any]]:
+        """The CloudTrail calls made from ``address`` in ``window``, newest first."""
+        with self.lane("interactive") as lane:
+            return trail_data.calls_from(lane.store, lane.engine, address, pinned(window, self.now()))
+
+    def trail_event(self, event_id: str) -> trail_data.TrailEvent | None:
+        with self.lane("interactive") as lane:
+            return trail_data.event_page(lane.store, lane.engine, event_id)
 
 
 def named_fields(query: str) -> tuple[str, ...]:
