@@ -18,15 +18,30 @@ from flowtui.errors import FlowtuiError
 from flowtui.query.window import TimeWindow
 from flowtui.ui.columns import needs_date, plan_columns
 from flowtui.ui.data import AddressInfo, quote
-from flowtui.ui.formatting import SortableText, clean, fit, format_value, human_bytes, human_count, safe_text
+from flowtui.ui.formatting import (
+    SortableText,
+    clean,
+    fit,
+    format_time,
+    format_value,
+    human_bytes,
+    human_count,
+    safe_text,
+)
+from flowtui.ui.screens.trail_event import TrailEventScreen
 from flowtui.ui.widgets.flow_table import FlowTable
 from flowtui.ui.widgets.status_bar import StatusBar
 
+CALL_FIELDS = ("time", "eventSource", "eventName", "user", "errorCode")
 FLOW_FIELDS = ["timestamp", "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "action", "packets", "bytes"]
 _NUMERIC = {"src_port", "dst_port", "packets", "bytes"}
 
 
 class AddressScreen(Screen[None]):
+    DEFAULT_CSS = """
+    #address-calls-box { height: auto; max-height: 12; }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "flows_from", "Flows from", id="address.flows_from"),
         Binding("t", "flows_to", "Flows to", id="address.flows_to"),
@@ -35,9 +50,10 @@ class AddressScreen(Screen[None]):
     ]
 
     class Loaded(Message):
-        def __init__(self, info: AddressInfo) -> None:
+        def __init__(self, info: AddressInfo, calls: list[dict[str, Any]] | None = None) -> None:
             super().__init__()
             self.info = info
+            self.calls = calls or []
 
     class Failed(Message):
         def __init__(self, error: FlowtuiError) -> None:
@@ -49,6 +65,7 @@ class AddressScreen(Screen[None]):
         self.address = address
         self.window = window
         self.info: AddressInfo | None = None
+        self.calls: list[dict[str, Any]] = []  # CloudTrail calls made from the address, newest first
 
     def compose(self) -> ComposeResult:
         with Vertical(id="address-card"):
@@ -64,6 +81,8 @@ class AddressScreen(Screen[None]):
                 yield FlowTable(id="address-ports")
         with Vertical(classes="address-box", id="address-flows-box"):
             yield FlowTable(id="address-flows")
+        with Vertical(classes="address-box", id="address-calls-box"):
+            yield FlowTable(id="address-calls")
         yield StatusBar(id="status-bar")
         yield Footer(compact=True)
 
@@ -72,6 +91,12 @@ class AddressScreen(Screen[None]):
         self.query_one("#address-peers-box").border_title = Text("Top peers")
         self.query_one("#address-ports-box").border_title = Text("Top ports")
         self.query_one("#address-flows-box").border_title = Text("Recent flows")
+        calls_box = self.query_one("#address-calls-box")
+        calls_box.border_title = Text("CloudTrail calls from this address")
+        calls_box.display = False  # shown when there are some
+        calls = self.query_one("#address-calls", FlowTable)
+        for key in CALL_FIELDS:
+            calls.add_column(Text(key), key=key)
         peers = self.query_one("#address-peers", FlowTable)
         for key, label in (("direction", ""), ("peer", "peer"), ("bytes", "bytes"), ("flows", "flows")):
             peers.add_column(Text(label, justify="right" if key in ("bytes", "flows") else "left"), key=key)
@@ -88,10 +113,11 @@ class AddressScreen(Screen[None]):
     def _fetch(self, address: str, window: TimeWindow) -> None:
         try:
             info = self.app.data.address(address, window, FLOW_FIELDS)  # type: ignore[attr-defined]
+            calls = self.app.data.trail_calls(address, window)  # type: ignore[attr-defined]
         except FlowtuiError as exc:
             self.post_message(self.Failed(exc))
             return
-        self.post_message(self.Loaded(info))
+        self.post_message(self.Loaded(info, calls))
 
     def on_address_screen_failed(self, message: Failed) -> None:
         self.query_one("#address-facts", Static).update(Text(f"✗ {clean(str(message.error))}", style="bold"))
@@ -111,6 +137,7 @@ class AddressScreen(Screen[None]):
             self._fill_peers(info)
             self._fill_ports(info)
             self._fill_flows(info)
+            self._fill_calls(message.calls)
 
     # --- rendering ------------------------------------------------------------------
     def _title(self, info: AddressInfo) -> Text:
@@ -219,6 +246,25 @@ class AddressScreen(Screen[None]):
                 cells.append(SortableText(text, value, style=style, justify="right" if name in _NUMERIC else None))
             table.add_row(*cells, key=f"flow-{i}")
 
+    def _fill_calls(self, calls: list[dict[str, Any]]) -> None:
+        self.calls = calls
+        box = self.query_one("#address-calls-box")
+        box.display = bool(calls)
+        box.border_subtitle = Text(f"{len(calls)} in {self.window.describe()}") if calls else ""
+        table = self.query_one("#address-calls", FlowTable)
+        table.clear()
+        dated = needs_date(self.window, self.app.now())  # type: ignore[attr-defined]
+        reject = self.app.theme_variables.get("reject", "red")
+        for i, call in enumerate(calls):
+            table.add_row(
+                SortableText(format_time(call["time"], with_date=dated), call["time"]),
+                safe_text(call["event_source"]),
+                safe_text(call["event_name"], style="bold"),
+                safe_text(call["user"]),
+                safe_text(call["error_code"] or "", style=f"bold {reject}"),
+                key=f"call-{i}",
+            )
+
     def on_resize(self) -> None:
         if self.info is not None and self.is_mounted:
             self._fill_flows(self.info)
@@ -257,6 +303,12 @@ class AddressScreen(Screen[None]):
         if row["dst_port"] is not None:
             query += f" AND dst_port:{row['dst_port']}"
         self.app.run_query(query)  # type: ignore[attr-defined]
+
+    @on(DataTable.CellSelected, "#address-calls")
+    def _call(self, event: DataTable.CellSelected) -> None:
+        event.stop()
+        if event.coordinate.row < len(self.calls):
+            self.app.push_screen(TrailEventScreen(self.calls[event.coordinate.row]["event_id"]))
 
     @on(DataTable.CellSelected, "#address-flows")
     def _flow(self, event: DataTable.CellSelected) -> None:

@@ -1,0 +1,198 @@
+"""One CloudTrail event: who called what from where, the record itself, and the flows of its source address.
+
+The flows are those of the source address from five minutes before the call
+to five minutes after it: what the caller's machine was talking to around
+then. Enter on a flow drills into an address as everywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from flowtui.errors import FlowtuiError
+from flowtui.query.window import format_duration
+from flowtui.ui.data import quote
+from flowtui.ui.formatting import SortableText, clean, format_time, format_value, safe_text
+from flowtui.ui.trail_data import EVENT_FLOW_FIELDS, TrailEvent
+from flowtui.ui.widgets.flow_table import FlowTable
+from flowtui.ui.widgets.status_bar import StatusBar
+
+_NUMERIC = {"src_port", "dst_port", "packets", "bytes"}
+# The card: (label, field) pairs, two per line.
+_FACTS = (
+    ("service", "eventSource", "region", "awsRegion"),
+    ("user", "user", "type", "userIdentity.type"),
+    ("arn", "userIdentity.arn", "account", "userIdentity.accountId"),
+    ("source", "sourceIPAddress", "access key", "userIdentity.accessKeyId"),
+    ("error", "errorCode", "read only", "readOnly"),
+    ("agent", "userAgent", "event type", "eventType"),
+    ("resources", "resources.ARN", "event id", "eventID"),
+)
+
+
+class TrailEventScreen(Screen[None]):
+    DEFAULT_CSS = """
+    #trail-card { height: auto; border: round $primary; border-title-style: bold; padding: 0 1; }
+    #trail-flows-box { height: 1fr; min-height: 6; }
+    #trail-record-box { height: 1fr; min-height: 6; }
+    .trail-box { border: round $primary 40%; border-title-color: $text; border-title-style: bold; }
+    .trail-box:focus-within { border: round $primary; }
+    #trail-record { height: auto; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "copy_record", "Copy record", id="trail.copy"),
+        Binding("f", "flows", "Flows of the source", id="trail.flows"),
+        Binding("escape", "back", "Back", id="trail.back"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, page: TrailEvent | None) -> None:
+            super().__init__()
+            self.page = page
+
+    class Failed(Message):
+        def __init__(self, error: FlowtuiError) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(classes="trail-event-screen")
+        self.event_id = event_id
+        self.page: TrailEvent | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="trail-card"):
+            yield Static(Text("loading…", style="dim"), id="trail-title")
+            yield Static("", id="trail-facts")
+        with Vertical(classes="trail-box", id="trail-flows-box"):
+            yield FlowTable(id="trail-flows")
+        with VerticalScroll(classes="trail-box", id="trail-record-box"):
+            yield Static("", id="trail-record")
+        yield StatusBar(id="status-bar")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#trail-card").border_title = Text("CloudTrail event")
+        self.query_one("#trail-flows-box").border_title = Text("Flows of the source address")
+        self.query_one("#trail-record-box").border_title = Text("Record")
+        self.query_one("#trail-flows", FlowTable).focus()
+        self._fetch(self.event_id)
+
+    @work(thread=True, exclusive=True, group="trail-event", exit_on_error=False)
+    def _fetch(self, event_id: str) -> None:
+        try:
+            page = self.app.data.trail_event(event_id)  # type: ignore[attr-defined]
+        except FlowtuiError as exc:
+            self.post_message(self.Failed(exc))
+            return
+        self.post_message(self.Loaded(page))
+
+    def on_trail_event_screen_failed(self, message: Failed) -> None:
+        self.query_one("#trail-title", Static).update(Text(f"✗ {clean(str(message.error))}", style="bold"))
+
+    def on_trail_event_screen_loaded(self, message: Loaded) -> None:
+        page = message.page
+        if page is None:
+            self.query_one("#trail-title", Static).update(Text(f"✗ no CloudTrail event {self.event_id}", style="bold"))
+            return
+        self.page = page
+        with self.app.batch_update():
+            self.query_one("#trail-title", Static).update(self._title(page.event))
+            self.query_one("#trail-facts", Static).update(self._facts(page.event))
+            self.query_one("#trail-record", Static).update(Text(json.dumps(page.event["record"], indent=2, ensure_ascii=False)))
+            self._fill_flows(page)
+
+    # --- rendering ---------------------------------------------------------------------
+    def _title(self, event: dict[str, Any]) -> Text:
+        title = Text()
+        title.append(format_time(event["eventTime"], with_date=True), style="bold")
+        title.append("  ")
+        title.append(clean(str(event["eventName"])), style="bold")
+        if event.get("errorCode"):
+            title.append("  ")
+            title.append(f" {clean(str(event['errorCode']))} ", style=f"bold reverse {self.app.theme_variables.get('reject', 'red')}")
+        return title
+
+    def _facts(self, event: dict[str, Any]) -> Table:
+        grid = Table.grid(padding=(0, 2))
+        for style in ("dim", "", "dim", ""):
+            grid.add_column(style=style, no_wrap=True)
+
+        def show(name: str) -> Text:
+            value = event.get(name)
+            if isinstance(value, list):
+                value = ", ".join(map(str, value))
+            if isinstance(value, bool):
+                value = "yes" if value else "no"
+            return safe_text(value) if value not in (None, "") else Text("–", style="dim")
+
+        for left, left_name, right, right_name in _FACTS:
+            grid.add_row(left, show(left_name), right, show(right_name))
+        if event.get("errorMessage"):
+            grid.add_row("message", safe_text(event["errorMessage"]), "", "")
+        return grid
+
+    def _fill_flows(self, page: TrailEvent) -> None:
+        box = self.query_one("#trail-flows-box")
+        span = format_duration((page.around.end or 0) - (page.around.start or 0) - 1)
+        if page.address is None:
+            box.border_title = Text("Flows of the source address")
+            box.border_subtitle = Text(f"{page.event.get('sourceIPAddress') or 'no source'} is not an address: no flows")
+        else:
+            box.border_title = Text(f"Flows of {clean(page.address)} around the call")
+            box.border_subtitle = Text(f"{len(page.flows)} flows in {span} around {format_time(page.event['eventTime'])}")
+        table = self.query_one("#trail-flows", FlowTable)
+        table.clear(columns=True)
+        for name in EVENT_FLOW_FIELDS:
+            table.add_column(Text(name, justify="right" if name in _NUMERIC else "left"), key=name)
+        reject = self.app.theme_variables.get("reject", "red")
+        for i, row in enumerate(page.flows):
+            cells = []
+            for name in EVENT_FLOW_FIELDS:
+                value = row.get(name)
+                style = f"bold {reject}" if name == "action" and value == "REJECT" else ""
+                if name in ("src_addr", "dst_addr") and value == page.address:
+                    style = "bold"
+                text = format_value(name, value, with_date=False)
+                cells.append(SortableText(text, value, style=style, justify="right" if name in _NUMERIC else None))
+            table.add_row(*cells, key=f"flow-{i}")
+
+    # --- actions -------------------------------------------------------------------------
+    @on(DataTable.CellSelected, "#trail-flows")
+    def _flow(self, event: DataTable.CellSelected) -> None:
+        event.stop()
+        if self.page is None:
+            return
+        row = self.page.flows[event.coordinate.row]
+        column = str(event.cell_key.column_key.value)
+        value = row.get(column) if column in ("src_addr", "dst_addr") else None
+        if value is None:
+            value = row.get("dst_addr") if row.get("src_addr") == self.page.address else row.get("src_addr")
+        if value:
+            self.app.open_address(str(value))  # type: ignore[attr-defined]
+
+    def action_flows(self) -> None:
+        """All the source address's flows in the results view (the app's window)."""
+        if self.page is not None and self.page.address:
+            q = quote(self.page.address)
+            self.app.run_query(f"src_addr:{q} OR dst_addr:{q}")  # type: ignore[attr-defined]
+
+    def action_copy_record(self) -> None:
+        if self.page is not None:
+            self.app.copy_to_clipboard(json.dumps(self.page.event["record"], ensure_ascii=False))
+            self.notify("Copied the record", markup=False, timeout=2)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
