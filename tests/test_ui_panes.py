@@ -322,3 +322,33 @@ async def test_a_resize_keeps_the_cursor_on_its_cell(db: Path) -> None:
         assert table.cursor_coordinate.row == 2
         assert table.cursor_column_name() == "dst_addr"
         assert table.cursor_value().plain == "192.0.2.66"
+
+
+def footer_keys(app) -> list[str]:  # type: ignore[no-untyped-def]
+    from textual.widgets._footer import FooterKey
+
+    return [f"{k.key_display} {k.description}".strip() for k in app.dashboard.query(FooterKey)]
+
+
+async def test_moving_between_panes_leaves_the_footer_as_it_is(db: Path) -> None:
+    """Its keys are the same in every pane: rebuilding them would lay the whole screen out again."""
+    from flowtui.ui.widgets.key_footer import KeyFooter
+
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        footer = app.dashboard.query_one(KeyFooter)
+        keys = footer_keys(app)
+        assert "y Copy" in keys
+        built = footer.recomposed
+        await pilot.press("tab", "tab", "2", "1")
+        assert footer.recomposed == built
+        assert footer_keys(app) == keys
+        await pilot.press("slash")  # the query bar's keys are others: rebuilt
+        await pilot.pause()
+        assert footer.recomposed == built + 1
+        assert "y Copy" not in footer_keys(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert footer.recomposed == built + 2
+        assert footer_keys(app) == keys

@@ -80,10 +80,12 @@ class FlowtuiApp(App[int]):
         Binding("escape", "back_out", "Back", show=False, id="app.back"),
     ]
 
-    window: reactive[TimeWindow] = reactive(DEFAULT_WINDOW, init=False)
-    paused: reactive[bool] = reactive(False, init=False)
-    interval: reactive[float] = reactive(DEFAULT_INTERVAL, init=False)
-    status: reactive[StatusInfo | None] = reactive(None, init=False, always_update=True)
+    # No repaint: an App reactive that repaints redraws the whole screen (a pause was a full
+    # redraw); the query bar and the status bar watch these and redraw their one line.
+    window: reactive[TimeWindow] = reactive(DEFAULT_WINDOW, init=False, repaint=False)
+    paused: reactive[bool] = reactive(False, init=False, repaint=False)
+    interval: reactive[float] = reactive(DEFAULT_INTERVAL, init=False, repaint=False)
+    status: reactive[StatusInfo | None] = reactive(None, init=False, always_update=True, repaint=False)
 
     def __init__(
         self,
