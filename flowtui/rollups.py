@@ -75,10 +75,24 @@ def set_raw_from(conn: sqlite3.Connection, bound: int) -> None:
     _raise(conn, "raw_from", bound)
 
 
-def horizons(conn: sqlite3.Connection) -> tuple[int, int]:
-    """(raw_from, rollup_from): where the raw flows and the rollups are complete from."""
-    got = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('raw_from', 'rollup_from')").fetchall())
-    return int(got.get("raw_from", 0)), int(got.get("rollup_from", 0))
+def horizons(conn: sqlite3.Connection, rollup: schema.Rollup | None = None) -> tuple[int, int]:
+    """(raw_from, rollup_from): where the raw flows and the rollups (``rollup`` in particular) are complete from."""
+    keys = ("raw_from", "rollup_from", *(() if rollup is None else (_added_key(rollup),)))
+    marks = ", ".join("?" * len(keys))
+    got = dict(conn.execute(f"SELECT key, value FROM meta WHERE key IN ({marks})", keys).fetchall())
+    rollup_from = int(got.get("rollup_from", 0))
+    if rollup is not None:
+        rollup_from = max(rollup_from, int(got.get(_added_key(rollup), 0)))
+    return int(got.get("raw_from", 0)), rollup_from
+
+
+def set_added_from(conn: sqlite3.Connection, rollup: schema.Rollup, bound: int) -> None:
+    """``rollup`` came with an upgrade, after retention had deleted the flows before ``bound``: it is complete from there."""
+    _raise(conn, _added_key(rollup), bound)
+
+
+def _added_key(rollup: schema.Rollup) -> str:
+    return f"rollup_from:{rollup.table}"
 
 
 def _raise(conn: sqlite3.Connection, key: str, value: int) -> None:

@@ -236,6 +236,8 @@ class Store:
                 self._keep_legacy_seen()
             if version in (1, 2):
                 self._rebuild_rollups()
+            elif version == 3:
+                self._add_rollups()
             self.conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
 
     def _keep_legacy_seen(self) -> None:
@@ -275,6 +277,55 @@ class Store:
             for lo in range(first, last + 1, _REBUILD_STEP):  # the batch sums stay small
                 rollups.add(self.conn, self._strings, lo, min(last, lo + _REBUILD_STEP - 1))
             self._strings.clear()
+
+    def _add_rollups(self) -> None:
+        """Schema 3 → 4: the rollups it lacks (rollup_ports_5m), summed from the stored flows in steps.
+
+        Each step sums a stretch of ids straight into the new rollup; the others keep
+        their rows (rollup_rejects and rollup_rejects_5m in the key order of schema 4).
+        """
+        ex = self.conn.execute
+        have = {row[0] for row in ex("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+        first = int(ex("SELECT coalesce(min(id), 1) FROM flows").fetchone()[0])
+        last = self._last_flow_id()
+        for r in schema.ROLLUPS:
+            if r.table in have:
+                self._reorder_rollup(r)
+                continue
+            for stmt in schema.rollup_table_statements(r):
+                ex(stmt)
+            only = None
+            if r.only is not None:
+                got = ex("SELECT id FROM strings WHERE value = ?", (r.only[1],)).fetchone()
+                if got is None:
+                    continue  # no flow has the value it keeps
+                only = got[0]
+            sql = schema.rollup_fill_sql(r)
+            for lo in range(first, last + 1, _REBUILD_STEP):
+                ex(sql, (lo, min(last, lo + _REBUILD_STEP - 1), *(() if only is None else (only,))))
+            raw_from = rollups.horizons(self.conn)[0]
+            if raw_from:  # retention has deleted older flows: the new rollup is complete from there on
+                bound = -(-raw_from // rollups.ALIGN) * rollups.ALIGN
+                ex(f'DELETE FROM {r.table} WHERE "start" < ?', (bound,))
+                rollups.set_added_from(self.conn, r, bound)
+
+    def _reorder_rollup(self, r: schema.Rollup) -> None:
+        """A rollup whose key columns come in another order than ``r.dims`` (rollup_rejects in schema 3) is copied into that order.
+
+        Its rows may be older than any flow still stored, so they are copied, not summed again.
+        """
+        ex = self.conn.execute
+        keys = ("start", *r.dims)
+        stored = tuple(row[1] for row in ex(f"PRAGMA table_info({r.table})"))[: len(keys)]
+        if stored == keys:
+            return
+        ex(f"DROP VIEW IF EXISTS {r.view}")
+        ex(f"ALTER TABLE {r.table} RENAME TO {r.table}_old")
+        for stmt in schema.rollup_table_statements(r):
+            ex(stmt)
+        cols = ", ".join(f'"{c}"' for c in (*keys, *schema.ROLLUP_METRICS, "first_id", "last_id"))
+        ex(f"INSERT INTO {r.table} ({cols}) SELECT {cols} FROM {r.table}_old")
+        ex(f"DROP TABLE {r.table}_old")
 
     def _load_seen_tables(self) -> None:
         names = self.db.table_names()

@@ -50,6 +50,11 @@ QUERIES = [
     "src_addr_entity_aws_type:RDS AND dst_addr_internal:false",
     'src_addr_entity:"ec2:i-04a7c1e9d2b3f5a61"',
     "bytes:>100000",  # not in any rollup: raw flows only
+    # Ports, protocol and action alone: the five-minute ports rollup.
+    "dst_port:443",
+    "dst_port:3389 AND protocol:udp",
+    "dst_port:[1 TO 1024] AND action:ACCEPT",
+    "protocol:tcp AND NOT dst_port:(80 OR 443)",
 ]
 
 
@@ -185,6 +190,12 @@ def test_whole_buckets_come_from_the_rollups_and_only_edges_from_flows(
     assert hist == {"rollup_profiles_v"}
     # A field no rollup holds: the flows.
     assert _sources(fast, lambda: fast.top("bytes:>100", TimeWindow(m0, m0 + 600), ["src_addr"])) == {"flows"}
+    # Ports alone: five-minute buckets, the rest of the window from flows; all time from the rollup alone.
+    ports = _sources(fast, lambda: fast.top("*", TimeWindow(m0 + 120, m0 + 720), ["dst_port"], "bytes"))
+    assert ports == {"flows", "rollup_ports_5m_v"}
+    assert _sources(fast, lambda: fast.top("*", TimeWindow(m0, m0 + 600), ["dst_port"])) == {"rollup_ports_5m_v", "rollup_minutes_v"}
+    assert _sources(fast, lambda: fast.top("*", None, ["dst_port", "protocol"])) == {"rollup_ports_5m_v", "rollup_minutes_v"}
+    assert _sources(fast, lambda: fast.count("dst_port:3389 AND protocol:udp", None)) == {"rollup_ports_5m_v"}
 
 
 def test_top_groups_found_from_each_buckets_biggest_are_exact_when_nothing_stands_out(tmp_path: Path) -> None:
@@ -212,6 +223,9 @@ def test_top_groups_found_from_each_buckets_biggest_are_exact_when_nothing_stand
         "dst_addr_threat_indicated_spamhaus:true",
         "protocol:icmp",
         'src_addr_entity:"ec2:i-nosuch"',
+        "dst_port:3389 AND protocol:udp",
+        "dst_port:3389",
+        "dst_port:53 AND action:ACCEPT",
     ],
 )
 def test_first_pages_found_through_the_rollups_are_the_pages_of_the_walk(
@@ -277,6 +291,7 @@ def test_rollups_outlive_the_flows_retention_deletes(tmp_path: Path) -> None:
     old = TimeWindow(old_start, old_start + 600)
     recent = TimeWindow(now - 550, now - 10)
     want = {q: raw.top(q, old, by, m, 10) for q, by, m in PANES}
+    want_ports = raw.top("*", old, ["dst_port", "protocol"], "bytes", 10)
     want_hist = raw.histogram("action:REJECT", old, 10)
     _prune_all(store, now)
     assert rollups.horizons(store.conn)[0] >= now - 2 * day  # raw_from: every flow from there on is kept
@@ -285,6 +300,7 @@ def test_rollups_outlive_the_flows_retention_deletes(tmp_path: Path) -> None:
         assert fast.top(q, old, by, m, 10) == want[q]  # type: ignore[arg-type]
         assert fast.top(q, recent, by, m, 10) == raw.top(q, recent, by, m, 10)  # type: ignore[arg-type]
     assert fast.histogram("action:REJECT", old, 10) == want_hist
+    assert fast.top("*", old, ["dst_port", "protocol"], "bytes", 10) == want_ports
     whole = TimeWindow(now - 540 - now % 60, now - 60 - now % 60)
     want_recent = raw.top("*", whole, ["src_addr"], "bytes", 10)
     # Past rollup_retain, the old buckets go too, whole buckets at a time; the recent ones stay.
@@ -372,3 +388,90 @@ def test_a_live_pane_on_whole_minutes_reads_only_rollups(engines: tuple[QueryEng
             assert "flows" not in read, (query, since)
             assert fast.top(query, window, by, metric, 10) == raw.top(query, window, by, metric, 10)  # type: ignore[arg-type]
             assert fast.histogram(query, window, n, now=now) == raw.histogram(query, window, n, now=now)
+
+
+def _make_schema_3(path: Path) -> None:
+    """The store at ``path`` as schema 3 wrote it: no ports rollup, the rejects keyed by dst_addr before dst_port."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP VIEW rollup_ports_5m_v")
+    conn.execute("DROP TABLE rollup_ports_5m")
+    old = ("start", "src_addr", "dst_addr", "dst_port", "protocol_number", "action")
+    for table in ("rollup_rejects", "rollup_rejects_5m"):
+        conn.execute(f"DROP VIEW {table}_v")
+        conn.execute(f"ALTER TABLE {table} RENAME TO {table}_4")
+        keys = ", ".join(f"{c} INTEGER NOT NULL" for c in old)
+        conn.execute(f"CREATE TABLE {table} ({keys}, flows INTEGER NOT NULL, bytes INTEGER NOT NULL, packets INTEGER NOT NULL, "
+                     f"first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, PRIMARY KEY ({', '.join(old)})) WITHOUT ROWID")
+        cols = ", ".join((*old, "flows", "bytes", "packets", "first_id", "last_id"))
+        conn.execute(f"INSERT INTO {table} SELECT {cols} FROM {table}_4")
+        conn.execute(f"DROP TABLE {table}_4")
+        view = ", ".join(f"nullif({c}, {schema.rollup_null(c)}) AS {c}, {c} AS _{c}" for c in old[1:])
+        conn.execute(f"CREATE VIEW {table}_v AS SELECT start, {view}, flows, bytes, packets, first_id, last_id FROM {table}")
+    conn.execute("PRAGMA user_version = 3")
+    conn.close()
+
+
+def test_a_schema_3_store_gets_the_ports_rollup_from_its_flows_in_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flowtui.store
+
+    path = tmp_path / "v3.db"
+    store = Store(path)
+    _ingest(store, 2_000, 5, T0, T0 + 900)
+    raw = QueryEngine(store, rollups=False)
+    windows = [TimeWindow(), TimeWindow(T0 + 100, T0 + 700), TimeWindow(T0 - T0 % 300 + 300, T0 - T0 % 300 + 900)]
+    want = [(raw.top("*", w, ["dst_port", "protocol"], "bytes", 10), raw.count("dst_port:443", w)) for w in windows]
+    want_rejects = [raw.top("action:REJECT", w, ["src_addr", "dst_port"], "flows", 10) for w in windows]
+    rows = _snapshot(store.conn)
+    store.close()
+    _make_schema_3(path)
+
+    monkeypatch.setattr(flowtui.store, "_REBUILD_STEP", 97)  # many steps, each summing a stretch of ids
+    with pytest.raises(Exception, match="needs an upgrade"):
+        Store(path, readonly=True)
+    store = Store(path)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 4
+    ports = schema.ROLLUPS[-1]
+    assert ports.table == "rollup_ports_5m"
+    assert _rollup_rows(store.conn, ports) == rows[ports.table] == _summed_from_flows(store.conn, ports)
+    assert _snapshot(store.conn) == rows  # the rejects' rows kept, in the new key order
+    keys = [row[1] for row in store.conn.execute("PRAGMA table_info(rollup_rejects_5m)")][:3]
+    assert keys == ["start", "src_addr", "dst_port"]
+    fast = QueryEngine(store)
+    assert [(fast.top("*", w, ["dst_port", "protocol"], "bytes", 10), fast.count("dst_port:443", w)) for w in windows] == want
+    assert [fast.top("action:REJECT", w, ["src_addr", "dst_port"], "flows", 10) for w in windows] == want_rejects
+    assert rollups.horizons(store.conn, ports) == (0, 0)
+    # It is kept up as flows arrive, like the rest.
+    _ingest(store, 300, 6, T0 + 900, T0 + 1000)
+    assert _rollup_rows(store.conn, ports) == _summed_from_flows(store.conn, ports)
+
+
+def test_after_retention_a_schema_3_store_trusts_its_new_rollup_from_the_oldest_whole_bucket_of_flows(
+    tmp_path: Path,
+) -> None:
+    day = 86400
+    now = T0 + 10 * day
+    retention = Retention(max_age=2 * day, step_rows=50, interval=3600, rollup_max_age=5 * day)
+    path = tmp_path / "kept.db"
+    store = Store(path, retention=retention)
+    _ingest(store, 800, 11, now - 3 * day, now - 3 * day + 600)
+    _ingest(store, 1_500, 12, now - 2 * day - 200, now - 2 * day + 1200)  # retention cuts through these
+    _prune_all(store, now)
+    raw_from = rollups.horizons(store.conn)[0]
+    assert raw_from % schema.ROLLUP_ALIGN and store.flow_count()  # a cut inside a bucket, flows left after it
+    raw = QueryEngine(store, rollups=False)
+    windows = [TimeWindow(), TimeWindow(now - 3 * day - 60, now - 3 * day + 700), TimeWindow(raw_from - 400, raw_from + 900)]
+    want = [raw.top("*", w, ["dst_port"], "flows", 10) for w in windows]
+    store.close()
+    _make_schema_3(path)
+
+    store = Store(path, retention=retention)
+    bound = raw_from - raw_from % schema.ROLLUP_ALIGN + schema.ROLLUP_ALIGN
+    ports = schema.ROLLUPS[-1]
+    assert rollups.horizons(store.conn, ports) == (raw_from, bound)
+    assert rollups.horizons(store.conn)[1] < bound  # the other rollups keep their older buckets
+    kept = {row for row in _summed_from_flows(store.conn, ports) if row[0] >= bound}
+    assert _rollup_rows(store.conn, ports) == kept
+    fast = QueryEngine(store)
+    assert [fast.top("*", w, ["dst_port"], "flows", 10) for w in windows] == want

@@ -31,6 +31,7 @@ Totals = Callable[[int | None, int | None], list[int] | None]
 METRIC_INDEX = {"flows": 0, "bytes": 1, "packets": 2}
 _SLACK = 64  # rows fetched past the limit, for ties
 _MAX_ALIASES = 300  # ids mapped inside the SQL; more, and groups are merged in Python
+_CLOSE = 4  # a threshold top tries a second round when its bound is within this factor of the last row shown
 
 
 class SharedAddresses:
@@ -180,7 +181,7 @@ def _threshold_top(
     metric = ("flows", "bytes", "packets")[index]
     raw = ", ".join(f'f."_{c}"' for c in columns)
     k = limit + 16
-    while k <= 4096:
+    for _ in range(2):  # each round reads every row of the buckets: a second one only when nearly settled
         candidates: set[tuple[Any, ...]] = set()
         bound = 0
         for piece, b in buckets:
@@ -215,11 +216,14 @@ def _threshold_top(
                     acc[1] += row[-2]
                     acc[2] += row[-1]
         ranked = sorted(sums.values(), key=lambda v: -v[index])
-        if bound == 0 or (len(ranked) >= limit and ranked[limit - 1][index] > bound):
+        shown = ranked[limit - 1][index] if len(ranked) >= limit else 0
+        if bound == 0 or shown > bound:
             nulls = [schema.rollup_null(c) for c in columns]
             out = [(tuple(None if v == n else v for v, n in zip(key, nulls)), v) for key, v in sums.items()]
             return out, window_totals
-        k *= 4
+        if shown * _CLOSE < bound:
+            return None  # far from settled (many groups of like size): grouping everything is cheaper
+        k *= 16
     return None
 
 

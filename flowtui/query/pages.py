@@ -41,6 +41,7 @@ def guided_page(
     span = next((p for p in pieces if p.rollup is not None), None)
     if span is None:
         return None
+    seconds = span.rollup.seconds  # type: ignore[union-attr]  # the bucket length (a minute, or five)
     raw = [p for p in pieces if p.rollup is None]
     newer = [p for p in raw if p.start is not None and span.start is not None and p.start >= span.start]
     older = [p for p in raw if p not in newer]
@@ -76,7 +77,7 @@ def guided_page(
     if found >= limit and not first_raw:
         # Walking instead would read every flow of these minutes up to the page's last match.
         lo_m = min(m for m, _, _ in minutes)
-        hi_m = max(m for m, _, _ in minutes) + plan.MINUTE
+        hi_m = max(m for m, _, _ in minutes) + seconds
         total = conn.execute(
             f"SELECT coalesce(sum(flows), 0) FROM {schema.ROLLUPS[0].table} WHERE start >= ? AND start < ?",
             (lo_m, hi_m),
@@ -88,7 +89,7 @@ def guided_page(
     if len(rows) < limit:
         # Every match of the chosen minutes, in one statement per few hundred stretches (the
         # condition's lookups are set up once per statement, not once per stretch).
-        ranges = [(lo, hi, m, m + plan.MINUTE) for m, merged in stretches for lo, hi in merged]
+        ranges = [(lo, hi, m, m + seconds) for m, merged in stretches for lo, hi in merged]
         for i in range(0, len(ranges), _STRETCHES):
             part = ranges[i : i + _STRETCHES]
             values = ", ".join("(?, ?, ?, ?)" for _ in part)

@@ -8,9 +8,11 @@ anything a rollup cannot answer, is read from flows. The pieces are read in
 one snapshot, and a rollup is only ever used where it agrees with the rows
 (see :mod:`flowtui.rollups` for the horizons that say where that is).
 
-A partial minute at an edge is read from the rollup too when that is exact:
-when the part of the minute outside the window holds no flows (the minute
-now running, under a live window, is the common case).
+A partial bucket at an edge is read from the rollup too when that is exact:
+when the part of the bucket outside the window holds no flows (the minute
+now running, under a live window, is the common case). A family whose
+finest buckets are five minutes long (ports) leaves up to five minutes at
+each edge to the flows.
 """
 
 from __future__ import annotations
@@ -125,31 +127,33 @@ def spans(conn: sqlite3.Connection, family: Family | None, start: int | None, en
     """The pieces of ``[start, end)`` to read: rollup spans for whole buckets, flows spans around them.
 
     Longer buckets cover what they can; shorter ones the rest; flows the
-    partial minutes. Flows spans that hold no flows are left out. Must run
-    inside the read transaction the pieces are read in.
+    partial buckets (of the finest length) at the edges. Flows spans that hold
+    no flows are left out. Must run inside the read transaction the pieces are
+    read in.
     """
     if not family:
         return [Span(start, end)]
-    raw_from, rollup_from = rollups.horizons(conn)
-    lo = _ceil(start) if start is not None else 0
-    lo = max(lo, _ceil(rollup_from))
-    hi = _floor(end) if end is not None else None
+    unit = family[-1].seconds
+    raw_from, rollup_from = rollups.horizons(conn, family[-1])
+    lo = _ceil(start, unit) if start is not None else 0
+    lo = max(lo, _ceil(rollup_from, unit))
+    hi = _floor(end, unit) if end is not None else None
     if hi is not None and lo >= hi:
         return [Span(start, end)] if has_flows(conn, start, end) else []
-    # A partial minute at an edge: the rollup's minute is exact when the rest of it is empty.
-    if start is not None and start % MINUTE and lo == _ceil(start):
-        m = lo - MINUTE
+    # A partial bucket at an edge: the rollup's bucket is exact when the rest of it is empty.
+    if start is not None and start % unit and lo == _ceil(start, unit):
+        m = lo - unit
         if m >= rollup_from and m >= raw_from and not has_flows(conn, m, start):
             lo = m
     if (
         end is not None
-        and end % MINUTE
+        and end % unit
         and hi is not None
         and hi >= rollup_from
         and hi >= raw_from
-        and not has_flows(conn, end, hi + MINUTE)
+        and not has_flows(conn, end, hi + unit)
     ):
-        hi += MINUTE
+        hi += unit
     out: list[Span] = []
     if (start is None or start < lo) and has_flows(conn, start, lo):
         out.append(Span(start, lo))
@@ -206,9 +210,9 @@ def _bounds(column: str, start: int | None, end: int | None) -> tuple[list[str],
     return conds, params
 
 
-def _floor(t: int) -> int:
-    return t - t % MINUTE
+def _floor(t: int, unit: int = MINUTE) -> int:
+    return t - t % unit
 
 
-def _ceil(t: int) -> int:
-    return -(-t // MINUTE) * MINUTE
+def _ceil(t: int, unit: int = MINUTE) -> int:
+    return -(-t // unit) * unit

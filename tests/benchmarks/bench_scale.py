@@ -7,9 +7,8 @@ Targets (issue 4), on the 2-core development machine:
 
 * the four default panes over the last 15 minutes (10 million flows): all four
   computed in <= 100 ms together — each pane is one ``top()`` with the labels
-  the dashboard adds and one ``histogram()``, exactly as ``flowtui.ui.data``
-  asks; measured with the window on whole minutes (what the UI should ask
-  for) and as the UI asks today;
+  the dashboard adds and one ``histogram()``, exactly as ``flowtui.ui.data``'s
+  ``DataSource.pane`` asks (the window on whole minutes, minute buckets);
 * the Graylog guide's five queries, first page of 100 rows, <= 300 ms each;
   ``flowtui top`` over the whole store <= 1 s (the command, start to end);
 * <= 80 bytes per stored flow, everything included (``dbstat``);
@@ -48,6 +47,8 @@ PANES = (  # flowtui.ui.panes.DEFAULT_PANES (not imported: the UI package pulls 
 )
 LABELS = ("threat_indicated", "threat_indicated_by", "internal", "entity", "entity_description", "country_code",
           "as_organization")  # fmt: skip  # flowtui.ui.data._LABEL_SUFFIXES
+RATE_BUCKETS = 60  # flowtui.ui.data.RATE_BUCKETS
+DASHBOARD_WINDOW = TimeWindow.last(900)  # flowtui.ui.settings.DEFAULT_WINDOW
 GUIDE = (
     "dst_addr_entity_aws_type:EC2 AND src_addr_internal:false AND (dst_port:80 OR dst_port:443)",
     "src_addr_entity_aws_type:RDS AND dst_addr_internal:false",
@@ -83,32 +84,27 @@ def bench_panes(db: Path, repeat: int) -> None:
     now = bounds[1] + 1  # the clock stands just after the newest flow
     store.close()
     flags = {p[0]: [f"{n}_{s}" for n in p[2] if catalog.BY_NAME[n].type == "ip" for s in LABELS] for p in PANES}
-    minute = now - now % 60
-    cases = {
-        # What the UI should ask: from the start of the minute 15 minutes ago to the end of
-        # this one, one histogram bucket a minute (both pinned at one `now`).
-        "window on whole minutes, 16 × 1 min buckets": (TimeWindow(minute - 900, minute + 60), TimeWindow(minute - 900, minute + 60), 16),
-        # What the UI asks today: top over the last 900 s, pinned; histogram of the live window, 60 buckets.
-        "window as the UI asks today (last 900 s, 60 buckets)": (TimeWindow(now - 900, None), TimeWindow.last(900), 60),
-    }
-    for label, (top_window, hist_window, buckets) in cases.items():
-        print(f"\nfour default panes, {label}:")
-        per: dict[str, list[float]] = {p[0]: [] for p in PANES}
-        totals: list[float] = []
-        for _ in range(repeat):
-            store = Store(db, readonly=True)
-            engine = QueryEngine(store, timeout=120)
-            t_all = time.perf_counter()
-            for title, query, by, metric in PANES:
-                t = time.perf_counter()
-                engine.top(query, top_window, [*by, *flags[title]], metric, 10)  # type: ignore[arg-type]
-                engine.histogram(query, hist_window, buckets, now=now)
-                per[title].append((time.perf_counter() - t) * 1000)
-            totals.append((time.perf_counter() - t_all) * 1000)
-            store.close()
-        for title, ms in per.items():
-            print(f"  {title:18} {_fmt(ms)}")
-        print(f"  {'all four':18} {_fmt(totals)}")
+    # What DataSource.pane asks: the last 15 minutes widened to whole minutes (from the start of
+    # the minute 15 minutes ago to the end of this one), minute buckets, both pinned at one `now`.
+    window, buckets = DASHBOARD_WINDOW.on_minutes(now, RATE_BUCKETS)
+    print(f"\nfour default panes, as the dashboard asks ({DASHBOARD_WINDOW.describe()} on whole minutes, "
+          f"{buckets} buckets of {(window.span() or 0) // buckets} s):")
+    per: dict[str, list[float]] = {p[0]: [] for p in PANES}
+    totals: list[float] = []
+    for _ in range(repeat):
+        store = Store(db, readonly=True)
+        engine = QueryEngine(store, timeout=120)
+        t_all = time.perf_counter()
+        for title, query, by, metric in PANES:
+            t = time.perf_counter()
+            engine.top(query, window, [*by, *flags[title]], metric, 10)  # type: ignore[arg-type]
+            engine.histogram(query, window, buckets, now=now)
+            per[title].append((time.perf_counter() - t) * 1000)
+        totals.append((time.perf_counter() - t_all) * 1000)
+        store.close()
+    for title, ms in per.items():
+        print(f"  {title:18} {_fmt(ms)}")
+    print(f"  {'all four':18} {_fmt(totals)}")
 
 
 def bench_guide(db: Path, repeat: int) -> None:
