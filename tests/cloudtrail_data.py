@@ -47,3 +47,35 @@ def compact(record: dict[str, Any]) -> str:
 def trail_file(recs: list[dict[str, Any]]) -> bytes:
     """A CloudTrail log file as S3 holds it: gzip JSON with Records."""
     return gzip.compress(json.dumps({"Records": recs}).encode())
+
+
+def event_at(record: dict[str, Any], event_id: str, when: int, source: str) -> dict[str, Any]:
+    """``record`` moved to ``when`` (unix seconds) and ``source``, under a new eventID."""
+    import datetime as dt
+
+    out = copy.deepcopy(record)
+    out["eventID"] = event_id
+    out["eventTime"] = dt.datetime.fromtimestamp(when, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out["sourceIPAddress"] = source
+    return out
+
+
+def scenario(now: int) -> list[dict[str, Any]]:
+    """CloudTrail beside tests/ui_data.py's flows: the threat address 198.51.100.7 (REJECTs to 10.0.1.11:22
+    every minute before ``now``) also calls the AWS API, once with an error; an EC2 instance and a service call too."""
+    recs = {r["eventName"]: r for r in records()}
+    return [
+        event_at(recs["DeleteBucketPolicy"], "ev-delete-policy", now - 45, "198.51.100.7"),
+        event_at(recs["StartInstances"], "ev-start", now - 120, "10.0.1.10"),
+        event_at(recs["AssumeRole"], "ev-assume", now - 100, "ec2.amazonaws.com"),
+        event_at(recs["DeleteSecurityGroup"], "ev-delete-sg", now - 200, "198.51.100.7"),
+        event_at(recs["ListUsers"], "ev-old", now - 3600, "198.51.100.7"),  # outside a 15-minute window
+    ]
+
+
+def write_trail(db: Path, now: int) -> None:
+    from flowtui.ingest import Pipeline
+    from flowtui.store import Store
+
+    with Store(db) as store:
+        Pipeline(store).ingest_trail_file(json.dumps({"Records": scenario(now)}).encode(), "scenario", "test")

@@ -28,6 +28,7 @@ QUERY_HELP: tuple[tuple[str, str], ...] = (
     ("_exists_:reject_reason", "the field has a value"),
     ("src_addr_threat_indicated:true", "booleans; *_threat_indicated_<list>:true"),
     ("*", "every flow"),
+    ("@cloudtrail eventName:Delete*", "CloudTrail events instead (^t toggles)"),
 )
 
 

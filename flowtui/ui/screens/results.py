@@ -1,4 +1,4 @@
-"""A query's flows: a paged table, sortable by any column.
+"""A query's flows (or, with ``@cloudtrail``, CloudTrail events): a paged table, sortable by any column.
 
 Only one page (PAGE_SIZE rows) is ever in the table; moving past its last row
 fetches the next page with an offset, as ``n``/``p`` do.
@@ -21,12 +21,19 @@ from flowtui.errors import FlowtuiError, QueryError
 from flowtui.query.window import TimeWindow
 from flowtui.ui.columns import needs_date, plan_columns
 from flowtui.ui.data import PAGE_SIZE, Page
-from flowtui.ui.formatting import SortableText, clean, fit, format_value
+from flowtui.ui.formatting import SortableText, clean, fit, format_time, format_value
+from flowtui.ui.screens.trail_event import TrailEventScreen
+from flowtui.ui.trail_data import is_address, is_trail_query
 from flowtui.ui.widgets.flow_table import FlowTable
 from flowtui.ui.widgets.query_bar import QueryBar
 from flowtui.ui.widgets.status_bar import StatusBar
 
 DEFAULT_ORDER = ("timestamp", True)
+TRAIL_ORDER = ("eventTime", True)
+
+
+def _default_order(query: str) -> tuple[str, bool]:
+    return TRAIL_ORDER if is_trail_query(query) else DEFAULT_ORDER
 
 
 class ResultsScreen(Screen[None]):
@@ -54,7 +61,7 @@ class ResultsScreen(Screen[None]):
         super().__init__(classes="results-screen")
         self.query_text = query
         self.window = window
-        self.order: tuple[str, bool] = DEFAULT_ORDER
+        self.order: tuple[str, bool] = _default_order(query)
         self.page: Page | None = None
         self._pending_cursor: str | None = None  # "top" or "bottom" after a page turn
         self._loading = False
@@ -90,7 +97,9 @@ class ResultsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="results", exit_on_error=False)
     def _fetch(self, query: str, window: TimeWindow, order: tuple[str, bool], offset: int, total: int | None) -> None:
         try:
-            page = self.app.data.page(query, window, order, offset, total)  # type: ignore[attr-defined]
+            data = self.app.data  # type: ignore[attr-defined]
+            fetch = data.trail_page if is_trail_query(query) else data.page
+            page = fetch(query, window, order, offset, total)
         except FlowtuiError as exc:
             self.post_message(self.Failed(query, exc))
             return
@@ -134,7 +143,7 @@ class ResultsScreen(Screen[None]):
             return
         table = self.table
         dated = needs_date(self.window, self.app.now())  # type: ignore[attr-defined]
-        texts = [[format_value(name, row.get(name), with_date=dated) for name in page.columns] for row in page.rows]
+        texts = [[_format(name, row.get(name), dated) for name in page.columns] for row in page.rows]
         natural = {
             name: max([len(name) + (2 if name == self.order[0] else 0), *(len(t[i]) for t in texts)])
             for i, name in enumerate(page.columns)
@@ -175,14 +184,15 @@ class ResultsScreen(Screen[None]):
             line.append("running query…", style="dim")
             box.update(line)
             return
+        noun = "CloudTrail events" if is_trail_query(page.query) else "flows"
         if page.total == 0:
-            line.append(f"No flows match in {self.window.describe()}", style="bold")
+            line.append(f"No {noun} match in {self.window.describe()}", style="bold")
             box.update(line)
             return
         first = page.offset + 1
         last = page.offset + len(page.rows)
         pages = (page.total + PAGE_SIZE - 1) // PAGE_SIZE
-        line.append(f"{page.total:,} flows", style="bold")
+        line.append(f"{page.total:,} {noun}", style="bold")
         line.append(f" · {self.window.describe()}")
         line.append(f" · rows {first:,}–{last:,} (page {page.offset // PAGE_SIZE + 1} of {pages})")
         line.append(f" · sorted by {self.order[0]} {'↓' if self.order[1] else '↑'}", style="dim")
@@ -253,6 +263,13 @@ class ResultsScreen(Screen[None]):
             return
         row = page.rows[table.cursor_coordinate.row]
         column = table.cursor_column_name() or ""
+        if "_event_id" in row:  # a CloudTrail event: its page, or its source address
+            source = row.get(column) if column == "sourceIPAddress" else None
+            if source and is_address(str(source)):
+                self.app.open_address(str(source))  # type: ignore[attr-defined]
+            else:
+                self.app.push_screen(TrailEventScreen(str(row["_event_id"])))
+            return
         if catalog.BY_NAME.get(column) and catalog.BY_NAME[column].type == "ip" and row.get(column):
             self.app.open_address(str(row[column]))  # type: ignore[attr-defined]
             return
@@ -265,6 +282,13 @@ class ResultsScreen(Screen[None]):
         self.load(0, None)
 
     def action_export(self) -> None:
+        if is_trail_query(self.query_text):
+            self.notify(
+                "CloudTrail results export from the command line: flowtui query --source cloudtrail --format csv",
+                markup=False,
+                timeout=6,
+            )
+            return
         if self.page is not None:
             self.app.export_results(self.query_text, self.window, self.page.columns, self.order)  # type: ignore[attr-defined]
 
@@ -278,6 +302,8 @@ class ResultsScreen(Screen[None]):
         self.run(event.query)
 
     def run(self, query: str, window: TimeWindow | None = None) -> None:
+        if is_trail_query(query) != is_trail_query(self.query_text):
+            self.order = _default_order(query)  # another kind of record: its own columns and order
         self.query_text = query
         if window is not None:
             self.window = window
@@ -293,6 +319,14 @@ class ResultsScreen(Screen[None]):
     def set_window(self, window: TimeWindow) -> None:
         self.window = window
         self.load(0, None)
+
+
+def _format(name: str, value: Any, dated: bool) -> str:
+    if name == "eventTime" and isinstance(value, int):
+        return format_time(value, with_date=dated)
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return format_value(name, value, with_date=dated)
 
 
 def _numeric(name: str) -> bool:

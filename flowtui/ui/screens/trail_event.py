@@ -37,7 +37,7 @@ _FACTS = (
     ("source", "sourceIPAddress", "access key", "userIdentity.accessKeyId"),
     ("error", "errorCode", "read only", "readOnly"),
     ("agent", "userAgent", "event type", "eventType"),
-    ("resources", "resources.ARN", "event id", "eventID"),
+    ("resource", "resources.ARN", "event id", "eventID"),
 )
 
 
@@ -48,7 +48,7 @@ class TrailEventScreen(Screen[None]):
     #trail-record-box { height: 1fr; min-height: 6; }
     .trail-box { border: round $primary 40%; border-title-color: $text; border-title-style: bold; }
     .trail-box:focus-within { border: round $primary; }
-    #trail-record { height: auto; }
+    #trail-record { height: auto; padding: 0 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -3,6 +3,10 @@
 Enter always runs the query, even with the completion list open; Tab takes a
 completion. ↑/↓ move in the completion list while it is open and through the
 history otherwise. Escape closes the list, then leaves the bar.
+
+A query that starts with ``@cloudtrail`` searches CloudTrail events instead of
+flows (the same syntax, CloudTrail's field names); Ctrl+T puts the prefix in
+or takes it out, and the prompt says which scope the bar is in.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from flowtui.cloudtrail.search import SCOPE_PREFIX, split_scope
 from flowtui.errors import QueryError
 from flowtui.ui.data import Suggestion
 from flowtui.ui.formatting import clean
+from flowtui.ui.trail_data import is_trail_query
 
 MAX_SUGGESTIONS = 8
 
@@ -51,6 +57,7 @@ class QueryInput(Input):
         Binding("down", "next", "Next", show=False, id="query.next"),
         Binding("up", "previous", "Previous", show=False, id="query.previous"),
         Binding("escape", "leave", "Leave", show=False, id="query.leave"),
+        Binding("ctrl+t", "toggle_scope", "CloudTrail ⇄ flows", show=False, id="query.scope"),
     ]
 
     @property
@@ -69,6 +76,9 @@ class QueryInput(Input):
 
     def action_leave(self) -> None:
         self.bar.leave()
+
+    def action_toggle_scope(self) -> None:
+        self.bar.toggle_scope()
 
 
 class QueryBar(Vertical):
@@ -121,6 +131,7 @@ class QueryBar(Vertical):
         self.query_one(OptionList).display = False
         self.query_one(OptionList).can_focus = False
         self.load_history(getattr(self.app, "query_history", []))
+        self._show_scope(self._initial)
         label = getattr(self.app, "window_label", None)
         if callable(label):
             self.set_window_label(label())
@@ -139,6 +150,22 @@ class QueryBar(Vertical):
         self.input.cursor_position = len(value)
         self._check(value)
 
+    def toggle_scope(self) -> None:
+        """Ctrl+T: the same query text over the other kind of record (flows ⇄ CloudTrail)."""
+        value = self.input.value
+        scope, query, _ = split_scope(value)
+        new = query.lstrip() if scope == "cloudtrail" else f"{SCOPE_PREFIX} {value.lstrip()}"
+        self.input.value = new
+        self.input.cursor_position = len(new)
+
+    def _show_scope(self, text: str) -> None:
+        trail = is_trail_query(text)
+        prompt = self.query_one(".query-prompt", Static)
+        if trail != prompt.has_class("-cloudtrail"):
+            prompt.set_class(trail, "-cloudtrail")
+            prompt.update("CloudTrail /" if trail else "/")
+            prompt.styles.width = len("CloudTrail /") + 1 if trail else None  # the stylesheet's 2 otherwise
+
     def set_window_label(self, label: Text | str) -> None:
         self.query_one(".query-window", Static).update(label)
 
@@ -150,7 +177,10 @@ class QueryBar(Vertical):
 
     # --- validation ---------------------------------------------------------------
     def _check(self, text: str) -> None:
-        self.error = self.app.data.validate(text) if text.strip() else None  # type: ignore[attr-defined]
+        self._show_scope(text)
+        data = self.app.data  # type: ignore[attr-defined]
+        check = data.trail_validate if is_trail_query(text) else data.validate
+        self.error = check(text) if text.strip() else None
         self._highlighter.span = None if self.error is None else (self.error.start, self.error.end)
         self.input.refresh()
         box = self.query_one("#query-error", Static)
@@ -206,7 +236,14 @@ class QueryBar(Vertical):
     # --- completion -------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="complete", exit_on_error=False)
     def _fetch_suggestions(self, text: str, cursor: int) -> None:
-        items = self.app.data.completions(text, cursor)  # type: ignore[attr-defined]
+        data = self.app.data  # type: ignore[attr-defined]
+        word = text[:cursor].lstrip()
+        start = len(text[:cursor]) - len(word)
+        if word.startswith("@") and " " not in word and SCOPE_PREFIX.startswith(word):
+            scope = Suggestion(SCOPE_PREFIX + " ", start, cursor, SCOPE_PREFIX, "scope", "search CloudTrail events")
+            items = [scope]
+        else:
+            items = data.trail_completions(text, cursor) if is_trail_query(text) else data.completions(text, cursor)
         self.post_message(self._Suggestions(text, cursor, items))
 
     def on_query_bar__suggestions(self, message: QueryBar._Suggestions) -> None:

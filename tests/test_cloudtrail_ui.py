@@ -1,0 +1,185 @@
+"""CloudTrail in the dashboard: an address's calls, an event's page with its address's flows, the @cloudtrail scope."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Static
+
+from flowtui.ui.screens.address import AddressScreen
+from flowtui.ui.screens.results import ResultsScreen
+from flowtui.ui.screens.trail_event import TrailEventScreen
+from flowtui.ui.widgets.query_bar import QueryBar
+from tests.cloudtrail_data import write_trail
+from tests.test_ui_address import plain
+from tests.test_ui_snapshots import make_app as snapshot_app
+from tests.test_ui_snapshots import settled
+from tests.ui_data import NOW, enter_query, make_app, refreshed, table_rows, until, write_flows
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = write_flows(tmp_path / "flows.db")
+    write_trail(path, NOW)
+    return path
+
+
+async def address_page(pilot: Any, address: str) -> AddressScreen:
+    pilot.app.open_address(address)
+    await until(pilot, lambda: isinstance(pilot.app.screen, AddressScreen) and pilot.app.screen.info is not None)
+    return pilot.app.screen
+
+
+async def event_page(pilot: Any) -> TrailEventScreen:
+    await until(pilot, lambda: isinstance(pilot.app.screen, TrailEventScreen) and pilot.app.screen.page is not None)
+    return pilot.app.screen
+
+
+async def test_the_address_page_lists_its_calls_and_enter_opens_one(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await refreshed(pilot)
+        screen = await address_page(pilot, "198.51.100.7")
+        box = screen.query_one("#address-calls-box")
+        assert box.display
+        assert str(box.border_title) == "CloudTrail calls from this address"
+        assert table_rows(screen.query_one("#address-calls")) == [
+            ["09:59:15", "s3.amazonaws.com", "DeleteBucketPolicy", "Deployer", ""],
+            ["09:56:40", "ec2.amazonaws.com", "DeleteSecurityGroup", "Bob", "Client.UnauthorizedOperation"],
+        ]  # newest first; the call an hour ago is outside the 15-minute window
+
+        table = screen.query_one("#address-calls")
+        table.focus()
+        table.move_cursor(row=1, column=2)
+        await pilot.press("enter")
+        event = await event_page(pilot)
+        assert event.event_id == "ev-delete-sg"
+        title = plain(event.query_one("#trail-title", Static))
+        assert title == "2026-11-27 09:56:40  DeleteSecurityGroup   Client.UnauthorizedOperation"
+        facts = plain(event.query_one("#trail-facts", Static), width=140).splitlines()
+        assert facts[0].split() == ["service", "ec2.amazonaws.com", "region", "us-east-2"]
+        assert facts[1].split() == ["user", "Bob", "type", "IAMUser"]
+        assert facts[3].split() == ["source", "198.51.100.7", "access", "key", "AKIAEXAMPLEKEYID0003"]
+        assert facts[-1].split()[:3] == ["message", "You", "are"]
+        # The source's flows from 5 minutes before the call (09:51:40) to 5 minutes after (10:01:40).
+        assert [r[:5] for r in table_rows(event.query_one("#trail-flows"))] == [
+            ["09:59:30", "198.51.100.7", "61000", "10.0.1.11", "22"],
+            ["09:58:30", "198.51.100.7", "61001", "10.0.1.11", "22"],
+            ["09:57:30", "198.51.100.7", "61002", "10.0.1.11", "22"],
+            ["09:56:30", "198.51.100.7", "61003", "10.0.1.11", "22"],
+            ["09:55:30", "198.51.100.7", "61004", "10.0.1.11", "22"],
+        ]
+        assert '"eventName": "DeleteSecurityGroup"' in plain(event.query_one("#trail-record", Static))
+
+        flows = event.query_one("#trail-flows")
+        flows.focus()
+        flows.move_cursor(row=0, column=3)  # dst_addr
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AddressScreen) and app.screen.address == "10.0.1.11")
+        await until(pilot, lambda: app.screen.info is not None)
+        assert not app.screen.query_one("#address-calls-box").display  # no calls from 10.0.1.11
+
+
+async def test_a_service_name_source_has_no_flows(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await refreshed(pilot)
+        app.push_screen(TrailEventScreen("ev-assume"))
+        event = await event_page(pilot)
+        assert event.page is not None and event.page.address is None
+        assert event.query_one("#trail-flows").row_count == 0
+        box = event.query_one("#trail-flows-box")
+        assert str(box.border_subtitle) == "ec2.amazonaws.com is not an address: no flows"
+
+
+async def test_the_query_bar_searches_cloudtrail_with_the_scope_prefix(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(200, 45)) as pilot:
+        await refreshed(pilot)
+        await enter_query(pilot, "@cloudtrail eventName:Delete* OR userIdentity.type:AWSService")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        screen = app.screen
+        assert screen.page.total == 3
+        assert plain(screen.query_one("#results-summary", Static), 140).startswith(
+            "3 CloudTrail events · last 15m · rows 1–3 (page 1 of 1) · sorted by eventTime ↓"
+        )
+        rows = table_rows(screen.table)
+        # The fields the query names come right after the time, as for flows.
+        assert [r[:5] for r in rows] == [
+            ["09:59:15", "AssumedRole", "198.51.100.7", "s3.amazonaws.com", "DeleteBucketPolicy"],
+            ["09:58:20", "AWSService", "ec2.amazonaws.com", "sts.amazonaws.com", "AssumeRole"],
+            ["09:56:40", "IAMUser", "198.51.100.7", "ec2.amazonaws.com", "DeleteSecurityGroup"],
+        ]
+        assert str(screen.query_one(".query-prompt", Static).render()) == "CloudTrail /"
+
+        screen.table.move_cursor(row=1, column=4)
+        await pilot.press("enter")
+        event = await event_page(pilot)
+        assert event.event_id == "ev-assume"
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+
+        screen.table.move_cursor(row=0, column=2)  # sourceIPAddress: Enter opens the address
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AddressScreen) and app.screen.address == "198.51.100.7")
+
+
+async def test_scope_errors_point_into_the_whole_text_and_ctrl_t_toggles(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash")
+        bar = app.screen.query_one(QueryBar)
+        await pilot.press(*"@cloudtrail evntName:x")
+        await pilot.pause()
+        assert bar.error is not None
+        assert (bar.error.start, bar.error.end) == (12, 20)
+        assert bar.error.message == "unknown field 'evntName' (did you mean eventName?)"
+        bar.input.value = "action:REJECT"
+        await pilot.press("ctrl+t")
+        assert bar.value == "@cloudtrail action:REJECT"
+        await pilot.pause()
+        assert bar.error is not None and bar.error.start == 12  # action is a flow field
+        await pilot.press("ctrl+t")
+        assert bar.value == "action:REJECT"
+        await pilot.pause()
+        assert bar.error is None
+
+
+async def test_completion_offers_the_scope_then_cloudtrail_names(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash")
+        bar = app.screen.query_one(QueryBar)
+        await pilot.press("@", "c")
+        await until(pilot, lambda: bar.suggesting)
+        assert [s.insert for s in bar._suggestions] == ["@cloudtrail "]
+        await pilot.press("tab")
+        await pilot.press(*"eventN")
+        await until(pilot, lambda: bar.suggesting and bar._suggestions[0].insert == "eventName:")
+        await pilot.press("tab")
+        await until(pilot, lambda: bar.suggesting)
+        assert [s.insert for s in bar._suggestions][:3] == ["AssumeRole", "DeleteBucketPolicy", "DeleteSecurityGroup"]
+
+
+def test_snapshot_address_page_with_calls(db: Path, snap_compare: Any) -> None:
+    async def run_before(pilot: Any) -> None:
+        await settled(pilot)
+        pilot.app.open_address("198.51.100.7")
+        await until(pilot, lambda: isinstance(pilot.app.screen, AddressScreen) and pilot.app.screen.info is not None)
+        await settled(pilot)
+
+    assert snap_compare(snapshot_app(db), terminal_size=(120, 48), run_before=run_before)
+
+
+def test_snapshot_event_page(db: Path, snap_compare: Any) -> None:
+    async def run_before(pilot: Any) -> None:
+        await settled(pilot)
+        pilot.app.push_screen(TrailEventScreen("ev-delete-policy"))
+        await until(pilot, lambda: isinstance(pilot.app.screen, TrailEventScreen) and pilot.app.screen.page is not None)
+        await settled(pilot)
+
+    assert snap_compare(snapshot_app(db), terminal_size=(120, 48), run_before=run_before)
