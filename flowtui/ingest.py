@@ -24,7 +24,7 @@ from flowtui.cloudtrail.records import is_digest_name, is_trail_file, looks_like
 from flowtui.errors import FlowtuiError
 from flowtui.formats import LogFormat, is_header_line
 from flowtui.payloads import PayloadError, decode_payload, is_payload_file, iter_payload_documents
-from flowtui.store import Batch, DeadLetter, Enrich, Part, Store, WriteResult, event_key
+from flowtui.store import Batch, DeadLetter, Enrich, Part, Store, WriteResult, event_keys
 
 FILE_BATCH_LINES = 20_000
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -114,7 +114,12 @@ class Pipeline:
             trail.add_payload(batch, payload, source, location)
             return
         lines = [e[2] for e in payload.events]
-        records, rejects = self.log_format.parse_lines(lines)
+        columns = self.log_format.parse_columns(lines)
+        if columns is not None:  # every line a clean record: the fast path
+            records: list[tuple[object, ...]] = []
+            rejects: list[tuple[str, str]] = []
+        else:
+            records, rejects = self.log_format.parse_lines(lines)
         if rejects:
             # Keep the event keys aligned with the records that parsed.
             bad = {line for line, _ in rejects}
@@ -124,18 +129,18 @@ class Pipeline:
                 batch.dead.append(DeadLetter(source, f"{location} {payload.log_group}/{payload.log_stream}", reason, line))
         else:
             events = payload.events
-        if len(events) != len(records):  # a blank message parses to nothing
+        if columns is None and len(events) != len(records):  # a blank message parses to nothing
             events = [e for e in events if e[2].strip()]
         group, stream_name = payload.log_group, payload.log_stream
-        keys = [event_key(group, stream_name, eid, ts, msg) for eid, ts, msg in events]
         fallback = events[0][1] // 1000 if events else None
         batch.parts.append(
             Part(
                 records,
                 present(self.log_format),
                 origin=(group, stream_name, stream, payload.owner),
-                event_keys=keys,
+                event_keys=event_keys(group, stream_name, events),
                 fallback_start=fallback,
+                columns=columns,
             )
         )
 

@@ -20,7 +20,10 @@ import struct
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from hashlib import blake2b
+from itertools import chain, repeat
+from operator import sub
 from pathlib import Path
 from typing import Any, Self
 
@@ -59,6 +62,30 @@ class Part:
     origin: tuple[str | None, ...] | None = None  # (log_group, log_stream, kinesis_stream, owner)
     event_keys: list[bytes] | None = None  # per record; a key seen before is skipped
     fallback_start: int | None = None  # the start of records whose format has none
+    # The records column by column instead (one list per ``present`` index, in that order), as
+    # LogFormat.parse_columns gives them: the fast path builds rows without a Python loop per field.
+    columns: list[list[Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns is not None else len(self.records)
+
+    def starts(self, fallback: int) -> list[int]:
+        """The start of every record (``fallback`` for those that have none)."""
+        if self.columns is None:
+            return [fallback if r[_START] is None else r[_START] for r in self.records]
+        if _START not in self.present:
+            return [fallback] * len(self)
+        col = self.columns[list(self.present).index(_START)]
+        return col if None not in col else [fallback if t is None else t for t in col]
+
+    def full_records(self) -> list[Record]:
+        """The records as tuples in RECORD_FIELDS order, whichever way the part holds them."""
+        if self.columns is None:
+            return self.records
+        full: list[Iterable[Any]] = [repeat(None)] * len(catalog.RECORD_FIELDS)
+        for i, col in zip(self.present, self.columns):
+            full[i] = col
+        return list(zip(*full))
 
 
 @dataclass(slots=True)
@@ -135,6 +162,12 @@ def event_key(group: str, stream: str, event_id: str, timestamp: int, message: s
     return f"{group}\x1f{stream}\x1f{event_id}\x1f{timestamp}\x1f{message}".encode("utf-8", "surrogateescape")
 
 
+def event_keys(group: str, stream: str, events: Iterable[tuple[str, int, str]]) -> list[bytes]:
+    """:func:`event_key` of every (id, timestamp, message) of one log stream (the envelope joined once)."""
+    head = f"{group}\x1f{stream}\x1f"
+    return [f"{head}{eid}\x1f{ts}\x1f{msg}".encode("utf-8", "surrogateescape") for eid, ts, msg in events]
+
+
 def _key_hash(key: bytes) -> int:
     """The 64-bit hash of an event key (schema 1 stored it as is)."""
     return int.from_bytes(blake2b(key, digest_size=8).digest(), "big", signed=True)
@@ -142,8 +175,11 @@ def _key_hash(key: bytes) -> int:
 
 def _key_hashes(keys: Sequence[bytes]) -> list[int]:
     """_key_hash of every key, unsigned (one join and one unpack instead of a call per key)."""
-    digests = b"".join([blake2b(k, digest_size=8).digest() for k in keys])
+    digests = b"".join(map(blake2b.digest, map(_blake8, keys)))
     return list(struct.unpack(f">{len(keys)}Q", digests))
+
+
+_blake8 = partial(blake2b, digest_size=8)
 
 
 class Store:
@@ -169,7 +205,7 @@ class Store:
         self._origin_rows: dict[int, tuple[str | None, ...]] = {}
         self._max = {"strings": 0, "origins": 0, "profiles": 0}
         self._columns: set[str] = set()
-        self._insert_sql: dict[tuple[int, ...], tuple[str, _RowBuilder]] = {}
+        self._insert_sql: dict[tuple[int, ...], _InsertPlan] = {}
         self._seen_tables: set[str] = set()
         self._legacy_seen: set[str] = set()
         self._data_version = -1
@@ -381,12 +417,12 @@ class Store:
             before = self._last_flow_id() if batch.parts else 0
             # Event keys of the whole batch in one go; only when one was seen before
             # is each part checked on its own.
-            fresh = self._all_new([p for p in batch.parts if p.event_keys is not None and p.records])
-            plans: dict[str, list[tuple[Any, ...]]] = {}
+            fresh = self._all_new([p for p in batch.parts if p.event_keys is not None and len(p)])
+            plans: dict[str, _Rows] = {}
             for part in batch.parts:
                 self._build_part(part, enrich, fresh, result, plans)
             for sql, rows in plans.items():
-                self.conn.executemany(sql, rows)
+                self.conn.executemany(sql, chain(zip(*rows.columns), rows.rows))
                 result.stored += len(rows)
             if result.stored:
                 # Rowids are max + 1 and this transaction holds the write lock: one run of ids.
@@ -512,27 +548,59 @@ class Store:
 
     # --- the write path ---------------------------------------------------------------
     def _build_part(
-        self, part: Part, enrich: Enrich | None, fresh: bool, result: WriteResult, plans: dict[str, list[tuple[Any, ...]]]
+        self,
+        part: Part,
+        enrich: Enrich | None,
+        fresh: bool,
+        result: WriteResult,
+        plans: dict[str, _Rows],
     ) -> None:
         """The part's rows, added to those of its INSERT (one executemany per format and batch)."""
-        records = part.records
-        if not records:
+        if not len(part):
             return
+        records: list[Record] | None = None
         if part.event_keys is not None and not fresh:
             records = self._drop_seen(part, result)
             if not records:
                 return
-        sql, build = self._insert_plan(tuple(part.present))
+        plan = self._insert_plan(tuple(part.present))
         origin_id = self._origin_id(part.origin) if part.origin is not None else None
         fallback = part.fallback_start if part.fallback_start is not None else int(time.time())
-        rows = build(records, fallback, self._strings, enrich or _no_profile, self._last_addr, self._addr_id, origin_id)
-        plans.setdefault(sql, []).extend(rows)
+        E = enrich or _no_profile
+        rows = plans.get(plan.sql)
+        if rows is None:
+            rows = plans[plan.sql] = _Rows()
+        if records is None and part.columns is not None:
+            rows.add_columns(self._build_columns(part, plan, fallback, E, origin_id))
+        else:
+            records = part.records if records is None else records
+            rows.rows += plan.build(records, fallback, self._strings, E, self._last_addr, self._addr_id, origin_id)
+
+    def _build_columns(
+        self, part: Part, plan: _InsertPlan, fallback: int, enrich: Enrich, origin_id: int | None
+    ) -> list[list[Any]]:
+        """The stored columns of a columnar part: a C-level map per column, a loop only for addresses."""
+        assert part.columns is not None
+        starts = part.starts(fallback)
+        out: list[list[Any]] = [starts]
+        S = self._strings
+        for position, kind in plan.kinds:
+            col = part.columns[position]
+            if kind == "int":
+                out.append(col)
+            elif kind == "string":
+                out.append(list(map(S.__getitem__, col)) if None not in col else [None if v is None else S[v] for v in col])
+            elif kind == "address":
+                out.append(_address_ids(col, starts, enrich, self._last_addr, self._addr_id))
+            else:  # end -> duration
+                out.append(list(map(sub, col, starts)) if None not in col else [None if e is None else e - t for e, t in zip(col, starts)])
+        out.append([origin_id] * len(starts))
+        return out
 
     def _event_keys(self, part: Part) -> tuple[list[int], list[int], list[int]]:
         """(starts, hashes, stored keys) of a part's events: see :func:`schema.seen_key`."""
         assert part.event_keys is not None
-        fallback = part.fallback_start or 0
-        starts = [fallback if r[_START] is None else r[_START] for r in part.records]
+        starts = part.starts(part.fallback_start or 0)
         hashes = _key_hashes(part.event_keys)
         keys = [((t % 86400) << 47 | (h & _MASK47)) - _TOP for t, h in zip(starts, hashes)]
         return starts, hashes, keys
@@ -586,7 +654,7 @@ class Store:
 
     def _drop_seen(self, part: Part, result: WriteResult) -> list[Record]:
         """The records whose events are new (counting the others as duplicates); remembers them."""
-        records = part.records
+        records = part.full_records()
         if self._all_new([part]):
             return records
         starts, hashes, keys = self._event_keys(part)
@@ -623,7 +691,7 @@ class Store:
         signed = {h - (1 << 64) if h >= _TOP else h: h for h in hashes}
         return {signed[h] for h in self._present(table, list(signed))}
 
-    def _insert_plan(self, present: tuple[int, ...]) -> tuple[str, _RowBuilder]:
+    def _insert_plan(self, present: tuple[int, ...]) -> _InsertPlan:
         """The INSERT for records of one format, and a row builder compiled for it.
 
         The builder is generated code (one tuple expression per record, the
@@ -679,7 +747,8 @@ class Store:
         exec(compile(source, f"<flowtui.store row builder {present}>", "exec"), namespace)  # noqa: S102
         cols = ", ".join(f'"{c}"' for c in columns) + ", origin"
         sql = f"INSERT INTO flows ({cols}) VALUES ({', '.join('?' * (len(columns) + 1))})"
-        entry = (sql, namespace["build"])
+        kinds = [(present.index(i), schema.STORAGE[catalog.RECORD_FIELDS[i].name].kind) for i in indexes[1:]]
+        entry = _InsertPlan(sql, namespace["build"], kinds)
         self._insert_sql[present] = entry
         return entry
 
@@ -883,6 +952,58 @@ class Store:
 
 
 _RowBuilder = Callable[..., list[tuple[Any, ...]]]
+
+
+@dataclass(frozen=True, slots=True)
+class _InsertPlan:
+    """How records of one format go into flows: the INSERT and two ways to build its rows."""
+
+    sql: str
+    build: _RowBuilder  # records -> rows (generated code)
+    kinds: list[tuple[int, schema.StorageKind]]  # per column after start: (position in Part.columns, storage kind)
+
+
+@dataclass(slots=True)
+class _Rows:
+    """The rows of one INSERT in a write: from columnar parts column by column (zipped by the insert itself), and rows."""
+
+    columns: list[list[Any]] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def add_columns(self, columns: list[list[Any]]) -> None:
+        if not self.columns:
+            self.columns = [list(c) for c in columns]  # copies: some are the part's own lists
+        else:
+            for have, new in zip(self.columns, columns):
+                have.extend(new)
+
+    def __len__(self) -> int:
+        return (len(self.columns[0]) if self.columns else 0) + len(self.rows)
+
+
+def _address_ids(
+    ips: list[str | None],
+    starts: list[int],
+    enrich: Enrich,
+    last: dict[str, tuple[Profile, int]],
+    add: Callable[[str, Profile], int],
+) -> list[int | None]:
+    """The addrs ids of a column of addresses with their enrichment at each flow's start.
+
+    The enricher hands back the same profile object while it holds, so an identity
+    check against the last id given for the address skips the (address, profile) dict.
+    """
+    out: list[int | None] = []
+    append = out.append
+    get = last.get
+    for ip, t in zip(ips, starts):
+        if ip is None:
+            append(None)
+            continue
+        p = enrich(ip, t)
+        k = get(ip)
+        append(k[1] if k is not None and k[0] is p else add(ip, p))
+    return out
 
 
 def _no_profile(ip: str, start: int) -> Profile:
