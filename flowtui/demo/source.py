@@ -23,6 +23,7 @@ from typing import Any
 
 from flowtui.demo.environment import demo_config
 from flowtui.demo.traffic import Event, PayloadEncoder, TrafficGenerator
+from flowtui.demo.trail import TRAIL_EVERY, TrailMaker
 from flowtui.ingest import IngestStats, Pipeline
 from flowtui.worker import RUNNING, JobContext
 
@@ -50,6 +51,8 @@ class DemoTraffic:
         self.backfill_seconds = backfill
         self.generator = TrafficGenerator(seed)
         self.encoder = PayloadEncoder()
+        self.trail = TrailMaker(seed, self.generator)  # CloudTrail calls from addresses in the traffic
+        self._trail_started = False
         self.reject_lines = 0
         self._excess = 0
 
@@ -67,26 +70,38 @@ class DemoTraffic:
         first = self.start - self.backfill_seconds
         per_second = self.rate * BACKFILL_SHARE
         events: list[Event] = []
+        trail: list[bytes] = []
         for i in range(self.backfill_seconds):
             t = first + i
             events += self._events(t, _share(per_second, i), every_scenario=i == 0)
+            trail += self._trail(t)
             if (i + 1) % BACKFILL_BATCH_SECONDS == 0 or i == self.backfill_seconds - 1:
-                payloads = self.encoder.encode(events)
+                payloads = self.encoder.encode(events) + trail
                 if i < BACKFILL_BATCH_SECONDS:
                     payloads.insert(0, self.encoder.control_message(t))
                 yield payloads, t
-                events = []
+                events, trail = [], []
+
+    def _trail(self, t: int) -> list[bytes]:
+        """A CloudTrail payload every TRAIL_EVERY seconds (every kind of caller in the first one)."""
+        if t % TRAIL_EVERY:
+            return []
+        first = not self._trail_started
+        self._trail_started = True
+        return [self.trail.payload(t, every_actor=first)]
 
     def live(self, seconds: range) -> list[bytes]:
         """The payloads of the live seconds ``seconds`` (consecutive, after the previous call's)."""
         events: list[Event] = []
         control: list[bytes] = []
+        trail: list[bytes] = []
         for t in seconds:
             i = t - self.start
             events += self._events(t, _share(self.rate, i), every_scenario=i % CONTROL_EVERY == 0)
+            trail += self._trail(t)
             if i % CONTROL_EVERY == 0:
                 control.append(self.encoder.control_message(t))
-        return control + self.encoder.encode(events)
+        return control + self.encoder.encode(events) + trail
 
 
 @dataclass
