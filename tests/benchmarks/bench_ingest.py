@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -116,16 +117,15 @@ class _TimedConnection:
         return f"sql: {words[0].lower()}"
 
     def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
-        t = time.thread_time()
-        try:
-            return self.conn.execute(sql, *args)  # type: ignore[arg-type]
-        finally:
-            self.totals[self._label(sql)] += time.thread_time() - t
+        return self._timed(self.conn.execute, sql, args)
 
     def executemany(self, sql: str, *args: object) -> sqlite3.Cursor:
+        return self._timed(self.conn.executemany, sql, args)
+
+    def _timed(self, run: Any, sql: str, args: tuple[object, ...]) -> sqlite3.Cursor:
         t = time.thread_time()
         try:
-            return self.conn.executemany(sql, *args)  # type: ignore[arg-type]
+            return run(sql, *args)  # type: ignore[no-any-return]
         finally:
             self.totals[self._label(sql)] += time.thread_time() - t
 
