@@ -95,7 +95,7 @@ def event_page(store: Store, engine: QueryEngine, event_id: str, around: int = A
     window = TimeWindow(t - around, t + around + 1)
     source = event.get("sourceIPAddress")
     out = TrailEvent(event, window)
-    if source and _is_address(source):
+    if source and is_address(source):
         out.address = source
         q = f'"{source}"'
         out.flows = engine.search(
@@ -104,7 +104,7 @@ def event_page(store: Store, engine: QueryEngine, event_id: str, around: int = A
     return out
 
 
-def _is_address(text: str) -> bool:
+def is_address(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
     except ValueError:

@@ -127,8 +127,8 @@ class TrailEventScreen(Screen[None]):
 
     def _facts(self, event: dict[str, Any]) -> Table:
         grid = Table.grid(padding=(0, 2))
-        for style in ("dim", "", "dim", ""):
-            grid.add_column(style=style, no_wrap=True)
+        for style, least in (("dim", None), ("", None), ("dim", None), ("", 36)):  # 36: an eventID whole
+            grid.add_column(style=style, no_wrap=True, min_width=least)
 
         def show(name: str) -> Text:
             value = event.get(name)
