@@ -180,20 +180,23 @@ def _threshold_top(
         return None
     metric = ("flows", "bytes", "packets")[index]
     raw = ", ".join(f'f."_{c}"' for c in columns)
+    rows_per_group = _rows_per_group(conn, rollup, columns, per_piece)
     k = limit + 16
     for _ in range(2):  # each round reads every row of the buckets: a second one only when nearly settled
         candidates: set[tuple[Any, ...]] = set()
         bound = 0
         for piece, b in buckets:
             cond = "" if piece.cond == "1" else f" AND {piece.cond}"
-            rows = conn.execute(
-                f'SELECT {raw}, sum(f.{metric}) FROM {piece.span.source} WHERE f."start" = ?{cond} '
-                f"GROUP BY {raw} ORDER BY {len(columns) + 1} DESC LIMIT ?",
-                [b, *piece.cond_params, k],
-            ).fetchall()
+            if rows_per_group is None:
+                sql = (f'SELECT {raw}, sum(f.{metric}) FROM {piece.span.source} WHERE f."start" = ?{cond} '
+                       f"GROUP BY {raw} ORDER BY {len(columns) + 1} DESC LIMIT ?")  # fmt: skip
+            else:  # the biggest rows, not groups: no grouping, and a group has at most `most` of them
+                sql = f'SELECT {raw}, f.{metric} FROM {piece.span.source} WHERE f."start" = ?{cond} ORDER BY {len(columns) + 1} DESC LIMIT ?'
+            rows = conn.execute(sql, [b, *piece.cond_params, k]).fetchall()
             candidates.update(tuple(row[:-1]) for row in rows)
             if len(rows) == k:
-                bound += rows[-1][-1]
+                most = 1 if rows_per_group is None else rows_per_group.get(b, 1 << 40)
+                bound += most * rows[-1][-1]
         sums: dict[tuple[Any, ...], list[int]] = {}
         if candidates:
             cand = list(candidates)
@@ -225,6 +228,40 @@ def _threshold_top(
             return None  # far from settled (many groups of like size): grouping everything is cheaper
         k *= 16
     return None
+
+
+def _rows_per_group(
+    conn: sqlite3.Connection, rollup: schema.Rollup, columns: Sequence[str], per_piece: Sequence[tuple[Piece, list[int]]]
+) -> dict[int, int] | None:
+    """Per bucket, how many rows one group can have, when the keys not grouped by are protocol and action; None otherwise.
+
+    A group's rows differ only in the keys not grouped by; the per-profile rollup (a
+    few hundred rows a minute) tells which of those a bucket holds. A group none of
+    whose rows is among a bucket's ``k`` biggest then sums to at most that many
+    times the ``k``-th: finding a bucket's biggest rows needs no grouping, a third
+    of the cost of finding its biggest groups.
+    """
+    rest = [c for c in rollup.dims if c not in columns]
+    if not rest:
+        return {b: 1 for _, starts in per_piece for b in starts}
+    if not set(rest) <= _PROFILE_KEYS:
+        return None
+    names = ", ".join(f'"{c}"' for c in rest)
+    out: dict[int, int] = {}
+    for piece, starts in per_piece:
+        if not starts:
+            continue
+        seconds = piece.span.rollup.seconds  # type: ignore[union-attr]
+        sql = (
+            f'SELECT b, count(*) FROM (SELECT DISTINCT "start" - "start" % {seconds} AS b, {names} '
+            f'FROM {_PROFILES} WHERE "start" >= ? AND "start" < ?) GROUP BY b'
+        )
+        out.update(conn.execute(sql, (starts[0], starts[-1] + seconds)).fetchall())
+    return out
+
+
+_PROFILES = next(r.table for r in schema.ROLLUPS if r.by_profile)
+_PROFILE_KEYS = {c for r in schema.ROLLUPS if r.by_profile for c in r.dims if schema.STORAGE_BY_COLUMN.get(c) != "address"}
 
 
 def _aliases(
