@@ -53,6 +53,7 @@ _UPPER_BOUNDS: Final[dict[str, tuple[int, str]]] = {
 }
 _CACHE_LIMIT: Final[int] = 1 << 17  # entries; a cache is emptied when full, so memory stays bounded on long tails
 _SPEC_TOKEN = re.compile(r"\$\{([^}]*)\}")
+_COUNTS: Final[frozenset[str]] = frozenset({"packets", "bytes"})  # numbers that rarely repeat: not cached
 _HEADER_NAMES: Final[frozenset[str]] = frozenset(f.aws_name for f in RECORD_FIELDS if f.aws_name)
 
 
@@ -164,6 +165,14 @@ def _cache_for(field: Field) -> _ValueCache | None:
     return None
 
 
+def _columns_cache(field: Field) -> _ValueCache | None:
+    """The cache of a field on the columnar path: as on the per-line path, and numbers other than counts too."""
+    cache = _cache_for(field)
+    if cache is None and field.name not in _COUNTS:
+        return _TIMES  # strict digits up to int64, like the per-line path's fallback
+    return cache
+
+
 def _strict_converter(field: Field) -> Callable[[str], Any] | None:
     """How the strict path converts one non-'-' value; None means the text is kept as it is."""
     if field.type == "ip":
@@ -225,9 +234,10 @@ class LogFormat:
         self.fields: tuple[Field, ...] = tuple(fields)
         self._strict = tuple((RECORD_INDEX[f.name], f.aws_name or f.name, _strict_converter(f)) for f in fields)
         self._parse_into = self._compile()
-        # The columnar path's converters: a cache per field, None for counts (packets, bytes). A format
+        # The columnar path's converters: a cache per field, None for counts (packets, bytes); the
+        # other numbers (version, tcp-flags, traffic-path) take few values, so a cache too. A format
         # of text fields only could take its own header line for data, so it never takes this path.
-        caches = [_cache_for(f) for f in fields]
+        caches = [_columns_cache(f) for f in fields]
         text_only = all(c is _TEXTS for c in caches)
         self._columns: tuple[_ValueCache | None, ...] | None = None if text_only else tuple(caches)
 
@@ -298,8 +308,11 @@ class LogFormat:
                     columns.append(list(map(cache.__getitem__, texts)))
                 elif "".join(texts).isdigit() and max(map(len, texts)) < 19:  # up to 18 digits fits an int64
                     columns.append(list(map(int, texts)))
-                else:
-                    columns.append([None if v == "-" else _count(v) for v in texts])
+                else:  # '-' (NULL) among the counts, or something for parse_lines to judge
+                    numbers = [v for v in texts if v != "-"]
+                    if numbers and not ("".join(numbers).isdigit() and max(map(len, numbers)) < 19):
+                        return None
+                    columns.append([None if v == "-" else int(v) for v in texts])
         except ValueError:
             return None
         return columns
@@ -374,13 +387,6 @@ class LogFormat:
             generated(lines, append, fallback)
 
         return parse_into
-
-
-def _count(text: str) -> int:
-    """A count (packets, bytes) as the per-line loop reads it: plain ASCII digits, at most 18."""
-    if text.isdigit() and len(text) < 19:
-        return int(text)
-    raise _Invalid(text)
 
 
 def _dash(text: str) -> None:

@@ -599,3 +599,10 @@ def test_columns_of_a_clean_batch_and_what_they_decline() -> None:
         assert DEFAULT_FORMAT.parse_columns(batch) is None, batch
     text_only = LogFormat.from_spec("${instance-id} ${interface-id}")
     assert text_only.parse_columns(["i-1 eni-1"]) is None  # its own header would pass for data
+
+
+def test_columns_of_counts_that_are_all_missing() -> None:
+    nodata = "2 123456789010 eni-1 - - - - - - - 1620140661 1620140721 - NODATA"
+    columns = DEFAULT_FORMAT.parse_columns([nodata, nodata])
+    assert columns is not None and columns[8:10] == [[None, None], [None, None]]
+    assert DEFAULT_FORMAT.parse_columns([nodata, with_field("packets", "-3")]) is None
