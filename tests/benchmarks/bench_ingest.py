@@ -148,7 +148,9 @@ class _StageTimers:
         self._wrap(store.rollups, "add", "Σ rollups: batch + every upsert")
 
     def _wrap(self, owner: object, name: str, label: str) -> None:
-        original = getattr(owner, name)
+        original = getattr(owner, name, None)
+        if original is None:  # a stage this version of flowtui does not have
+            return
         totals = self.totals
 
         def timed(*args: object, **kwargs: object) -> object:
