@@ -98,6 +98,15 @@ class Firing:
     def value_text(self) -> str:
         return _number(self.value)
 
+    def measured(self) -> str:
+        """The condition with the value it measured: ``distinct(dst_port) 37 > 20``."""
+        label, op, threshold = self.condition.partition(">")
+        if not op:
+            return self.value_text
+        if threshold.startswith("="):
+            op, threshold = ">=", threshold[1:]
+        return f"{label.strip() or 'value'} {self.value_text} {op} {threshold.strip()}"
+
     def summary(self) -> str:
         """One line for a chat message, a mail subject or a log."""
         label = self.condition.split(">")[0].strip() or "value"
@@ -212,8 +221,10 @@ class AlertLog:
         unacknowledged: bool = False,
         limit: int | None = 100,
         before_id: int | None = None,
+        after_id: int | None = None,
     ) -> list[Firing]:
-        """Firings, newest first: fired at or after ``since``, of ``rule``, not yet acknowledged."""
+        """Firings, newest first: fired at or after ``since``, of ``rule``, not yet acknowledged,
+        older than ``before_id`` (paging back), newer than ``after_id`` (a reader's last look)."""
         if not self.exists():
             return []
         conds: list[str] = []
@@ -229,6 +240,9 @@ class AlertLog:
         if before_id is not None:
             conds.append("id < ?")
             params.append(before_id)
+        if after_id is not None:
+            conds.append("id > ?")
+            params.append(after_id)
         where = " AND ".join(conds) or "1"
         sql = f"SELECT {_COLUMNS} FROM alerts WHERE {where} ORDER BY id DESC LIMIT ?"
         params.append(limit if limit else -1)
@@ -240,11 +254,13 @@ class AlertLog:
         row = self.conn.execute(f"SELECT {_COLUMNS} FROM alerts WHERE id = ?", (firing_id,)).fetchone()
         return None if row is None else _firing(row)
 
-    def unacknowledged(self) -> int:
-        """How many firings nobody has acknowledged (for a badge)."""
+    def unacknowledged(self, muted: bool = True) -> int:
+        """How many firings nobody has acknowledged (for a badge); with ``muted=False``, not
+        counting those recorded while a mute silenced them (nobody was told of those either)."""
         if not self.exists():
             return 0
-        return int(self.conn.execute("SELECT count(*) FROM alerts WHERE acknowledged = 0").fetchone()[0])
+        sql = "SELECT count(*) FROM alerts WHERE acknowledged = 0" + ("" if muted else " AND muted_until IS NULL")
+        return int(self.conn.execute(sql).fetchone()[0])
 
     def newest_id(self) -> int:
         """The id of the newest firing (0: none); a reader polls this to learn of new ones cheaply."""

@@ -34,6 +34,7 @@ from flowtui.ui.formatting import clean
 from flowtui.ui.messages import HistoryLoaded, Refreshed
 from flowtui.ui.panes import PaneSpec, panes_from_config
 from flowtui.ui.screens.address import AddressScreen
+from flowtui.ui.screens.alerts import AlertsScreen, open_alerts
 from flowtui.ui.screens.dashboard import DashboardScreen
 from flowtui.ui.screens.dialogs import (
     ExportRequest,
@@ -71,6 +72,7 @@ class FlowtuiApp(App[int]):
         Binding("colon,ctrl+p", "command_palette", "Commands", show=False, id="app.commands"),
         Binding("space", "toggle_pause", "Pause", id="app.pause"),
         Binding("w", "window", "Window", id="app.window"),
+        Binding("a", "alerts", "Alerts", id="app.alerts"),
         Binding("left_square_bracket", "earlier", "Earlier", show=False, id="app.earlier"),
         Binding("right_square_bracket", "later", "Later", show=False, id="app.later"),
         Binding("plus,equals_sign", "slower", "Refresh slower", show=False, id="app.slower"),
@@ -99,6 +101,7 @@ class FlowtuiApp(App[int]):
     ) -> None:
         super().__init__()
         config = config or Config()
+        self.config = config
         self.db_path = Path(db_path)
         self.now: Now = now or time.time
         self.settings = UiSettings.from_config(config)
@@ -291,6 +294,7 @@ class FlowtuiApp(App[int]):
             ("tables", [Binding("enter", "select", "Open the address / value"), *FlowTable.BINDINGS]),
             ("results", list(ResultsScreen.BINDINGS)),
             ("address", list(AddressScreen.BINDINGS)),
+            ("alerts", list(AlertsScreen.BINDINGS)),
             ("saved queries", list(_Saved.BINDINGS)),
         ]
         return [(title, binding_rows(self, bindings, self.keymap)) for title, bindings in groups]
@@ -338,6 +342,9 @@ class FlowtuiApp(App[int]):
                 self.window = window
 
         self.push_screen(WindowScreen(self.window), chosen)
+
+    def action_alerts(self) -> None:
+        open_alerts(self, self.config)
 
     def action_back_out(self) -> None:
         """Escape: close what is on top of the dashboard, never the dashboard itself."""
@@ -465,7 +472,9 @@ def all_binding_ids() -> list[str]:
     from flowtui.ui.screens.dialogs import _Dialog
 
     ids: list[str] = []
-    for owner in (FlowtuiApp, DashboardScreen, ResultsScreen, AddressScreen, FlowTable, QueryInput, HelpScreen, _Saved, _Dialog):
+    for owner in (
+        FlowtuiApp, DashboardScreen, ResultsScreen, AddressScreen, AlertsScreen, FlowTable, QueryInput, HelpScreen, _Saved, _Dialog,
+    ):
         for b in owner.BINDINGS:
             if isinstance(b, Binding) and b.id:
                 ids.append(b.id)

@@ -27,6 +27,7 @@ class FlowtuiCommands(Provider):
         out.append(("Window: later", app.action_later, "shift forward one window length ( ] )"))
         out.append(("Resume refresh" if app.paused else "Pause refresh", app.action_toggle_pause, "space"))
         out.append(("Refresh now", partial(app.request_refresh, True), "run every pane's query now"))
+        out.append(("Alerts: firings", app.action_alerts, "a: acknowledge, mute, open a firing's flows"))
         for spec in app.panes:
             out.append((f"Open pane: {spec.title}", partial(app.run_query, spec.query), spec.query))
         for name, query in app.saved_queries:

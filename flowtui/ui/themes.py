@@ -33,6 +33,8 @@ VARIABLE_DEFAULTS: dict[str, str] = {
     "internal": "#7aa6c2",
     "external": "#e5b567",
     "muted": "#6b7785",
+    "alarm": "#ef5f5f",
+    "alarm-foreground": "#101418",
 }
 
 _THEME_KEYS = {f.name for f in fields(Theme)}

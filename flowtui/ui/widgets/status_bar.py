@@ -1,10 +1,12 @@
-"""The bottom line: is data arriving, how far behind, what is being shown."""
+"""The bottom line: unacknowledged alerts, is data arriving, how far behind, what is being shown."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import Static
 
+from flowtui.ui.alert_data import AlertState
+from flowtui.ui.alert_watch import alert_watch
 from flowtui.ui.data import SourceState, StatusInfo
 from flowtui.ui.formatting import clean, human_bytes, human_duration, human_rate
 
@@ -14,12 +16,21 @@ _BAD = {"error", "failed", "stopped", "dead", "crashed"}
 
 
 class StatusBar(Static):
-    """Sources and their state, lag, records/s, dead letters, store size, window, refresh."""
+    """The alerts badge, sources and their state, lag, records/s, dead letters, store size, window, refresh."""
 
     def on_mount(self) -> None:
         app = self.app
         for name in ("status", "paused", "interval", "window"):
             self.watch(app, name, self._changed, init=False)
+        self.alerts: AlertState | None = None
+        if hasattr(app, "data"):
+            watch = alert_watch(app)
+            self.alerts = watch.state
+            watch.changed.subscribe(self, self._alerts_changed)
+        self._changed()
+
+    def _alerts_changed(self, state: AlertState) -> None:
+        self.alerts = state
         self._changed()
 
     def _changed(self, *_: object) -> None:
@@ -31,6 +42,7 @@ class StatusBar(Static):
         now: float = app.now()  # type: ignore[attr-defined]
         vars_ = app.theme_variables
         line = Text(no_wrap=True, overflow="ellipsis")
+        line.append_text(alert_badge(getattr(self, "alerts", None), vars_))
         if status is None:
             line.append("reading store…", style="dim")
         elif status.error:
@@ -68,6 +80,18 @@ class StatusBar(Static):
         else:
             line.append(f"every {_interval(getattr(app, 'interval', 2.0))}")
         return line
+
+
+def alert_badge(state: AlertState | None, vars_: dict[str, str]) -> Text:
+    """`` ▲ 3 alerts `` in the theme's alarm colours, first on the line (a narrow terminal cuts
+    the end of it); nothing while no firing waits to be acknowledged."""
+    if state is None or not state.pending:
+        return Text()
+    badge = Text()
+    label = f" ▲ {state.pending:,} alert{'s' if state.pending != 1 else ''} "
+    badge.append(label, style=f"bold {vars_.get('alarm-foreground', 'white')} on {vars_.get('alarm', 'red')}")
+    badge.append(" ")
+    return badge
 
 
 def _interval(seconds: float) -> str:

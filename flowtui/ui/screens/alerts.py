@@ -1,0 +1,371 @@
+"""``a``: the firings, newest first; Enter opens a firing's flows, A acknowledges it, m mutes it.
+
+The list follows the store live (the app's :class:`~flowtui.ui.alert_watch.AlertWatch`
+says when it changed). Acknowledging and muting are written from a thread
+worker through the UI's one writable connection, and are what ``flowtui alerts
+ack`` and ``flowtui alerts mute`` would write: the CLI sees them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from flowtui.alerts.firings import Firing
+from flowtui.alerts.rules import load_rules
+from flowtui.config import Config
+from flowtui.errors import ConfigError, FlowtuiError
+from flowtui.query.window import TimeWindow
+from flowtui.ui import alert_data
+from flowtui.ui.alert_data import AlertList, AlertState
+from flowtui.ui.alert_watch import alert_watch
+from flowtui.ui.columns import MIN_WIDTH, PADDING
+from flowtui.ui.formatting import clean, fit, format_time, human_bytes
+from flowtui.ui.screens.mute import MuteRequest, MuteScreen
+from flowtui.ui.screens.results import ResultsScreen
+from flowtui.ui.widgets.flow_table import FlowTable
+from flowtui.ui.widgets.status_bar import StatusBar
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("fired", "FIRED"),
+    ("rule", "RULE"),
+    ("group", "GROUP"),
+    ("measured", "CONDITION"),
+    ("flows", "FLOWS"),
+    ("state", "STATE"),
+)
+NO_RULES = (
+    "No alert rules: add [[alerts]] tables to the config file (config.example.toml has examples),"
+    " and flowtui tail evaluates them as flows arrive."
+)
+
+
+def open_alerts(app: App[Any], config: Config | None) -> None:
+    """Show the alerts screen: the one already open (closing what is above it), or a new one."""
+    for screen in app.screen_stack:
+        if isinstance(screen, AlertsScreen):
+            while app.screen is not screen:
+                app.pop_screen()
+            return
+    app.push_screen(AlertsScreen(rule_names(config)))
+
+
+def rule_names(config: Config | None) -> list[str]:
+    """The config's enabled rules (a broken config has none here: ``flowtui tail`` says what is wrong)."""
+    if config is None:
+        return []
+    try:
+        return [rule.name for rule in load_rules(config)]
+    except ConfigError:
+        return []
+
+
+def plan_columns(natural: dict[str, int], width: int) -> tuple[list[str], dict[str, int]]:
+    """(the columns that fit ``width`` cells, the most each may take): the flow count goes first
+    (the line under the table says it too), then group, rule and condition give way in turn."""
+    caps = dict(natural)
+    shown = list(caps)
+
+    def excess() -> int:
+        return sum(caps[c] + PADDING for c in shown) - width
+
+    if excess() > 0:
+        shown.remove("flows")
+    for name in ("group", "rule", "measured"):
+        if excess() > 0:
+            caps[name] = max(MIN_WIDTH, caps[name] - excess())
+    return shown, {c: caps[c] for c in shown}
+
+
+class AlertsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # A priority binding: the table's own Enter would hide it from the footer.
+        Binding("enter", "open_flows", "Flows", id="alerts.open", priority=True),
+        Binding("A", "acknowledge", "Acknowledge", id="alerts.acknowledge"),
+        Binding("m", "mute", "Mute", id="alerts.mute"),
+        Binding("u", "toggle_unacknowledged", "Unacked only", id="alerts.unacknowledged"),
+        Binding("escape", "back", "Back", id="alerts.back"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, alerts: AlertList | None, error: str | None = None) -> None:
+            super().__init__()
+            self.alerts = alerts
+            self.error = error
+
+    class Written(Message):
+        """An acknowledgement or mute is in the store (or the store refused it): say so, and show it."""
+
+        def __init__(self, text: str, error: bool = False) -> None:
+            super().__init__()
+            self.text = text
+            self.error = error
+
+    def __init__(self, rules: Sequence[str] = ()) -> None:
+        super().__init__(classes="alerts-screen")
+        self.rules = tuple(rules)
+        self.alerts: AlertList | None = None
+        self.unacknowledged_only = False
+        self.loads = 0  # lists shown so far (for tests and the curious)
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="alerts-summary")
+        yield FlowTable(id="alerts-table", cursor_type="row")
+        yield Static("", id="alerts-empty")
+        yield Static("", id="alerts-detail")
+        yield StatusBar(id="status-bar")
+        yield Footer(compact=True)
+
+    @property
+    def table(self) -> FlowTable:
+        return self.query_one("#alerts-table", FlowTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.query_one("#alerts-empty").display = False
+        alert_watch(self.app).changed.subscribe(self, self._store_changed)
+        self._summary()
+        self.load()
+
+    def _store_changed(self, _: AlertState) -> None:
+        self.load()
+
+    # --- loading -------------------------------------------------------------------
+    def load(self) -> None:
+        self._fetch(self.unacknowledged_only)
+
+    @work(thread=True, exclusive=True, group="alerts-list", exit_on_error=False)
+    def _fetch(self, unacknowledged_only: bool) -> None:
+        app: Any = self.app
+        try:
+            alerts = alert_data.alert_list(app.data, unacknowledged_only, app.now())
+        except FlowtuiError as exc:
+            self.post_message(self.Loaded(None, str(exc)))
+            return
+        self.post_message(self.Loaded(alerts))
+
+    def on_alerts_screen_loaded(self, message: Loaded) -> None:
+        alerts = message.alerts
+        if alerts is not None and alerts.unacknowledged_only != self.unacknowledged_only:
+            return  # the filter changed while this list was read; its own list is on the way
+        self.alerts = alerts
+        self.loads += 1
+        self._show(message.error)
+
+    def on_resize(self) -> None:
+        if self.alerts is not None:
+            self._show()
+
+    # --- showing -------------------------------------------------------------------------
+    def _show(self, error: str | None = None) -> None:
+        table = self.table
+        alerts = self.alerts
+        firings = alerts.firings if alerts is not None else []
+        keep = self.cursor_firing()
+        row = table.cursor_coordinate.row
+        now = self.app.now()  # type: ignore[attr-defined]
+        texts = [self._cells(f, alerts, now) for f in firings] if alerts is not None else []
+        names = [name for name, _ in COLUMNS]
+        natural = {name: max([len(label), *(len(t[i]) for t in texts)]) for i, (name, label) in enumerate(COLUMNS)}
+        shown, caps = plan_columns(natural, (self.app.size.width or table.size.width) - 2)
+        with self.app.batch_update():
+            table.clear(columns=True)
+            for name, label in COLUMNS:
+                if name in shown:
+                    table.add_column(Text(label, justify="right" if name == "flows" else "left"), key=name)
+            for firing, cells in zip(firings, texts):
+                table.add_row(*self._styled(firing, cells, shown, caps, alerts, names), key=str(firing.id))
+            if firings:
+                ids = [f.id for f in firings]
+                if keep is not None and keep.id in ids:
+                    row = ids.index(keep.id)
+                table.move_cursor(row=min(row, len(firings) - 1), animate=False)
+        table.display = bool(firings)
+        empty = self.query_one("#alerts-empty", Static)
+        empty.display = not firings
+        if not firings:
+            empty.update(Text(clean(error) if error else self._empty_text(), style="bold" if error else ""))
+        self._summary()
+        self._detail()
+
+    def _cells(self, f: Firing, alerts: AlertList | None, now: float) -> list[str]:
+        same_day = format_time(f.fired_at, with_date=True)[:10] == format_time(now, with_date=True)[:10]
+        fired = format_time(f.fired_at) if same_day else format_time(f.fired_at, with_date=True)[:16]
+        values = " ".join("-" if v is None else str(v).lower() if isinstance(v, bool) else str(v) for v in f.group.values())
+        return [fired, f.rule, values or "all flows", f.measured(), f"{f.flows:,}", self._state(f, alerts)]
+
+    def _state(self, f: Firing, alerts: AlertList | None) -> str:
+        """acked; or muted: it fired under a mute (nobody was told) or a mute covers it now; or new."""
+        if f.acknowledged:
+            return "acked"
+        if f.muted_until is not None or (alerts is not None and alerts.muted_until(f) is not None):
+            return "muted"
+        return "new"
+
+    def _styled(
+        self, f: Firing, cells: list[str], shown: list[str], caps: dict[str, int], alerts: AlertList | None, names: list[str]
+    ) -> list[Text]:
+        vars_ = self.app.theme_variables
+        pending = not f.acknowledged and f.muted_until is None
+        out = []
+        for name in shown:
+            text = fit(clean(cells[names.index(name)]), caps[name], middle=name == "group")
+            style = ""
+            if f.acknowledged:
+                style = "dim"
+            elif name == "state" and pending:
+                style = f"bold {vars_.get('alarm', 'red')}"
+            elif name == "rule":
+                style = "bold"
+            out.append(Text(text, style=style, justify="right" if name == "flows" else "left"))
+        return out
+
+    def _empty_text(self) -> str:
+        alerts = self.alerts
+        if alerts is None:
+            return "reading alerts…"
+        if alerts.unacknowledged_only and alerts.exists:
+            return "Nothing left to acknowledge: u shows every firing."
+        if self.rules:
+            names = ", ".join(self.rules[:5]) + (", …" if len(self.rules) > 5 else "")
+            return f"No firings yet from the config's {len(self.rules)} rule{'s' if len(self.rules) != 1 else ''} ({names})."
+        if not alerts.exists:
+            return NO_RULES
+        return "No firings yet. Rules are [[alerts]] tables in the config file (config.example.toml has examples)."
+
+    def _summary(self) -> None:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append("Alerts", style="bold")
+        alerts = self.alerts
+        if alerts is None:
+            line.append(" · reading…", style="dim")
+        elif alerts.exists:
+            if alerts.pending:
+                line.append(" · ")
+                line.append(f"{alerts.pending:,} unacknowledged", style=f"bold {self.app.theme_variables.get('alarm', 'red')}")
+            else:
+                line.append(" · none to acknowledge")
+            shown = len(alerts.firings)
+            what = "unacknowledged" if alerts.unacknowledged_only else "firing" + ("s" if shown != 1 else "")
+            newest = "newest " if shown >= alerts.limit else ""
+            line.append(f" · {newest}{shown:,} {what} listed")
+            if alerts.mutes:
+                line.append(f" · {len(alerts.mutes)} mute{'s' if len(alerts.mutes) != 1 else ''} in force")
+            line.append(" · u: " + ("every firing" if alerts.unacknowledged_only else "unacked only"), style="dim")
+        self.query_one("#alerts-summary", Static).update(line)
+
+    def _detail(self) -> None:
+        box = self.query_one("#alerts-detail", Static)
+        f = self.cursor_firing()
+        if f is None:
+            box.update("")
+            box.display = False
+            return
+        box.display = True
+        window = f"{format_time(f.window_start)}–{format_time(f.window_end)}"
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"#{f.id} ", style="dim")
+        text.append(clean(f.rule), style="bold")
+        flows = f"{f.flows:,} flow{'s' if f.flows != 1 else ''}"
+        text.append(f" · {clean(f.group_text)} · {flows}, {human_bytes(f.bytes)} · {window}")
+        until = self.alerts.muted_until(f) if self.alerts is not None else None
+        if until is not None:
+            text.append(f" · muted until {format_time(until)}")
+        text.append("\nEnter: ", style="dim")
+        text.append(clean(f.drilldown_query()))
+        box.update(text)
+
+    @on(DataTable.RowHighlighted, "#alerts-table")
+    def _highlighted(self) -> None:
+        self._detail()
+
+    def cursor_firing(self) -> Firing | None:
+        table = self.table
+        alerts = self.alerts
+        if alerts is None or not alerts.firings or not table.row_count:
+            return None
+        row = table.cursor_coordinate.row
+        return alerts.firings[row] if 0 <= row < len(alerts.firings) else None
+
+    # --- actions -----------------------------------------------------------------------
+    @on(DataTable.RowSelected, "#alerts-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_flows()
+
+    def action_open_flows(self) -> None:
+        """The firing's flows: the rule's query narrowed to its group, over its window."""
+        f = self.cursor_firing()
+        if f is not None:
+            self.app.push_screen(ResultsScreen(f.drilldown_query(), TimeWindow(f.window_start, f.window_end)))
+
+    def action_acknowledge(self) -> None:
+        f = self.cursor_firing()
+        if f is None or f.id is None:
+            return
+        if f.acknowledged:
+            self.notify(f"#{f.id} is acknowledged already", timeout=2)
+            return
+        self._acknowledge(f.id, f.rule)
+
+    @work(thread=True, group="alerts-write", exit_on_error=False)
+    def _acknowledge(self, firing_id: int, rule: str) -> None:
+        app: Any = self.app
+        try:
+            alert_data.acknowledge(app.data, [firing_id], app.now())
+        except FlowtuiError as exc:
+            self.post_message(self.Written(str(exc), error=True))
+            return
+        self.post_message(self.Written(f"Acknowledged #{firing_id} {rule}"))
+
+    def action_mute(self) -> None:
+        f = self.cursor_firing()
+        if f is None:
+            return
+
+        def chosen(request: object) -> None:
+            if isinstance(request, MuteRequest):
+                self._mute(request)
+
+        until = self.alerts.muted_until(f) if self.alerts is not None else None
+        self.app.push_screen(MuteScreen(f, until), chosen)
+
+    @work(thread=True, group="alerts-write", exit_on_error=False)
+    def _mute(self, request: MuteRequest) -> None:
+        app: Any = self.app
+        try:
+            if request.seconds is None:
+                lifted = alert_data.unmute(app.data, request.rule, request.group)
+                done = f"Unmuted {request.describe()}" if lifted else f"{request.describe()} was not muted"
+            else:
+                until = app.now() + request.seconds
+                alert_data.mute(app.data, request.rule, request.group, until)
+                done = f"Muted {request.describe()} until {format_time(until)}"
+        except FlowtuiError as exc:
+            self.post_message(self.Written(str(exc), error=True))
+            return
+        self.post_message(self.Written(done))
+
+    def on_alerts_screen_written(self, message: Written) -> None:
+        if message.error:
+            self.notify(clean(message.text), markup=False, severity="error", timeout=8)
+            return
+        self.notify(clean(message.text), markup=False, timeout=3)
+        self.load()
+        alert_watch(self.app).poll()
+
+    def action_toggle_unacknowledged(self) -> None:
+        self.unacknowledged_only = not self.unacknowledged_only
+        self._summary()
+        self.load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

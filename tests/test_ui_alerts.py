@@ -1,0 +1,342 @@
+"""Alerts in the dashboard: the badge, the list of firings, a firing's flows, acknowledging and muting.
+
+Firings are made the way ingest makes them: the real evaluator on a writing
+store, with a frozen clock, while flows are written; the dashboard reads them
+from its read-only lanes and writes acknowledgements and mutes through its one
+writable connection. What it wrote is checked on a fresh connection, as the
+CLI would see it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.text import Text
+
+from flowtui.alerts import AlertEvaluator, AlertLog, Firing
+from flowtui.alerts.rules import Rule
+from flowtui.config import Config
+from flowtui.store import Store
+from flowtui.ui.alert_watch import alert_watch
+from flowtui.ui.screens.alerts import NO_RULES, AlertsScreen
+from flowtui.ui.screens.mute import MuteScreen
+from flowtui.ui.screens.results import ResultsScreen
+from flowtui.ui.widgets.status_bar import StatusBar
+from tests.alerts_helpers import enrich, flow, rule, write
+from tests.ui_data import NOW, make_app, table_rows, until, write_flows
+
+PORT_SCAN = rule(
+    name="port-scan", query="action:REJECT", window="5m", condition="distinct(dst_port) > 20", group_by=["src_addr"]
+)
+THREAT = rule(
+    name="threat-match", query="src_addr_threat_indicated:true", window="5m", condition="count > 0",
+    group_by=["src_addr", "dst_port"],
+)
+BIG = rule(name="big-transfer", query="dst_addr:84.17.32.5", window="1m", condition="sum(bytes) > 1e6")
+FIRED_AT = float(NOW - 30)  # 09:59:30 on the tests' clock
+
+SCAN = [flow(src="203.0.113.9", dport=p, start=NOW - 200 + p) for p in range(1, 26)]
+TOR = [flow(src="198.51.100.23", dport=443, start=NOW - 100, action="ACCEPT")]
+
+# The list, newest first: fired, rule, group values, the condition with its value, state.
+ROWS = [
+    ["09:59:30", "threat-match", "198.51.100.23 443", "count 1 > 0", "1", "new"],
+    ["09:59:30", "port-scan", "203.0.113.9", "distinct(dst_port) 25 > 20", "25", "new"],
+]
+
+
+def fire(db: Path, rules: Sequence[Rule], *batches: list[tuple[Any, ...]], fired_at: float = FIRED_AT) -> list[Firing]:
+    """Write ``batches`` with ``rules`` evaluated on them, as the ingest process does; the firings."""
+    with Store(db) as store:
+        evaluator = AlertEvaluator(store, list(rules), clock=lambda: fired_at).start()
+        fired: list[Firing] = []
+        evaluator.on_fire.append(fired.append)
+        for batch in batches:
+            write(store, batch, enrich)
+        evaluator.close()
+    return fired
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = write_flows(tmp_path / "flows.db")
+    fire(path, [PORT_SCAN, THREAT], SCAN, TOR)
+    return path
+
+
+def stored(db: Path) -> AlertLog:
+    """The store's alerts on a connection of their own (the CLI's view)."""
+    return AlertLog(Store(db, readonly=True))
+
+
+def badge(app: Any) -> Text:
+    bar = app.screen.query_one(StatusBar)
+    return bar.status_text()
+
+
+def badge_text(app: Any) -> str:
+    text = badge(app).plain
+    return text[: text.index(" alert") + 7].strip() if " alert" in text else ""
+
+
+async def alerts_screen(pilot: Any) -> AlertsScreen:
+    await pilot.press("a")
+    await until(pilot, lambda: isinstance(pilot.app.screen, AlertsScreen) and pilot.app.screen.loads >= 1)
+    return pilot.app.screen  # type: ignore[no-any-return]
+
+
+async def reloaded(pilot: Any, screen: AlertsScreen, condition: Any) -> None:
+    await until(pilot, lambda: not any(w.is_running for w in screen.workers) and condition())
+
+
+# --- the badge --------------------------------------------------------------------------------
+
+
+async def test_the_badge_counts_unacknowledged_firings_in_the_alarm_colour(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: badge_text(app) != "")
+        line = badge(app)
+        assert line.plain.startswith(" ▲ 2 alerts  ")
+        (span,) = [s for s in line.spans if s.start == 0]
+        assert (span.end, str(span.style)) == (len(" ▲ 2 alerts "), "bold #101418 on #ef5f5f")  # flowtui-dark's alarm
+
+
+async def test_no_badge_without_firings_and_the_screen_says_how_to_add_rules(tmp_path: Path) -> None:
+    db = write_flows(tmp_path / "flows.db")
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: alert_watch(app).state is not None and app.status is not None)
+        assert badge_text(app) == ""
+        screen = await alerts_screen(pilot)
+        assert str(screen.query_one("#alerts-empty").render()) == NO_RULES
+        assert NO_RULES == (
+            "No alert rules: add [[alerts]] tables to the config file (config.example.toml has examples),"
+            " and flowtui tail evaluates them as flows arrive."
+        )
+        assert not screen.table.display
+
+
+async def test_configured_rules_that_have_not_fired_are_named(tmp_path: Path) -> None:
+    db = write_flows(tmp_path / "flows.db")
+    config = Config({"ui": {"refresh": 60}, "alerts": [{"name": "port-scan", "condition": "count > 5"}]})
+    from flowtui.ui.app import FlowtuiApp
+
+    app = FlowtuiApp(db, config, now=lambda: float(NOW))
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await alerts_screen(pilot)
+        assert str(screen.query_one("#alerts-empty").render()) == "No firings yet from the config's 1 rule (port-scan)."
+
+
+async def test_a_firing_recorded_under_a_mute_is_listed_but_told_nobody(db: Path) -> None:
+    with Store(db) as store:
+        AlertLog(store).mute("big-transfer", NOW + 3600)
+    fire(db, [BIG], [flow(src="10.0.1.10", dst="84.17.32.5", dport=443, start=NOW - 50, action="ACCEPT", nbytes=2_000_000)])
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await alerts_screen(pilot)
+        assert badge_text(app) == "▲ 2 alerts"
+        assert table_rows(screen.table)[0] == ["09:59:30", "big-transfer", "all flows", "sum(bytes) 2,000,000 > 1000000", "1", "muted"]
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+async def test_the_list_shows_each_firing_newest_first(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await alerts_screen(pilot)
+        assert [str(c.label) for c in screen.table.columns.values()] == ["FIRED", "RULE", "GROUP", "CONDITION", "FLOWS", "STATE"]
+        assert table_rows(screen.table) == ROWS
+        assert str(screen.query_one("#alerts-summary").render()) == (
+            "Alerts · 2 unacknowledged · 2 firings listed · u: unacked only"
+        )
+        assert str(screen.query_one("#alerts-detail").render()).splitlines() == [
+            "#2 threat-match · src_addr=198.51.100.23 dst_port=443 · 1 flow, 100 B · 09:54:00–09:59:00",
+            'Enter: (src_addr_threat_indicated:true) AND src_addr:"198.51.100.23" AND dst_port:443',
+        ]
+
+
+async def test_enter_opens_exactly_the_firings_flows(db: Path) -> None:
+    (scan,) = [f for f in stored(db).recent() if f.rule == "port-scan"]
+    with sqlite3.connect(db) as conn:
+        ids = ",".join(map(str, scan.flow_ids))
+        expected = sorted(conn.execute(f"SELECT start, dst_port FROM flows WHERE id IN ({ids})").fetchall())
+    assert len(expected) == 25
+    app = make_app(db)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await alerts_screen(pilot)
+        await pilot.press("j", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        results = app.screen
+        assert isinstance(results, ResultsScreen)
+        assert results.query_text == '(action:REJECT) AND src_addr:"203.0.113.9"'
+        assert (results.window.start, results.window.end) == (scan.window_start, scan.window_end)
+        page = results.page
+        assert page is not None and page.total == 25
+        assert sorted((r["timestamp"], r["dst_port"]) for r in page.rows) == expected
+        assert {r["src_addr"] for r in page.rows} == {"203.0.113.9"}
+        await pilot.press("escape")
+        assert isinstance(app.screen, AlertsScreen)
+
+
+async def test_u_hides_acknowledged_firings(db: Path) -> None:
+    with Store(db) as store:
+        AlertLog(store).acknowledge([2])
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await alerts_screen(pilot)
+        assert [r[-1] for r in table_rows(screen.table)] == ["acked", "new"]
+        await pilot.press("u")
+        await reloaded(pilot, screen, lambda: screen.alerts is not None and screen.alerts.unacknowledged_only)
+        assert table_rows(screen.table) == [ROWS[1]]
+        assert str(screen.query_one("#alerts-summary").render()) == (
+            "Alerts · 1 unacknowledged · 1 unacknowledged listed · u: every firing"
+        )
+        await pilot.press("u")
+        await reloaded(pilot, screen, lambda: screen.alerts is not None and not screen.alerts.unacknowledged_only)
+        assert len(table_rows(screen.table)) == 2
+
+
+# --- acknowledging and muting -------------------------------------------------------------------
+
+
+async def test_acknowledging_changes_the_badge_and_is_in_the_store(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await alerts_screen(pilot)
+        assert badge_text(app) == "▲ 2 alerts"
+        await pilot.press("A")
+        await until(pilot, lambda: badge_text(app) == "▲ 1 alert")
+        await reloaded(pilot, screen, lambda: table_rows(screen.table)[0][-1] == "acked")
+        assert [n.message for n in app._notifications][-1] == "Acknowledged #2 threat-match"
+        assert table_rows(screen.table)[1][-1] == "new"
+        await pilot.press("A")  # twice: says so, writes nothing more
+        await pilot.pause()
+        assert [n.message for n in app._notifications][-1] == "#2 is acknowledged already"
+        await pilot.press("j", "A")
+        await until(pilot, lambda: badge_text(app) == "")
+    log = stored(db)
+    assert [(f.id, f.acknowledged) for f in log.recent()] == [(2, True), (1, True)]
+    assert log.unacknowledged() == 0
+    acked_at = log.conn.execute("SELECT acknowledged_at FROM alerts ORDER BY id").fetchall()
+    assert acked_at == [(NOW,), (NOW,)]  # the dashboard's clock
+
+
+async def test_muting_a_group_for_an_hour_is_in_the_store_with_its_expiry(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await alerts_screen(pilot)
+        await pilot.press("j", "m")
+        await until(pilot, lambda: isinstance(app.screen, MuteScreen))
+        await pilot.click("#mute-1h")
+        await until(pilot, lambda: isinstance(app.screen, AlertsScreen))
+        await reloaded(pilot, screen, lambda: table_rows(screen.table)[1][-1] == "muted")
+        assert [n.message for n in app._notifications][-1] == "Muted port-scan for src_addr=203.0.113.9 until 11:00:00"
+        assert str(screen.query_one("#alerts-summary").render()).endswith("· 1 mute in force · u: unacked only")
+    assert stored(db).mutes(now=NOW) == [{"rule": "port-scan", "group": {"src_addr": "203.0.113.9"}, "until": NOW + 3600}]
+
+
+async def test_muting_a_whole_rule_for_a_typed_duration_and_lifting_it(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await alerts_screen(pilot)
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, MuteScreen))
+        await pilot.click("#scope-rule")
+        await pilot.click("#mute-input")
+        await pilot.press(*"soon", "enter")  # not a duration: said, nothing written
+        error = app.screen.query_one(".dialog-error")
+        assert (error.display, str(error.render())) == (
+            True, "mute for 'soon' is not a duration: use e.g. 90s, 15m, 2h or 1d",
+        )
+        app.screen.query_one("#mute-input").value = "2h"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AlertsScreen))
+        await reloaded(pilot, screen, lambda: table_rows(screen.table)[0][-1] == "muted")
+        assert stored(db).mutes(now=NOW) == [{"rule": "threat-match", "group": None, "until": NOW + 7200}]
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, MuteScreen))
+        await pilot.click("#scope-rule")
+        await pilot.click("#mute-lift")
+        await until(pilot, lambda: isinstance(app.screen, AlertsScreen))
+        await reloaded(pilot, screen, lambda: table_rows(screen.table)[0][-1] == "new")
+    assert stored(db).mutes(now=NOW) == []
+
+
+async def test_a_write_the_store_refuses_is_one_sentence_and_loses_nothing(db: Path) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TRIGGER refuse BEFORE UPDATE ON alerts BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END")
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await alerts_screen(pilot)
+        await pilot.press("A")
+        await until(pilot, lambda: any(n.severity == "error" for n in app._notifications))
+        assert [n.message for n in app._notifications if n.severity == "error"] == [
+            f"cannot acknowledge firing 2 in {db}: refused by a trigger"
+        ]
+        assert badge_text(app) == "▲ 2 alerts"
+    assert [(f.id, f.acknowledged) for f in stored(db).recent()] == [(2, False), (1, False)]
+
+
+# --- firings arriving while the dashboard runs -------------------------------------------------------
+
+
+async def test_a_new_firing_updates_the_badge_and_raises_one_toast(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        watch = None
+        await until(pilot, lambda: badge_text(app) == "▲ 2 alerts")
+        watch = alert_watch(app)
+        assert watch.toasts == 0  # firings from before the dashboard started: on the badge, no toast
+        screen = await alerts_screen(pilot)
+        # Another process (the ingest worker) writes flows that make a rule fire.
+        fire(db, [BIG], [flow(src="10.0.1.10", dst="84.17.32.5", dport=443, start=NOW - 50, action="ACCEPT", nbytes=2_000_000)])
+        await until(pilot, lambda: badge_text(app) == "▲ 3 alerts")
+        await reloaded(pilot, screen, lambda: len(table_rows(screen.table)) == 3)
+        assert table_rows(screen.table)[0] == ["09:59:30", "big-transfer", "all flows", "sum(bytes) 2,000,000 > 1000000", "1", "new"]
+        first = watch.state
+        await until(pilot, lambda: watch.state is not first or watch._worker is not None and watch._worker.is_finished)
+        await pilot.pause(1.2)  # at least one more look: the firing is not told twice
+        toasts = [(n.title, n.message, n.severity) for n in app._notifications]
+        assert toasts == [("Alert: big-transfer", "all flows: sum(bytes) 2,000,000 > 1000000", "warning")]
+        assert watch.toasts == 1
+
+
+async def test_help_and_the_command_palette_list_the_alerts(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        sections = dict(app.help_sections())
+        assert ("a", "Alerts") in sections["everywhere"]
+        assert sections["alerts"] == [
+            ("⏎", "Flows"), ("A", "Acknowledge"), ("m", "Mute"), ("u", "Unacked only"), ("esc", "Back"),
+        ]
+        from flowtui.ui.commands import FlowtuiCommands
+
+        names = [name for name, _, _ in FlowtuiCommands(app.screen)._commands()]
+        assert "Alerts: firings" in names
+
+
+async def test_alerts_keys_can_be_remapped(db: Path) -> None:
+    app = make_app(db, keys={"app.alerts": "!", "alerts.acknowledge": "ctrl+k"})
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("!")
+        await until(pilot, lambda: isinstance(app.screen, AlertsScreen) and app.screen.loads >= 1)
+        await pilot.press("ctrl+k")
+        await until(pilot, lambda: badge_text(app) == "▲ 1 alert")
+
+
+
+def test_a_firing_shows_its_condition_with_the_value_it_measured() -> None:
+    def shown(condition: str, value: float) -> str:
+        return Firing("r", {}, value, NOW - 300, NOW, NOW, condition=condition).measured()
+
+    assert shown("distinct(dst_port) > 20", 37) == "distinct(dst_port) 37 > 20"
+    assert shown("sum(bytes) >= 1000000", 1_234_567.5) == "sum(bytes) 1,234,567.50 >= 1000000"
+    assert shown("count > 0", 1) == "count 1 > 0"
+    assert shown("", 3) == "3"  # a firing stored before conditions were kept
