@@ -127,7 +127,8 @@ class TrailEventScreen(Screen[None]):
 
     def _facts(self, event: dict[str, Any]) -> Table:
         grid = Table.grid(padding=(0, 2))
-        for style, least in (("dim", None), ("", None), ("dim", None), ("", 36)):  # 36: an eventID whole
+        labels = (max(len(f[0]) for f in _FACTS), max(len(f[2]) for f in _FACTS))
+        for style, least in (("dim", labels[0]), ("", None), ("dim", labels[1]), ("", 36)):  # 36: an eventID whole
             grid.add_column(style=style, no_wrap=True, min_width=least)
 
         def show(name: str) -> Text:
