@@ -165,11 +165,12 @@ def test_demo_runs_the_pipeline_beside_the_dashboard(tmp_path: Path, terminal: T
                           and any("(other)" in line for line in lines), timeout=60)
     assert lines[1].startswith("╭─ Top talkers ─")
     assert any(line.startswith("╭─ External → EC2 ─") and "╭─ Threat matches ─" in line for line in lines)
-    # The demo's example alert rules fire on its backfill: the badge comes first, the line's end gives way.
+    # The demo's example alert rules fire on its backfill: the badge comes first, the line's end gives
+    # way (and the toasts of new firings may cover it).
     badge = re.match(r"  ▲ [\d,]+ alerts?  ", lines[-2])
     status = lines[-2][badge.end():] if badge else lines[-2][1:]
     whole = r"● demo:1 running [\d.,k]+/s( lag \S+)? │ dead \d+ │ demo.db [\d.]+ [kM]?B │ last 15m │ every 2s$"
-    assert re.match(r"● demo:1 running [\d.,k]+/s( lag \S+)? │ dead \d+ │" if badge else whole, status)
+    assert re.match(r"● demo:1 running [\d.,k]+/s" if badge else whole, status)
 
     terminal.keys("/")
     terminal.type("action:REJECT AND dst_port:22")

@@ -227,6 +227,25 @@ async def test_acknowledging_changes_the_badge_and_is_in_the_store(db: Path) -> 
     assert acked_at == [(NOW,), (NOW,)]  # the dashboard's clock
 
 
+async def test_ctrl_a_acknowledges_every_listed_firing(db: Path) -> None:
+    fire(db, [BIG], [flow(src="10.0.1.10", dst="84.17.32.5", dport=443, start=NOW - 50, action="ACCEPT", nbytes=2_000_000)])
+    with Store(db) as store:
+        AlertLog(store).acknowledge([2], now=NOW - 10)
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await alerts_screen(pilot)
+        assert badge_text(app) == "▲ 2 alerts"
+        await pilot.press("ctrl+a")
+        await until(pilot, lambda: badge_text(app) == "")
+        await reloaded(pilot, screen, lambda: [r[-1] for r in table_rows(screen.table)] == ["acked"] * 3)
+        assert [n.message for n in app._notifications][-1] == "Acknowledged 2 firings"
+        await pilot.press("ctrl+a")
+        await pilot.pause()
+        assert [n.message for n in app._notifications][-1] == "Nothing listed to acknowledge"
+    acked_at = stored(db).conn.execute("SELECT id, acknowledged_at FROM alerts ORDER BY id").fetchall()
+    assert acked_at == [(1, NOW), (2, NOW - 10), (3, NOW)]  # #2 keeps the time it was first acknowledged
+
+
 async def test_muting_a_group_for_an_hour_is_in_the_store_with_its_expiry(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(120, 30)) as pilot:
@@ -314,7 +333,8 @@ async def test_help_and_the_command_palette_list_the_alerts(db: Path) -> None:
         sections = dict(app.help_sections())
         assert ("a", "Alerts") in sections["everywhere"]
         assert sections["alerts"] == [
-            ("⏎", "Flows"), ("A", "Acknowledge"), ("m", "Mute"), ("u", "Unacked only"), ("esc", "Back"),
+            ("⏎", "Flows"), ("A", "Acknowledge"), ("^a", "Acknowledge every listed firing"), ("m", "Mute"),
+            ("u", "Unacked only"), ("esc", "Back"),
         ]
         from flowtui.ui.commands import FlowtuiCommands
 

@@ -107,7 +107,8 @@ def alert_list(data: DataSource, unacknowledged_only: bool, now: float, limit: i
 def acknowledge(data: DataSource, ids: Iterable[int], now: float) -> list[int]:
     """Acknowledge firings; the ids that exist."""
     wanted = list(ids)
-    with _writing(data, f"acknowledge firing {', '.join(map(str, wanted))}") as log:
+    what = f"firing {wanted[0]}" if len(wanted) == 1 else f"{len(wanted)} firings"
+    with _writing(data, f"acknowledge {what}") as log:
         return log.acknowledge(wanted, now=now)
 
 

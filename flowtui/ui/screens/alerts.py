@@ -90,6 +90,7 @@ class AlertsScreen(Screen[None]):
         # A priority binding: the table's own Enter would hide it from the footer.
         Binding("enter", "open_flows", "Flows", id="alerts.open", priority=True),
         Binding("A", "acknowledge", "Acknowledge", id="alerts.acknowledge"),
+        Binding("ctrl+a", "acknowledge_listed", "Acknowledge every listed firing", show=False, id="alerts.acknowledge_listed"),
         Binding("m", "mute", "Mute", id="alerts.mute"),
         Binding("u", "toggle_unacknowledged", "Unacked only", id="alerts.unacknowledged"),
         Binding("escape", "back", "Back", id="alerts.back"),
@@ -314,17 +315,25 @@ class AlertsScreen(Screen[None]):
         if f.acknowledged:
             self.notify(f"#{f.id} is acknowledged already", timeout=2)
             return
-        self._acknowledge(f.id, f.rule)
+        self._acknowledge([f.id], f"#{f.id} {f.rule}")
+
+    def action_acknowledge_listed(self) -> None:
+        """After a storm: every firing the list shows that nobody has acknowledged yet."""
+        ids = [f.id for f in (self.alerts.firings if self.alerts else []) if f.id is not None and not f.acknowledged]
+        if not ids:
+            self.notify("Nothing listed to acknowledge", timeout=2)
+            return
+        self._acknowledge(ids, f"{len(ids)} firing{'s' if len(ids) != 1 else ''}")
 
     @work(thread=True, group="alerts-write", exit_on_error=False)
-    def _acknowledge(self, firing_id: int, rule: str) -> None:
+    def _acknowledge(self, ids: list[int], what: str) -> None:
         app: Any = self.app
         try:
-            alert_data.acknowledge(app.data, [firing_id], app.now())
+            alert_data.acknowledge(app.data, ids, app.now())
         except FlowtuiError as exc:
             self.post_message(self.Written(str(exc), error=True))
             return
-        self.post_message(self.Written(f"Acknowledged #{firing_id} {rule}"))
+        self.post_message(self.Written(f"Acknowledged {what}"))
 
     def action_mute(self) -> None:
         f = self.cursor_firing()
