@@ -41,6 +41,7 @@ FIRED_AT = float(NOW - 30)  # 09:59:30 on the tests' clock
 
 SCAN = [flow(src="203.0.113.9", dport=p, start=NOW - 200 + p) for p in range(1, 26)]
 TOR = [flow(src="198.51.100.23", dport=443, start=NOW - 100, action="ACCEPT")]
+BIG_FLOW = flow(src="10.0.1.10", dst="84.17.32.5", dport=443, start=NOW - 50, action="ACCEPT", nbytes=2_000_000)
 
 # The list, newest first: fired, rule, group values, the condition with its value, state.
 ROWS = [
@@ -81,6 +82,10 @@ def badge(app: Any) -> Text:
 def badge_text(app: Any) -> str:
     text = badge(app).plain
     return text[: text.index(" alert") + 7].strip() if " alert" in text else ""
+
+
+def last_toast(app: Any) -> str:
+    return str([n.message for n in app._notifications][-1])
 
 
 async def alerts_screen(pilot: Any) -> AlertsScreen:
@@ -135,7 +140,7 @@ async def test_configured_rules_that_have_not_fired_are_named(tmp_path: Path) ->
 async def test_a_firing_recorded_under_a_mute_is_listed_but_told_nobody(db: Path) -> None:
     with Store(db) as store:
         AlertLog(store).mute("big-transfer", NOW + 3600)
-    fire(db, [BIG], [flow(src="10.0.1.10", dst="84.17.32.5", dport=443, start=NOW - 50, action="ACCEPT", nbytes=2_000_000)])
+    fire(db, [BIG], [BIG_FLOW])
     app = make_app(db)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = await alerts_screen(pilot)
@@ -213,11 +218,11 @@ async def test_acknowledging_changes_the_badge_and_is_in_the_store(db: Path) -> 
         await pilot.press("A")
         await until(pilot, lambda: badge_text(app) == "▲ 1 alert")
         await reloaded(pilot, screen, lambda: table_rows(screen.table)[0][-1] == "acked")
-        assert [n.message for n in app._notifications][-1] == "Acknowledged #2 threat-match"
+        assert last_toast(app) == "Acknowledged #2 threat-match"
         assert table_rows(screen.table)[1][-1] == "new"
         await pilot.press("A")  # twice: says so, writes nothing more
         await pilot.pause()
-        assert [n.message for n in app._notifications][-1] == "#2 is acknowledged already"
+        assert last_toast(app) == "#2 is acknowledged already"
         await pilot.press("j", "A")
         await until(pilot, lambda: badge_text(app) == "")
     log = stored(db)
@@ -228,7 +233,7 @@ async def test_acknowledging_changes_the_badge_and_is_in_the_store(db: Path) -> 
 
 
 async def test_ctrl_a_acknowledges_every_listed_firing(db: Path) -> None:
-    fire(db, [BIG], [flow(src="10.0.1.10", dst="84.17.32.5", dport=443, start=NOW - 50, action="ACCEPT", nbytes=2_000_000)])
+    fire(db, [BIG], [BIG_FLOW])
     with Store(db) as store:
         AlertLog(store).acknowledge([2], now=NOW - 10)
     app = make_app(db)
@@ -238,10 +243,10 @@ async def test_ctrl_a_acknowledges_every_listed_firing(db: Path) -> None:
         await pilot.press("ctrl+a")
         await until(pilot, lambda: badge_text(app) == "")
         await reloaded(pilot, screen, lambda: [r[-1] for r in table_rows(screen.table)] == ["acked"] * 3)
-        assert [n.message for n in app._notifications][-1] == "Acknowledged 2 firings"
+        assert last_toast(app) == "Acknowledged 2 firings"
         await pilot.press("ctrl+a")
         await pilot.pause()
-        assert [n.message for n in app._notifications][-1] == "Nothing listed to acknowledge"
+        assert last_toast(app) == "Nothing listed to acknowledge"
     acked_at = stored(db).conn.execute("SELECT id, acknowledged_at FROM alerts ORDER BY id").fetchall()
     assert acked_at == [(1, NOW), (2, NOW - 10), (3, NOW)]  # #2 keeps the time it was first acknowledged
 
@@ -255,7 +260,7 @@ async def test_muting_a_group_for_an_hour_is_in_the_store_with_its_expiry(db: Pa
         await pilot.click("#mute-1h")
         await until(pilot, lambda: isinstance(app.screen, AlertsScreen))
         await reloaded(pilot, screen, lambda: table_rows(screen.table)[1][-1] == "muted")
-        assert [n.message for n in app._notifications][-1] == "Muted port-scan for src_addr=203.0.113.9 until 11:00:00"
+        assert last_toast(app) == "Muted port-scan for src_addr=203.0.113.9 until 11:00:00"
         assert str(screen.query_one("#alerts-summary").render()).endswith("· 1 mute in force · u: unacked only")
     assert stored(db).mutes(now=NOW) == [{"rule": "port-scan", "group": {"src_addr": "203.0.113.9"}, "until": NOW + 3600}]
 
@@ -314,7 +319,7 @@ async def test_a_new_firing_updates_the_badge_and_raises_one_toast(db: Path) -> 
         assert watch.toasts == 0  # firings from before the dashboard started: on the badge, no toast
         screen = await alerts_screen(pilot)
         # Another process (the ingest worker) writes flows that make a rule fire.
-        fire(db, [BIG], [flow(src="10.0.1.10", dst="84.17.32.5", dport=443, start=NOW - 50, action="ACCEPT", nbytes=2_000_000)])
+        fire(db, [BIG], [BIG_FLOW])
         await until(pilot, lambda: badge_text(app) == "▲ 3 alerts")
         await reloaded(pilot, screen, lambda: len(table_rows(screen.table)) == 3)
         assert table_rows(screen.table)[0] == ["09:59:30", "big-transfer", "all flows", "sum(bytes) 2,000,000 > 1000000", "1", "new"]
