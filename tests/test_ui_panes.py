@@ -352,3 +352,24 @@ async def test_moving_between_panes_leaves_the_footer_as_it_is(db: Path) -> None
         await pilot.pause()
         assert footer.recomposed == built + 2
         assert footer_keys(app) == keys
+
+
+async def test_a_refresh_is_shown_one_pane_per_frame(db: Path) -> None:
+    """Painting four changed tables at once held keys up; between panes the app handles keys."""
+    import dataclasses
+
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        panes = list(app.dashboard.query(Pane))
+        first = [p.result for p in panes]
+        second = [dataclasses.replace(r, window_label="second") for r in first]
+        third = [dataclasses.replace(r, window_label="third") for r in first]
+        shown: list[str] = []
+        app.dashboard.show_results(second, done=lambda: shown.append("second"))
+        assert [p.result.window_label for p in panes] == ["second", *(r.window_label for r in first[1:])]
+        # A newer refresh coming meanwhile takes the place of what is left of the older one.
+        app.dashboard.show_results(third, done=lambda: shown.append("third"))
+        await until(pilot, lambda: len(shown) == 2)
+        assert shown == ["second", "third"]
+        assert [p.result.window_label for p in panes] == ["third"] * 4

@@ -130,7 +130,7 @@ class FlowtuiApp(App[int]):
         self._panes_window: TimeWindow | None = None
         self._force = True
         self.dashboard = DashboardScreen(self.panes)
-        self.refresh_count = 0  # pane refreshes applied (for tests and the curious)
+        self.refresh_count = 0  # pane refreshes shown in full (for tests and the curious)
         self.pane_results: list[PaneResult] = []  # the newest, for a dashboard mounted after they came
 
     # --- set-up ------------------------------------------------------------------
@@ -210,8 +210,12 @@ class FlowtuiApp(App[int]):
         if message.panes is not None:
             self.pane_results = list(message.panes)
             if self.dashboard.is_mounted:
-                self.dashboard.show_results(message.panes)
-            self.refresh_count += 1
+                self.dashboard.show_results(message.panes, done=self._refresh_shown)
+            else:
+                self._refresh_shown()
+
+    def _refresh_shown(self) -> None:
+        self.refresh_count += 1
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
@@ -23,6 +25,7 @@ from flowtui.ui.widgets.pane import Pane
 from flowtui.ui.widgets.query_bar import QueryBar
 from flowtui.ui.widgets.status_bar import StatusBar
 
+FRAME = 1 / 60  # seconds between showing one pane of a refresh and the next
 # Which pane gets which accent colour, by its query.
 _ACCENTS = (("threat_indicated", "threat"), ("REJECT", "reject"))
 
@@ -53,6 +56,9 @@ class DashboardScreen(Screen[None]):
     def __init__(self, panes: tuple[PaneSpec, ...]) -> None:
         super().__init__(id="dashboard")
         self.specs = panes
+        self._to_show: dict[str, PaneResult] = {}  # pane key -> result not shown yet
+        self._when_shown: list[Callable[[], None]] = []
+        self._showing = False
 
     def compose(self) -> ComposeResult:
         yield QueryBar(id="query-bar")
@@ -64,7 +70,8 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(FlowTable).focus()
-        self.show_results(getattr(self.app, "pane_results", []))
+        for result in getattr(self.app, "pane_results", []):  # the first frame: all at once
+            self.pane(result.spec.key).show(result)
 
     def on_screen_resume(self) -> None:
         self.app.request_refresh(force=False)  # type: ignore[attr-defined]
@@ -76,9 +83,32 @@ class DashboardScreen(Screen[None]):
     def pane(self, key: str) -> Pane:
         return self.query_one(f"#pane-{key}", Pane)
 
-    def show_results(self, results: list[PaneResult]) -> None:
-        for result in results:
-            self.pane(result.spec.key).show(result)
+    def show_results(self, results: list[PaneResult], done: Callable[[], None] | None = None) -> None:
+        """Show a refresh one pane per frame, then call ``done``.
+
+        Painting a pane whose cells changed takes ~12 ms (DataTable renders every cell
+        again); four in one frame held a key press up ~50 ms. Between frames keys are
+        handled. A refresh that comes while one is being shown replaces what is left of it.
+        """
+        self._to_show = {result.spec.key: result for result in results}
+        if done is not None:
+            self._when_shown.append(done)
+        if not self._showing:
+            self._showing = True
+            self._show_next()
+
+    def _show_next(self) -> None:
+        if not self._to_show or not self.is_attached:
+            self._showing = False
+            done, self._when_shown = self._when_shown, []
+            for callback in done:
+                callback()
+            return
+        key = next(iter(self._to_show))
+        self.pane(key).show(self._to_show.pop(key))
+        # The pane's widgets tell the screen they changed when they are next idle, so wait
+        # a frame for that, then for the paint (if it has not been) before the next pane.
+        self.set_timer(FRAME, partial(self.call_after_refresh, self._show_next))
 
     def restyle(self) -> None:
         for pane in self.query(Pane):

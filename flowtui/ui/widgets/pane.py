@@ -56,6 +56,7 @@ class Pane(Vertical):
         self._label_width = 0  # room for who an address is; 0: not shown
         self._columns: list[tuple[str, str, int]] = []  # (column key, value/label/metric, index into by)
         self._seen_keys: set[str] | None = None  # keys of the previous refresh
+        self._lines: dict[str, tuple[str, str]] = {}  # what the one-line Statics show (text, style), by selector
         self.border_title = Text(spec.title)
         self.border_subtitle = Text(self._subtitle())
         if accent:
@@ -240,25 +241,35 @@ class Pane(Vertical):
     def _show_rate(self, result: PaneResult) -> None:
         spark = self.query_one(Sparkline)
         spark.data = list(result.rate)
-        label = self.query_one(".pane-rate-label", Static)
         peak = max(result.rate, default=0)
         per = result.bucket_seconds
         if not result.rate or per <= 0:
-            label.update("")
+            self._update_line(".pane-rate-label", Text(""))
             return
         value = human_bytes(peak / per) + "/s" if self.spec.metric == "bytes" else human_rate(peak / per)
-        label.update(Text(f"peak {value}", style="dim"))
+        self._update_line(".pane-rate-label", Text(f"peak {value}", style="dim"))
 
     def _show_empty(self, result: PaneResult) -> None:
         empty = self.query_one(".pane-empty", Static)
         if result.error:
-            empty.update(Text(result.error, style="bold"))
+            self._update_line(".pane-empty", Text(result.error, style="bold"))
             empty.display = True
         elif not result.rows:
-            empty.update(Text(f"No {_lower_first(self.spec.title)} in {result.window_label}", style="dim"))
+            self._update_line(".pane-empty", Text(f"No {_lower_first(self.spec.title)} in {result.window_label}", style="dim"))
             empty.display = True
         else:
             empty.display = False
+
+    def _update_line(self, selector: str, text: Text) -> None:
+        """Put ``text`` in a one-line Static: nothing when it shows that already, no new
+        layout of the screen when it is as wide as before (a refresh's usual case)."""
+        old = self._lines.get(selector)
+        shown = (text.plain, str(text.style))
+        if old == shown:
+            return
+        self._lines[selector] = shown
+        same_width = old is not None and len(old[0]) == len(shown[0])
+        self.query_one(selector, Static).update(text, layout=not same_width)
 
     def row_for_key(self, key: str) -> PaneRow | None:
         if self.result is None:
