@@ -181,7 +181,7 @@ def _threshold_top(
     metric = ("flows", "bytes", "packets")[index]
     raw = ", ".join(f'f."_{c}"' for c in columns)
     rows_per_group = _rows_per_group(conn, rollup, columns, per_piece)
-    k = limit + 16
+    k = limit + 16 if rows_per_group is None else 4 * (limit + 16)  # a group's rows may share the top few: take more
     for _ in range(2):  # each round reads every row of the buckets: a second one only when nearly settled
         candidates: set[tuple[Any, ...]] = set()
         bound = 0
