@@ -58,7 +58,7 @@ class MuteScreen(_Dialog):
                 if self.muted_until is not None:
                     yield Button("Unmute", id="mute-lift", variant="warning")
             yield Label("or type a duration: 30m · 2h · 3d")
-            yield Input("", placeholder="e.g. 2h", id="mute-input")
+            yield Input("", placeholder="Enter alone: 1h", id="mute-input")
             yield Static(Text("Firings are still recorded while muted; nobody is told of them.", style="dim"))
             yield Static("", classes="dialog-error")
 
