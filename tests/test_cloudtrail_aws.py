@@ -13,7 +13,7 @@ from flowtui.cli import main
 from flowtui.store import Store
 from tests.aws_server import moto_server  # noqa: F401 - the fixture
 from tests.cloudtrail_data import NAMES, S3_PREFIX, compact, records, trail_file, trail_payload
-from tests.tail_helpers import REGION, flow_line, kinesis_spec, payload, tail
+from tests.tail_helpers import REGION, flow_line, kinesis_spec, log_group_spec, payload, tail
 
 LOG_KEY = f"{S3_PREFIX}111122223333_CloudTrail_us-east-2_20261127T1010Z_q8Zk2TnW0vYp4Rc1.json.gz"
 DIGEST_KEY = (
@@ -76,3 +76,22 @@ def test_kinesis_stream_with_a_cloudtrail_subscription(moto_server: str, tmp_pat
     with Store(db) as store:
         (reason,) = [d["reason"] for d in store.dead_letters()]
         assert reason == "not a CloudTrail record: it has no eventName, eventTime"
+
+
+def test_a_cloudtrail_log_group_read_directly(moto_server: str, tmp_path: Path) -> None:  # noqa: F811
+    """flowtui tail on the CloudTrail log group itself (CloudWatch Logs API, no Kinesis)."""
+    logs = boto3.client("logs", endpoint_url=moto_server, region_name=REGION)
+    group, stream = "aws-cloudtrail-logs-111122223333", "111122223333_CloudTrail_us-east-2"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    recs = records()
+    events = [{"timestamp": 1_795_773_605_000 + i * 1000, "message": compact(r)} for i, r in enumerate(recs)]
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+    db = tmp_path / "ct.db"
+
+    stats = tail([log_group_spec(group, moto_server)], db)[f"cwlogs:{group}"]
+    again = tail([log_group_spec(group, moto_server)], db)[f"cwlogs:{group}"]
+
+    assert (stats.stored, stats.cloudtrail, stats.rejected) == (0, 6, 0)
+    assert again.cloudtrail == 0
+    assert stored(db) == NAMES
