@@ -88,10 +88,33 @@ def measure(path: Path, repeat: int) -> tuple[list[float], ...]:
         data.close()
 
 
+def idle_cpu(path: Path, seconds: float, look: bool) -> float:
+    """Percent of a core the headless dashboard uses over ``seconds`` with nothing arriving."""
+    import asyncio
+
+    from flowtui.config import Config
+    from flowtui.ui import alert_watch
+    from flowtui.ui.app import FlowtuiApp
+
+    alert_watch.POLL_SECONDS = 1.0 if look else 1e9  # without: one look at start, then none
+
+    async def run() -> float:
+        app = FlowtuiApp(path, Config({"ui": {"refresh": 1}}))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(3)  # settle: first refresh, lanes open
+            t0, c0 = time.monotonic(), time.process_time()
+            await pilot.pause(seconds)
+            return (time.process_time() - c0) / (time.monotonic() - t0) * 100
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--firings", default="1000,10000,100000", help="comma-separated store sizes")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--idle", type=float, default=0, metavar="SECONDS",
+                    help="also: the idle dashboard's CPU over SECONDS on the last store, its alert look every second and not")
     ap.add_argument("--without-index", action="store_true",
                     help="drop alerts_unacknowledged first: a store no writer has opened since the index came")
     args = ap.parse_args()
@@ -114,6 +137,9 @@ def main() -> None:
             print(f"  look, 3 new firings       {show(fresh)}")
             print(f"  list, newest 200          {show(listed)}")
             print(f"  list, unacknowledged 200  {show(unacked)}")
+            if args.idle:
+                on, off = idle_cpu(path, args.idle, True), idle_cpu(path, args.idle, False)
+                print(f"  idle dashboard, {args.idle:g} s: {on:.2f} % of a core with the look, {off:.2f} % without")
 
 
 if __name__ == "__main__":
