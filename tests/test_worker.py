@@ -119,7 +119,7 @@ def test_a_job_that_finishes_by_itself_ends_finished(tmp_path: Path) -> None:
     assert worker.wait(timeout=20) == 0
     assert (worker.state, worker.error) == ("finished", None)
     assert status(db, "demo:4")["state"] == "finished"  # type: ignore[index]
-    assert 300 <= flow_count(db) <= 310  # 60 s at 100/30 per second, then 1 s at 100 (conversations come whole)
+    assert 6_100 <= flow_count(db) <= 6_130  # 60 s of backfill and 1 live s, at 100 per second (conversations come whole)
 
 
 # --------------------------------------------------------------------------- crashes are reported
@@ -190,7 +190,7 @@ def test_run_job_in_process_reports_like_a_worker(tmp_path: Path) -> None:
     job = DemoSource(seed=5, rate=50, duration=2, start_at=1_767_225_600, backfill=30)
     ctx = run_job(job, db, status_interval=0.05)
     assert ctx.totals("demo:5") == (job.stored, 0)
-    assert 150 <= job.stored <= 160  # 30 s at 50/30 per second, then 2 s at 50
+    assert 1_600 <= job.stored <= 1_620  # 30 s of backfill and 2 live s, at 50 per second
     row = status(db, "demo:5")
     assert row is not None and row["state"] == "finished"
     with Store(db, readonly=True) as store:
