@@ -118,16 +118,18 @@ def top(
         sums = [sum(v[0] for _, v in items), sum(v[1] for _, v in items), sum(v[2] for _, v in items)]
         return _rows(by, _first(items, index, limit), sums, len(items) > limit)
     order = ("c", "b", "p")[index]
-    sql = (
-        f"SELECT {cols}, c, b, p, count(*) OVER (), sum(c) OVER (), sum(b) OVER (), sum(p) OVER () "
-        f"FROM ({grouped}) ORDER BY {order} DESC, c DESC LIMIT ?"
-    )
-    fetched = conn.execute(sql, [*params, limit + _SLACK]).fetchall()
+    # The top rows only (no window over every group: a sort of them all); the window's totals
+    # from a small rollup, or summed without grouping, when more groups than those were left.
+    sql = f"SELECT {cols}, c, b, p FROM ({grouped}) ORDER BY {order} DESC, c DESC LIMIT ?"
+    fetched = conn.execute(sql, [*params, limit + _SLACK + 1]).fetchall()
     if not fetched:
         return []
-    count, sums = int(fetched[0][n + 3]), [int(v) for v in fetched[0][n + 4 : n + 7]]
+    complete = len(fetched) <= limit + _SLACK
+    fetched = fetched[: limit + _SLACK]
+    count = len(fetched) if complete else len(fetched) + 1  # past the limit, all that matters is "more"
+    sums = [sum(r[n + i] for r in fetched) for i in range(3)] if complete else _totals(conn, pieces, union, params, totals)
     last = fetched[min(limit, len(fetched)) - 1] if limit else None
-    if last is not None and len(fetched) < count and (fetched[-1][n + index], fetched[-1][n]) == (
+    if last is not None and not complete and (fetched[-1][n + index], fetched[-1][n]) == (
         last[n + index],
         last[n],
     ):
@@ -140,6 +142,22 @@ def top(
     _preload(store, keys, [r[:n] for r in fetched])
     items = [(tuple(get(r[i]) for i, get in getters), [r[n], r[n + 1], r[n + 2]]) for r in fetched]
     return _rows(by, _first(items, index, limit), sums, count > limit)
+
+
+def _totals(
+    conn: sqlite3.Connection, pieces: Sequence[Piece], union: str, params: list[Any], totals: Totals | None
+) -> list[int]:
+    """flows, bytes and packets of the whole union: from a small rollup when it knows them.
+
+    Only when every piece is a rollup's: a flows piece may lie where retention has
+    deleted flows that the small rollup still sums.
+    """
+    whole = totals is not None and all(p.span.rollup is not None for p in pieces)
+    got = totals(pieces[0].span.start, pieces[-1].span.end) if whole else None  # type: ignore[misc]
+    if got is None:
+        row = conn.execute(f"SELECT sum(c), sum(b), sum(p) FROM ({union})", params).fetchone()
+        got = [int(v or 0) for v in row]
+    return got
 
 
 def _threshold_top(
@@ -183,7 +201,7 @@ def _threshold_top(
     rows_per_group = _rows_per_group(conn, rollup, columns, per_piece)
     k = limit + 16 if rows_per_group is None else 4 * (limit + 16)  # a group's rows may share the top few: take more
     for _ in range(2):  # each round reads every row of the buckets: a second one only when nearly settled
-        candidates: set[tuple[Any, ...]] = set()
+        seen: dict[tuple[Any, ...], int] = {}  # what the rows read add up to: at most each candidate's sum
         bound = 0
         for piece, b in buckets:
             cond = "" if piece.cond == "1" else f" AND {piece.cond}"
@@ -193,13 +211,18 @@ def _threshold_top(
             else:  # the biggest rows, not groups: no grouping, and a group has at most `most` of them
                 sql = f'SELECT {raw}, f.{metric} FROM {piece.span.source} WHERE f."start" = ?{cond} ORDER BY {len(columns) + 1} DESC LIMIT ?'
             rows = conn.execute(sql, [b, *piece.cond_params, k]).fetchall()
-            candidates.update(tuple(row[:-1]) for row in rows)
+            for row in rows:
+                key = tuple(row[:-1])
+                seen[key] = seen.get(key, 0) + row[-1]
             if len(rows) == k:
                 most = 1 if rows_per_group is None else rows_per_group.get(b, 1 << 40)
                 bound += most * rows[-1][-1]
+        lows = sorted(seen.values(), reverse=True)
+        if bound and len(lows) >= limit and lows[limit - 1] * _CLOSE < bound:
+            return None  # far from settled (many groups of like size): grouping everything is cheaper
         sums: dict[tuple[Any, ...], list[int]] = {}
-        if candidates:
-            cand = list(candidates)
+        if seen:
+            cand = list(seen)
             values = ", ".join("(" + ", ".join("?" * len(columns)) + ")" for _ in cand)
             names = ", ".join(f"k{i}" for i in range(len(columns)))
             join = " AND ".join(f'f."_{c}" = cand.k{i}' for i, c in enumerate(columns))
