@@ -196,6 +196,13 @@ class AlertsScreen(Screen[None]):
             empty.update(Text(clean(error) if error else self._empty_text(), style="bold" if error else ""))
         self._summary()
         self._detail()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The keys that act on a firing are shown dimmed while there is none under the cursor."""
+        if action in ("open_flows", "acknowledge", "mute") and self.is_mounted and self.cursor_firing() is None:
+            return None
+        return True
 
     def _cells(self, f: Firing, alerts: AlertList | None, now: float) -> list[str]:
         same_day = format_time(f.fired_at, with_date=True)[:10] == format_time(now, with_date=True)[:10]
