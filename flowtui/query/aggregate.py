@@ -118,16 +118,28 @@ def top(
         sums = [sum(v[0] for _, v in items), sum(v[1] for _, v in items), sum(v[2] for _, v in items)]
         return _rows(by, _first(items, index, limit), sums, len(items) > limit)
     order = ("c", "b", "p")[index]
-    # The top rows only (no window over every group: a sort of them all); the window's totals
-    # from a small rollup, or summed without grouping, when more groups than those were left.
-    sql = f"SELECT {cols}, c, b, p FROM ({grouped}) ORDER BY {order} DESC, c DESC LIMIT ?"
-    fetched = conn.execute(sql, [*params, limit + _SLACK + 1]).fetchall()
-    if not fetched:
-        return []
-    complete = len(fetched) <= limit + _SLACK
-    fetched = fetched[: limit + _SLACK]
-    count = len(fetched) if complete else len(fetched) + 1  # past the limit, all that matters is "more"
-    sums = [sum(r[n + i] for r in fetched) for i in range(3)] if complete else _totals(conn, pieces, union, params, totals)
+    if all(p.span.rollup is not None for p in pieces):
+        # Rollup rows: the top rows alone (a window over every group sorts them all), the
+        # window's totals from a small rollup or summed without grouping when more were left.
+        sql = f"SELECT {cols}, c, b, p FROM ({grouped}) ORDER BY {order} DESC, c DESC LIMIT ?"
+        fetched = conn.execute(sql, [*params, limit + _SLACK + 1]).fetchall()
+        if not fetched:
+            return []
+        complete = len(fetched) <= limit + _SLACK
+        fetched = fetched[: limit + _SLACK]
+        count = len(fetched) if complete else len(fetched) + 1  # past the limit, all that matters is "more"
+        sums = [sum(r[n + i] for r in fetched) for i in range(3)] if complete else _totals(conn, pieces, union, params, totals)
+    else:  # flows: one pass over them, the totals alongside
+        sql = (
+            f"SELECT {cols}, c, b, p, count(*) OVER (), sum(c) OVER (), sum(b) OVER (), sum(p) OVER () "
+            f"FROM ({grouped}) ORDER BY {order} DESC, c DESC LIMIT ?"
+        )
+        fetched = conn.execute(sql, [*params, limit + _SLACK]).fetchall()
+        if not fetched:
+            return []
+        count, sums = int(fetched[0][n + 3]), [int(v) for v in fetched[0][n + 4 : n + 7]]
+        fetched = [r[: n + 3] for r in fetched]
+        complete = len(fetched) >= count
     last = fetched[min(limit, len(fetched)) - 1] if limit else None
     if last is not None and not complete and (fetched[-1][n + index], fetched[-1][n]) == (
         last[n + index],
@@ -137,7 +149,7 @@ def top(
         sql = f"SELECT {cols}, c, b, p FROM ({grouped}) WHERE {order} = ? AND c = ?"
         tied = conn.execute(sql, [*params, last[n + index], last[n]]).fetchall()
         fetched = [r for r in fetched if (r[n + index], r[n]) != (last[n + index], last[n])] + [
-            (*r, count, *sums) for r in tied
+            tuple(r) for r in tied
         ]
     _preload(store, keys, [r[:n] for r in fetched])
     items = [(tuple(get(r[i]) for i, get in getters), [r[n], r[n + 1], r[n + 2]]) for r in fetched]
@@ -147,13 +159,8 @@ def top(
 def _totals(
     conn: sqlite3.Connection, pieces: Sequence[Piece], union: str, params: list[Any], totals: Totals | None
 ) -> list[int]:
-    """flows, bytes and packets of the whole union: from a small rollup when it knows them.
-
-    Only when every piece is a rollup's: a flows piece may lie where retention has
-    deleted flows that the small rollup still sums.
-    """
-    whole = totals is not None and all(p.span.rollup is not None for p in pieces)
-    got = totals(pieces[0].span.start, pieces[-1].span.end) if whole else None  # type: ignore[misc]
+    """flows, bytes and packets of the whole union (rollup pieces): from a small rollup when it knows them."""
+    got = totals(pieces[0].span.start, pieces[-1].span.end) if totals is not None else None
     if got is None:
         row = conn.execute(f"SELECT sum(c), sum(b), sum(p) FROM ({union})", params).fetchone()
         got = [int(v or 0) for v in row]
