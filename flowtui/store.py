@@ -255,16 +255,14 @@ class Store:
             raise StoreError(f"cannot create store {self.path}: {exc.strerror}") from None
 
     def _migrate(self) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == schema.SCHEMA_VERSION:
+        if self._version_checked():
             return
-        if version > schema.SCHEMA_VERSION:
-            raise StoreError(f"{self.path} was written by a newer flowtui (schema {version}); upgrade flowtui")
-        if self.readonly:
-            raise StoreError(f"{self.path} needs an upgrade; open it once without --readonly")
-        if version == 0 and self.db.table_names():
-            raise StoreError(f"{self.path} is an SQLite file but not a flowtui store")
         with _Transaction(self, sync=False):
+            # Read again under the write lock: another process may have created or
+            # upgraded the file since (two `flowtui` commands started on a new store).
+            if self._version_checked():
+                return
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
                 for stmt in schema.create_statements():
                     self.conn.execute(stmt)
@@ -275,6 +273,19 @@ class Store:
             elif version == 3:
                 self._add_rollups()
             self.conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
+
+    def _version_checked(self) -> bool:
+        """Whether the file is at this schema version; raises where this opener cannot bring it there."""
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == schema.SCHEMA_VERSION:
+            return True
+        if version > schema.SCHEMA_VERSION:
+            raise StoreError(f"{self.path} was written by a newer flowtui (schema {version}); upgrade flowtui")
+        if self.readonly:
+            raise StoreError(f"{self.path} needs an upgrade; open it once without --readonly")
+        if version == 0 and self.db.table_names():
+            raise StoreError(f"{self.path} is an SQLite file but not a flowtui store")
+        return False
 
     def _keep_legacy_seen(self) -> None:
         """Schema 1 stored plain 64-bit event hashes; their days stay readable under ``seenv1_`` names.
