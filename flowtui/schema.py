@@ -192,9 +192,10 @@ class Rollup:
     only: tuple[str, str] | None = None  # (string column, value): only flows with that value are summed
     seconds: int = 60  # bucket length: a row sums the flows with start in [start, start + seconds)
     by_profile: bool = False  # address columns hold profiles ids: the enrichment, not the address
-    # Summed straight from the written flows, not through the batch table: for keys that are
-    # nearly unique per flow (ephemeral ports), which would make the batch as large as the write.
-    direct: bool = False
+    # SQL on a flows row (0 or 1): the flows this rollup sums straight from flows, one upsert
+    # each, not through the batch table; for keys nearly unique per flow (replies to ephemeral
+    # ports), which would make the batch as large as the write. The others go through the batch.
+    direct: str | None = None
 
     @property
     def view(self) -> str:
@@ -233,9 +234,11 @@ ROLLUPS: Final[tuple[Rollup, ...]] = (
     # nobody uses): every flow, accepted ones too. Replies go to ephemeral ports, so a
     # bucket holds a row for most of them however long it is: five-minute buckets only
     # (a third of the rows of one-minute ones, 0.9 bytes a flow at 11,000 flows/s).
-    Rollup("rollup_ports_5m", ("dst_port", "protocol_number", "action"), seconds=300, direct=True),
-)
-BATCHED: Final[tuple[Rollup, ...]] = tuple(r for r in ROLLUPS if not r.direct)  # summed through the batch table
+    # Replies (to a port above the source's) go straight in; requests and rejects, whose ports
+    # repeat, through the batch: half the upserts of summing every flow straight in.
+    Rollup("rollup_ports_5m", ("dst_port", "protocol_number", "action"), seconds=300,
+           direct='coalesce("dst_port" > "src_port", 0)'),
+)  # fmt: skip
 ROLLUP_ALIGN: Final = max(r.seconds for r in ROLLUPS)  # rollups are pruned in whole buckets of every length
 _NULL_ID = 0
 _NULL_NUMBER = -1
@@ -281,7 +284,7 @@ def rollup_table_statements(r: Rollup) -> list[str]:
 # A write sums its flows once, per minute and every key any rollup has, into a temporary
 # table; each rollup is then upserted from those few rows (not from the flows again).
 BATCH_TABLE: Final = "temp.rollup_batch"
-BATCH_DIMS: Final[tuple[str, ...]] = tuple(dict.fromkeys(c for r in BATCHED for c in r.dims))
+BATCH_DIMS: Final[tuple[str, ...]] = tuple(dict.fromkeys(c for r in ROLLUPS for c in r.dims))
 _UNSET: Final = -2  # a batch key column a flow does not need (outside the rollups that have it)
 
 
@@ -293,12 +296,10 @@ def rollup_batch_sql() -> tuple[str, str]:
     create = f"CREATE TEMP TABLE IF NOT EXISTS rollup_batch ({cols}, {metrics}, PRIMARY KEY ({pk})) WITHOUT ROWID"
     exprs = []
     for c in BATCH_DIMS:
-        users = [r for r in BATCHED if c in r.dims]
         value = f'coalesce("{c}", {rollup_null(c)})'
-        filters = {r.only for r in users}
-        if None not in filters and len(filters) == 1:  # only filtered rollups key by it: keep it for those flows
-            column, _ = next(iter(filters))  # type: ignore[misc]
-            value = f'CASE WHEN "{column}" = ?3 THEN {value} ELSE {_UNSET} END'
+        kept = _batch_keeps(c)
+        if kept is not None:  # only some rollups key by it: keep it for their flows
+            value = f"CASE WHEN {kept} THEN {value} ELSE {_UNSET} END"
         exprs.append(value)
     # An upsert per flow into the (in-memory, keyed) batch table costs half a GROUP BY's sort.
     insert = (
@@ -310,13 +311,35 @@ def rollup_batch_sql() -> tuple[str, str]:
     return create, insert
 
 
+def _batch_keeps(column: str, only: bool = True, direct: bool = True) -> str | None:
+    """SQL on a flows row: whether the batch keeps ``column`` for it; None: always.
+
+    A rollup filtered by ``only`` needs it for the flows with that value (``?3``), one with
+    ``direct`` flows for the others; any other rollup for every flow. (``only``/``direct``
+    False: leave those rollups out.)
+    """
+    needs = []
+    for r in ROLLUPS:
+        if column not in r.dims:
+            continue
+        if r.only is None and r.direct is None:
+            return None
+        if r.only is not None and only:
+            needs.append(f'"{r.only[0]}" = ?3')
+        if r.direct is not None and direct:
+            needs.append(f"NOT {r.direct}")
+    return " OR ".join(dict.fromkeys(needs)) or "0"
+
+
 def rollup_upsert_sql(r: Rollup) -> str:
     """Adds the batch table's sums to rollup ``r`` (``?1``: the id of ``r.only``'s value, when it has one).
 
-    A direct rollup sums the flows the batch covers (the ids from its first to its last).
+    A rollup with ``direct`` flows adds the batch rows that keep its keys and, one
+    upsert each, the direct flows of those the batch covers (its first to its last id)
+    that the batch keeps for no other rollup.
     """
-    if r.direct:
-        return rollup_fill_sql(r, f"(SELECT min(first_id) FROM {BATCH_TABLE}) AND (SELECT max(last_id) FROM {BATCH_TABLE})")
+    if r.direct is not None:
+        return _split_upsert_sql(r)
     keys = "".join(f', "{c}"' for c in r.dims)
     joins = ""
     exprs = ""
@@ -335,6 +358,37 @@ def rollup_upsert_sql(r: Rollup) -> str:
         f"min(b.first_id), max(b.last_id) FROM {BATCH_TABLE} b{joins} WHERE {where} GROUP BY {groups} "
         f"ON CONFLICT DO UPDATE SET {update}, first_id = min(first_id, excluded.first_id), "
         "last_id = max(last_id, excluded.last_id)"
+    )
+
+
+def _split_upsert_sql(r: Rollup) -> str:
+    assert r.only is None and not r.by_profile and r.direct is not None
+    partial = [c for c in r.dims if _batch_keeps(c) is not None]
+    from_batch = " AND ".join(f'b."{c}" <> {_UNSET}' for c in partial) or "1"
+    groups = ", ".join(str(i) for i in range(1, len(r.dims) + 2))
+    batch = (
+        f'SELECT b."start" - b."start" % {r.seconds}{"".join(f", b.{chr(34)}{c}{chr(34)}" for c in r.dims)}, '
+        f"sum(b.flows), sum(b.bytes), sum(b.packets), min(b.first_id), max(b.last_id) "
+        f"FROM {BATCH_TABLE} b WHERE {from_batch} GROUP BY {groups}"
+    )
+    # The direct flows the batch keeps for another rollup's sake are in the batch rows already.
+    taken = " OR ".join(dict.fromkeys(o for o in (_batch_keeps(c, direct=False) for c in partial) if o and o != "0"))
+    only_values = {x.only[1] for x in ROLLUPS if x.only}
+    assert len(only_values) <= 1, "the batch keeps one filter's keys"
+    for value in only_values:  # a constant of this module, not user input
+        taken = taken.replace("?3", f"(SELECT id FROM strings WHERE value = '{value}')")
+    keys = "".join(f', coalesce("{c}", {rollup_null(c)})' for c in r.dims)
+    direct = (
+        f'SELECT "start" - "start" % {r.seconds}{keys}, 1, coalesce("bytes", 0), coalesce("packets", 0), id, id '
+        f"FROM flows WHERE id BETWEEN (SELECT min(first_id) FROM {BATCH_TABLE}) AND (SELECT max(last_id) FROM {BATCH_TABLE}) "
+        f"AND {r.direct}{f' AND NOT coalesce({taken}, 0)' if taken else ''}"
+    )
+    names = "".join(f', "{c}"' for c in r.dims)
+    update = ", ".join(f"{m} = {m} + excluded.{m}" for m in ROLLUP_METRICS)
+    return (
+        f'INSERT INTO {r.table} ("start"{names}, flows, bytes, packets, first_id, last_id) '
+        f"SELECT * FROM ({batch} UNION ALL {direct}) WHERE 1 ON CONFLICT DO UPDATE SET {update}, "
+        "first_id = min(first_id, excluded.first_id), last_id = max(last_id, excluded.last_id)"
     )
 
 
