@@ -373,3 +373,23 @@ async def test_a_refresh_is_shown_one_pane_per_frame(db: Path) -> None:
         await until(pilot, lambda: len(shown) == 2)
         assert shown == ["second", "third"]
         assert [p.result.window_label for p in panes] == ["third"] * 4
+
+
+async def test_a_refresh_renders_only_the_cells_that_changed(db: Path) -> None:
+    """DataTable alone renders every cell again after any change; a pane's table keeps the rest."""
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        table = app.dashboard.pane("rejects").table
+        await pilot.pause()
+        before = table.cells_rendered
+        rows = pane_rows(app, "rejects")
+        # One more flow of the first row's pair: its flows, bytes and packets change, nothing else.
+        add_flows(db, [flow("198.51.100.7", 61099, "10.0.1.11", 22, 6, "REJECT", 120, 2, 10)])
+        app.request_refresh(force=False)
+        await refreshed(pilot, 2)
+        await pilot.pause()
+        after = pane_rows(app, "rejects")
+        changed = sum(a != b for old, new in zip(rows, after) for a, b in zip(old, new))
+        assert (rows[0][:2], after[0][:2], changed) == (["198.51.100.7", "22"], ["198.51.100.7", "22"], 3)
+        assert table.cells_rendered - before == 3
