@@ -77,7 +77,10 @@ class FlowTable(DataTable[Any]):
             return None
         try:
             row_key = self._row_locations.get_key(row_index)
-            value = self._data[row_key][self._column_locations.get_key(column_index)]
+            column_key = self._column_locations.get_key(column_index)
+            if row_key is None or column_key is None:
+                return None
+            value = self._data[row_key][column_key]
             state = (self.show_cursor, self._show_hover_cursor, self._pseudo_class_state, self.rows[row_key].height)
         except (AttributeError, KeyError):
             return None
