@@ -50,3 +50,11 @@ def test_config_before_the_command_is_read(db: Path, tmp_path: Path, capsys: pyt
     assert main(["--config", str(config), "top", "--by", "dst_port", "--format", "json", "action:REJECT"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert sorted(r["dst_port"] for r in rows) == [22, 50000]
+
+
+@pytest.mark.parametrize("argv", [["demo", "--theme", "light"], ["--theme", "light", "demo"]])
+def test_demo_takes_a_theme_before_or_after_the_command(argv: list[str]) -> None:
+    from flowtui.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert (args.command, args.theme) == ("demo", "light")

@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         "--config", metavar="PATH", default=argparse.SUPPRESS,
         help="TOML config file (its UI settings apply; enrichment is the demo's)",
     )
+    p.add_argument(
+        "--theme", metavar="NAME", default=argparse.SUPPRESS, help="dark (default), light, 256, or a Textual theme name"
+    )
     p.add_argument("--no-ui", action="store_true", help="no dashboard: ingest, print a summary line, exit")
     p.add_argument("--duration", metavar="S", help="stop after S seconds of live traffic (e.g. 30, 90s, 5m)")
     p.add_argument("--rate", metavar="N", type=float, default=500.0, help="flow records per second (default 500)")
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"demo store: {db}", file=sys.stderr if not args.no_ui else sys.stdout, flush=True)
     if args.no_ui:
         return _run_headless(job, db)
-    return _run_dashboard(job, db, config)
+    return _run_dashboard(job, db, config, getattr(args, "theme", None))
 
 
 def _run_headless(job: DemoSource, db: Path) -> int:
@@ -105,7 +108,7 @@ def _run_headless(job: DemoSource, db: Path) -> int:
     return 0
 
 
-def _run_dashboard(job: DemoSource, db: Path, config: Config) -> int:
+def _run_dashboard(job: DemoSource, db: Path, config: Config, theme: str | None = None) -> int:
     from flowtui.demo import demo_config
     from flowtui.store import Store
 
@@ -114,4 +117,4 @@ def _run_dashboard(job: DemoSource, db: Path, config: Config) -> int:
         from flowtui.ui.app import run_dashboard
     except ImportError:
         raise FlowtuiError("the dashboard is not available in this build; use flowtui demo --no-ui") from None
-    return int(run_dashboard(db_path=db, config=demo_config(config), jobs=[job]) or 0)
+    return int(run_dashboard(db_path=db, config=demo_config(config), jobs=[job], theme=theme) or 0)
