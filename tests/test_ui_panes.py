@@ -393,3 +393,20 @@ async def test_a_refresh_renders_only_the_cells_that_changed(db: Path) -> None:
         changed = sum(a != b for old, new in zip(rows, after) for a, b in zip(old, new))
         assert (rows[0][:2], after[0][:2], changed) == (["198.51.100.7", "22"], ["198.51.100.7", "22"], 3)
         assert table.cells_rendered - before == 3
+
+
+async def test_what_the_first_refresh_leaves_is_kept_from_the_cyclic_collector(db: Path) -> None:
+    """A full collection walked every object of the app (~100 ms, keys waiting); after the first
+    refresh those are frozen, and a collection walks only what came since."""
+    import gc
+
+    gc.unfreeze()
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        assert gc.get_freeze_count() > 0
+        frozen = gc.get_freeze_count()
+        app.request_refresh()
+        await refreshed(pilot, 2)
+        assert gc.get_freeze_count() <= frozen  # once only (it shrinks as frozen objects go): later garbage stays collectable
+    gc.unfreeze()
