@@ -4,7 +4,8 @@ The loop: a timer fires, one thread worker reads the status and (when the
 dashboard is visible, not paused, and the store changed) runs the panes'
 queries, posts one message with everything, and only when that worker has
 finished is the next timer armed. Ticks never pile up, and an idle store costs
-one ``SELECT min(id), max(id)`` per tick.
+two index probes (the smallest and the largest flow id) per tick. The dashboard
+shows a refresh one pane per frame, so keys are handled between panes.
 """
 
 from __future__ import annotations
