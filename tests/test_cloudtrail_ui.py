@@ -82,6 +82,40 @@ async def test_the_address_page_lists_its_calls_and_enter_opens_one(db: Path) ->
         assert not app.screen.query_one("#address-calls-box").display  # no calls from 10.0.1.11
 
 
+def _inside(widget: Any, outer: Any) -> bool:
+    """The widget's whole box is on screen within ``outer``'s visible region."""
+    region, box = widget.region, outer.region
+    return region.height > 0 and box.contains_region(region)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_the_address_page_fits_a_small_terminal_and_tab_reaches_the_calls(db: Path, size: tuple[int, int]) -> None:
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        await refreshed(pilot)
+        screen = await address_page(pilot, "198.51.100.7")
+        await pilot.pause()
+        width, height = size
+        assert screen.query_one("#status-bar").region.y == height - 2  # the status bar and footer stay on screen
+        body = screen.query_one("#address-body")
+        assert screen.query_one("#address-flows-box").region.height == 8  # 5 recent flows, never fewer
+        ports = screen.query_one("#address-ports")
+        assert [str(c.label) for c in ports.columns.values()] == ["", "port", "proto", "flows", "bytes"]
+        if width >= 80:
+            assert ports.virtual_size.width <= ports.scrollable_content_region.width  # no column cut off
+        assert app.focused is screen.query_one("#address-flows")
+        await pilot.press("tab")
+        await pilot.pause()
+        calls_box = screen.query_one("#address-calls-box")
+        assert app.focused is screen.query_one("#address-calls")
+        assert _inside(calls_box, body)  # scrolled into view, its 2 calls on show
+        assert calls_box.region.height == 7
+        await pilot.press("shift+tab", "shift+tab")  # the recent flows, then the top ports
+        await pilot.pause()
+        assert app.focused is ports
+        assert _inside(screen.query_one("#address-ports-box"), body)
+
+
 async def test_a_service_name_source_has_no_flows(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(140, 50)) as pilot:

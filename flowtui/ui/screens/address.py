@@ -6,12 +6,13 @@ from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
 from flowtui.errors import FlowtuiError
@@ -38,8 +39,11 @@ _NUMERIC = {"src_port", "dst_port", "packets", "bytes"}
 
 
 class AddressScreen(Screen[None]):
+    # The sections scroll as one page inside #address-body, so at any terminal size Tab
+    # reaches every table (focus scrolls it into view) and the status bar and footer stay put.
     DEFAULT_CSS = """
-    #address-calls-box { height: auto; max-height: 12; }
+    #address-body { height: 1fr; scrollbar-size-vertical: 1; }
+    #address-calls-box { height: auto; min-height: 7; max-height: 12; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -68,21 +72,22 @@ class AddressScreen(Screen[None]):
         self.calls: list[dict[str, Any]] = []  # CloudTrail calls made from the address, newest first
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="address-card"):
-            yield Static(Text(clean(self.address), style="bold"), id="address-title")
-            yield Static(Text("loading…", style="dim"), id="address-facts")
-            with Horizontal(id="address-rate"):
-                yield Static("bytes/s", classes="address-rate-label")
-                yield Sparkline([], summary_function=max, id="address-sparkline")
-        with Horizontal(id="address-tops"):
-            with Vertical(classes="address-box", id="address-peers-box"):
-                yield FlowTable(id="address-peers")
-            with Vertical(classes="address-box", id="address-ports-box"):
-                yield FlowTable(id="address-ports")
-        with Vertical(classes="address-box", id="address-flows-box"):
-            yield FlowTable(id="address-flows")
-        with Vertical(classes="address-box", id="address-calls-box"):
-            yield FlowTable(id="address-calls")
+        with VerticalScroll(id="address-body"):
+            with Vertical(id="address-card"):
+                yield Static(Text(clean(self.address), style="bold"), id="address-title")
+                yield Static(Text("loading…", style="dim"), id="address-facts")
+                with Horizontal(id="address-rate"):
+                    yield Static("bytes/s", classes="address-rate-label")
+                    yield Sparkline([], summary_function=max, id="address-sparkline")
+            with Horizontal(id="address-tops"):
+                with Vertical(classes="address-box", id="address-peers-box"):
+                    yield FlowTable(id="address-peers")
+                with Vertical(classes="address-box", id="address-ports-box"):
+                    yield FlowTable(id="address-ports")
+            with Vertical(classes="address-box", id="address-flows-box"):
+                yield FlowTable(id="address-flows")
+            with Vertical(classes="address-box", id="address-calls-box"):
+                yield FlowTable(id="address-calls")
         yield StatusBar(id="status-bar")
         yield Footer(compact=True)
 
@@ -101,7 +106,7 @@ class AddressScreen(Screen[None]):
         for key, label in (("direction", ""), ("peer", "peer"), ("bytes", "bytes"), ("flows", "flows")):
             peers.add_column(Text(label, justify="right" if key in ("bytes", "flows") else "left"), key=key)
         ports = self.query_one("#address-ports", FlowTable)
-        for key, label in (("direction", ""), ("dst_port", "dst_port"), ("protocol", "protocol"), ("flows", "flows"), ("bytes", "bytes")):
+        for key, label in (("direction", ""), ("dst_port", "port"), ("protocol", "proto"), ("flows", "flows"), ("bytes", "bytes")):
             ports.add_column(Text(label, justify="right" if key in ("bytes", "flows", "dst_port") else "left"), key=key)
         self.query_one("#address-flows", FlowTable).focus()
         self.load()
@@ -230,7 +235,7 @@ class AddressScreen(Screen[None]):
         dated = needs_date(self.window, self.app.now())  # type: ignore[attr-defined]
         texts = [[format_value(name, row.get(name), with_date=dated) for name in FLOW_FIELDS] for row in info.flows]
         natural = {name: max([len(name), *(len(t[i]) for t in texts)]) for i, name in enumerate(FLOW_FIELDS)}
-        shown, caps = plan_columns(FLOW_FIELDS, natural, (self.app.size.width or table.size.width) - 4)  # box and scrollbar
+        shown, caps = plan_columns(FLOW_FIELDS, natural, (self.app.size.width or table.size.width) - 5)  # box, its scrollbar and the page's
         reject = self.app.theme_variables.get("reject", "red")
         table.clear(columns=True)
         for name in shown:
@@ -264,6 +269,12 @@ class AddressScreen(Screen[None]):
                 safe_text(call["error_code"] or "", style=f"bold {reject}"),
                 key=f"call-{i}",
             )
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """A focused table brings its whole box into view, title and all (focus alone shows the table)."""
+        box = event.widget.parent
+        if isinstance(box, Widget) and box.has_class("address-box"):
+            self.query_one("#address-body", VerticalScroll).scroll_to_widget(box, animate=False, immediate=True)
 
     def on_resize(self) -> None:
         if self.info is not None and self.is_mounted:
