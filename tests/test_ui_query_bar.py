@@ -167,3 +167,26 @@ async def test_slash_types_a_slash_inside_the_bar(db: Path) -> None:
         await pilot.press("slash", *"src_addr:10.0.0.0/8")
         assert bar(app).value == "src_addr:10.0.0.0/8"
         assert bar(app).error is None
+
+
+async def test_after_a_results_screen_keys_go_to_the_tables_not_the_bar(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        dashboard = app.screen
+        await enter_query(pilot, "action:REJECT")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        results = app.screen
+        assert app.focused is results.table
+        await pilot.press("slash")
+        assert app.focused is bar(app).input
+        await pilot.press("escape")
+        assert app.focused is results.table
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is dashboard)
+        assert isinstance(app.focused, FlowTable)
+        typed = dashboard.query_bar.value
+        await pilot.press("2", "l", "l", "g", "enter")  # pane 2, right, right, top, drill in
+        await pilot.pause()
+        assert dashboard.query_bar.value == typed
+        assert "g" not in typed and "2ll" not in typed

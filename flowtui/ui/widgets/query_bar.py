@@ -232,6 +232,9 @@ class QueryBar(Vertical):
             return
         self.remember(query)
         self.post_message(self.Submitted(self, query))
+        # The query runs in a view (a results screen): the keys typed next are for that view,
+        # and for this screen's table when the user comes back to it, never for the text.
+        self.post_message(self.Left())
 
     # --- completion -------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="complete", exit_on_error=False)
