@@ -232,6 +232,25 @@ async def test_acknowledging_changes_the_badge_and_is_in_the_store(db: Path) -> 
     assert acked_at == [(NOW,), (NOW,)]  # the dashboard's clock
 
 
+def column_widths(screen: AlertsScreen) -> dict[str, int]:
+    return {str(key.value): column.get_render_width(screen.table) - 2 for key, column in screen.table.columns.items()}
+
+
+async def test_column_widths_follow_the_data_after_acknowledging_at_80_columns(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await alerts_screen(pilot)
+        widths = {"fired": 8, "rule": 12, "group": 17, "measured": 26, "state": 5}  # the longest cell of each
+        assert column_widths(screen) == widths  # FLOWS gives way first at 80 columns
+        await pilot.press("A")  # its toast covers the table's right-hand side
+        await reloaded(pilot, screen, lambda: table_rows(screen.table)[0][-1] == "acked")
+        await pilot.press("j", "A")
+        await reloaded(pilot, screen, lambda: table_rows(screen.table)[1][-1] == "acked")
+        assert app._notifications  # the toasts are up
+        assert column_widths(screen) == widths
+        assert table_rows(screen.table) == [[*row[:4], "acked"] for row in ROWS]
+
+
 async def test_ctrl_a_acknowledges_every_listed_firing(db: Path) -> None:
     fire(db, [BIG], [BIG_FLOW])
     with Store(db) as store:

@@ -176,12 +176,15 @@ class AlertsScreen(Screen[None]):
         texts = [self._cells(f, alerts, now) for f in firings] if alerts is not None else []
         names = [name for name, _ in COLUMNS]
         natural = {name: max([len(label), *(len(t[i]) for t in texts)]) for i, (name, label) in enumerate(COLUMNS)}
-        shown, caps = plan_columns(natural, (self.app.size.width or table.size.width) - 2)
+        # The screen's width, not the table's: a toast over the table must not narrow it.
+        shown, caps = plan_columns(natural, (self.size.width or self.app.size.width) - 2)
         with self.app.batch_update():
             table.clear(columns=True)
             for name, label in COLUMNS:
                 if name in shown:
-                    table.add_column(Text(label, justify="right" if name == "flows" else "left"), key=name)
+                    # Widths from this list's own cells, set here: DataTable's own measuring runs
+                    # later, when idle, and can keep the headers' widths after a quick reload.
+                    table.add_column(Text(label, justify="right" if name == "flows" else "left"), key=name, width=caps[name])
             for firing, cells in zip(firings, texts):
                 table.add_row(*self._styled(firing, cells, shown, caps, alerts, names), key=str(firing.id))
             if firings:
