@@ -212,3 +212,29 @@ def test_columns_give_way_in_order() -> None:
     # A column the query names stays.
     shown, _ = plan_columns(cols, natural, 78, keep=["src_port"])
     assert "src_port" in shown and "interface_id" not in shown
+
+
+async def test_results_say_they_are_a_snapshot_of_their_own_window(db: Path) -> None:
+    from flowtui.query.window import TimeWindow
+    from flowtui.ui.widgets.status_bar import StatusBar
+
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "action:REJECT")
+        label = str(screen.query_bar.query_one(".query-window").render())
+        assert label == "■ snapshot 10:00:00 · r re-runs"
+        status = str(screen.query_one(StatusBar).render())
+        assert status.endswith("│ last 15m │ snapshot 10:00:00")
+        assert screen.active_bindings["r"].binding.show  # the footer offers the re-run
+        app.window = TimeWindow(start=NOW - 3600, end=NOW - 1800)  # the app's window changes: not this label
+        await until(pilot, lambda: not screen._loading)
+        assert str(screen.query_bar.query_one(".query-window").render()) == "■ snapshot 10:00:00 · r re-runs"
+        # A firing's flows: the firing's window, in the header and the status bar.
+        firing = ResultsScreen("action:REJECT", TimeWindow(start=NOW - 330, end=NOW - 150))
+        await app.push_screen(firing)
+        await until(pilot, lambda: firing.page is not None and not firing._loading)
+        window = "2026-11-27 09:54:30 → 2026-11-27 09:57:30"
+        assert window in str(firing.query_one("#results-summary").render())
+        assert str(firing.query_one(StatusBar).render()).endswith(f"│ {window} │ snapshot 10:00:00")
+        assert "live" not in str(firing.query_bar.query_one(".query-window").render())

@@ -42,7 +42,7 @@ class ResultsScreen(Screen[None]):
         Binding("p", "previous_page", "Prev page", id="results.previous_page"),
         Binding("s", "sort", "Sort", id="results.sort"),
         Binding("e", "export", "Export", id="results.export"),
-        Binding("r", "rerun", "Re-run", show=False, id="results.rerun"),
+        Binding("r", "rerun", "Re-run", id="results.rerun"),
         Binding("escape", "back", "Back", id="results.back"),
     ]
 
@@ -67,6 +67,8 @@ class ResultsScreen(Screen[None]):
         self._loading = False
         self._focus_column: str | None = None  # after a sort: the cursor goes to the sorted column
         self._sorted_from: tuple[str, bool] | None = None  # the order before a sort in flight
+        self.taken_at: float | None = None  # when the rows shown were read: results are a snapshot
+        self._asked_at: float | None = None  # when a fresh run (not a page turn) was asked for
 
     def compose(self) -> ComposeResult:
         yield QueryBar(self.query_text, id="query-bar")
@@ -87,9 +89,28 @@ class ResultsScreen(Screen[None]):
         self.table.focus()
         self.load(0, total=None)
 
+    @property
+    def shown_window(self) -> TimeWindow:
+        """The window these rows are from (a firing's own, not the dashboard's): the status bar says it."""
+        return self.window
+
+    def snapshot_label(self) -> Text:
+        """What the rows are: read once (at ``taken_at``), not following the live panes."""
+        text = Text(no_wrap=True)
+        text.append("■ snapshot ", style="bold")
+        text.append(format_time(self.taken_at) if self.taken_at is not None else "…")
+        text.append(" · r re-runs", style="dim")
+        return text
+
+    def _show_snapshot(self) -> None:
+        self.query_bar.set_window_label(self.snapshot_label(), own=True)
+        self.query_one(StatusBar).refresh_status()
+
     # --- loading -------------------------------------------------------------------
     def load(self, offset: int, total: int | None, cursor: str | None = None) -> None:
         self._pending_cursor = cursor
+        if total is None:
+            self._asked_at = self.app.now()  # type: ignore[attr-defined]
         self._loading = True
         self._summary(loading=True)
         self._fetch(self.query_text, self.window, self.order, offset, total)
@@ -131,6 +152,9 @@ class ResultsScreen(Screen[None]):
         row = (len(page.rows) - 1) if self._pending_cursor == "bottom" else 0
         self._render_page(row, keep)
         self._summary()
+        if self._asked_at is not None:
+            self.taken_at, self._asked_at = self._asked_at, None
+        self._show_snapshot()
 
     def on_resize(self) -> None:
         if self.page is not None and self.is_mounted and self.table.row_count:

@@ -111,6 +111,7 @@ class QueryBar(Vertical):
         self._history_pos: int | None = None  # index into history while browsing
         self._draft = ""
         self._recalled: str | None = None  # a value put in by history, not typed
+        self._own_label = False  # a view that is not live (results: a snapshot) labels itself
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="query-line"):
@@ -166,7 +167,12 @@ class QueryBar(Vertical):
             prompt.update("CloudTrail /" if trail else "/")
             prompt.styles.width = len("CloudTrail /") + 1 if trail else None  # the stylesheet's 2 otherwise
 
-    def set_window_label(self, label: Text | str) -> None:
+    def set_window_label(self, label: Text | str, *, own: bool = False) -> None:
+        """The app's window label (``● live last 15m``), unless the view has said what it shows."""
+        if own:
+            self._own_label = True
+        elif self._own_label:
+            return
         self.query_one(".query-window", Static).update(label)
 
     def focus_input(self) -> None:

@@ -8,7 +8,7 @@ from textual.widgets import Static
 from flowtui.ui.alert_data import AlertState
 from flowtui.ui.alert_watch import alert_watch
 from flowtui.ui.data import SourceState, StatusInfo
-from flowtui.ui.formatting import clean, human_bytes, human_duration, human_rate
+from flowtui.ui.formatting import clean, format_time, human_bytes, human_duration, human_rate
 
 STALE_AFTER = 30.0  # seconds without a status update before a source looks dead
 _GOOD = {"running", "ok", "tailing", "live", "caught-up", "caught_up", "idle", "done", "finished"}
@@ -35,6 +35,10 @@ class StatusBar(Static):
 
     def _changed(self, *_: object) -> None:
         self.update(self.status_text())
+
+    def refresh_status(self) -> None:
+        """The screen's own state changed (a results snapshot was taken)."""
+        self._changed()
 
     def status_text(self) -> Text:
         app = self.app
@@ -71,11 +75,16 @@ class StatusBar(Static):
                 line.append(clean(db.name) + " ", style="dim")
             line.append(human_bytes(status.size_bytes))
         line.append(" │ ", style="dim")
-        window = getattr(app, "window", None)
+        # A view of its own window (a query's results, a firing's flows) says that window, read once.
+        shown = getattr(self.screen, "shown_window", None)
+        window = shown if shown is not None else getattr(app, "window", None)
         if window is not None:
             line.append(window.describe())
         line.append(" │ ", style="dim")
-        if getattr(app, "paused", False):
+        if shown is not None:
+            taken = getattr(self.screen, "taken_at", None)
+            line.append(f"snapshot {format_time(taken)}" if taken is not None else "running…")
+        elif getattr(app, "paused", False):
             line.append(" PAUSED ", style="reverse bold")
         else:
             line.append(f"every {_interval(getattr(app, 'interval', 2.0))}")
