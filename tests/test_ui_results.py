@@ -238,3 +238,35 @@ async def test_results_say_they_are_a_snapshot_of_their_own_window(db: Path) -> 
         assert window in str(firing.query_one("#results-summary").render())
         assert str(firing.query_one(StatusBar).render()).endswith(f"│ {window} │ snapshot 10:00:00")
         assert "live" not in str(firing.query_bar.query_one(".query-window").render())
+
+
+async def test_a_cloudtrail_query_at_80_columns_shows_the_field_it_names(db: Path) -> None:
+    from tests.cloudtrail_data import write_trail
+
+    write_trail(db, NOW)
+    app = make_app(db)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "@cloudtrail errorCode:*")
+        # Region and service go first; text is cut at its end (an address would keep both ends).
+        assert [str(c.label) for c in screen.table.columns.values()] == [
+            "eventTime ▼", "sourceIPAdd…", "eventName", "userIdentit…", "errorCode",
+        ]
+        assert table_rows(screen.table)[0] == ["09:56:40", "198.51.100.7", "DeleteSecur…", "Bob", "Client.UnauthorizedO…"]
+
+
+def test_named_columns_stay_on_screen_and_cuts_keep_the_start() -> None:
+    from flowtui.ui.columns import cut_in_middle, plan_columns
+    from flowtui.ui.formatting import fit
+
+    cols = ["eventTime", "sourceIPAddress", "eventSource", "eventName", "userIdentity.userName", "errorCode", "awsRegion"]
+    natural = {"eventTime": 11, "sourceIPAddress": 15, "eventSource": 17, "eventName": 19,
+               "userIdentity.userName": 21, "errorCode": 28, "awsRegion": 9}
+    shown, caps = plan_columns(cols, natural, 78, keep=["errorCode"])
+    assert shown == ["eventTime", "sourceIPAddress", "eventName", "userIdentity.userName", "errorCode"]
+    assert (caps["errorCode"], caps["eventName"], caps["userIdentity.userName"]) == (21, 12, 12)  # named: cut last
+    shown, _ = plan_columns(cols, natural, 50, keep=["errorCode"])  # not even that fits: room left of it
+    assert shown == ["eventTime", "sourceIPAddress", "errorCode"]
+    assert [cut_in_middle(n) for n in ("sourceIPAddress", "src_addr", "eventName")] == [True, True, False]
+    assert fit("DescribeInstances", 10, middle=cut_in_middle("eventName")) == "DescribeI…"
+    assert fit("2a05:d018:1234:9023", 12, middle=cut_in_middle("src_addr")) == "2a05:…4:9023"

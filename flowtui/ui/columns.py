@@ -1,9 +1,10 @@
 """Which columns of a flow table fit the terminal, and how wide each may be.
 
 A narrow terminal loses the columns an on-call engineer needs least first
-(interface, source port, packets, protocol), never the ones the query names;
-if that is not enough, long values (IPv6 addresses, names) give way in the
-middle.
+(interface, source port, packets, protocol; a CloudTrail event's region and
+service), never the ones the query names; if that is not enough, long values
+give way (an address in the middle, other text at its end), and at last
+other columns left of the last named one go, so that every named one is on screen.
 """
 
 from __future__ import annotations
@@ -11,17 +12,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flowtui import catalog
+from flowtui.cloudtrail import fields as trail_fields
 from flowtui.query.window import TimeWindow
 
-# Dropped first to last when the table is too wide.
-DROP_ORDER: tuple[str, ...] = ("interface_id", "src_port", "packets", "protocol", "log_status")
+# Dropped first to last when the table is too wide (flow fields, then CloudTrail's).
+DROP_ORDER: tuple[str, ...] = ("interface_id", "src_port", "packets", "protocol", "log_status", "awsRegion", "eventSource")
 SOFT_WIDTH = 24  # long values (IPv6 addresses, names) give way to this before a column is dropped
 MIN_WIDTH = 12  # and to this when nothing else helps
 PADDING = 2  # DataTable's cell padding, both sides
 
 
 def plan_columns(
-    columns: Sequence[str], natural: dict[str, int], width: int, keep: Sequence[str] = ()
+    columns: Sequence[str],
+    natural: dict[str, int],
+    width: int,
+    keep: Sequence[str] = (),
 ) -> tuple[list[str], dict[str, int]]:
     """(the columns to show, the most each may take) for a table ``width`` cells wide.
 
@@ -35,7 +40,7 @@ def plan_columns(
     def total(cols: Sequence[str]) -> int:
         return sum(caps[c] + PADDING for c in cols)
 
-    _squeeze(columns, caps, total(columns) - width, SOFT_WIDTH)
+    _squeeze(columns, caps, total(columns) - width, SOFT_WIDTH, keep)
     shown = list(columns)
     dropped: list[str] = []
     for name in DROP_ORDER:
@@ -48,25 +53,50 @@ def plan_columns(
         candidate = [c for c in columns if c in shown or c == name]
         if total(candidate) <= width:
             shown = candidate
-    _squeeze(shown, caps, total(shown) - width, MIN_WIDTH)
+    _squeeze(shown, caps, total(shown) - width, MIN_WIDTH, keep)
+    while (upto := _upto_named(shown, keep)) and total(upto) > width:
+        # The last named column would be off screen: make room left of it.
+        spare = [c for c in upto[1:] if c not in keep]
+        if not spare:
+            break
+        shown.remove(spare[-1])
     return shown, {c: caps[c] for c in shown}
 
 
-def _squeeze(columns: Sequence[str], caps: dict[str, int], excess: int, floor: int) -> None:
-    """Take ``excess`` cells from the widest text columns, none below ``floor``."""
-    texts = [c for c in columns if _is_text(c)]
-    while excess > 0 and texts:
-        widest = max(texts, key=lambda c: caps[c])
-        if caps[widest] <= floor:
-            return
-        caps[widest] -= 1
-        excess -= 1
+def _upto_named(shown: list[str], keep: Sequence[str]) -> list[str]:
+    """The columns from the first to the last named one."""
+    named = [i for i, c in enumerate(shown) if c in keep]
+    return shown[: named[-1] + 1] if named else []
+
+
+def _squeeze(columns: Sequence[str], caps: dict[str, int], excess: int, floor: int, keep: Sequence[str] = ()) -> None:
+    """Take ``excess`` cells from the widest text columns, none below ``floor``: the named ones last."""
+    for texts in ([c for c in columns if _is_text(c) and c not in keep], [c for c in columns if _is_text(c)]):
+        while excess > 0 and texts:
+            widest = max(texts, key=lambda c: caps[c])
+            if caps[widest] <= floor:
+                break
+            caps[widest] -= 1
+            excess -= 1
+
+
+def cut_in_middle(name: str) -> bool:
+    """An address keeps both ends when cut ('2a05:d018:…:9023'); other text keeps its start."""
+    return _type(name) == "ip"
+
+
+def _type(name: str) -> str | None:
+    f = catalog.BY_NAME.get(name)
+    if f is not None:
+        return f.type
+    t = trail_fields.BY_NAME.get(name)
+    return t.type if t is not None else None
 
 
 def _is_text(name: str) -> bool:
     """Only text gives way: a number or a time cut short would mislead."""
-    f = catalog.BY_NAME.get(name)
-    return f is None or f.type in ("str", "ip")
+    kind = _type(name)
+    return kind is None or kind in ("str", "ip")
 
 
 def needs_date(window: TimeWindow, now: float) -> bool:

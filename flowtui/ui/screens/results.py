@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, Static
 from flowtui import catalog
 from flowtui.errors import FlowtuiError, QueryError
 from flowtui.query.window import TimeWindow
-from flowtui.ui.columns import needs_date, plan_columns
+from flowtui.ui.columns import cut_in_middle, needs_date, plan_columns
 from flowtui.ui.data import PAGE_SIZE, Page
 from flowtui.ui.formatting import SortableText, clean, fit, format_time, format_value
 from flowtui.ui.screens.trail_event import TrailEventScreen
@@ -181,10 +181,14 @@ class ResultsScreen(Screen[None]):
                 if name == self.order[0]:
                     arrow = " ▼" if self.order[1] else " ▲"
                 justify = "right" if _numeric(name) else "left"
-                table.add_column(Text(name + arrow, justify=justify), key=name)  # type: ignore[arg-type]
+                label = fit(name + arrow, max(caps[name], len(arrow) + 2), middle=False)
+                table.add_column(Text(label, justify=justify), key=name)  # type: ignore[arg-type]
             index = {name: i for i, name in enumerate(page.columns)}
             for i, (row, row_texts) in enumerate(zip(page.rows, texts)):
-                cells = [self._styled_cell(name, row, fit(row_texts[index[name]], caps[name])) for name in shown]
+                cells = [
+                    self._styled_cell(name, row, fit(row_texts[index[name]], caps[name], middle=cut_in_middle(name)))
+                    for name in shown
+                ]
                 table.add_row(*cells, key=str(page.offset + i))
             if page.rows:
                 column = shown.index(cursor_column) if cursor_column in shown else 0
