@@ -45,7 +45,7 @@ BIG_FLOW = flow(src="10.0.1.10", dst="84.17.32.5", dport=443, start=NOW - 50, ac
 
 # The list, newest first: fired, rule, group values, the condition with its value, state.
 ROWS = [
-    ["09:59:30", "threat-match", "198.51.100.23 443", "count 1 > 0", "1", "new"],
+    ["09:59:30", "threat-match", "198.51.100.23 · 443", "count 1 > 0", "1", "new"],
     ["09:59:30", "port-scan", "203.0.113.9", "distinct(dst_port) 25 > 20", "25", "new"],
 ]
 
@@ -145,7 +145,7 @@ async def test_a_firing_recorded_under_a_mute_is_listed_but_told_nobody(db: Path
     async with app.run_test(size=(120, 30)) as pilot:
         screen = await alerts_screen(pilot)
         assert badge_text(app) == "▲ 2 alerts"
-        assert table_rows(screen.table)[0] == ["09:59:30", "big-transfer", "all flows", "sum(bytes) 2,000,000 > 1000000", "1", "muted"]
+        assert table_rows(screen.table)[0] == ["09:59:30", "big-transfer", "all flows", "sum(bytes) 2,000,000 > 1000000", "1", "muted until 11:00"]
 
 
 # --- the list ---------------------------------------------------------------------------------
@@ -153,8 +153,9 @@ async def test_a_firing_recorded_under_a_mute_is_listed_but_told_nobody(db: Path
 
 async def test_the_list_shows_each_firing_newest_first(db: Path) -> None:
     app = make_app(db)
-    async with app.run_test(size=(120, 30)) as pilot:
+    async with app.run_test(size=(160, 30)) as pilot:
         screen = await alerts_screen(pilot)
+        await until(pilot, lambda: screen.flows_now.get(2) == 1)
         assert [str(c.label) for c in screen.table.columns.values()] == ["FIRED", "RULE", "GROUP", "CONDITION", "FLOWS", "STATE"]
         assert table_rows(screen.table) == ROWS
         assert str(screen.query_one("#alerts-summary").render()) == (
@@ -162,8 +163,41 @@ async def test_the_list_shows_each_firing_newest_first(db: Path) -> None:
         )
         assert str(screen.query_one("#alerts-detail").render()).splitlines() == [
             "#2 threat-match · src_addr=198.51.100.23 dst_port=443 · 1 flow, 100 B · 09:54:00–09:59:00",
-            'Enter: (src_addr_threat_indicated:true) AND src_addr:"198.51.100.23" AND dst_port:443',
+            (
+                'Enter opens the 1 flow of (src_addr_threat_indicated:true) AND src_addr:"198.51.100.23" AND dst_port:443'
+                " in 09:54:00–09:59:00 · 1 when it fired"
+            ),
         ]
+
+
+V6_SRC = "2a05:d018:1c4:3a00:1c4b:7e2a:90d3:a021"
+V6_DST = "2001:db8:70:0:77:1c4b:7e2a:90d3"
+V6_PAIR = rule(
+    name="v6-pair", query=f'src_addr:"{V6_SRC}"', window="5m", condition="count > 0", group_by=["src_addr", "dst_addr"]
+)
+
+
+async def test_a_src_dst_group_an_acked_mute_and_the_flows_that_came_after_it_fired(tmp_path: Path) -> None:
+    db = write_flows(tmp_path / "flows.db")
+    pair = [flow(src=V6_SRC, dst=V6_DST, dport=443, start=NOW - 100, action="ACCEPT")]
+    fire(db, [V6_PAIR], pair)
+    with Store(db) as store:  # two more flows of its window arrive after it fired
+        write(store, [flow(src=V6_SRC, dst=V6_DST, dport=443, start=NOW - 90 + i, action="ACCEPT") for i in range(2)], enrich)
+        AlertLog(store).acknowledge([1])
+        AlertLog(store).mute("v6-pair", NOW + 3600, {"src_addr": V6_SRC, "dst_addr": V6_DST})
+    app = make_app(db)
+    async with app.run_test(size=(100, 24)) as pilot:
+        screen = await alerts_screen(pilot)
+        await until(pilot, lambda: screen.flows_now.get(1) == 3)
+        # Each address gives way in its own middle, an arrow between them; the row says its mute.
+        assert table_rows(screen.table) == [
+            ["09:59:30", "v6-pair", "2a05:d01…90d3:a021 → 2001:db8…e2a:90d3", "count 1 > 0", "acked, muted until 11:00"]
+        ]
+        detail = str(screen.query_one("#alerts-detail").render()).splitlines()
+        assert detail[0].endswith(" · 1 flow, 100 B · 09:54:00–09:59:00 · muted until 11:00:00")
+        # Enter's count is of now; the query gives way so that the window and the count at firing fit 100 columns.
+        assert detail[1] == 'Enter opens the 3 flows of (src_addr:"2a05…:1c4b:7e2a:90d3" in 09:54:00–09:59:00 · 1 when it fired'
+        assert len(detail[1]) == 100 - 2
 
 
 async def test_enter_opens_exactly_the_firings_flows(db: Path) -> None:
@@ -248,7 +282,10 @@ async def test_column_widths_follow_the_data_after_acknowledging_at_80_columns(d
         await reloaded(pilot, screen, lambda: table_rows(screen.table)[1][-1] == "acked")
         assert app._notifications  # the toasts are up
         assert column_widths(screen) == widths
-        assert table_rows(screen.table) == [[*row[:4], "acked"] for row in ROWS]
+        assert table_rows(screen.table) == [
+            ["09:59:30", "threat-match", "198.5…00.23 · 443", "count 1 > 0", "acked"],  # the port keeps its digits
+            ["09:59:30", "port-scan", "203.0.113.9", "distinct(dst_port) 25 > 20", "acked"],
+        ]
 
 
 async def test_ctrl_a_acknowledges_every_listed_firing(db: Path) -> None:
@@ -278,7 +315,7 @@ async def test_muting_a_group_for_an_hour_is_in_the_store_with_its_expiry(db: Pa
         await until(pilot, lambda: isinstance(app.screen, MuteScreen))
         await pilot.click("#mute-1h")
         await until(pilot, lambda: isinstance(app.screen, AlertsScreen))
-        await reloaded(pilot, screen, lambda: table_rows(screen.table)[1][-1] == "muted")
+        await reloaded(pilot, screen, lambda: table_rows(screen.table)[1][-1] == "muted until 11:00")
         assert last_toast(app) == "Muted port-scan for src_addr=203.0.113.9 until 11:00:00"
         assert str(screen.query_one("#alerts-summary").render()).endswith("· 1 mute in force · u: unacked only")
     assert stored(db).mutes(now=NOW) == [{"rule": "port-scan", "group": {"src_addr": "203.0.113.9"}, "until": NOW + 3600}]
@@ -300,7 +337,7 @@ async def test_muting_a_whole_rule_for_a_typed_duration_and_lifting_it(db: Path)
         app.screen.query_one("#mute-input").value = "2h"
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, AlertsScreen))
-        await reloaded(pilot, screen, lambda: table_rows(screen.table)[0][-1] == "muted")
+        await reloaded(pilot, screen, lambda: table_rows(screen.table)[0][-1] == "muted until 12:00")
         assert stored(db).mutes(now=NOW) == [{"rule": "threat-match", "group": None, "until": NOW + 7200}]
         await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, MuteScreen))

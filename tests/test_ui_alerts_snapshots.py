@@ -46,6 +46,7 @@ async def on_alerts(pilot: Any) -> None:
     await badged(pilot)
     await pilot.press("a")
     await until(pilot, lambda: isinstance(pilot.app.screen, AlertsScreen) and pilot.app.screen.loads >= 1)
+    await until(pilot, lambda: bool(pilot.app.screen.flows_now) or not pilot.app.screen.alerts.firings)  # Enter's count
     await settled(pilot)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from flowtui.alerts.firings import AlertLog, Firing
 from flowtui.errors import FlowtuiError
+from flowtui.query.window import TimeWindow
 from flowtui.store import StoreError
 from flowtui.ui.data import DataSource
 
@@ -102,6 +103,13 @@ def alert_list(data: DataSource, unacknowledged_only: bool, now: float, limit: i
             log.mutes(now),
             limit,
         )
+
+
+def flows_now(data: DataSource, firing: Firing) -> int:
+    """The flows a firing's drill-down finds now: more than it fired with when flows for its
+    window arrived after it fired (late batches, a backfill)."""
+    with data.lane(READ_LANE) as lane:
+        return lane.engine.count(firing.drilldown_query(), TimeWindow(firing.window_start, firing.window_end))
 
 
 def acknowledge(data: DataSource, ids: Iterable[int], now: float) -> list[int]:

@@ -85,6 +85,27 @@ def plan_columns(natural: dict[str, int], width: int) -> tuple[list[str], dict[s
     return shown, {c: caps[c] for c in shown}
 
 
+def group_parts(f: Firing) -> tuple[list[str], str]:
+    """A firing's group values and what goes between them: ``→`` from a source to a destination."""
+    parts = [clean("-" if v is None else str(v).lower() if isinstance(v, bool) else str(v)) for v in f.group.values()]
+    return parts, " → " if list(f.group) == ["src_addr", "dst_addr"] else " · "
+
+
+def fit_group(f: Firing, width: int) -> str:
+    """The group in ``width`` cells, each value giving way in its own middle (two IPv6
+    addresses stay two: ``2a05:d018…2b94:e022 → 2001:db8…70::77``)."""
+    parts, sep = group_parts(f)
+    text = sep.join(parts) or "all flows"
+    if len(text) <= width or len(parts) < 2:
+        return fit(text, width)
+    room = max(width - len(sep) * (len(parts) - 1), 0)
+    widths: dict[int, int] = {}
+    for left, i in enumerate(sorted(range(len(parts)), key=lambda i: len(parts[i]))):
+        widths[i] = min(len(parts[i]), room // (len(parts) - left))  # short values keep all of theirs
+        room -= widths[i]
+    return sep.join(fit(p, widths[i]) for i, p in enumerate(parts))
+
+
 class AlertsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         # A priority binding: the table's own Enter would hide it from the footer.
@@ -110,12 +131,21 @@ class AlertsScreen(Screen[None]):
             self.text = text
             self.error = error
 
+    class Counted(Message):
+        """How many flows a firing's drill-down finds now (flows keep arriving for its window)."""
+
+        def __init__(self, firing_id: int, flows: int) -> None:
+            super().__init__()
+            self.firing_id = firing_id
+            self.flows = flows
+
     def __init__(self, rules: Sequence[str] = ()) -> None:
         super().__init__(classes="alerts-screen")
         self.rules = tuple(rules)
         self.alerts: AlertList | None = None
         self.unacknowledged_only = False
         self.loads = 0  # lists shown so far (for tests and the curious)
+        self.flows_now: dict[int, int] = {}  # firing id: the flows Enter opens, as last counted
 
     def compose(self) -> ComposeResult:
         yield Static("", id="alerts-summary")
@@ -210,16 +240,19 @@ class AlertsScreen(Screen[None]):
     def _cells(self, f: Firing, alerts: AlertList | None, now: float) -> list[str]:
         same_day = format_time(f.fired_at, with_date=True)[:10] == format_time(now, with_date=True)[:10]
         fired = format_time(f.fired_at) if same_day else format_time(f.fired_at, with_date=True)[:16]
-        values = " ".join("-" if v is None else str(v).lower() if isinstance(v, bool) else str(v) for v in f.group.values())
-        return [fired, f.rule, values or "all flows", f.measured(), f"{f.flows:,}", self._state(f, alerts)]
+        parts, sep = group_parts(f)
+        return [fired, f.rule, sep.join(parts) or "all flows", f.measured(), f"{f.flows:,}", self._state(f, alerts)]
 
     def _state(self, f: Firing, alerts: AlertList | None) -> str:
-        """acked; or muted: it fired under a mute (nobody was told) or a mute covers it now; or new."""
+        """acked; muted until (a mute covers its group now) or muted (it fired under a mute that
+        has ended: nobody was told); or new. An acknowledged firing says its mute too."""
+        until = alerts.muted_until(f) if alerts is not None else None
+        muted = f"muted until {format_time(until)[:5]}" if until is not None else ""  # hh:mm: the column is narrow
         if f.acknowledged:
-            return "acked"
-        if f.muted_until is not None or (alerts is not None and alerts.muted_until(f) is not None):
-            return "muted"
-        return "new"
+            return f"acked, {muted}" if muted else "acked"
+        if muted:
+            return muted
+        return "muted" if f.muted_until is not None else "new"
 
     def _styled(
         self, f: Firing, cells: list[str], shown: list[str], caps: dict[str, int], alerts: AlertList | None, names: list[str]
@@ -228,7 +261,10 @@ class AlertsScreen(Screen[None]):
         pending = not f.acknowledged and f.muted_until is None
         out = []
         for name in shown:
-            text = fit(clean(cells[names.index(name)]), caps[name], middle=name == "group")
+            if name == "group":
+                text = fit_group(f, caps[name])
+            else:
+                text = fit(clean(cells[names.index(name)]), caps[name], middle=False)
             style = ""
             if f.acknowledged:
                 style = "dim"
@@ -273,7 +309,7 @@ class AlertsScreen(Screen[None]):
             line.append(" · u: " + ("every firing" if alerts.unacknowledged_only else "unacked only"), style="dim")
         self.query_one("#alerts-summary", Static).update(line)
 
-    def _detail(self) -> None:
+    def _detail(self, counted: bool = False) -> None:
         box = self.query_one("#alerts-detail", Static)
         f = self.cursor_firing()
         if f is None:
@@ -290,9 +326,33 @@ class AlertsScreen(Screen[None]):
         until = self.alerts.muted_until(f) if self.alerts is not None else None
         if until is not None:
             text.append(f" · muted until {format_time(until)}")
-        text.append("\nEnter: ", style="dim")
-        text.append(clean(f.drilldown_query()))
+        # Enter's count is of now: flows for the window may have arrived after it fired.
+        now = self.flows_now.get(f.id) if f.id is not None else None
+        head = "\nEnter opens the " + (f"{now:,} flow{'s' if now != 1 else ''} of " if now is not None else "flows of ")
+        tail = f" in {window} · {f.flows:,} when it fired"
+        query = clean(f.query.strip() or "*") if not f.group else clean(f.drilldown_query())
+        room = (self.size.width or self.app.size.width) - 2 - len(head.lstrip()) - len(tail)
+        text.append(head, style="dim")
+        text.append(fit(query, max(room, 12)))
+        text.append(tail, style="dim")
         box.update(text)
+        if f.id is not None and not counted:
+            self._count(f)
+
+    @work(thread=True, exclusive=True, group="alerts-count", exit_on_error=False)
+    def _count(self, f: Firing) -> None:
+        try:
+            flows = alert_data.flows_now(self.app.data, f)  # type: ignore[attr-defined]
+        except FlowtuiError:
+            return  # the line keeps saying "the flows"; Enter's results say what is wrong
+        if f.id is not None:
+            self.post_message(self.Counted(f.id, flows))
+
+    def on_alerts_screen_counted(self, message: Counted) -> None:
+        self.flows_now[message.firing_id] = message.flows
+        current = self.cursor_firing()
+        if current is not None and current.id == message.firing_id:
+            self._detail(counted=True)
 
     @on(DataTable.RowHighlighted, "#alerts-table")
     def _highlighted(self) -> None:
