@@ -387,6 +387,26 @@ async def test_a_new_firing_updates_the_badge_and_raises_one_toast(db: Path) -> 
         assert watch.toasts == 1
 
 
+async def test_late_firings_count_on_the_badge_and_a_burst_raises_one_toast(db: Path) -> None:
+    burst = rule(name="burst", query="action:REJECT", window="1m", condition="count > 0", group_by=["src_addr"])
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: badge_text(app) == "▲ 2 alerts")
+        watch = alert_watch(app)
+        # A backfill: its window ended 11 minutes before it was recorded, at 10:00.
+        fire(db, [BIG], [flow(src="10.0.1.10", dst="84.17.32.5", dport=443, start=NOW - 700, action="ACCEPT", nbytes=2_000_000)],
+             fired_at=NOW)
+        await until(pilot, lambda: badge_text(app) == "▲ 3 alerts")
+        await pilot.pause(1.2)
+        assert (watch.toasts, list(app._notifications)) == (0, [])
+        # Three firings of now, in one write: one toast that counts them.
+        fire(db, [burst], [flow(src=f"203.0.113.{i}", start=NOW - 20) for i in (21, 22, 23)], fired_at=NOW)
+        await until(pilot, lambda: badge_text(app) == "▲ 6 alerts")
+        await pilot.pause(1.2)
+        toasts = [(n.title, n.message, n.timeout) for n in app._notifications]
+        assert toasts == [("3 new alerts", "burst ×3 — a lists them", 5.0)]
+
+
 async def test_help_and_the_command_palette_list_the_alerts(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(120, 30)) as pilot:

@@ -9,11 +9,15 @@ never starts while the last one runs, so looks never pile up behind a slow disk.
 One watch per app, made by the first status bar that shows its badge: every
 screen's status bar, and the alerts screen, subscribe to :attr:`changed`.
 Firings already stored when the dashboard starts are on the badge but raise no
-toast; each one arriving later raises one, naming its rule and group.
+toast; so are late ones, whose window ended minutes before they were recorded or
+seen (a backfill, an ingest catching up): a toast is for what happens now. The
+others raise at most one toast at a time, naming the rule and group of a single
+firing or counting a burst, so toasts never pile up over the panes.
 """
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -27,8 +31,8 @@ from flowtui.ui.alert_data import FRESH_LIMIT, AlertState, alert_state
 from flowtui.ui.formatting import clean
 
 POLL_SECONDS = 1.0
-TOASTS_PER_LOOK = 3  # more new firings than this in one look make one toast that counts them
-TOAST_SECONDS = 10.0
+TOAST_SECONDS = 5.0  # and no new alert toast while one is up: later firings wait and are told together
+LATE_SECONDS = 120.0  # a firing whose window ended longer ago than this when recorded or seen is not toasted
 
 _WATCHES: WeakKeyDictionary[App[Any], AlertWatch] = WeakKeyDictionary()
 
@@ -51,6 +55,8 @@ class AlertWatch:
         self.toasts = 0  # raised so far (for tests and the curious)
         self._seen: int | None = None  # the newest firing id at the last look; None before the first
         self._worker: Worker[None] | None = None
+        self._held: list[Firing] = []  # new firings to tell in the next toast, newest first
+        self._toasted_at = -TOAST_SECONDS  # monotonic time of the last alert toast
         self._timer = app.set_interval(POLL_SECONDS, self.poll, name="alerts")
         self.poll()
 
@@ -76,23 +82,29 @@ class AlertWatch:
         first = self._seen is None
         self._seen = state.newest_id
         if not first and state.fresh:
-            self._toast(list(state.fresh))
+            now = self.app.now()  # type: ignore[attr-defined]
+            self._held[:0] = [f for f in state.fresh if not late(f, now)]
+        if self._held and time.monotonic() - self._toasted_at >= TOAST_SECONDS:
+            self._toast(self._held)
+            self._held = []
+            self._toasted_at = time.monotonic()
         if state.same_as(self.state):
             return
         self.state = state
         self.changed.publish(state)
 
     def _toast(self, fresh: list[Firing]) -> None:
-        if len(fresh) <= TOASTS_PER_LOOK:
-            for firing in reversed(fresh):  # oldest first, so the newest is on top
-                self.app.notify(
-                    f"{clean(firing.group_text)}: {clean(firing.measured())}",
-                    title=f"Alert: {clean(firing.rule)}",
-                    markup=False,
-                    severity="warning",
-                    timeout=TOAST_SECONDS,
-                )
-                self.toasts += 1
+        """One toast: the firing, or how many of which rules."""
+        if len(fresh) == 1:
+            (firing,) = fresh
+            self.app.notify(
+                f"{clean(firing.group_text)}: {clean(firing.measured())}",
+                title=f"Alert: {clean(firing.rule)}",
+                markup=False,
+                severity="warning",
+                timeout=TOAST_SECONDS,
+            )
+            self.toasts += 1
             return
         rules: dict[str, int] = {}
         for firing in fresh:
@@ -103,3 +115,8 @@ class AlertWatch:
             f"{which} — a lists them", title=f"{count} new alerts", markup=False, severity="warning", timeout=TOAST_SECONDS
         )
         self.toasts += 1
+
+
+def late(firing: Firing, now: float) -> bool:
+    """Its window ended minutes before it was recorded or before now: news of the past."""
+    return max(firing.fired_at, now) - firing.window_end > LATE_SECONDS
