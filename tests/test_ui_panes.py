@@ -75,9 +75,10 @@ async def test_rate_sparkline_covers_the_window(db: Path) -> None:
         from textual.widgets import Sparkline
 
         result = app.dashboard.pane("rejects").result
-        # Whole minutes, read from the rollups: NOW-15m up to the end of NOW's minute, in 16 one-minute buckets.
+        # Whole minutes, read from the rollups: NOW-15m up to NOW, in 15 one-minute buckets; the
+        # minute NOW has just begun is not drawn (a few seconds of it would look like traffic stopping).
         assert result.bucket_seconds == 60.0
-        assert len(result.rate) == 16
+        assert len(result.rate) == 15
         assert sum(result.rate) == 6  # six rejected flows in the last 15 minutes
         spark = app.dashboard.pane("rejects").query_one(Sparkline)
         assert list(spark.data) == result.rate

@@ -196,7 +196,7 @@ class DataSource:
             return PaneResult(spec, [], [], 0.0, label, error=f"bad query at {exc.start + 1}: {exc.message}")
         except FlowtuiError as exc:
             return PaneResult(spec, [], [], 0.0, label, error=str(exc))
-        rate, width = _rate(hist, spec.metric)
+        rate, width = _rate(hist, spec.metric, now)
         return PaneResult(spec, _pane_rows(spec, top), rate, width, label)
 
     # --- queries ------------------------------------------------------------------------
@@ -290,7 +290,7 @@ class DataSource:
         ports = [{"direction": "→", **_port(r)} for r in out_ports if not r["other"]]
         ports += [{"direction": "←", **_port(r)} for r in in_ports if not r["other"]]
         ports.sort(key=lambda r: (-r["flows"], -r["bytes"], r["dst_port"] if r["dst_port"] is not None else -1))
-        rate, width = _rate(hist, "bytes")
+        rate, width = _rate(hist, "bytes", now)
         return AddressInfo(
             address=address,
             profile=newest[1] if newest else {},
@@ -357,11 +357,18 @@ def order_text(order: tuple[str, bool]) -> str:
     return ("-" if order[1] else "") + order[0]
 
 
-def _rate(hist: list[dict[str, Any]], metric: str) -> tuple[list[float], float]:
-    if not hist:
-        return [], 0.0
-    width = float(hist[0]["end"] - hist[0]["start"])
-    return [float(b[metric]) for b in hist], width
+def _rate(hist: list[dict[str, Any]], metric: str, now: float) -> tuple[list[float], float]:
+    """The metric per bucket, oldest first, up to the last bucket that ended by ``now``.
+
+    The bucket ``now`` falls in is left out: it holds a few seconds of flows
+    (fewer still, as records arrive after their flows end), and drawn it would
+    read as traffic that just stopped.
+    """
+    complete = [b for b in hist if b["end"] <= now]
+    if not complete:
+        return [], float(hist[0]["end"] - hist[0]["start"]) if hist else 0.0
+    width = float(complete[0]["end"] - complete[0]["start"])
+    return [float(b[metric]) for b in complete], width
 
 
 _LABEL_SUFFIXES = (
