@@ -270,3 +270,20 @@ def test_named_columns_stay_on_screen_and_cuts_keep_the_start() -> None:
     assert [cut_in_middle(n) for n in ("sourceIPAddress", "src_addr", "eventName")] == [True, True, False]
     assert fit("DescribeInstances", 10, middle=cut_in_middle("eventName")) == "DescribeI…"
     assert fit("2a05:d018:1234:9023", 12, middle=cut_in_middle("src_addr")) == "2a05:…4:9023"
+
+
+async def test_named_flags_follow_the_addresses_at_80_columns(db: Path) -> None:
+    from flowtui.query.window import TimeWindow
+
+    app = make_app(db)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await refreshed(pilot)
+        # A firing's flows: its rule's query narrowed to the group, over the firing's window.
+        query = "(action:REJECT) AND src_addr_threat_indicated:false AND dst_addr_threat_indicated:false"
+        screen = ResultsScreen(query, TimeWindow(start=NOW - 600, end=NOW))
+        await app.push_screen(screen)
+        await until(pilot, lambda: screen.page is not None and not screen._loading)
+        assert [str(c.label) for c in screen.table.columns.values()] == [
+            "timestamp ▼", "src_addr", "dst_addr", "src_addr_th…", "dst_addr_th…", "action", "bytes",
+        ]
+        assert table_rows(screen.table)[0] == ["09:55:00", "203.0.113.5", "10.0.1.11", "false", "false", "REJECT", "60 B"]

@@ -17,8 +17,11 @@ from flowtui.query.window import TimeWindow
 
 # Dropped first to last when the table is too wide (flow fields, then CloudTrail's).
 DROP_ORDER: tuple[str, ...] = ("interface_id", "src_port", "packets", "protocol", "log_status", "awsRegion", "eventSource")
+# A named flag (threat_indicated …) reads best after who talked to whom, not before it.
+ENDPOINTS: tuple[str, ...] = ("src_addr", "src_port", "dst_addr", "dst_port")
 SOFT_WIDTH = 24  # long values (IPv6 addresses, names) give way to this before a column is dropped
 MIN_WIDTH = 12  # and to this when nothing else helps
+HEADER_WIDTH = 12  # a long header over short values (a flag's name) gives way to this first
 PADDING = 2  # DataTable's cell padding, both sides
 
 
@@ -27,6 +30,7 @@ def plan_columns(
     natural: dict[str, int],
     width: int,
     keep: Sequence[str] = (),
+    values: dict[str, int] | None = None,
 ) -> tuple[list[str], dict[str, int]]:
     """(the columns to show, the most each may take) for a table ``width`` cells wide.
 
@@ -34,12 +38,19 @@ def plan_columns(
     never dropped (the ones the query is about). Long values give way to
     SOFT_WIDTH first, then whole columns go (in DROP_ORDER, and come back if
     there turns out to be room), then long values give way to MIN_WIDTH.
+    Before all that, a header wider than its values (``values``: the widest
+    value) is cut at its end, down to HEADER_WIDTH ('src_addr_threat_in…').
     """
     caps = {c: natural.get(c, 0) for c in columns}
 
     def total(cols: Sequence[str]) -> int:
         return sum(caps[c] + PADDING for c in cols)
 
+    for name in sorted(columns, key=lambda c: -caps[c]):
+        excess = total(columns) - width
+        if excess <= 0 or values is None:
+            break
+        caps[name] -= min(excess, max(0, caps[name] - max(values.get(name, 0), HEADER_WIDTH)))
     _squeeze(columns, caps, total(columns) - width, SOFT_WIDTH, keep)
     shown = list(columns)
     dropped: list[str] = []
@@ -56,7 +67,7 @@ def plan_columns(
     _squeeze(shown, caps, total(shown) - width, MIN_WIDTH, keep)
     while (upto := _upto_named(shown, keep)) and total(upto) > width:
         # The last named column would be off screen: make room left of it.
-        spare = [c for c in upto[1:] if c not in keep]
+        spare = [c for c in upto[1:] if c not in keep and c not in ("src_addr", "dst_addr")]
         if not spare:
             break
         shown.remove(spare[-1])
@@ -78,6 +89,15 @@ def _squeeze(columns: Sequence[str], caps: dict[str, int], excess: int, floor: i
                 break
             caps[widest] -= 1
             excess -= 1
+
+
+def order_columns(columns: Sequence[str], named: Sequence[str]) -> list[str]:
+    """The columns to show, in order: a named flag goes after the addresses and ports, not first."""
+    flags = [c for c in columns if c in named and _type(c) == "bool"]
+    rest = [c for c in columns if c not in flags]
+    ends = [i for i, c in enumerate(rest) if c in ENDPOINTS]
+    at = ends[-1] + 1 if ends else len(rest)
+    return [*rest[:at], *flags, *rest[at:]]
 
 
 def cut_in_middle(name: str) -> bool:

@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, Static
 from flowtui import catalog
 from flowtui.errors import FlowtuiError, QueryError
 from flowtui.query.window import TimeWindow
-from flowtui.ui.columns import cut_in_middle, needs_date, plan_columns
+from flowtui.ui.columns import cut_in_middle, needs_date, order_columns, plan_columns
 from flowtui.ui.data import PAGE_SIZE, Page
 from flowtui.ui.formatting import SortableText, clean, fit, format_time, format_value
 from flowtui.ui.screens.trail_event import TrailEventScreen
@@ -168,12 +168,11 @@ class ResultsScreen(Screen[None]):
         table = self.table
         dated = needs_date(self.window, self.app.now())  # type: ignore[attr-defined]
         texts = [[_format(name, row.get(name), dated) for name in page.columns] for row in page.rows]
-        natural = {
-            name: max([len(name) + (2 if name == self.order[0] else 0), *(len(t[i]) for t in texts)])
-            for i, name in enumerate(page.columns)
-        }
+        values = {name: max([0, *(len(t[i]) for t in texts)]) for i, name in enumerate(page.columns)}
+        natural = {name: max(len(name) + (2 if name == self.order[0] else 0), values[name]) for name in page.columns}
         width = (self.app.size.width or table.size.width) - 2  # the table is as wide as the terminal, less a scrollbar
-        shown, caps = plan_columns(page.columns, natural, width, keep=page.named)
+        columns = order_columns(page.columns, page.named)
+        shown, caps = plan_columns(columns, natural, width, keep=page.named, values=values)
         with self.app.batch_update():
             table.clear(columns=True)
             for name in shown:
