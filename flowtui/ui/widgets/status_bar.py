@@ -34,7 +34,13 @@ class StatusBar(Static):
         self._changed()
 
     def _changed(self, *_: object) -> None:
-        self.update(self.status_text())
+        # One line of fixed height and the screen's width: a new text never changes the
+        # layout, so the screen is not laid out again (this runs every tick); the same text
+        # is not even repainted.
+        text = self.status_text()
+        if text != getattr(self, "_shown", None):
+            self._shown = text
+            self.update(text, layout=False)
 
     def refresh_status(self) -> None:
         """The screen's own state changed (a results snapshot was taken)."""
