@@ -12,6 +12,7 @@ from flowtui.store import Store
 from flowtui.ui.screens.results import ResultsScreen
 from flowtui.ui.widgets.flow_table import FlowTable
 from flowtui.ui.widgets.query_bar import QueryBar
+from tests.test_ui_results import run_query
 from tests.ui_data import enter_query, make_app, refreshed, until, write_flows
 
 
@@ -190,3 +191,41 @@ async def test_after_a_results_screen_keys_go_to_the_tables_not_the_bar(db: Path
         await pilot.pause()
         assert dashboard.query_bar.value == typed
         assert "g" not in typed and "2ll" not in typed
+
+
+async def test_the_bar_shows_the_query_of_the_screen_below_it(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        dashboard = app.screen
+        # Typed, not run, Escape: the dashboard's bar is empty again.
+        await pilot.press("slash", *"dst_port:22", "escape")
+        assert dashboard.query_bar.value == ""
+        assert isinstance(app.focused, FlowTable)
+        await enter_query(pilot, "@cloudtrail errorCode:*")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        results = app.screen
+        assert results.query_bar.value == "@cloudtrail errorCode:*"
+        # On the results screen: a query typed and left goes back to the one shown.
+        await pilot.press("slash", "ctrl+t", *" action:REJECT", "escape")
+        assert results.query_bar.value == "@cloudtrail errorCode:*"
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is dashboard)
+        assert dashboard.query_bar.value == ""
+        assert str(dashboard.query_bar.query_one(".query-prompt").render()) == "/"
+
+
+async def test_a_refused_query_says_the_rows_are_the_previous_querys(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        results = await run_query(pilot, "action:REJECT")
+        summary = results.query_one("#results-summary")
+        await pilot.press("slash", "ctrl+u", *"dst_port:(22", "enter")
+        assert results.query_text == "action:REJECT"
+        assert str(summary.render()).startswith("previous query's results · 6 flows · last 15m")
+        assert results.table.has_class("-stale")
+        await pilot.press("escape")  # the bar has the rows' query again
+        assert bar(app).value == "action:REJECT"
+        assert str(summary.render()).startswith("6 flows · last 15m")
+        assert not results.table.has_class("-stale")

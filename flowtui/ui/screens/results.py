@@ -37,6 +37,9 @@ def _default_order(query: str) -> tuple[str, bool]:
 
 
 class ResultsScreen(Screen[None]):
+    DEFAULT_CSS = """
+    ResultsScreen FlowTable.-stale { text-opacity: 50%; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next_page", "Next page", id="results.next_page"),
         Binding("p", "previous_page", "Prev page", id="results.previous_page"),
@@ -69,6 +72,7 @@ class ResultsScreen(Screen[None]):
         self._sorted_from: tuple[str, bool] | None = None  # the order before a sort in flight
         self.taken_at: float | None = None  # when the rows shown were read: results are a snapshot
         self._asked_at: float | None = None  # when a fresh run (not a page turn) was asked for
+        self._stale = False  # a query typed after these rows failed: they are the one before's
 
     def compose(self) -> ComposeResult:
         yield QueryBar(self.query_text, id="query-bar")
@@ -138,7 +142,22 @@ class ResultsScreen(Screen[None]):
         if isinstance(message.error, QueryError):
             self.query_bar.focus_input()
             self.query_bar._check(message.query)
-        self.query_one("#results-summary", Static).update(Text(f"✗ {clean(str(message.error))}", style="bold"))
+        line = Text(f"✗ {clean(str(message.error))}", style="bold", no_wrap=True, overflow="ellipsis")
+        if self.table.row_count:
+            self._set_stale(True)
+            line.append(" · the rows below are the previous query's", style="dim")
+        self.query_one("#results-summary", Static).update(line)
+
+    def _set_stale(self, stale: bool) -> None:
+        self._stale = stale
+        self.table.set_class(stale, "-stale")
+
+    @on(QueryBar.Refused)
+    def _refused(self, event: QueryBar.Refused) -> None:
+        event.stop()
+        if self.page is not None:
+            self._set_stale(True)
+            self._summary()
 
     def on_results_screen_page_loaded(self, message: PageLoaded) -> None:
         page = message.page
@@ -147,6 +166,7 @@ class ResultsScreen(Screen[None]):
         self._loading = False
         self._sorted_from = None
         self.page = page
+        self._set_stale(False)
         keep = self._focus_column or self.table.cursor_column_name()
         self._focus_column = None
         row = (len(page.rows) - 1) if self._pending_cursor == "bottom" else 0
@@ -207,6 +227,9 @@ class ResultsScreen(Screen[None]):
         box = self.query_one("#results-summary", Static)
         page = self.page
         line = Text(no_wrap=True, overflow="ellipsis")
+        if self._stale:  # a query typed since did not run: say whose rows these are
+            line.append("previous query's results", style="bold")
+            line.append(" · ")
         if page is None:
             line.append("running query…", style="dim")
             box.update(line)
@@ -335,13 +358,16 @@ class ResultsScreen(Screen[None]):
         if window is not None:
             self.window = window
         self.page = None
-        self.query_bar.set_value(query)
+        self.query_bar.show_query(query)
         self.table.focus()
         self.load(0, None)
 
     @on(QueryBar.Left)
     def _left_bar(self) -> None:
         self.table.focus()
+        if self._stale and self.page is not None:  # the bar has the rows' query again
+            self._set_stale(False)
+            self._summary()
 
     def set_window(self, window: TimeWindow) -> None:
         self.window = window

@@ -82,7 +82,11 @@ class QueryInput(Input):
 
 
 class QueryBar(Vertical):
-    """``/`` focuses it. Posts :class:`QueryBar.Submitted` on Enter."""
+    """``/`` focuses it. Posts :class:`QueryBar.Submitted` on Enter.
+
+    Its text is the query of the view below it (``home``: empty over the live panes);
+    what is typed and not run goes again when the user leaves the bar or runs it.
+    """
 
     class Submitted(Message):
         def __init__(self, bar: QueryBar, query: str) -> None:
@@ -92,6 +96,9 @@ class QueryBar(Vertical):
 
     class Left(Message):
         """The user pressed Escape in an empty-handed bar: give focus back to the view."""
+
+    class Refused(Message):
+        """Enter on a query with an error: it did not run, the view still shows the one before."""
 
     class _Suggestions(Message):
         def __init__(self, text: str, cursor: int, items: list[Suggestion]) -> None:
@@ -103,6 +110,7 @@ class QueryBar(Vertical):
     def __init__(self, value: str = "", *, placeholder: str = "", id: str | None = None) -> None:
         super().__init__(id=id, classes="query-bar")
         self._initial = value
+        self.home = value  # the query of the view this bar is over
         self._placeholder = placeholder or "e.g. action:REJECT AND dst_port:22  (Tab completes, ↑ history)"
         self._highlighter = _ErrorSpan()
         self.error: QueryError | None = None
@@ -150,6 +158,17 @@ class QueryBar(Vertical):
         self.input.value = value
         self.input.cursor_position = len(value)
         self._check(value)
+
+    def show_query(self, query: str) -> None:
+        """The view now shows ``query``: the bar's text, and what it goes back to."""
+        self.home = query
+        self.set_value(query)
+
+    def restore(self) -> None:
+        """Back to the view's query (an edit not run is dropped)."""
+        self._history_pos = None
+        if self.input.value != self.home:
+            self.set_value(self.home)
 
     def toggle_scope(self) -> None:
         """Ctrl+T: the same query text over the other kind of record (flows ⇄ CloudTrail)."""
@@ -235,11 +254,14 @@ class QueryBar(Vertical):
         query = event.value.strip() or "*"
         self._check(query)
         if self.error is not None:
+            self.post_message(self.Refused())
             return
         self.remember(query)
         self.post_message(self.Submitted(self, query))
         # The query runs in a view (a results screen): the keys typed next are for that view,
-        # and for this screen's table when the user comes back to it, never for the text.
+        # and for this screen's table when the user comes back to it, never for the text;
+        # the text is this view's query until the view says it shows another (show_query).
+        self.restore()
         self.post_message(self.Left())
 
     # --- completion -------------------------------------------------------------------
@@ -323,6 +345,7 @@ class QueryBar(Vertical):
         if self.suggesting:
             self._show_suggestions([])
             return
+        self.restore()
         self.post_message(self.Left())
 
     # --- history ----------------------------------------------------------------------
