@@ -32,6 +32,12 @@ async def address_page(pilot: Any, address: str) -> AddressScreen:
     return pilot.app.screen
 
 
+async def open_event(pilot: Any, event_id: str) -> TrailEventScreen:
+    await refreshed(pilot)
+    pilot.app.push_screen(TrailEventScreen(event_id))
+    return await event_page(pilot)
+
+
 async def event_page(pilot: Any) -> TrailEventScreen:
     await until(pilot, lambda: isinstance(pilot.app.screen, TrailEventScreen) and pilot.app.screen.page is not None)
     return pilot.app.screen
@@ -61,7 +67,10 @@ async def test_the_address_page_lists_its_calls_and_enter_opens_one(db: Path) ->
         facts = plain(event.query_one("#trail-facts", Static), width=140).splitlines()
         assert facts[0].split() == ["service", "ec2.amazonaws.com", "region", "us-east-2"]
         assert facts[1].split() == ["user", "Bob", "type", "IAMUser"]
-        assert facts[3].split() == ["source", "198.51.100.7", "access", "key", "AKIAEXAMPLEKEYID0003"]
+        # Next to the source, who it is: the label the panes show, from its newest flow.
+        assert facts[3].split() == [
+            "source", "198.51.100.7", "spamhaus", "·", "NL", "Bad", "Hosting", "access", "key", "AKIAEXAMPLEKEYID0003"
+        ]
         assert facts[-1].split()[:3] == ["message", "You", "are"]
         # The source's flows from 5 minutes before the call (09:51:40) to 5 minutes after (10:01:40).
         assert [r[:5] for r in table_rows(event.query_one("#trail-flows"))] == [
@@ -116,12 +125,40 @@ async def test_the_address_page_fits_a_small_terminal_and_tab_reaches_the_calls(
         assert _inside(screen.query_one("#address-ports-box"), body)
 
 
+async def test_the_event_page_at_80_columns_keeps_its_labels_and_wraps_long_values(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        event = await open_event(pilot, "ev-delete-sg")
+        await pilot.pause()
+        assert event.query_one("#status-bar").region.y == 22  # the status bar and footer stay on screen
+        facts_widget = event.query_one("#trail-facts", Static)
+        facts = plain(facts_widget, width=facts_widget.content_region.width)
+        assert facts.splitlines() == [  # every label kept, long values wrapped whole
+            "service   ec2.amazonaws.com               region      us-east-2",
+            "user      Bob                             type        IAMUser",
+            "arn       arn:aws:iam::111122223333:user  account     111122223333",
+            "          /Bob",
+            "source    198.51.100.7  spamhaus · NL     access key  AKIAEXAMPLEKEYID0003",
+            "          Bad Hosting",
+            "error     Client.UnauthorizedOperation    read only   no",
+            "agent     aws-cli/2.15.30 Python/3.11.8   event type  AwsApiCall",
+            "          Linux/6.1",
+            "          command/ec2.delete-security-gr",
+            "          oup",
+            "resource  –                               event id    ev-delete-sg",
+            "message   You are not authorized to perform this operation.",
+        ]
+        await pilot.press("tab")  # the record, below the flows: scrolled into view
+        await pilot.pause()
+        record_box = event.query_one("#trail-record-box")
+        assert app.focused is record_box
+        assert event.query_one("#trail-body").region.contains_region(record_box.region)
+
+
 async def test_a_service_name_source_has_no_flows(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(140, 50)) as pilot:
-        await refreshed(pilot)
-        app.push_screen(TrailEventScreen("ev-assume"))
-        event = await event_page(pilot)
+        event = await open_event(pilot, "ev-assume")
         assert event.page is not None and event.page.address is None
         assert event.query_one("#trail-flows").row_count == 0
         box = event.query_one("#trail-flows-box")

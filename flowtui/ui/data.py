@@ -329,7 +329,10 @@ class DataSource:
 
     def trail_event(self, event_id: str) -> trail_data.TrailEvent | None:
         with self.lane("interactive") as lane:
-            return trail_data.event_page(lane.store, lane.engine, event_id)
+            page = trail_data.event_page(lane.store, lane.engine, event_id)
+            if page is not None and page.address is not None:
+                page.label = _newest_label(lane.engine, page.address, page.around.end)
+            return page
 
 
 def named_fields(query: str) -> tuple[str, ...]:
@@ -388,6 +391,17 @@ def address_label(row: dict[str, Any], name: str) -> str:
         listed = str(get(f"{name}_threat_indicated_by") or "listed")
         text = f"{listed} · {text}" if text else listed
     return text
+
+
+def _newest_label(engine: QueryEngine, address: str, end: int | None) -> str:
+    """Who ``address`` is, by its newest flow up to ``end`` (as either side): the panes' label."""
+    newest: tuple[int, str] | None = None
+    for side in ("src_addr", "dst_addr"):
+        names = ["timestamp", *(f"{side}_{s}" for s in _LABEL_SUFFIXES)]
+        got = engine.search(f"{side}:{quote(address)}", TimeWindow(None, end), fields=names, limit=1, order="-timestamp")
+        if got and (newest is None or got[0]["timestamp"] > newest[0]):
+            newest = (got[0]["timestamp"], address_label(got[0], side))
+    return newest[1] if newest else ""
 
 
 def _pane_rows(spec: PaneSpec, top: list[dict[str, Any]]) -> list[PaneRow]:

@@ -32,6 +32,7 @@ class TrailEvent:
     around: TimeWindow  # the flows' window: the event's time ± AROUND_SECONDS
     flows: list[dict[str, Any]] = field(default_factory=list)
     address: str | None = None  # the source address, when it is one (not a service name)
+    label: str = ""  # who the source address is, as the panes say it ('spamhaus · RU Neva …', 'web-1')
 
 
 def is_trail_query(text: str) -> bool:

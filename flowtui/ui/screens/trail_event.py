@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -43,6 +44,7 @@ _FACTS = (
 
 class TrailEventScreen(Screen[None]):
     DEFAULT_CSS = """
+    #trail-body { height: 1fr; scrollbar-size-vertical: 1; }
     #trail-card { height: auto; border: round $primary; border-title-style: bold; padding: 0 1; }
     #trail-flows-box { height: 1fr; min-height: 6; }
     #trail-record-box { height: 1fr; min-height: 6; }
@@ -73,13 +75,16 @@ class TrailEventScreen(Screen[None]):
         self.page: TrailEvent | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="trail-card"):
-            yield Static(Text("loading…", style="dim"), id="trail-title")
-            yield Static("", id="trail-facts")
-        with Vertical(classes="trail-box", id="trail-flows-box"):
-            yield FlowTable(id="trail-flows")
-        with VerticalScroll(classes="trail-box", id="trail-record-box"):
-            yield Static("", id="trail-record")
+        # One scrolling page above a fixed status bar and footer: a narrow terminal wraps the
+        # card's long values onto more lines, and the flows and the record stay reachable.
+        with VerticalScroll(id="trail-body"):
+            with Vertical(id="trail-card"):
+                yield Static(Text("loading…", style="dim"), id="trail-title")
+                yield Static("", id="trail-facts")
+            with Vertical(classes="trail-box", id="trail-flows-box"):
+                yield FlowTable(id="trail-flows")
+            with VerticalScroll(classes="trail-box", id="trail-record-box"):
+                yield Static("", id="trail-record")
         yield StatusBar(id="status-bar")
         yield Footer(compact=True)
 
@@ -110,7 +115,7 @@ class TrailEventScreen(Screen[None]):
         self.page = page
         with self.app.batch_update():
             self.query_one("#trail-title", Static).update(self._title(page.event))
-            self.query_one("#trail-facts", Static).update(self._facts(page.event))
+            self.query_one("#trail-facts", Static).update(self._facts(page))
             self.query_one("#trail-record", Static).update(Text(json.dumps(page.event["record"], indent=2, ensure_ascii=False)))
             self._fill_flows(page)
 
@@ -125,11 +130,14 @@ class TrailEventScreen(Screen[None]):
             title.append(f" {clean(str(event['errorCode']))} ", style=f"bold reverse {self.app.theme_variables.get('reject', 'red')}")
         return title
 
-    def _facts(self, event: dict[str, Any]) -> Table:
-        grid = Table.grid(padding=(0, 2))
-        labels = (max(len(f[0]) for f in _FACTS), max(len(f[2]) for f in _FACTS))
-        for style, least in (("dim", labels[0]), ("", None), ("dim", labels[1]), ("", 36)):  # 36: an eventID whole
-            grid.add_column(style=style, no_wrap=True, min_width=least)
+    def _facts(self, page: TrailEvent) -> Group:
+        """The card's facts, two to a line with their labels; long values (an ARN, an
+        eventID, the user agent) and the error message wrap instead of being cut."""
+        event = page.event
+        grid = Table.grid(padding=(0, 2), expand=True)
+        # Left values (an ARN, the agent, the source and who it is) run longer than right ones.
+        for style, ratio in (("dim", None), ("", 3), ("dim", None), ("", 2)):
+            grid.add_column(style=style, no_wrap=ratio is None, ratio=ratio, overflow="fold")
 
         def show(name: str) -> Text:
             value = event.get(name)
@@ -140,10 +148,18 @@ class TrailEventScreen(Screen[None]):
             return safe_text(value) if value not in (None, "") else Text("–", style="dim")
 
         for left, left_name, right, right_name in _FACTS:
-            grid.add_row(left, show(left_name), right, show(right_name))
-        if event.get("errorMessage"):
-            grid.add_row("message", safe_text(event["errorMessage"]), "", "")
-        return grid
+            value = show(left_name)
+            if left_name == "sourceIPAddress" and page.label:
+                value.append("  ")
+                value.append(clean(page.label), style="italic")  # who it is, as the panes say it
+            grid.add_row(left, value, right, show(right_name))
+        if not event.get("errorMessage"):
+            return Group(grid)
+        message = Table.grid(padding=(0, 2), expand=True)
+        message.add_column(style="dim", no_wrap=True, min_width=max(len(f[0]) for f in _FACTS))
+        message.add_column(ratio=1, overflow="fold")
+        message.add_row("message", safe_text(event["errorMessage"]))
+        return Group(grid, message)
 
     def _fill_flows(self, page: TrailEvent) -> None:
         box = self.query_one("#trail-flows-box")
