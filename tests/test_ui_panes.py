@@ -411,3 +411,44 @@ async def test_what_the_first_refresh_leaves_is_kept_from_the_cyclic_collector(d
         await refreshed(pilot, 2)
         assert gc.get_freeze_count() <= frozen  # once only (it shrinks as frozen objects go): later garbage stays collectable
     gc.unfreeze()
+
+
+def _top_talkers_config(**pane: object) -> Config:
+    return Config({"ui": {"refresh": 60}, "panes": [{"title": "Top talkers", "query": "*", **pane}]})
+
+
+async def test_a_pane_without_a_limit_shows_as_many_rows_as_fit(tmp_path: Path) -> None:
+    """Like k9s: the rows follow the pane's height (the `(other)` row last); a resize re-queries."""
+    from flowtui.ui.app import FlowtuiApp
+    from tests.ui_data import fixed_clock, pair_flows, use_utc
+
+    use_utc()
+    db = write_flows(tmp_path / "flows.db", pair_flows(56))
+    app = FlowtuiApp(db, _top_talkers_config(), now=fixed_clock)
+    async with app.run_test(size=(200, 50)) as pilot:
+        pane = app.dashboard.pane("top-talkers")
+        await until(pilot, lambda: len(pane_rows(app, "top-talkers")) > 11)  # the first refresh may come before the layout
+        rows = pane_rows(app, "top-talkers")
+        assert pane.room() == 43
+        assert len(rows) == 43 and rows[-1][0] == "(other)"
+        assert rows[0] == ["10.0.1.10", "web-1", "10.0.1.11", MARKUP_NAME, "10.0 kB", "1"]
+        assert pane.table.region.height == 44  # the header and every row: no blank lines, no scrolling
+        await pilot.resize_terminal(200, 24)
+        await until(pilot, lambda: len(pane_rows(app, "top-talkers")) < 43)
+        rows = pane_rows(app, "top-talkers")
+        assert pane.room() == 17
+        assert len(rows) == 17 and rows[-1][0] == "(other)"
+        assert pane.table.region.height == 18
+
+
+async def test_a_configured_limit_wins_over_the_height(tmp_path: Path) -> None:
+    from flowtui.ui.app import FlowtuiApp
+    from tests.ui_data import fixed_clock, pair_flows, use_utc
+
+    use_utc()
+    db = write_flows(tmp_path / "flows.db", pair_flows(56))
+    app = FlowtuiApp(db, _top_talkers_config(limit=5), now=fixed_clock)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await refreshed(pilot)
+        rows = pane_rows(app, "top-talkers")
+        assert len(rows) == 6 and rows[-1][0] == "(other)"

@@ -94,6 +94,14 @@ def flows_at(now: int) -> list[tuple[Any, ...]]:
     return out
 
 
+def pair_flows(n: int) -> list[tuple[Any, ...]]:
+    """``n`` flows, each between another pair of the known addresses (up to 56), bytes falling
+    from 10_000 by 10 each: a top-talkers pane with one group per flow, in this order."""
+    ips = list(PROFILES)
+    pairs = [(a, b) for a in ips for b in ips if a != b][:n]
+    return [flow(a, 40000 + i, b, 443, 6, "ACCEPT", 10_000 - 10 * i, 10, 120) for i, (a, b) in enumerate(pairs)]
+
+
 def write_flows(path: Path, flows: list[tuple[Any, ...]] | None = None) -> Path:
     with Store(path) as store:
         store.write(Batch(parts=[Part(list(FLOWS if flows is None else flows), V2_PRESENT, ORIGIN)]), enrich)

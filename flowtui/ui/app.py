@@ -186,19 +186,22 @@ class FlowtuiApp(App[int]):
             due = now - self._panes_at >= max(self.interval, span / SLIDE_FRACTION)
         if not window.live and not due:
             run_panes = False  # a past window does not change: nothing to re-run
+        rooms = self.dashboard.rooms() if run_panes else {}
+        if run_panes and len(rooms) < sum(1 for spec in self.panes if spec.limit is None):
+            run_panes = False  # not laid out yet: the panes' first resize asks again, knowing their height
         if run_panes:
             self._force = False
-        self._refresh_worker = self._refresh(window, run_panes, due)
+        self._refresh_worker = self._refresh(window, run_panes, due, rooms)
 
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
-    def _refresh(self, window: TimeWindow, run_panes: bool, due: bool) -> None:
+    def _refresh(self, window: TimeWindow, run_panes: bool, due: bool, rooms: dict[str, int]) -> None:
         """One tick, off the UI thread. Ticks never overlap, so the pane state it keeps is its own."""
         status = self.data.status()
         panes = None
         if run_panes and status.error is None:
             marker = self.data.marker()
             if due or marker != self._marker:
-                panes = [self.data.pane(spec, window) for spec in self.panes]
+                panes = [self.data.pane(spec, window, rooms.get(spec.key)) for spec in self.panes]
                 self._marker = marker
         elif run_panes and status.error is not None and due:
             panes = [PaneResult(spec, [], [], 0.0, window.describe(), error=status.error) for spec in self.panes]

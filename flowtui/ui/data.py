@@ -28,6 +28,8 @@ from flowtui.ui.panes import PaneSpec
 
 Now = Callable[[], float]
 RATE_BUCKETS = 60
+PANE_DEFAULT_ROWS = 10  # groups in a pane whose height is not known yet (and the config sets no limit)
+PANE_MAX_ROWS = 500  # as the config's `limit` allows
 PAGE_SIZE = 200
 EXPORT_CHUNK = 5000
 ADDRESS_FLOWS = 50
@@ -55,6 +57,7 @@ class PaneResult:
     bucket_seconds: float
     window_label: str
     error: str | None = None
+    room: int | None = None  # the rows on screen it was fetched for (None: not known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,8 +181,11 @@ class DataSource:
             return StatusInfo([], 0, 0, error=str(exc))
 
     # --- panes --------------------------------------------------------------------------
-    def pane(self, spec: PaneSpec, window: TimeWindow) -> PaneResult:
+    def pane(self, spec: PaneSpec, window: TimeWindow, room: int | None = None) -> PaneResult:
+        """The pane's top groups and rate. ``room``: rows the pane has on screen (its
+        ``(other)`` row included), which sets how many groups come when the config sets no limit."""
         label = window.describe()
+        limit = spec.limit or max(1, min(PANE_MAX_ROWS, (room or PANE_DEFAULT_ROWS + 1) - 1))
         now = self.now()
         # The addresses' enrichment comes along (threat flags to colour them, names to label
         # them): it is grouped on the same stored address id, so it costs no extra grouping.
@@ -189,7 +195,7 @@ class DataSource:
         try:
             with self.lane("panes") as lane:
                 top = lane.engine.top(
-                    spec.query, whole, by=[*spec.by, *flags], metric=spec.metric, limit=spec.limit  # type: ignore[arg-type]
+                    spec.query, whole, by=[*spec.by, *flags], metric=spec.metric, limit=limit  # type: ignore[arg-type]
                 )
                 hist = lane.engine.histogram(spec.query, whole, buckets=buckets, now=now)
         except QueryError as exc:
@@ -197,7 +203,7 @@ class DataSource:
         except FlowtuiError as exc:
             return PaneResult(spec, [], [], 0.0, label, error=str(exc))
         rate, width = _rate(hist, spec.metric, now)
-        return PaneResult(spec, _pane_rows(spec, top), rate, width, label)
+        return PaneResult(spec, _pane_rows(spec, top), rate, width, label, room=room)
 
     # --- queries ------------------------------------------------------------------------
     def validate(self, query: str) -> QueryError | None:

@@ -18,7 +18,8 @@ class PaneSpec:
     query: str
     by: tuple[str, ...]
     metric: str = "bytes"
-    limit: int = 10
+    # Rows before "(other)"; None (no `limit` in the config): as many as the pane has room for.
+    limit: int | None = None
 
     @property
     def key(self) -> str:
@@ -27,21 +28,19 @@ class PaneSpec:
 
 
 DEFAULT_PANES: tuple[PaneSpec, ...] = (
-    PaneSpec("Top talkers", "*", ("src_addr", "dst_addr"), "bytes", 10),
-    PaneSpec("Rejects", "action:REJECT", ("src_addr", "dst_port"), "flows", 10),
+    PaneSpec("Top talkers", "*", ("src_addr", "dst_addr"), "bytes"),
+    PaneSpec("Rejects", "action:REJECT", ("src_addr", "dst_port"), "flows"),
     PaneSpec(
         "External → EC2",
         "dst_addr_entity_aws_type:EC2 AND src_addr_internal:false",
         ("src_addr", "dst_addr"),
         "flows",
-        10,
     ),
     PaneSpec(
         "Threat matches",
         "src_addr_threat_indicated:true OR dst_addr_threat_indicated:true",
         ("src_addr", "dst_addr"),
         "flows",
-        10,
     ),
 )
 
@@ -58,7 +57,7 @@ def panes_from_config(config: Config) -> tuple[PaneSpec, ...]:
         query = table.get("query", "*")
         by = table.get("by", ["src_addr", "dst_addr"])
         metric = table.get("metric", "bytes")
-        limit = table.get("limit", 10)
+        limit = table.get("limit")
         if isinstance(by, str):
             by = [b.strip() for b in by.split(",") if b.strip()]
         if not isinstance(title, str) or not isinstance(query, str):
@@ -70,7 +69,7 @@ def panes_from_config(config: Config) -> tuple[PaneSpec, ...]:
                 raise ConfigError(f"{where}: [[panes]] {title!r}: unknown field {name!r} in by (see `flowtui fields`)")
         if metric not in METRICS:
             raise ConfigError(f"{where}: [[panes]] {title!r}: metric must be one of {', '.join(METRICS)}")
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 500:
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 500):
             raise ConfigError(f"{where}: [[panes]] {title!r}: limit must be a whole number from 1 to 500")
         specs.append(PaneSpec(title, query, tuple(by), metric, limit))
     return tuple(specs)

@@ -83,6 +83,12 @@ class DashboardScreen(Screen[None]):
     def pane(self, key: str) -> Pane:
         return self.query_one(f"#pane-{key}", Pane)
 
+    def rooms(self) -> dict[str, int]:
+        """Rows each pane has room for (by pane key), read on the UI thread for the next refresh."""
+        if not self.is_attached:
+            return {}
+        return {pane.spec.key: room for pane in self.query(Pane) if (room := pane.room())}
+
     def show_results(self, results: list[PaneResult], done: Callable[[], None] | None = None) -> None:
         """Show a refresh one pane per frame, then call ``done``.
 

@@ -150,6 +150,22 @@ class Pane(Vertical):
 
     def on_resize(self) -> None:
         self._relayout()
+        self._ask_for_room()
+
+    def _ask_for_room(self) -> None:
+        """Taller or shorter than the rows shown were fetched for: fetch as many as now fit."""
+        room = self.room()
+        if self.spec.limit is not None or not room or not hasattr(self.app, "request_refresh"):
+            return
+        if self.result is None:
+            self.app.request_refresh(force=False)  # type: ignore[attr-defined]  # the first refresh waited for the layout
+        elif not self.result.error and room != self.result.room:
+            self.app.request_refresh()  # type: ignore[attr-defined]
+
+    def room(self) -> int:
+        """Table rows that fit below the header (the ``(other)`` row among them); 0 before layout."""
+        height = self.content_size.height - 1 - 1  # the rate line, the table's header
+        return max(0, height)
 
     def _relayout(self) -> bool:
         """Fit the columns to the pane's width; True when they changed (and the table was rebuilt)."""
@@ -195,6 +211,7 @@ class Pane(Vertical):
     def show(self, result: PaneResult, *, highlight_new: bool = True) -> None:
         """Put a refresh's rows in place: update changed cells, add new rows, drop gone ones."""
         self.result = result
+        self._ask_for_room()
         if self._relayout():  # the width changed unnoticed: the rebuild has shown the rows
             return
         table = self.table
