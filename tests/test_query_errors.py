@@ -56,6 +56,11 @@ ERRORS = [
     ("interface_id:/eni-[/", "bad regular expression", 18, 19),
     ("action:ACCEPT AND interface_id:/(/", "bad regular expression", 32, 33),
     ("protocol:xyz", "'xyz' is not a protocol", 9, 12),
+    ("action:REJCT", "action: 'REJCT' is not ACCEPT or REJECT (did you mean REJECT?)", 7, 12),
+    ('action:"acept"', "action: 'acept' is not ACCEPT or REJECT (did you mean ACCEPT?)", 7, 14),
+    ("action:xyz", "action: 'xyz' is not ACCEPT or REJECT", 7, 10),
+    ("log_status:NODTA", "log_status: 'NODTA' is not OK, NODATA or SKIPDATA (did you mean NODATA?)", 11, 16),
+    ("log_status:xyz", "log_status: 'xyz' is not OK, NODATA or SKIPDATA", 11, 14),
     ("eni-web~", "fuzzy and proximity searches", 0, 8),
     ("src_addr:'10.0.0.1'", "use double quotes", 9, 10),
     ("action:dst_port:22", "inside another field's value", 7, 18),
@@ -76,6 +81,13 @@ def test_error_names_the_problem_and_its_place(query: str, words: str, start: in
     assert err.exit_code == 2
 
 
+def test_fixed_set_values_match_in_any_case(engine: QueryEngine) -> None:
+    rejects = engine.ids("action:REJECT")
+    assert rejects and engine.ids("action:reject") == engine.ids('action:"Reject"') == rejects
+    assert engine.ids("log_status:ok") == engine.ids("log_status:OK")
+    assert engine.ids("action:REJ*") == rejects  # a pattern is not checked: it may match nothing
+
+
 def test_pointer_draws_a_caret_under_the_spot() -> None:
     with pytest.raises(QueryError) as info:
         compile_query("action:ACCEPT AND dst_prot:22")
@@ -85,10 +97,10 @@ def test_pointer_draws_a_caret_under_the_spot() -> None:
 # --- injection ---------------------------------------------------------------------------
 
 INJECTIONS = [
-    "action:\"ACCEPT'; DROP TABLE flows; --\"",
+    "vpc_id:\"ACCEPT'; DROP TABLE flows; --\"",
     "interface_id:\"x') OR 1=1 --\"",
     "interface_id:x\\'\\)\\ OR\\ 1\\=1\\ --",
-    "action:ACCEPT\\;DROP\\ TABLE\\ flows",
+    "vpc_id:ACCEPT\\;DROP\\ TABLE\\ flows",
     "\"'); DELETE FROM flows; --\"",
     "src_addr_entity:\"' UNION SELECT id FROM flows --\"",
     "src_addr_threat_indicated_by:\"tor') OR ('1'='1\"",

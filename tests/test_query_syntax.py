@@ -53,7 +53,7 @@ BOOLEAN = [
     ("*:*", ALL),
     ("action:REJECT", REJECTS),
     ('action:"REJECT"', REJECTS),
-    ("action:reject", set()),  # keyword fields are case-sensitive, as in Graylog
+    ("action:reject", REJECTS),  # a fixed set (ACCEPT/REJECT) ignores case, like protocol; other keywords do not
     ("NOT action:ACCEPT", REJECTS | NO_TRAFFIC),  # records without an action too
     ("-action:ACCEPT", REJECTS | NO_TRAFFIC),
     ("!action:ACCEPT", REJECTS | NO_TRAFFIC),

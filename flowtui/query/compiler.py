@@ -12,8 +12,10 @@ Semantics, chosen to match what a Graylog user sees:
   Explicit ``AND``/``OR``/``NOT`` are plain boolean logic, AND binding tighter.
 * ``NOT x`` matches every record ``x`` does not, including records where the
   field is missing: leaves may evaluate to NULL, and negation coalesces.
-* Keyword fields match case-sensitively (``action:ACCEPT``), except the
-  derived ``protocol`` and the bare-term ``message`` search, which ignore case.
+* Keyword fields match case-sensitively (``interface_id:eni-1``), except the
+  derived ``protocol``, the fixed sets ``action`` and ``log_status`` (whose
+  values are checked: ``action:REJCT`` is an error, not a query for nothing)
+  and the bare-term ``message`` search, which ignore case.
 * Time values stand for their precision (``timestamp:2026-11-27`` is a day).
 * Interned values (strings, addresses with their enrichment, origins) are
   matched in their small tables (``IN (SELECT id …)``, or the ids themselves
@@ -333,6 +335,8 @@ class _Compiler:
         try:
             if t.threat_id is not None:
                 return self.member(t, values.boolean(text))
+            if t.name in values.KEYWORDS:
+                text = values.keyword(t.name, text)
             if t.type == "bool":
                 return self.wrap(t, f"{v} = ?", (int(values.boolean(text)),))
             if t.type == "int":

@@ -10,6 +10,7 @@ position.
 from __future__ import annotations
 
 import calendar
+import difflib
 import ipaddress
 import math
 import re
@@ -144,6 +145,24 @@ def boolean(text: str) -> bool:
     if low == "false":
         return False
     raise ValueError(f"{text!r} is not a boolean: use true or false")
+
+
+# Fields whose values are a fixed set: a value outside it is a typo, not a query for nothing.
+KEYWORDS: dict[str, tuple[str, ...]] = {
+    "action": ("ACCEPT", "REJECT"),
+    "log_status": ("OK", "NODATA", "SKIPDATA"),
+}
+
+
+def keyword(field: str, text: str) -> str:
+    """``text`` as one of ``field``'s values (any case: ``reject`` is REJECT), or why it is none."""
+    choices = KEYWORDS[field]
+    upper = text.upper()
+    if upper in choices:
+        return upper
+    close = difflib.get_close_matches(upper, choices, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise ValueError(f"{text!r} is not {', '.join(choices[:-1])} or {choices[-1]}{hint}")
 
 
 _UNIX = re.compile(r"\d+(\.\d*)?")
