@@ -187,7 +187,7 @@ class FlowtuiApp(App[int]):
         if not window.live and not due:
             run_panes = False  # a past window does not change: nothing to re-run
         rooms = self.dashboard.rooms() if run_panes else {}
-        if run_panes and len(rooms) < sum(1 for spec in self.panes if spec.limit is None):
+        if run_panes and not rooms and any(spec.limit is None for spec in self.panes):
             run_panes = False  # not laid out yet: the panes' first resize asks again, knowing their height
         if run_panes:
             self._force = False
@@ -433,10 +433,7 @@ class FlowtuiApp(App[int]):
 
     def action_saved_queries(self) -> None:
         def picked(query: object) -> None:
-            if isinstance(query, str):
-                bars = self.screen.query(QueryBar)
-                if bars:
-                    bars.first().set_value(query)
+            if isinstance(query, str):  # the results screen's bar shows it; this screen's keeps its own
                 self.remember_query(query)
                 self.run_query(query)
 

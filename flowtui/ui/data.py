@@ -185,7 +185,9 @@ class DataSource:
         """The pane's top groups and rate. ``room``: rows the pane has on screen (its
         ``(other)`` row included), which sets how many groups come when the config sets no limit."""
         label = window.describe()
-        limit = spec.limit or max(1, min(PANE_MAX_ROWS, (room or PANE_DEFAULT_ROWS + 1) - 1))
+        if room is None:
+            room = PANE_DEFAULT_ROWS + 1
+        limit = spec.limit or max(1, min(PANE_MAX_ROWS, room - 1))
         now = self.now()
         # The addresses' enrichment comes along (threat flags to colour them, names to label
         # them): it is grouped on the same stored address id, so it costs no extra grouping.

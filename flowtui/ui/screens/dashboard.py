@@ -84,10 +84,10 @@ class DashboardScreen(Screen[None]):
         return self.query_one(f"#pane-{key}", Pane)
 
     def rooms(self) -> dict[str, int]:
-        """Rows each pane has room for (by pane key), read on the UI thread for the next refresh."""
+        """Rows each laid-out pane has room for (by pane key), read on the UI thread for the next refresh."""
         if not self.is_attached:
             return {}
-        return {pane.spec.key: room for pane in self.query(Pane) if (room := pane.room())}
+        return {pane.spec.key: pane.room() for pane in self.query(Pane) if pane.size.height}
 
     def show_results(self, results: list[PaneResult], done: Callable[[], None] | None = None) -> None:
         """Show a refresh one pane per frame, then call ``done``.

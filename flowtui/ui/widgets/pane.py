@@ -155,7 +155,7 @@ class Pane(Vertical):
     def _ask_for_room(self) -> None:
         """Taller or shorter than the rows shown were fetched for: fetch as many as now fit."""
         room = self.room()
-        if self.spec.limit is not None or not room or not hasattr(self.app, "request_refresh"):
+        if self.spec.limit is not None or not self.size.height or not hasattr(self.app, "request_refresh"):
             return
         if self.result is None:
             self.app.request_refresh(force=False)  # type: ignore[attr-defined]  # the first refresh waited for the layout
