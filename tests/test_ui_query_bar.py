@@ -159,6 +159,10 @@ async def test_save_a_query_and_recall_it(db: Path) -> None:
         await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
         assert app.screen.query_text == "dst_port:22 AND action:REJECT"
         assert app.screen.page.total == 5
+        await pilot.press("escape")  # back over the panes: the bar is theirs (empty), keys go to a table
+        await until(pilot, lambda: not isinstance(app.screen, ResultsScreen))
+        assert bar(app).value == ""
+        assert isinstance(app.focused, FlowTable)
 
 
 async def test_slash_types_a_slash_inside_the_bar(db: Path) -> None:

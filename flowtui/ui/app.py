@@ -433,10 +433,7 @@ class FlowtuiApp(App[int]):
 
     def action_saved_queries(self) -> None:
         def picked(query: object) -> None:
-            if isinstance(query, str):
-                bars = self.screen.query(QueryBar)
-                if bars:
-                    bars.first().set_value(query)
+            if isinstance(query, str):  # the results screen's bar shows it; this screen's keeps its own
                 self.remember_query(query)
                 self.run_query(query)
 
