@@ -39,8 +39,8 @@ async def test_default_panes_show_the_known_rows(db: Path) -> None:
             ["203.0.113.5", "10.0.1.11", "60 B", "1"],
         ]
         assert pane_rows(app, "rejects") == [
-            ["198.51.100.7", "22", "5", "600 B", "10"],
-            ["203.0.113.5", "3389", "1", "60 B", "1"],
+            ["198.51.100.7", "spamhaus ·…", "22", "5", "600 B"],
+            ["203.0.113.5", "US Example…", "3389", "1", "60 B"],
         ]
         assert pane_rows(app, "external-ec2") == [
             ["198.51.100.7", "10.0.1.11", "5", "600 B"],
@@ -112,9 +112,9 @@ async def test_new_rows_are_highlighted_and_rows_update_in_place(db: Path) -> No
         app.request_refresh(force=False)
         await refreshed(pilot, 2)
         assert pane_rows(app, "rejects") == [
-            ["198.51.100.7", "22", "6", "720 B", "12"],
-            ["192.0.2.66", "23", "1", "40 B", "1"],
-            ["203.0.113.5", "3389", "1", "60 B", "1"],
+            ["198.51.100.7", "spamhaus ·…", "22", "6", "720 B"],
+            ["192.0.2.66", "tor · DE Re…", "23", "1", "40 B"],
+            ["203.0.113.5", "US Example…", "3389", "1", "60 B"],
         ]
         # The old rows kept their keys (updated, not rebuilt); only the new one is highlighted.
         assert set(keys_before) < set(table.rows)
@@ -133,7 +133,7 @@ async def test_cursor_stays_on_its_row_when_the_order_changes(db: Path) -> None:
         add_flows(db, [flow("203.0.113.5", 2000 + i, "10.0.1.11", 3389, 6, "REJECT", 60, 1, 20) for i in range(9)])
         app.request_refresh(force=False)
         await refreshed(pilot, 2)
-        assert pane_rows(app, "rejects")[0][:3] == ["203.0.113.5", "3389", "10"]
+        assert pane_rows(app, "rejects")[0][:4] == ["203.0.113.5", "US Example…", "3389", "10"]
         assert table.cursor_coordinate.row == 0
 
 
@@ -268,8 +268,9 @@ async def test_narrow_terminal_stacks_panes_and_drops_columns(db: Path) -> None:
         panes = list(app.dashboard.query(Pane))
         assert [p.region.x for p in panes] == [0, 0, 0, 0]  # one column
         assert [p.region.width for p in panes] == [79, 79, 79, 79]  # and a scrollbar
+        # Who each address is (tor, spamhaus) keeps its room: the addresses are cut first.
         assert [str(c.label).strip() for c in panes[0].table.columns.values()] == [
-            "src_addr", "dst_addr", "bytes ▼", "flows", "packets",
+            "src_addr", "who", "dst_addr", "who", "bytes ▼", "flows",
         ]
         await pilot.resize_terminal(60, 24)
         await pilot.pause(0.1)
@@ -392,8 +393,8 @@ async def test_a_refresh_renders_only_the_cells_that_changed(db: Path) -> None:
         await pilot.pause()
         after = pane_rows(app, "rejects")
         changed = sum(a != b for old, new in zip(rows, after) for a, b in zip(old, new))
-        assert (rows[0][:2], after[0][:2], changed) == (["198.51.100.7", "22"], ["198.51.100.7", "22"], 3)
-        assert table.cells_rendered - before == 3
+        assert (rows[0][:3], after[0][:3], changed) == (["198.51.100.7", "spamhaus ·…", "22"], ["198.51.100.7", "spamhaus ·…", "22"], 2)
+        assert table.cells_rendered - before == 2
 
 
 async def test_what_the_first_refresh_leaves_is_kept_from_the_cyclic_collector(db: Path) -> None:
@@ -452,3 +453,23 @@ async def test_a_configured_limit_wins_over_the_height(tmp_path: Path) -> None:
         await refreshed(pilot)
         rows = pane_rows(app, "top-talkers")
         assert len(rows) == 6 and rows[-1][0] == "(other)"
+
+
+async def test_at_80_columns_the_threat_pane_cuts_addresses_and_keeps_who(tmp_path: Path) -> None:
+    """The column that says tor or spamhaus is why the pane is there: IPv6 addresses are cut in
+    the middle (12 cells) so it fits, where it used to be dropped and src_addr took 28 cells."""
+    from tests.ui_data import FLOWS, IPV6_TOR, IPV6_WEB
+
+    db = write_flows(tmp_path / "flows.db", [*FLOWS, flow(IPV6_TOR, 443, IPV6_WEB, 50000, 6, "ACCEPT", 9000, 9, 30)])
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        pane = app.dashboard.pane("threat-matches")
+        assert [str(c.label).strip() for c in pane.table.columns.values()] == [
+            "src_addr", "who", "dst_addr", "who", "flows ▼", "bytes",
+        ]
+        assert pane_rows(app, "threat-matches") == [
+            ["198.51.100.7", "spamhaus ·…", "10.0.1.11", f"{MARKUP_NAME[:11]}…", "5", "600 B"],
+            ["10.0.1.11", f"{MARKUP_NAME[:11]}…", "192.0.2.66", "tor · DE Re…", "1", "40.0 kB"],
+            ["2001:…70::77", "tor · NL On…", "2a05:…b:9023", "web-3", "1", "9.0 kB"],
+        ]

@@ -49,6 +49,10 @@ PROFILES: dict[str, tuple[Any, ...]] = {
     "192.0.2.66": _p(False, None, None, None, "DE", "Berlin", 64502, "Relay GmbH", "tor"),
     "8.8.8.8": _p(False, None, None, None, "US", None, 15169, "GOOGLE"),
 }
+IPV6_TOR = "2001:db8:70::77"
+IPV6_WEB = "2a05:d018:1c4:3a00:a7d2:3e61:c05b:9023"
+PROFILES[IPV6_TOR] = _p(False, None, None, None, "NL", None, 64503, "Onion Relay", "tor")
+PROFILES[IPV6_WEB] = _p(True, "ec2:i-0web3", "web-3", "EC2")
 
 
 def enrich(ip: str, ts: int) -> tuple[Any, ...]:
@@ -97,7 +101,7 @@ def flows_at(now: int) -> list[tuple[Any, ...]]:
 def pair_flows(n: int) -> list[tuple[Any, ...]]:
     """``n`` flows, each between another pair of the known addresses (up to 56), bytes falling
     from 10_000 by 10 each: a top-talkers pane with one group per flow, in this order."""
-    ips = list(PROFILES)
+    ips = list(PROFILES)[:8]
     pairs = [(a, b) for a in ips for b in ips if a != b][:n]
     return [flow(a, 40000 + i, b, 443, 6, "ACCEPT", 10_000 - 10 * i, 10, 120) for i, (a, b) in enumerate(pairs)]
 

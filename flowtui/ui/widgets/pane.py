@@ -22,6 +22,7 @@ from flowtui.ui.widgets.flow_table import FlowTable
 
 _METRIC_ORDER = ("flows", "bytes", "packets")
 _IPV4_WIDTH = 15
+_MIN_ADDRESS = 12  # '203.0…13.200': an address cut in the middle so its label fits
 _MIN_LABEL = 12
 _MAX_LABEL = 28
 _MIN_WIDTH = {"ip": 15, "int": 6, "other": 12}
@@ -84,8 +85,9 @@ class Pane(Vertical):
         """(metric columns, room for each group value, room for an address's label; 0: none).
 
         What gets room first: the pane's metric and whole IPv4 addresses, then a
-        second metric, then who each address is ('web-1', 'NL Bad Hosting', up
-        to _MAX_LABEL), then the third metric; what is left widens IPv6 addresses.
+        second metric, then who each address is ('web-1', 'tor · NL Onion Relay', up
+        to _MAX_LABEL; addresses are cut to _MIN_ADDRESS for it), then the third
+        metric; what is left widens IPv6 addresses.
         """
         others = tuple(m for m in _METRIC_ORDER if m != self.spec.metric)
         mins = [_MIN_WIDTH[_kind(n)] for n in self.spec.by]
@@ -97,9 +99,13 @@ class Pane(Vertical):
             metrics.append(others[0])
             used += _metric_width(others[0])
         label = 0
-        if n_ip and len(metrics) == 2 and used + n_ip * (_MIN_LABEL + 2) <= width:
+        # Who an address is (tor, spamhaus, web-1) says more than its last digits: shorten the
+        # addresses (cut in the middle) to _MIN_ADDRESS before leaving the labels out.
+        cut = max(0, -(-(used + n_ip * (_MIN_LABEL + 2) - width) // n_ip)) if n_ip else 0
+        if n_ip and len(metrics) == 2 and _IPV4_WIDTH - cut >= _MIN_ADDRESS:
             label = _MIN_LABEL
-            used += n_ip * (_MIN_LABEL + 2)
+            used += n_ip * (_MIN_LABEL + 2 - cut)
+            mins = [w - cut if _kind(n) == "ip" else w for n, w in zip(self.spec.by, mins)]
             grow = min(_MAX_LABEL - label, (width - used) // n_ip)
             label += grow
             used += grow * n_ip
