@@ -34,7 +34,7 @@ async def test_help_lists_the_bindings(db: Path) -> None:
         rows = help_rows(app.screen)
         assert rows["everywhere"] == [
             ("q", "Quit"), ("?", "Help"), ("/", "Query"), (":, ^p", "Commands"), ("space", "Pause"), ("w", "Window"), ("a", "Alerts"),
-            ("[", "Earlier"), ("]", "Later"), ("+, =", "Refresh slower"), ("-", "Refresh faster"),
+            ("[", "Earlier"), ("]", "Later"), ("+, =", "Refresh faster"), ("-", "Refresh slower"),
             ("^s", "Save query"), ("^o", "Saved queries"), ("esc", "Back"),
         ]
         assert rows["tables"] == [
@@ -162,3 +162,4 @@ async def test_a_saved_query_can_be_deleted(db: Path) -> None:
         assert app.saved_queries == [("ssh", "dst_port:22")]
     with Store(db, readonly=True) as store:
         assert QueryHistory(store).saved() == [("ssh", "dst_port:22")]
+

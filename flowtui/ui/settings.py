@@ -48,9 +48,9 @@ def window_label(window: TimeWindow, paused: bool, live_colour: str = "green") -
     if paused:
         text.append(" PAUSED ", style="reverse bold")
         text.append(" ")
-    if window.live:
-        text.append("● live ", style=f"bold {live_colour}")
-    else:
+    if not window.live:
         text.append("■ fixed ", style="bold")
+    elif not paused:  # paused, the panes do not follow the clock: not 'live'
+        text.append("● live ", style=f"bold {live_colour}")
     text.append(window.describe())
     return text
