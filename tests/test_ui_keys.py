@@ -63,6 +63,10 @@ async def test_keys_can_be_remapped_from_the_config(db: Path) -> None:
         assert app.paused is False
         await pilot.press("p")
         assert app.paused is True
+        await pilot.press("space")  # resuming moved with it
+        assert app.paused is True
+        await pilot.press("p")
+        assert app.paused is False
         await pilot.press("c")
         assert app.clipboard == "203.0.113.5"
         await pilot.press("question_mark")
@@ -163,3 +167,22 @@ async def test_a_saved_query_can_be_deleted(db: Path) -> None:
     with Store(db, readonly=True) as store:
         assert QueryHistory(store).saved() == [("ssh", "dst_port:22")]
 
+
+
+async def test_the_footer_says_resume_while_paused(db: Path) -> None:
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(db)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await refreshed(pilot)
+
+        def space() -> list[str]:
+            return [k.description for k in app.screen.query(FooterKey) if k.key == "space"]
+
+        assert space() == ["Pause"]
+        await pilot.press("space")
+        await pilot.pause(0.1)
+        assert app.paused is True and space() == ["Resume"]
+        await pilot.press("space")
+        await pilot.pause(0.1)
+        assert app.paused is False and space() == ["Pause"]

@@ -72,7 +72,9 @@ class FlowtuiApp(App[int]):
         # A priority binding, so the keys typed right after '/' land in the bar (see check_action).
         Binding("slash", "focus_query", "Query", id="app.query", priority=True),
         Binding("colon,ctrl+p", "command_palette", "Commands", show=False, id="app.commands"),
-        Binding("space", "toggle_pause", "Pause", id="app.pause"),
+        # One key, two bindings: the footer says what space will do (only one is enabled at a time).
+        Binding("space", "pause", "Pause", id="app.pause"),
+        Binding("space", "resume", "Resume", id="app.pause"),
         Binding("w", "window", "Window", id="app.window"),
         Binding("a", "alerts", "Alerts", id="app.alerts"),
         Binding("left_square_bracket", "earlier", "Earlier", show=False, id="app.earlier"),
@@ -304,7 +306,7 @@ class FlowtuiApp(App[int]):
         from flowtui.ui.screens.dialogs import SavedQueriesScreen as _Saved
 
         groups: list[tuple[str, list[BindingType]]] = [
-            ("everywhere", list(self.BINDINGS)),
+            ("everywhere", [b for b in self.BINDINGS if not (isinstance(b, Binding) and b.action == "resume")]),
             ("query bar", [Binding("enter", "run", "Run the query"), *QueryInput.BINDINGS]),
             ("dashboard", list(DashboardScreen.BINDINGS)),
             ("tables", [Binding("enter", "select", "Open the address / value"), *FlowTable.BINDINGS]),
@@ -317,7 +319,9 @@ class FlowtuiApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """'/' is a priority key (it takes effect before the next key arrives) but types a '/'
-        into any text field (regexes, CIDR blocks, paths)."""
+        into any text field (regexes, CIDR blocks, paths). Space pauses or resumes: the other is hidden."""
+        if action in ("pause", "resume"):
+            return self.paused == (action == "resume")
         return not (action == "focus_query" and isinstance(self.focused, Input))
 
     def action_focus_query(self) -> None:
@@ -332,8 +336,15 @@ class FlowtuiApp(App[int]):
         while len(self.screen_stack) > 1 and self.screen is not self.dashboard:
             self.pop_screen()
 
+    def action_pause(self) -> None:
+        self.action_toggle_pause()
+
+    def action_resume(self) -> None:
+        self.action_toggle_pause()
+
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
+        self.refresh_bindings()
         self.notify("Refresh paused: space resumes" if self.paused else "Refresh resumed", timeout=2)
 
     def action_slower(self) -> None:
