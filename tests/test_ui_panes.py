@@ -475,3 +475,20 @@ async def test_at_80_columns_the_threat_pane_cuts_addresses_and_keeps_who(tmp_pa
             ["10.0.1.11", f"{MARKUP_NAME[:11]}…", "192.0.2.66", "tor · DE Re…", "1", "40.0 kB"],
             ["2001:…70::77", "tor · NL On…", "2a05:…b:9023", "web-3", "1", "9.0 kB"],
         ]
+
+
+async def test_a_new_source_shows_no_rate_until_one_is_measured(db: Path) -> None:
+    """'running 0.0/s' in a source's (or a viewer's) first second is no rate: it says 'running'."""
+    from flowtui.store import Store
+
+    with Store(db) as store:
+        store.set_status("demo:1", "running", None, 0.0, 4)
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        bar = app.screen.query_one("#status-bar")
+        assert str(bar.render()).startswith("● demo:1 running lag 4ms │ dead 0 │")
+        with Store(db) as store:
+            store.set_status("demo:1", "running", None, 0.0, 4)  # a second update: 0/s is measured now
+        app.request_refresh(force=False)
+        await until(pilot, lambda: str(bar.render()).startswith("● demo:1 running 0.0/s lag 4ms │"))

@@ -19,6 +19,10 @@ class StatusBar(Static):
     """The alerts badge, sources and their state, lag, records/s, dead letters, store size, window, refresh."""
 
     def on_mount(self) -> None:
+        # The first status update this bar saw of each source: a source's first 0.0/s is no
+        # measured rate yet (it has just started, or this viewer has), so until the next update
+        # or a rate above 0 the bar says 'running' alone.
+        self._first_update: dict[str, float] = {}
         app = self.app
         for name in ("status", "paused", "interval", "window"):
             self.watch(app, name, self._changed, init=False)
@@ -67,7 +71,9 @@ class StatusBar(Static):
                 if not first:
                     line.append("  ")
                 first = False
-                line.append_text(_source(src, now, vars_))
+                first_update = self._first_update.setdefault(src.name, src.updated)
+                rate_known = bool(src.records_per_s) or src.updated != first_update
+                line.append_text(_source(src, now, vars_, rate_known))
             if len(status.sources) > 2:
                 line.append(f"  +{len(status.sources) - 2} more", style="dim")
         if status is not None and not status.error:
@@ -113,7 +119,7 @@ def _interval(seconds: float) -> str:
     return f"{seconds:g}s" if seconds < 60 else f"{seconds / 60:g}m"
 
 
-def _source(src: SourceState, now: float, vars_: dict[str, str]) -> Text:
+def _source(src: SourceState, now: float, vars_: dict[str, str], rate_known: bool = True) -> Text:
     state = src.state.lower()
     stale = now - src.updated > STALE_AFTER if src.updated else False
     if state in _BAD or src.errors and state not in _GOOD:
@@ -129,7 +135,7 @@ def _source(src: SourceState, now: float, vars_: dict[str, str]) -> Text:
     out.append(clean(src.state), style=colour)
     if stale:
         out.append(f" (no news for {human_duration(now - src.updated)})", style=vars_.get("warning", "yellow"))
-    if src.records_per_s is not None:
+    if src.records_per_s is not None and rate_known:
         out.append(f" {human_rate(src.records_per_s)}")
     if src.lag_ms is not None:
         out.append(f" lag {human_duration(src.lag_ms / 1000)}")
