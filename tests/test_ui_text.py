@@ -11,7 +11,7 @@ from textual.widgets import Static
 from flowtui.config import Config
 from flowtui.store import Store
 from flowtui.ui.app import FlowtuiApp
-from flowtui.ui.formatting import clean, human_bytes, human_count, human_duration, safe_text
+from flowtui.ui.formatting import clean, human_bytes, human_count, human_duration, human_rate, safe_text
 from flowtui.ui.screens.address import AddressScreen
 from flowtui.ui.screens.results import ResultsScreen
 from tests.test_ui_address import plain
@@ -46,6 +46,10 @@ def test_human_units() -> None:
     ]
     assert [human_count(v) for v in (7, 9_999, 12_345, 2_100_000)] == ["7", "9,999", "12.3k", "2.1M"]
     assert [human_duration(v) for v in (0.85, 12, 250, 11_100)] == ["850ms", "12s", "4m10s", "3h05m"]
+    # Below a tenth a second a rate reads per minute: a trickle of rejects is not "0.0/s".
+    assert [human_rate(v) for v in (None, 0, 0.005, 5 / 60, 0.1, 3.25, 12_345)] == [
+        "–", "0.0/s", "0.3/min", "5/min", "0.1/s", "3.2/s", "12.3k/s",
+    ]
 
 
 async def test_names_in_results_and_address_pages_are_literal(db: Path) -> None:

@@ -72,8 +72,12 @@ def human_count(value: float | None) -> str:
 
 
 def human_rate(per_second: float | None) -> str:
+    """'12/s', '3.5/s'; below a tenth a second, per minute ('5/min'), not '0.0/s'."""
     if per_second is None:
         return "–"
+    if 0 < per_second < 0.1:
+        per_minute = per_second * 60
+        return f"{per_minute:.1f}/min" if per_minute < 1 else f"{per_minute:.0f}/min"
     if per_second < 10:
         return f"{per_second:.1f}/s"
     return f"{human_count(per_second)}/s"
