@@ -156,8 +156,7 @@ class QueryEngine:
             return None
         out = [0, 0, 0]
         for piece in self._spans_where(compiled, family, TimeWindow(start, end)):
-            sums = _sums(piece.span).replace(" AS c", "").replace(" AS b", "").replace(" AS p", "")
-            got = self.store.conn.execute(f"SELECT {sums} FROM {piece.span.source} WHERE {piece.where}", piece.params)
+            got = self.store.conn.execute(f"SELECT {_sums(piece.span)} FROM {piece.span.source} WHERE {piece.where}", piece.params)
             row = got.fetchone()
             out = [a + (b or 0) for a, b in zip(out, row)]
         return out
