@@ -18,6 +18,7 @@ import orjson
 from flowtui.cloudtrail import fields, table
 from flowtui.cloudtrail.records import user_label
 from flowtui.errors import QueryError, UsageError
+from flowtui.query import plan
 from flowtui.query.compiler import CompiledQuery, compile_query, unknown_field
 from flowtui.query.engine import DEFAULT_TIMEOUT, QueryEngine
 from flowtui.query.window import TimeWindow
@@ -129,9 +130,11 @@ class TrailSearch:
         conds.append("f.source_ip = ?")
         params.append(ip)
         sql = f"SELECT * FROM cloudtrail f WHERE {' AND '.join(conds)} ORDER BY time DESC, id DESC LIMIT ?"
-        cur = self.store.conn.execute(sql, [*params, limit])
-        columns = [d[0] for d in cur.description]
-        return [summary(dict(zip(columns, r))) for r in cur.fetchall()]
+        with self.engine._session():  # the same time limit as every other search
+            cur = self.store.conn.execute(sql, [*params, limit])
+            columns = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        return [summary(dict(zip(columns, r))) for r in rows]
 
     def event(self, event_id: str) -> Row | None:
         """One event with every field and its whole record (``record``, a dict), or None."""
@@ -150,9 +153,8 @@ class TrailSearch:
 
 def _window_sql(window: TimeWindow | None, now: float | None = None) -> tuple[list[str], list[Any]]:
     """Conditions on ``f.time`` for the window, and their parameters."""
-    start, end = (window or TimeWindow()).bounds(now)
-    bounds = [("f.time >= ?", start), ("f.time < ?", end)]
-    return [c for c, v in bounds if v is not None], [v for _, v in bounds if v is not None]
+    conds, params = plan.bounds("f.time", *(window or TimeWindow()).bounds(now))
+    return conds, list(params)
 
 
 def decode(raw: dict[str, Any], names: Sequence[str], with_id: bool = False) -> Row:

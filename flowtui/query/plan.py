@@ -118,7 +118,7 @@ def _implies(cond: Cond, column: str, value: str) -> bool:
 
 def has_flows(conn: sqlite3.Connection, start: int | None, end: int | None) -> bool:
     """Whether any flow starts in ``[start, end)`` (one probe of the time index)."""
-    conds, params = _bounds('"start"', start, end)
+    conds, params = bounds('"start"', start, end)
     sql = f"SELECT 1 FROM flows WHERE {' AND '.join(conds) or '1'} LIMIT 1"
     return conn.execute(sql, params).fetchone() is not None
 
@@ -195,10 +195,11 @@ class Piece:
 
 def bounds_sql(span: Span) -> tuple[list[str], list[int]]:
     """The conditions (on ``f."start"``) that keep a span's rows."""
-    return _bounds('f."start"', span.start, span.end)
+    return bounds('f."start"', span.start, span.end)
 
 
-def _bounds(column: str, start: int | None, end: int | None) -> tuple[list[str], list[int]]:
+def bounds(column: str, start: int | None, end: int | None) -> tuple[list[str], list[int]]:
+    """``column >= start`` and ``column < end`` (each only when given), and their parameters."""
     conds: list[str] = []
     params: list[int] = []
     if start is not None:
