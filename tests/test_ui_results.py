@@ -53,6 +53,21 @@ async def test_results_rows_and_columns(db: Path) -> None:
         assert [r[1] for r in table_rows(screen.table)] == ["NL"] * 5
 
 
+async def test_rows_painted_before_the_table_measured_them_are_painted_again(db: Path) -> None:
+    """A screen painted between a page's rows going in and the table's idle moment (a busy
+    machine) kept the rows cut at the headers' widths: '198.51.1' for '198.51.100.7'."""
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "action:REJECT")
+        screen._render_page(0, None)
+        early = app.export_screenshot()  # painted now, before the table has measured the new rows
+        assert "198.51.100.7" not in early
+        await pilot.pause()
+        first_row = screen.table.render_line(1).text.split()
+        assert first_row == ["09:59:30", "eni-0a1b2c3d", "198.51.100.7", "61000", "10.0.1.11", "22", "TCP", "REJECT", "2", "120", "B"]
+
+
 async def test_reject_cells_take_the_theme_colour(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(140, 40)) as pilot:

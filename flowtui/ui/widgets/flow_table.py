@@ -92,6 +92,20 @@ class FlowTable(DataTable[Any]):
             return None
         return (shown, row_index, column_index, base_style, width, cursor, hover, state)
 
+    def _update_dimensions(self, new_rows: Any) -> None:
+        """Measure new rows (DataTable does it when idle), then forget rows painted before.
+
+        DataTable keys its rendered rows by a count that measuring does not change: a
+        row painted between ``add_row`` and the table's next idle moment (a busy screen,
+        a screenshot) stayed cut at its header's width, '198.51.1' for '198.51.100.7',
+        until something else changed the table.
+        """
+        widths = [column.get_render_width(self) for column in self.ordered_columns]
+        super()._update_dimensions(new_rows)
+        if widths != [column.get_render_width(self) for column in self.ordered_columns]:
+            self._update_count += 1
+            self.refresh()
+
     def notify_style_update(self) -> None:
         self._rendered.clear()  # the theme or the CSS changed: every cell looks different
         super().notify_style_update()
