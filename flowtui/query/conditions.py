@@ -25,6 +25,7 @@ class Cond:
     items: tuple[Cond, ...] = ()
     column: str = ""  # "in": the flows expression holding ids
     table: str = ""  # "in": strings, addrs or origins
+    raw: str = ""  # "in", on a rollup: the stored key column (0 for none), which its primary key can seek
 
 
 TRUE = Cond("true")
@@ -80,12 +81,14 @@ def _fold(cond: Cond, resolve: Resolver) -> Cond:
     if cond.op == "in":
         ids = resolve(cond.table, cond.sql, cond.params)
         if ids is None:
-            return cond
+            return _complement(cond, resolve)
         if not ids:
             return FALSE
+        # Ids are never 0, so the stored column (0 for none) tests alike, and an index can use it.
+        column = cond.raw or cond.column
         if len(ids) == 1:
-            return Cond("sql", f"{cond.column} = ?", (ids[0],))
-        return Cond("sql", f"{cond.column} IN ({', '.join('?' * len(ids))})", tuple(ids))
+            return Cond("sql", f"{column} = ?", (ids[0],))
+        return Cond("sql", f"{column} IN ({', '.join('?' * len(ids))})", tuple(ids))
     if cond.op == "and":
         return and_([_fold(c, resolve) for c in cond.items])
     if cond.op == "or":
@@ -93,6 +96,33 @@ def _fold(cond: Cond, resolve: Resolver) -> Cond:
     if cond.op == "not":
         return not_(_fold(cond.items[0], resolve))
     return cond
+
+
+_NOT = "NOT coalesce(("
+
+
+def complement(pred: str) -> str:
+    """The predicate true exactly where ``pred`` is not (false or NULL)."""
+    return f"{_NOT}{pred}), 0)"
+
+
+def is_complement(pred: str) -> bool:
+    return pred.startswith(_NOT)
+
+
+def _complement(cond: Cond, resolve: Resolver) -> Cond:
+    """A lookup finding many ids as the few it does not find (``internal = 0``: every address but the VPC's).
+
+    A column holds ids of its table or nothing, so being none of the others is
+    being one of these; testing a short literal list costs a fraction of
+    probing a subquery's thousands of ids on every row.
+    """
+    others = resolve(cond.table, complement(cond.sql), cond.params)
+    if others is None:
+        return cond
+    if not others:
+        return Cond("sql", f"{cond.column} IS NOT NULL")
+    return Cond("sql", f"({cond.column} IS NOT NULL AND {cond.column} NOT IN ({', '.join('?' * len(others))}))", tuple(others))
 
 
 def _emit(cond: Cond, out: list[str], params: list[Any]) -> None:

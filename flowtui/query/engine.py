@@ -22,7 +22,7 @@ from flowtui import catalog, schema
 from flowtui.errors import FlowtuiError, QueryError, UsageError
 from flowtui.query import aggregate, functions, pages, plan
 from flowtui.query.compiler import CompiledQuery, compile_query, unknown_field
-from flowtui.query.conditions import Resolver, render
+from flowtui.query.conditions import Resolver, is_complement, render
 from flowtui.query.decode import END_SQL, Decoder, Row
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store
@@ -47,6 +47,8 @@ DEFAULT_TIMEOUT = 10.0
 _PROGRESS_STEPS = 20_000  # SQLite VM instructions between two looks at the clock
 _LITERAL_IDS = 500  # a lookup finding at most this many ids binds them instead of a subquery
 _LITERAL_BUDGET = 5_000  # … and at most this many for a whole query
+_LOOKUPS_KEPT = 256  # lookups an engine remembers (a dashboard asks a few dozen)
+_COMPLEMENT_ROWS = 100_000  # a lookup finding many ids may look for the few it misses in a table this big
 _PAGE = 1_000  # pages up to this size may fall back from the time-index walk to a table scan
 _WALK_MIN, _WALK_MAX, _WALK_PER_ROW = 0.05, 0.3, 2.5e-8  # the walk's budget: seconds, and per stored flow
 
@@ -97,6 +99,7 @@ class QueryEngine:
         self.use_rollups = rollups  # False: every answer from the raw flows (tests compare the two)
         self.decoder = Decoder(store)
         self._shared = aggregate.SharedAddresses(store)
+        self._lookups: dict[tuple[str, str, tuple[Any, ...]], tuple[int, list[int]]] = {}  # see _lookup
         functions.register(store.conn, store)
 
     # --- compiling ----------------------------------------------------------------------
@@ -131,18 +134,21 @@ class QueryEngine:
     ) -> list[plan.Piece]:
         """Each piece of ``window`` to read, with its WHERE clause (lookups done once, for all pieces)."""
         resolver = self._resolver()
-        where, more = compiled.render(resolver)
-        if where == "0":
-            return []
+        rendered: dict[str, tuple[str, tuple[Any, ...]]] = {}  # per source, rendered when first read
+
+        def where_on(r: schema.Rollup | None) -> tuple[str, tuple[Any, ...]]:
+            key = "flows" if r is None else r.table
+            if key not in rendered:
+                rendered[key] = render(compiled.cond if r is None else plan.on_rollup(compiled.cond, r), resolver)
+            return rendered[key]
+
         start, end = (window or TimeWindow()).bounds(now)
         out = []
         for span in plan.spans(self.store.conn, rollup if self.use_rollups else None, start, end):
             conds, params = plan.bounds_sql(span)
-            w, m = where, more
-            if span.rollup is not None and span.rollup.by_profile:
-                w, m = render(plan.on_profiles(compiled.cond), resolver)
-                if w == "0":
-                    continue
+            w, m = where_on(span.rollup)
+            if w == "0":
+                continue
             if w != "1":
                 conds.append(w)
             cond_params = list(m) if w != "1" else []
@@ -165,13 +171,17 @@ class QueryEngine:
         """Looks ids up in the small interned tables; a short list is bound as literals."""
         memo: dict[tuple[str, str, tuple[Any, ...]], list[int] | None] = {}
         budget = [_LITERAL_BUDGET]
-        conn = self.store.conn
+        tops: dict[str, int] = {}  # each table's highest id, read once in this query
 
         def resolve(table: str, pred: str, params: tuple[Any, ...]) -> list[int] | None:
             key = (table, pred, params)
             if key not in memo:
-                sql = f"SELECT id FROM {table} WHERE {pred} LIMIT {_LITERAL_IDS + 1}"
-                ids = [r[0] for r in conn.execute(sql, params)]
+                if table not in tops:
+                    tops[table] = _rows(self.store.conn, table)
+                if is_complement(pred) and tops[table] > _COMPLEMENT_ROWS:
+                    memo[key] = None  # finding the few ids a lookup misses would read the whole table
+                    return None
+                ids = self._lookup(key, tops[table])
                 if not ids:
                     memo[key] = []
                 elif len(ids) <= min(_LITERAL_IDS, budget[0]):
@@ -182,6 +192,24 @@ class QueryEngine:
             return memo[key]
 
         return resolve
+
+    def _lookup(self, key: tuple[str, str, tuple[Any, ...]], top: int) -> list[int]:
+        """The first ids (up to one past the literal limit) a lookup finds, kept while its table gains no row.
+
+        Interned rows never change once written, so a lookup's answer holds
+        until the table grows; a dashboard asks the same few every refresh,
+        and a lookup an index cannot answer reads the whole table.
+        """
+        hit = self._lookups.get(key)
+        if hit is not None and hit[0] == top:
+            return hit[1]
+        table, pred, params = key
+        sql = f"SELECT id FROM {table} WHERE {pred} LIMIT {_LITERAL_IDS + 1}"
+        ids = [r[0] for r in self.store.conn.execute(sql, params)]
+        if len(self._lookups) >= _LOOKUPS_KEPT:
+            self._lookups.clear()
+        self._lookups[key] = (top, ids)
+        return ids
 
     # --- running: one read snapshot, under the time limit -----------------------------------------
 
@@ -450,6 +478,11 @@ def _sums(span: plan.Span) -> str:
     if span.rollup is None:
         return 'count(*), coalesce(sum(f."bytes"), 0), coalesce(sum(f."packets"), 0)'
     return "sum(f.flows), sum(f.bytes), sum(f.packets)"
+
+
+def _rows(conn: sqlite3.Connection, table: str) -> int:
+    """About how many rows an interned table holds (its ids only grow)."""
+    return int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
 
 
 def _order_sql(order: str) -> str:

@@ -83,12 +83,17 @@ def rollup_for(compiled: CompiledQuery, by: Iterable[str] = (), profiles: bool =
     return None
 
 
-def on_profiles(cond: Cond) -> Cond:
-    """``cond`` for a rollup keyed by profiles: lookups in addrs become lookups in profiles (same columns)."""
-    if cond.op == "in" and cond.table == "addrs":
-        return replace(cond, table="profiles")
+def on_rollup(cond: Cond, rollup: schema.Rollup) -> Cond:
+    """``cond`` for ``rollup``'s view: id lookups may test its stored key columns, which its primary key seeks.
+
+    A rollup keyed by profiles looks addresses up in profiles (same columns).
+    """
+    if cond.op == "in":
+        column = cond.column.removeprefix('f."').removesuffix('"')
+        out = replace(cond, raw=f'f."_{column}"') if column in rollup.dims else cond
+        return replace(out, table="profiles") if rollup.by_profile and cond.table == "addrs" else out
     if cond.items:
-        return replace(cond, items=tuple(on_profiles(c) for c in cond.items))
+        return replace(cond, items=tuple(on_rollup(c, rollup) for c in cond.items))
     return cond
 
 
