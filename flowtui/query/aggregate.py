@@ -76,12 +76,13 @@ def top(
     limit: int,
     shared: SharedAddresses,
     totals: Totals | None = None,
+    kept: BucketTops | None = None,
 ) -> list[Row]:
     """The ``limit`` biggest groups of ``by`` over ``pieces`` (see QueryEngine.top for the rows).
 
     ``totals(start, end)``: the query's sums over a span when a small rollup
     knows them (then the top can be found without grouping every key, see
-    :func:`_threshold_top`), or None.
+    :func:`_threshold_top`), or None. ``kept``: buckets read by earlier calls.
     """
     if not pieces:
         return []
@@ -89,7 +90,7 @@ def top(
     limit = max(0, limit)
     aliases = _aliases(store, by, keys, getters, shared)
     if totals is not None and limit and aliases is not None and not any(aliases):
-        found = _threshold_top(conn, pieces, keys, index, limit, totals)
+        found = _threshold_top(conn, pieces, keys, index, limit, totals, kept or BucketTops())
         if found is not None:
             candidates, window_sums = found
             _preload(store, keys, [k for k, _ in candidates])
@@ -168,7 +169,13 @@ def _totals(
 
 
 def _threshold_top(
-    conn: sqlite3.Connection, pieces: Sequence[Piece], keys: Sequence[str], index: int, limit: int, totals: Totals
+    conn: sqlite3.Connection,
+    pieces: Sequence[Piece],
+    keys: Sequence[str],
+    index: int,
+    limit: int,
+    totals: Totals,
+    kept: BucketTops,
 ) -> tuple[list[tuple[tuple[Any, ...], list[int]]], list[int]] | None:
     """Candidates holding the top ``limit`` groups, with exact sums, and the window's totals; None: group everything.
 
@@ -195,7 +202,7 @@ def _threshold_top(
     buckets: list[tuple[Piece, int]] = []
     per_piece: list[tuple[Piece, list[int]]] = []
     for piece in pieces:
-        seconds = piece.span.rollup.seconds  # type: ignore[union-attr]
+        seconds = seconds_of(piece)
         conds, params = plan.bounds_sql(piece.span)
         where = " AND ".join(c.replace('f."start"', '"start"') for c in conds) or "1"
         starts = sorted({m - m % seconds for (m,) in conn.execute(f'SELECT "start" FROM {minutes} WHERE {where}', params)})
@@ -217,7 +224,7 @@ def _threshold_top(
                        f"GROUP BY {raw} ORDER BY {len(columns) + 1} DESC LIMIT ?")  # fmt: skip
             else:  # the biggest rows, not groups: no grouping, and a group has at most `most` of them
                 sql = f'SELECT {raw}, f.{metric} FROM {piece.span.source} WHERE f."start" = ?{cond} ORDER BY {len(columns) + 1} DESC LIMIT ?'
-            rows = conn.execute(sql, [b, *piece.cond_params, k]).fetchall()
+            rows = kept.rows(conn, sql, [b, *piece.cond_params, k], b, seconds_of(piece))
             for row in rows:
                 key = tuple(row[:-1])
                 seen[key] = seen.get(key, 0) + row[-1]
@@ -260,6 +267,42 @@ def _threshold_top(
     return None
 
 
+def seconds_of(piece: Piece) -> int:
+    return piece.span.rollup.seconds  # type: ignore[union-attr]
+
+
+class BucketTops:
+    """The biggest rows of rollup buckets already read, kept while their minutes gain no flow.
+
+    A live pane asks for the same few buckets on every refresh, and only the
+    newest changes; the others are read once. A bucket's minutes in the
+    minutes rollup (how many, their flows, their last flow id) change
+    whenever a flow is added to it or the bucket is pruned, so an answer is
+    used again only for a bucket that is as it was.
+    """
+
+    KEPT = 512  # answers kept (a dashboard needs a few dozen)
+
+    def __init__(self) -> None:
+        self.kept: dict[tuple[str, tuple[Any, ...]], tuple[tuple[Any, ...], list[Any]]] = {}
+
+    def rows(self, conn: sqlite3.Connection, sql: str, params: list[Any], start: int, seconds: int) -> list[Any]:
+        """``sql``'s rows, read again only when the bucket ``[start, start + seconds)`` has changed."""
+        seal = tuple(conn.execute(_SEAL, (start, start + seconds)).fetchone())
+        key = (sql, tuple(params))
+        hit = self.kept.get(key)
+        if hit is not None and hit[0] == seal:
+            return hit[1]
+        rows = conn.execute(sql, params).fetchall()
+        if len(self.kept) >= self.KEPT:
+            self.kept.clear()
+        self.kept[key] = (seal, rows)
+        return rows
+
+
+_SEAL = f'SELECT count(*), sum(flows), max(last_id) FROM {schema.ROLLUPS[0].table} WHERE "start" >= ? AND "start" < ?'
+
+
 def _rows_per_group(
     conn: sqlite3.Connection, rollup: schema.Rollup, columns: Sequence[str], per_piece: Sequence[tuple[Piece, list[int]]]
 ) -> dict[int, int] | None:
@@ -281,7 +324,7 @@ def _rows_per_group(
     for piece, starts in per_piece:
         if not starts:
             continue
-        seconds = piece.span.rollup.seconds  # type: ignore[union-attr]
+        seconds = seconds_of(piece)
         sql = (
             f'SELECT b, count(*) FROM (SELECT DISTINCT "start" - "start" % {seconds} AS b, {names} '
             f'FROM {_PROFILES} WHERE "start" >= ? AND "start" < ?) GROUP BY b'

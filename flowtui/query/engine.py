@@ -99,6 +99,7 @@ class QueryEngine:
         self.use_rollups = rollups  # False: every answer from the raw flows (tests compare the two)
         self.decoder = Decoder(store)
         self._shared = aggregate.SharedAddresses(store)
+        self._tops = aggregate.BucketTops()  # a live pane's closed buckets, read once
         self._lookups: dict[tuple[str, str, tuple[Any, ...]], tuple[int, list[int]]] = {}  # see _lookup
         functions.register(store.conn, store)
 
@@ -426,7 +427,7 @@ class QueryEngine:
             pieces = self._spans_where(compiled, family, window)
             return aggregate.top(
                 self.store.conn, self.store, pieces, by, keys, getters, metric, limit, self._shared,
-                lambda lo, hi: self._totals(compiled, lo, hi),
+                lambda lo, hi: self._totals(compiled, lo, hi), self._tops,
             )
 
     def histogram(
