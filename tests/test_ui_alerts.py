@@ -387,6 +387,29 @@ async def test_a_new_firing_updates_the_badge_and_raises_one_toast(db: Path) -> 
         assert watch.toasts == 1
 
 
+async def test_with_the_list_open_a_change_is_counted_once(db: Path) -> None:
+    """The badge's look counts the unacknowledged firings; the list the screen then reads does not count them again."""
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: badge_text(app) == "▲ 2 alerts")
+        screen = await alerts_screen(pilot)
+        seen: list[str] = []
+        with app.data.lane("alerts") as lane:
+            lane.store.conn.set_trace_callback(seen.append)
+        loads = screen.loads
+        fire(db, [BIG], [BIG_FLOW])
+        await until(pilot, lambda: badge_text(app) == "▲ 3 alerts")
+        await reloaded(pilot, screen, lambda: screen.loads > loads and len(table_rows(screen.table)) == 3)
+        watch = alert_watch(app)
+        await until(pilot, lambda: watch._worker is not None and watch._worker.is_finished)
+        with app.data.lane("alerts") as lane:
+            lane.store.conn.set_trace_callback(None)
+        looks = [s for s in seen if "max(id), 0) FROM alerts" in s]
+        counts = [s for s in seen if "count(*) FROM alerts WHERE acknowledged = 0" in s]
+        assert looks and len(counts) == len(looks)  # one count a look, none for the list
+        assert str(screen.query_one("#alerts-summary").render()).startswith("Alerts · 3 unacknowledged · 3 firings listed")
+
+
 async def test_late_firings_count_on_the_badge_and_a_burst_raises_one_toast(db: Path) -> None:
     burst = rule(name="burst", query="action:REJECT", window="1m", condition="count > 0", group_by=["src_addr"])
     app = make_app(db)

@@ -50,11 +50,12 @@ class AlertState:
 
 @dataclass(frozen=True, slots=True)
 class AlertList:
-    """The screen's rows: the newest firings (or the unacknowledged ones), and the mutes in force."""
+    """The screen's rows: the newest firings (or the unacknowledged ones), and the mutes in force.
+
+    How many are pending is the watch's :class:`AlertState` (it is counted once per change, there)."""
 
     exists: bool
     firings: list[Firing]
-    pending: int
     unacknowledged_only: bool
     mutes: list[dict[str, Any]] = field(default_factory=list)  # rule, group (None: the whole rule), until
     limit: int = LIST_LIMIT
@@ -94,11 +95,10 @@ def alert_list(data: DataSource, unacknowledged_only: bool, now: float, limit: i
     with data.lane(READ_LANE) as lane:
         log = AlertLog(lane.store)
         if not log.exists():
-            return AlertList(False, [], 0, unacknowledged_only, limit=limit)
+            return AlertList(False, [], unacknowledged_only, limit=limit)
         return AlertList(
             True,
             log.recent(unacknowledged=unacknowledged_only, limit=limit),
-            log.unacknowledged(muted=False),
             unacknowledged_only,
             log.mutes(now),
             limit,

@@ -9,7 +9,7 @@ other columns left of the last named one go, so that every named one is on scree
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from flowtui import catalog
 from flowtui.cloudtrail import fields as trail_fields
@@ -23,6 +23,19 @@ SOFT_WIDTH = 24  # long values (IPv6 addresses, names) give way to this before a
 MIN_WIDTH = 12  # and to this when nothing else helps
 HEADER_WIDTH = 12  # a long header over short values (a flag's name) gives way to this first
 PADDING = 2  # DataTable's cell padding, both sides
+# A short list of flows (an address's latest, those around a CloudTrail call): who, how, how much.
+FLOW_FIELDS: tuple[str, ...] = (
+    "timestamp", "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "action", "packets", "bytes",
+)
+
+
+def widest(columns: Sequence[str], rows: Iterable[Sequence[str]], headers: Sequence[str] | None = None) -> dict[str, int]:
+    """Each column's widest text in ``rows`` (one text per column, in ``columns`` order), and its header's."""
+    widths = {c: len(h) for c, h in zip(columns, headers)} if headers is not None else dict.fromkeys(columns, 0)
+    for texts in rows:
+        for c, t in zip(columns, texts):
+            widths[c] = max(widths[c], len(t))
+    return widths
 
 
 def plan_columns(
@@ -93,7 +106,7 @@ def _squeeze(columns: Sequence[str], caps: dict[str, int], excess: int, floor: i
 
 def order_columns(columns: Sequence[str], named: Sequence[str]) -> list[str]:
     """The columns to show, in order: a named flag goes after the addresses and ports, not first."""
-    flags = [c for c in columns if c in named and _type(c) == "bool"]
+    flags = [c for c in columns if c in named and field_type(c) == "bool"]
     rest = [c for c in columns if c not in flags]
     ends = [i for i, c in enumerate(rest) if c in ENDPOINTS]
     at = ends[-1] + 1 if ends else len(rest)
@@ -102,10 +115,11 @@ def order_columns(columns: Sequence[str], named: Sequence[str]) -> list[str]:
 
 def cut_in_middle(name: str) -> bool:
     """An address keeps both ends when cut ('2a05:d018:…:9023'); other text keeps its start."""
-    return _type(name) == "ip"
+    return is_ip(name)
 
 
-def _type(name: str) -> str | None:
+def field_type(name: str) -> str | None:
+    """A flow or CloudTrail field's type (``ip``, ``int``, ``time``, ``str``, ``bool``); None for another name."""
     f = catalog.BY_NAME.get(name)
     if f is not None:
         return f.type
@@ -113,9 +127,18 @@ def _type(name: str) -> str | None:
     return t.type if t is not None else None
 
 
+def is_ip(name: str) -> bool:
+    return field_type(name) == "ip"
+
+
+def is_numeric(name: str) -> bool:
+    """Numbers and times: right-aligned in a table, sorted largest (newest) first."""
+    return field_type(name) in ("int", "time")
+
+
 def _is_text(name: str) -> bool:
     """Only text gives way: a number or a time cut short would mislead."""
-    kind = _type(name)
+    kind = field_type(name)
     return kind is None or kind in ("str", "ip")
 
 

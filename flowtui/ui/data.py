@@ -24,7 +24,9 @@ from flowtui.query.history import QueryHistory
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store, StoreError
 from flowtui.ui import trail_data
+from flowtui.ui.columns import is_ip
 from flowtui.ui.panes import PaneSpec
+from flowtui.ui.terms import order_text, quote
 
 Now = Callable[[], float]
 RATE_BUCKETS = 60
@@ -191,7 +193,7 @@ class DataSource:
         now = self.now()
         # The addresses' enrichment comes along (threat flags to colour them, names to label
         # them): it is grouped on the same stored address id, so it costs no extra grouping.
-        flags = [f"{n}_{s}" for n in spec.by if catalog.BY_NAME[n].type == "ip" for s in _LABEL_SUFFIXES]
+        flags = [f"{n}_{s}" for n in spec.by if is_ip(n) for s in _LABEL_SUFFIXES]
         # Whole minutes in minute buckets: answered from the rollups, not from every flow.
         whole, buckets = window.on_minutes(now, RATE_BUCKETS)
         try:
@@ -280,12 +282,7 @@ class DataSource:
         whole, buckets = window.on_minutes(now, RATE_BUCKETS)
         with self.lane("interactive") as lane:
             engine = lane.engine
-            newest: tuple[int, dict[str, Any]] | None = None
-            for side in ("src_addr", "dst_addr"):
-                names = ["timestamp", *(f"{side}_{s}" for s in _SUFFIXES)]
-                got = engine.search(f"{side}:{q}", fixed, fields=names, limit=1, order="-timestamp")
-                if got and (newest is None or got[0]["timestamp"] > newest[0]):
-                    newest = (got[0]["timestamp"], {s: got[0].get(f"{side}_{s}") for s in _SUFFIXES})
+            profile = newest_profile(engine, address, fixed)
             out_peers = engine.top(f"src_addr:{q}", fixed, by=["dst_addr"], metric="bytes", limit=10)
             in_peers = engine.top(f"dst_addr:{q}", fixed, by=["src_addr"], metric="bytes", limit=10)
             out_ports = engine.top(f"src_addr:{q}", fixed, by=["dst_port", "protocol"], metric="flows", limit=10)
@@ -301,7 +298,7 @@ class DataSource:
         rate, width = _rate(hist, "bytes", now)
         return AddressInfo(
             address=address,
-            profile=newest[1] if newest else {},
+            profile=profile,
             seen=bool(flows),
             peers=peers[:10],
             ports=ports[:10],
@@ -339,7 +336,7 @@ class DataSource:
         with self.lane("interactive") as lane:
             page = trail_data.event_page(lane.store, lane.engine, event_id)
             if page is not None and page.address is not None:
-                page.label = _newest_label(lane.engine, page.address, page.around.end)
+                page.label = profile_label(newest_profile(lane.engine, page.address, TimeWindow(None, page.around.end)))
             return page
 
 
@@ -350,22 +347,12 @@ def named_fields(query: str) -> tuple[str, ...]:
         return ()
 
 
-def quote(value: str) -> str:
-    """A value as a quoted query term."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _metrics(row: dict[str, Any]) -> dict[str, Any]:
     return {"flows": row.get("flows"), "bytes": row.get("bytes"), "packets": row.get("packets")}
 
 
 def _port(row: dict[str, Any]) -> dict[str, Any]:
     return {"dst_port": row.get("dst_port"), "protocol": row.get("protocol"), **_metrics(row)}
-
-
-def order_text(order: tuple[str, bool]) -> str:
-    """(field, descending) as the engine takes it: '-bytes'."""
-    return ("-" if order[1] else "") + order[0]
 
 
 def _rate(hist: list[dict[str, Any]], metric: str, now: float) -> tuple[list[float], float]:
@@ -390,26 +377,32 @@ _LABEL_SUFFIXES = (
 
 def address_label(row: dict[str, Any], name: str) -> str:
     """Who the address in ``row[name]`` is, in a few words: 'web-1', 'NL Bad Hosting', 'tor'."""
-    get = row.get
-    if get(f"{name}_internal"):
-        return str(get(f"{name}_entity_description") or get(f"{name}_entity") or "")
-    parts = [get(f"{name}_country_code"), get(f"{name}_as_organization")]
+    return profile_label({s: row.get(f"{name}_{s}") for s in _LABEL_SUFFIXES})
+
+
+def profile_label(profile: dict[str, Any]) -> str:
+    """A profile (enrichment suffix → value) in a few words, as the panes label an address."""
+    get = profile.get
+    if get("internal"):
+        return str(get("entity_description") or get("entity") or "")
+    parts = [get("country_code"), get("as_organization")]
     text = " ".join(str(p) for p in parts if p)
-    if get(f"{name}_threat_indicated"):
-        listed = str(get(f"{name}_threat_indicated_by") or "listed")
+    if get("threat_indicated"):
+        listed = str(get("threat_indicated_by") or "listed")
         text = f"{listed} · {text}" if text else listed
     return text
 
 
-def _newest_label(engine: QueryEngine, address: str, end: int | None) -> str:
-    """Who ``address`` is, by its newest flow up to ``end`` (as either side): the panes' label."""
-    newest: tuple[int, str] | None = None
+def newest_profile(engine: QueryEngine, address: str, window: TimeWindow) -> dict[str, Any]:
+    """Who ``address`` is (enrichment suffix → value) by its newest flow in ``window``, on
+    either side of it: the address page's card and the CloudTrail page's label both say this."""
+    newest: tuple[int, dict[str, Any]] | None = None
     for side in ("src_addr", "dst_addr"):
-        names = ["timestamp", *(f"{side}_{s}" for s in _LABEL_SUFFIXES)]
-        got = engine.search(f"{side}:{quote(address)}", TimeWindow(None, end), fields=names, limit=1, order="-timestamp")
+        names = ["timestamp", *(f"{side}_{s}" for s in _SUFFIXES)]
+        got = engine.search(f"{side}:{quote(address)}", window, fields=names, limit=1, order="-timestamp")
         if got and (newest is None or got[0]["timestamp"] > newest[0]):
-            newest = (got[0]["timestamp"], address_label(got[0], side))
-    return newest[1] if newest else ""
+            newest = (got[0]["timestamp"], {s: got[0].get(f"{side}_{s}") for s in _SUFFIXES})
+    return newest[1] if newest else {}
 
 
 def _pane_rows(spec: PaneSpec, top: list[dict[str, Any]]) -> list[PaneRow]:
@@ -419,9 +412,9 @@ def _pane_rows(spec: PaneSpec, top: list[dict[str, Any]]) -> list[PaneRow]:
         values = tuple(row.get(name) for name in spec.by)
         other = bool(row.get("other"))
         key = OTHER if other else "\x1f".join("" if v is None else str(v) for v in values)
-        is_ip = [catalog.BY_NAME[name].type == "ip" for name in spec.by]
-        threats = tuple(ip and bool(row.get(f"{name}_threat_indicated")) for name, ip in zip(spec.by, is_ip))
-        labels = tuple(address_label(row, name) if ip else "" for name, ip in zip(spec.by, is_ip))
+        ips = [is_ip(name) for name in spec.by]
+        threats = tuple(ip and bool(row.get(f"{name}_threat_indicated")) for name, ip in zip(spec.by, ips))
+        labels = tuple(address_label(row, name) if ip else "" for name, ip in zip(spec.by, ips))
         new = PaneRow(
             key, values, int(row.get("flows") or 0), int(row.get("bytes") or 0), int(row.get("packets") or 0),
             other, () if other else threats, () if other else labels,

@@ -18,8 +18,9 @@ from flowtui.query.complete import completions
 from flowtui.query.engine import QueryEngine
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store
+from flowtui.ui.columns import FLOW_FIELDS
+from flowtui.ui.terms import order_text, quote
 
-EVENT_FLOW_FIELDS = ["timestamp", "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "action", "packets", "bytes"]
 EVENT_FLOWS = 200
 CALLS = 200
 
@@ -57,9 +58,8 @@ def page_rows(
     store: Store, engine: QueryEngine, text: str, window: TimeWindow, order: tuple[str, bool], offset: int, limit: int
 ) -> list[dict[str, Any]]:
     query = split_scope(text)[1].strip() or "*"
-    sort = ("-" if order[1] else "") + order[0]
     search = TrailSearch(store, engine=engine)
-    return search.search(query, window, query_columns(text), limit=limit, order=sort, with_id=True, offset=offset)
+    return search.search(query, window, query_columns(text), limit=limit, order=order_text(order), with_id=True, offset=offset)
 
 
 def count(store: Store, engine: QueryEngine, text: str, window: TimeWindow) -> int:
@@ -98,9 +98,9 @@ def event_page(store: Store, engine: QueryEngine, event_id: str, around: int = A
     out = TrailEvent(event, window)
     if source and is_address(source):
         out.address = source
-        q = f'"{source}"'
+        q = quote(source)
         out.flows = engine.search(
-            f"src_addr:{q} OR dst_addr:{q}", window, fields=EVENT_FLOW_FIELDS, limit=EVENT_FLOWS, order="-timestamp"
+            f"src_addr:{q} OR dst_addr:{q}", window, fields=list(FLOW_FIELDS), limit=EVENT_FLOWS, order="-timestamp"
         )
     return out
 

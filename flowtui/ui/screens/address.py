@@ -17,25 +17,16 @@ from textual.widgets import DataTable, Footer, Sparkline, Static
 
 from flowtui.errors import FlowtuiError
 from flowtui.query.window import TimeWindow
-from flowtui.ui.columns import needs_date, plan_columns
-from flowtui.ui.data import AddressInfo, quote
-from flowtui.ui.formatting import (
-    SortableText,
-    clean,
-    fit,
-    format_time,
-    format_value,
-    human_bytes,
-    human_count,
-    safe_text,
-)
+from flowtui.ui.columns import FLOW_FIELDS, needs_date
+from flowtui.ui.data import AddressInfo
+from flowtui.ui.flow_list import fill_flows, flow_target
+from flowtui.ui.formatting import SortableText, clean, format_time, human_bytes, human_count, safe_text
 from flowtui.ui.screens.trail_event import TrailEventScreen
+from flowtui.ui.terms import quote
 from flowtui.ui.widgets.flow_table import FlowTable
 from flowtui.ui.widgets.status_bar import StatusBar
 
 CALL_FIELDS = ("time", "eventSource", "eventName", "user", "errorCode")
-FLOW_FIELDS = ["timestamp", "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "action", "packets", "bytes"]
-_NUMERIC = {"src_port", "dst_port", "packets", "bytes"}
 
 
 class AddressScreen(Screen[None]):
@@ -117,7 +108,7 @@ class AddressScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="address", exit_on_error=False)
     def _fetch(self, address: str, window: TimeWindow) -> None:
         try:
-            info = self.app.data.address(address, window, FLOW_FIELDS)  # type: ignore[attr-defined]
+            info = self.app.data.address(address, window, list(FLOW_FIELDS))  # type: ignore[attr-defined]
             calls = self.app.data.trail_calls(address, window)  # type: ignore[attr-defined]
         except FlowtuiError as exc:
             self.post_message(self.Failed(exc))
@@ -232,24 +223,14 @@ class AddressScreen(Screen[None]):
     def _fill_flows(self, info: AddressInfo) -> None:
         """The recent flows, in the columns that fit (the same rules as the results view)."""
         table = self.query_one("#address-flows", FlowTable)
-        dated = needs_date(self.window, self.app.now())  # type: ignore[attr-defined]
-        texts = [[format_value(name, row.get(name), with_date=dated) for name in FLOW_FIELDS] for row in info.flows]
-        natural = {name: max([len(name), *(len(t[i]) for t in texts)]) for i, name in enumerate(FLOW_FIELDS)}
-        shown, caps = plan_columns(FLOW_FIELDS, natural, (self.app.size.width or table.size.width) - 5)  # box, its scrollbar and the page's
-        reject = self.app.theme_variables.get("reject", "red")
-        table.clear(columns=True)
-        for name in shown:
-            table.add_column(Text(name, justify="right" if name in _NUMERIC else "left"), key=name)
-        for i, (row, row_texts) in enumerate(zip(info.flows, texts)):
-            cells = []
-            for name in shown:
-                value = row.get(name)
-                style = f"bold {reject}" if name == "action" and value == "REJECT" else ""
-                if name in ("src_addr", "dst_addr") and value == info.address:
-                    style = "bold"
-                text = fit(row_texts[FLOW_FIELDS.index(name)], caps[name])
-                cells.append(SortableText(text, value, style=style, justify="right" if name in _NUMERIC else None))
-            table.add_row(*cells, key=f"flow-{i}")
+        fill_flows(
+            table,
+            info.flows,
+            info.address,
+            width=(self.app.size.width or table.size.width) - 5,  # box, its scrollbar and the page's
+            with_date=needs_date(self.window, self.app.now()),  # type: ignore[attr-defined]
+            reject_style=f"bold {self.app.theme_variables.get('reject', 'red')}",
+        )
 
     def _fill_calls(self, calls: list[dict[str, Any]]) -> None:
         self.calls = calls
@@ -326,14 +307,9 @@ class AddressScreen(Screen[None]):
         event.stop()
         if self.info is None:
             return
-        row = self.info.flows[event.coordinate.row]
-        column = str(event.cell_key.column_key.value)
-        value = row.get(column) if column in ("src_addr", "dst_addr") else None
-        if value is None:
-            other = row.get("dst_addr") if row.get("src_addr") == self.address else row.get("src_addr")
-            value = other
-        if value and value != self.address:
-            self.app.open_address(str(value))  # type: ignore[attr-defined]
+        target = flow_target(self.info.flows[event.coordinate.row], str(event.cell_key.column_key.value), self.address)
+        if target and target != self.address:
+            self.app.open_address(target)  # type: ignore[attr-defined]
 
     def set_window(self, window: TimeWindow) -> None:
         self.window = window

@@ -27,7 +27,7 @@ from flowtui.query.window import TimeWindow
 from flowtui.ui import alert_data
 from flowtui.ui.alert_data import AlertList, AlertState
 from flowtui.ui.alert_watch import alert_watch
-from flowtui.ui.columns import MIN_WIDTH, PADDING
+from flowtui.ui.columns import MIN_WIDTH, PADDING, widest
 from flowtui.ui.formatting import clean, fit, format_time, human_bytes
 from flowtui.ui.screens.mute import MuteRequest, MuteScreen
 from flowtui.ui.screens.results import ResultsScreen
@@ -68,7 +68,7 @@ def rule_names(config: Config | None) -> list[str]:
         return []
 
 
-def plan_columns(natural: dict[str, int], width: int) -> tuple[list[str], dict[str, int]]:
+def alert_columns(natural: dict[str, int], width: int) -> tuple[list[str], dict[str, int]]:
     """(the columns that fit ``width`` cells, the most each may take): the flow count goes first
     (the line under the table says it too), then group, rule and condition give way in turn."""
     caps = dict(natural)
@@ -205,9 +205,9 @@ class AlertsScreen(Screen[None]):
         now = self.app.now()  # type: ignore[attr-defined]
         texts = [self._cells(f, alerts, now) for f in firings] if alerts is not None else []
         names = [name for name, _ in COLUMNS]
-        natural = {name: max([len(label), *(len(t[i]) for t in texts)]) for i, (name, label) in enumerate(COLUMNS)}
+        natural = widest(names, texts, [label for _, label in COLUMNS])
         # The screen's width, not the table's: a toast over the table must not narrow it.
-        shown, caps = plan_columns(natural, (self.size.width or self.app.size.width) - 2)
+        shown, caps = alert_columns(natural, (self.size.width or self.app.size.width) - 2)
         with self.app.batch_update():
             table.clear(columns=True)
             for name, label in COLUMNS:
@@ -295,10 +295,11 @@ class AlertsScreen(Screen[None]):
         if alerts is None:
             line.append(" · reading…", style="dim")
         elif alerts.exists:
-            if alerts.pending:
+            state = alert_watch(self.app).state  # the badge's count: counted once per change, by the watch
+            if state is not None and state.pending:
                 line.append(" · ")
-                line.append(f"{alerts.pending:,} unacknowledged", style=f"bold {self.app.theme_variables.get('alarm', 'red')}")
-            else:
+                line.append(f"{state.pending:,} unacknowledged", style=f"bold {self.app.theme_variables.get('alarm', 'red')}")
+            elif state is not None:
                 line.append(" · none to acknowledge")
             shown = len(alerts.firings)
             what = "unacknowledged" if alerts.unacknowledged_only else "firing" + ("s" if shown != 1 else "")

@@ -16,10 +16,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from flowtui import catalog
 from flowtui.errors import FlowtuiError, QueryError
 from flowtui.query.window import TimeWindow
-from flowtui.ui.columns import cut_in_middle, needs_date, order_columns, plan_columns
+from flowtui.ui.columns import cut_in_middle, is_ip, is_numeric, needs_date, order_columns, plan_columns, widest
 from flowtui.ui.data import PAGE_SIZE, Page
 from flowtui.ui.formatting import SortableText, clean, fit, format_time, format_value
 from flowtui.ui.screens.trail_event import TrailEventScreen
@@ -188,7 +187,7 @@ class ResultsScreen(Screen[None]):
         table = self.table
         dated = needs_date(self.window, self.app.now())  # type: ignore[attr-defined]
         texts = [[_format(name, row.get(name), dated) for name in page.columns] for row in page.rows]
-        values = {name: max([0, *(len(t[i]) for t in texts)]) for i, name in enumerate(page.columns)}
+        values = widest(page.columns, texts)
         natural = {name: max(len(name) + (2 if name == self.order[0] else 0), values[name]) for name in page.columns}
         width = (self.app.size.width or table.size.width) - 2  # the table is as wide as the terminal, less a scrollbar
         columns = order_columns(page.columns, page.named)
@@ -199,7 +198,7 @@ class ResultsScreen(Screen[None]):
                 arrow = ""
                 if name == self.order[0]:
                     arrow = " ▼" if self.order[1] else " ▲"
-                justify = "right" if _numeric(name) else "left"
+                justify = "right" if is_numeric(name) else "left"
                 label = fit(name + arrow, max(caps[name], len(arrow) + 2), middle=False)
                 table.add_column(Text(label, justify=justify), key=name)  # type: ignore[arg-type]
             index = {name: i for i, name in enumerate(page.columns)}
@@ -221,7 +220,7 @@ class ResultsScreen(Screen[None]):
             style = f"bold {vars_.get('reject', 'red')}"
         elif (name.endswith("_threat_indicated") and value) or row.get(f"{name}_threat_indicated"):
             style = f"bold {vars_.get('threat', 'magenta')}"
-        return SortableText(text, value, style=style, justify="right" if _numeric(name) else None)
+        return SortableText(text, value, style=style, justify="right" if is_numeric(name) else None)
 
     def _summary(self, loading: bool = False) -> None:
         box = self.query_one("#results-summary", Static)
@@ -285,7 +284,7 @@ class ResultsScreen(Screen[None]):
         if name == self.order[0]:
             self.order = (name, not self.order[1])
         else:
-            self.order = (name, _numeric(name) or name == "timestamp")
+            self.order = (name, is_numeric(name) or name == "timestamp")
         self._focus_column = name
         total = self.page.total if self.page else None
         self.load(0, total)
@@ -320,7 +319,7 @@ class ResultsScreen(Screen[None]):
             else:
                 self.app.push_screen(TrailEventScreen(str(row["_event_id"])))
             return
-        if catalog.BY_NAME.get(column) and catalog.BY_NAME[column].type == "ip" and row.get(column):
+        if is_ip(column) and row.get(column):
             self.app.open_address(str(row[column]))  # type: ignore[attr-defined]
             return
         for name in ("src_addr", "dst_addr"):
@@ -381,7 +380,3 @@ def _format(name: str, value: Any, dated: bool) -> str:
         return ", ".join(map(str, value))
     return format_value(name, value, with_date=dated)
 
-
-def _numeric(name: str) -> bool:
-    f = catalog.BY_NAME.get(name)
-    return f is not None and f.type in ("int", "time")

@@ -23,13 +23,13 @@ from textual.widgets import DataTable, Footer, Static
 
 from flowtui.errors import FlowtuiError
 from flowtui.query.window import format_duration
-from flowtui.ui.data import quote
-from flowtui.ui.formatting import SortableText, clean, format_time, format_value, safe_text
-from flowtui.ui.trail_data import EVENT_FLOW_FIELDS, TrailEvent
+from flowtui.ui.flow_list import fill_flows, flow_target
+from flowtui.ui.formatting import clean, format_time, safe_text
+from flowtui.ui.terms import quote
+from flowtui.ui.trail_data import TrailEvent
 from flowtui.ui.widgets.flow_table import FlowTable
 from flowtui.ui.widgets.status_bar import StatusBar
 
-_NUMERIC = {"src_port", "dst_port", "packets", "bytes"}
 # The card: (label, field) pairs, two per line.
 _FACTS = (
     ("service", "eventSource", "region", "awsRegion"),
@@ -171,20 +171,18 @@ class TrailEventScreen(Screen[None]):
             box.border_title = Text(f"Flows of {clean(page.address)} around the call")
             box.border_subtitle = Text(f"{len(page.flows)} flows in {span} around {format_time(page.event['eventTime'])}")
         table = self.query_one("#trail-flows", FlowTable)
-        table.clear(columns=True)
-        for name in EVENT_FLOW_FIELDS:
-            table.add_column(Text(name, justify="right" if name in _NUMERIC else "left"), key=name)
-        reject = self.app.theme_variables.get("reject", "red")
-        for i, row in enumerate(page.flows):
-            cells = []
-            for name in EVENT_FLOW_FIELDS:
-                value = row.get(name)
-                style = f"bold {reject}" if name == "action" and value == "REJECT" else ""
-                if name in ("src_addr", "dst_addr") and value == page.address:
-                    style = "bold"
-                text = format_value(name, value, with_date=False)
-                cells.append(SortableText(text, value, style=style, justify="right" if name in _NUMERIC else None))
-            table.add_row(*cells, key=f"flow-{i}")
+        fill_flows(
+            table,
+            page.flows,
+            page.address,
+            width=(self.app.size.width or table.size.width) - 5,  # box, its scrollbar and the page's
+            with_date=False,  # ten minutes around the call
+            reject_style=f"bold {self.app.theme_variables.get('reject', 'red')}",
+        )
+
+    def on_resize(self) -> None:
+        if self.page is not None and self.is_mounted:
+            self._fill_flows(self.page)
 
     # --- actions -------------------------------------------------------------------------
     @on(DataTable.CellSelected, "#trail-flows")
@@ -192,13 +190,9 @@ class TrailEventScreen(Screen[None]):
         event.stop()
         if self.page is None:
             return
-        row = self.page.flows[event.coordinate.row]
-        column = str(event.cell_key.column_key.value)
-        value = row.get(column) if column in ("src_addr", "dst_addr") else None
-        if value is None:
-            value = row.get("dst_addr") if row.get("src_addr") == self.page.address else row.get("src_addr")
-        if value:
-            self.app.open_address(str(value))  # type: ignore[attr-defined]
+        target = flow_target(self.page.flows[event.coordinate.row], str(event.cell_key.column_key.value), self.page.address)
+        if target:
+            self.app.open_address(target)  # type: ignore[attr-defined]
 
     def action_flows(self) -> None:
         """All the source address's flows in the results view (the app's window)."""

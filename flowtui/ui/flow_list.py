@@ -1,0 +1,56 @@
+"""A short list of one address's flows in a table: the address page's latest, a CloudTrail call's neighbours.
+
+Both pages show the same columns by the same rules as the results view (the
+columns that fit, long addresses cut in the middle), the address itself in
+bold and rejects in the theme's reject colour; Enter on a flow opens the
+address under the cursor, or the other side of the flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.text import Text
+
+from flowtui.ui.columns import FLOW_FIELDS, cut_in_middle, is_numeric, plan_columns, widest
+from flowtui.ui.formatting import SortableText, fit, format_value
+from flowtui.ui.widgets.flow_table import FlowTable
+
+
+def fill_flows(
+    table: FlowTable,
+    flows: Sequence[dict[str, Any]],
+    address: str | None,
+    *,
+    width: int,
+    with_date: bool,
+    reject_style: str,
+    fields: Sequence[str] = FLOW_FIELDS,
+) -> None:
+    """Fill ``table`` with ``flows`` in the ``fields`` that fit ``width`` cells (its rows keyed ``flow-N``)."""
+    texts = [[format_value(name, row.get(name), with_date=with_date) for name in fields] for row in flows]
+    shown, caps = plan_columns(fields, widest(fields, texts, fields), width)
+    index = {name: i for i, name in enumerate(fields)}
+    table.clear(columns=True)
+    for name in shown:
+        table.add_column(Text(name, justify="right" if is_numeric(name) else "left"), key=name)
+    for i, (row, row_texts) in enumerate(zip(flows, texts)):
+        cells = []
+        for name in shown:
+            value = row.get(name)
+            style = reject_style if name == "action" and value == "REJECT" else ""
+            if name in ("src_addr", "dst_addr") and value == address:
+                style = "bold"
+            text = fit(row_texts[index[name]], caps[name], middle=cut_in_middle(name))
+            cells.append(SortableText(text, value, style=style, justify="right" if is_numeric(name) else None))
+        table.add_row(*cells, key=f"flow-{i}")
+
+
+def flow_target(row: dict[str, Any], column: str, address: str | None) -> str | None:
+    """The address Enter opens on ``row``'s ``column``: the one in that cell, or else the
+    flow's other side (the one that is not ``address``)."""
+    value = row.get(column) if column in ("src_addr", "dst_addr") else None
+    if value is None:
+        value = row.get("dst_addr") if row.get("src_addr") == address else row.get("src_addr")
+    return str(value) if value else None
