@@ -15,6 +15,7 @@ from textual.widgets import Sparkline, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from flowtui import catalog
+from flowtui.ui.columns import is_ip, is_numeric
 from flowtui.ui.data import PaneResult, PaneRow
 from flowtui.ui.formatting import METRIC_FORMAT, SortableText, fit, human_bytes, human_rate
 from flowtui.ui.panes import PaneSpec
@@ -30,10 +31,7 @@ _MAX_WIDTH = {"ip": 39, "int": 6, "other": 30}
 
 
 def _kind(name: str) -> str:
-    f = catalog.BY_NAME.get(name)
-    if f is None:
-        return "other"
-    return "ip" if f.type == "ip" else "int" if f.type in ("int", "time") else "other"
+    return "ip" if is_ip(name) else "int" if is_numeric(name) else "other"
 
 
 def _metric_width(metric: str) -> int:
@@ -139,7 +137,7 @@ class Pane(Vertical):
         for i, name in enumerate(self.spec.by):
             table.add_column(Text(name), key=name)
             self._columns.append((name, "value", i))
-            if self._label_width and _is_ip(name):
+            if self._label_width and is_ip(name):
                 key = f"{name}.who"
                 table.add_column(Text("who"), key=key)
                 self._columns.append((key, "label", i))
@@ -318,11 +316,6 @@ def _show(name: str, value: Any) -> str:
         return "true" if value else "false"
     return str(value)
 
-
-
-def _is_ip(name: str) -> bool:
-    f = catalog.BY_NAME.get(name)
-    return f is not None and f.type == "ip"
 
 
 def _lower_first(title: str) -> str:
