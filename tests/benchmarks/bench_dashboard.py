@@ -19,8 +19,10 @@ press in <= 50 ms (p99, Pilot timings); idle (nothing new arriving) it uses
    screen and back). Each press is timed twice (see :class:`KeyTimer`): until
    its effect is painted ("to screen"), and Pilot's ``press`` + ``pause``
    ("pilot", which has a floor of ~60 ms of its own). Per key: median, p99, max.
-   It also reports the refresh worker's CPU per call (status, change marker,
-   each pane); ``--profile FILE`` runs cProfile on the UI thread meanwhile.
+   It also reports the UI thread's CPU time over each key's "to screen" span and
+   the refresh worker's CPU per call (status, change marker, each pane);
+   ``--profile FILE`` runs cProfile on the UI thread over each key's "to screen"
+   span, one profile per key (``FILE.space``, ``FILE.j`` …), and prints each.
 4. Then, with nothing arriving, it measures the app's CPU time over 30 s and
    how many pane refreshes that took.
 
@@ -110,10 +112,13 @@ class KeyTimer:
       waits for.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, profile: bool = False) -> None:
         self.app = app
         self.sent = 0.0
         self.seen = asyncio.Event()
+        self.cpu: dict[str, list[float]] = {}  # UI-thread CPU from sent to painted, per key
+        self.profiles: dict[str, Any] = {}  # cProfile of the same span, per key (--profile)
+        self._profile = profile
 
     def hook(self, message: Any) -> None:
         """run_test's message_hook: the key has reached the app."""
@@ -131,19 +136,29 @@ class KeyTimer:
             return False
         return all(w._message_queue.empty() for w in screen.walk_children(with_self=True))
 
-    async def _to_screen(self, pilot: Any) -> float:
+    async def _to_screen(self, pilot: Any, key: str, cpu0: float, profiler: Any) -> float:
         await self.seen.wait()
         while True:
             await pilot._wait_for_screen()
             if self._settled():
-                return time.perf_counter()
+                done = time.perf_counter()
+                if profiler is not None:
+                    profiler.disable()
+                self.cpu.setdefault(key, []).append((time.thread_time() - cpu0) * 1000)
+                return done
             await asyncio.sleep(0.001)
 
     async def press(self, pilot: Any, key: str) -> tuple[float, float]:
         """(screen ms, idle ms)."""
+        import cProfile
+
+        profiler = self.profiles.setdefault(key, cProfile.Profile()) if self._profile else None
         self.seen.clear()
+        cpu0 = time.thread_time()
+        if profiler is not None:
+            profiler.enable()
         self.sent = t0 = time.perf_counter()
-        watcher = asyncio.create_task(self._to_screen(pilot))
+        watcher = asyncio.create_task(self._to_screen(pilot, key, cpu0, profiler))
         await pilot.press(key)
         await pilot.pause()
         idle = time.perf_counter()
@@ -194,7 +209,7 @@ async def run_app(db: Path, payload_file: Path, rate: float, presses: int, keys:
 
     Store(db).close()  # the app opens it read-only
     app = FlowtuiApp(db, Config({"ui": {"refresh": 1}}))
-    timer = KeyTimer(app)
+    timer = KeyTimer(app, profile=profile is not None)
     clock = WorkerClock(app.data)
     async with app.run_test(size=(160, 48), message_hook=timer.hook) as pilot:
         deadline = time.monotonic() + 30
@@ -207,12 +222,6 @@ async def run_app(db: Path, payload_file: Path, rate: float, presses: int, keys:
         screen_ms: dict[str, list[float]] = {k: [] for k in keys}
         idle_ms: dict[str, list[float]] = {k: [] for k in keys}
         refreshes = app.refresh_count
-        profiler = None
-        if profile is not None:
-            import cProfile
-
-            profiler = cProfile.Profile()  # this thread only: the UI's event loop
-            profiler.enable()
         for i in range(presses):
             if producer.returncode is not None:
                 break
@@ -221,8 +230,6 @@ async def run_app(db: Path, payload_file: Path, rate: float, presses: int, keys:
             screen_ms[key].append(on_screen)
             idle_ms[key].append(idle)
             await asyncio.sleep(0.2)
-        if profiler is not None:
-            profiler.disable()
         out, _ = await producer.communicate()
         stored, took, producer_rss = out.decode().split()
         refreshes = app.refresh_count - refreshes
@@ -234,6 +241,10 @@ async def run_app(db: Path, payload_file: Path, rate: float, presses: int, keys:
         for key in keys:
             if idle_ms[key]:
                 print(f"  {key:>8}  to screen {_summary(screen_ms[key])}   pilot press+pause {_summary(idle_ms[key])}")
+        print("UI-thread CPU from key sent to painted (what the key and whatever ran meanwhile cost), ms:")
+        for key in keys:
+            if timer.cpu.get(key):
+                print(f"  {key:>8}  {_summary(timer.cpu[key])}")
         every_screen = [v for vs in screen_ms.values() for v in vs]
         every_idle = [v for vs in idle_ms.values() for v in vs]
         if every_idle:
@@ -241,11 +252,14 @@ async def run_app(db: Path, payload_file: Path, rate: float, presses: int, keys:
         print(f"refresh worker (thread CPU): {clock.report()}")
         print(f"dashboard RSS {ui_rss:.0f} MB (peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB);"
               f" together with ingest (peaks): {ui_rss + float(producer_rss):.0f} MB")
-        if profiler is not None and profile is not None:
+        if profile is not None:
             import pstats
 
-            profiler.dump_stats(profile)
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+            for key, profiler in timer.profiles.items():
+                path = profile.with_name(f"{profile.name}.{key}")
+                profiler.dump_stats(path)
+                print(f"--- {key}: UI thread from key sent to painted, all presses (cProfile; also in {path})")
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
         await pilot.pause(5)  # the last flows make it to the panes
         refreshes = app.refresh_count
         cpu0, t0 = time.process_time(), time.monotonic()
@@ -266,7 +280,7 @@ def main() -> None:
     ap.add_argument("--db", type=Path, help="store to ingest into (default: a new one in a temporary directory)")
     ap.add_argument("--keys", default=DEFAULT_KEYS,
                     help=f"keys pressed in turn, each timed on its own (default {DEFAULT_KEYS})")
-    ap.add_argument("--profile", type=Path, help="cProfile the UI thread while keys are pressed; stats to this file")
+    ap.add_argument("--profile", type=Path, help="cProfile the UI thread from each key sent to painted; stats per key to FILE.KEY")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or Path(tmp) / "dash.db"
