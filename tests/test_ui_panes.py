@@ -492,3 +492,34 @@ async def test_a_new_source_shows_no_rate_until_one_is_measured(db: Path) -> Non
             store.set_status("demo:1", "running", None, 0.0, 4)  # a second update: 0/s is measured now
         app.request_refresh(force=False)
         await until(pilot, lambda: str(bar.render()).startswith("● demo:1 running 0.0/s lag 4ms │"))
+
+
+async def test_a_pane_table_draws_each_cell_as_datatable_does(db: Path) -> None:
+    """The table renders a cell's text once and lays its place, the row's style (the focused
+    table's tint) and the cursor over it: every cell comes out as DataTable's own rendering."""
+    from rich.segment import Segment
+    from textual.widgets import DataTable
+
+    def drawn(lines: list[list[Segment]]) -> list[list[tuple[str, object]]]:
+        return [[(s.text, s.style) for s in Segment.simplify(line)] for line in lines]
+
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("l")  # the cursor on a second column
+        checked = 0
+        for focused in (True, False):
+            for key in ("top-talkers", "rejects"):
+                table = app.dashboard.pane(key).table
+                base = table.rich_style
+                for row in range(table.row_count):
+                    for column, col in enumerate(table.ordered_columns):
+                        width = col.get_render_width(table)
+                        cursor = (row, column) == tuple(table.cursor_coordinate)
+                        ours = table._render_cell(row, column, base, width, cursor=cursor)
+                        theirs = DataTable._render_cell(table, row, column, base, width, cursor=cursor)
+                        assert drawn(ours) == drawn(theirs), (key, row, column, cursor)
+                        checked += 1
+            if focused:
+                await pilot.press("slash")  # no table has focus: no tint, the cursor blurred
+        assert checked > 40

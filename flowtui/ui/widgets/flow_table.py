@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.padding import Padding
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -43,37 +45,67 @@ class FlowTable(DataTable[Any]):
         kwargs.setdefault("cursor_type", "cell")
         kwargs.setdefault("zebra_stripes", False)
         super().__init__(**kwargs)
-        self._rendered: LRUCache[tuple[Any, ...], Any] = LRUCache(4096)
+        self._rendered: LRUCache[tuple[Any, ...], Any] = LRUCache(4096)  # cells as drawn
+        self._plain: LRUCache[tuple[Any, ...], Any] = LRUCache(4096)  # cells as Rich renders their text
         self.cells_rendered = 0  # cells DataTable rendered anew (for tests and the curious)
 
     # --- rendering ------------------------------------------------------------------
     def _render_cell(
         self, row_index: int, column_index: int, base_style: Style, width: int, cursor: bool = False, hover: bool = False
     ) -> Any:
-        """A cell as DataTable renders it, kept by what it shows and where.
+        """A cell as DataTable renders it, from what it shows rendered once.
 
-        DataTable forgets every rendered cell whenever any one cell changes (its caches
-        are keyed by a table-wide update count), and rendering a cell through Rich costs
-        ~0.2 ms: a pane refresh that changes a third of the cells repainted them all. Here
-        a cell is rendered again only when its text, style, place, width, cursor or the
-        table's focus changed.
+        DataTable renders a cell through Rich (~0.2 ms) whenever any cell of the table
+        changed (its caches are keyed by a table-wide update count) and whenever the table
+        gains or loses focus (the focused table's tint is in every cell's style): a pane
+        refresh that changed two cells, or Tab to the next pane, rendered every cell of the
+        table again (of both tables, on Tab). Here Rich renders a cell's text, padded to
+        its width, once (``cells_rendered`` counts those); its place, the row's style (the
+        tint) and the cursor's are laid over it as DataTable's ``Styled`` lays them, and the
+        result is kept by everything it depends on.
         """
         key = self._cell_key(row_index, column_index, base_style, width, cursor, hover)
         if key is None:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         lines = self._rendered.get(key)
         if lines is None:
-            self.cells_rendered += 1
-            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            shown, state = key[0], key[-1]
+            plain = self._plain.get((shown, width, state))
+            if plain is None:
+                self.cells_rendered += 1
+                plain = self._render_plain(row_index, column_index, width)
+                self._plain[(shown, width, state)] = plain
+            component_style, post_style = self._get_styles_to_render_cell(
+                False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+                self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
+            )
+            pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
+            lines = [list(Segment.apply_style(line, pre_style, post_style)) for line in plain]
             self._rendered[key] = lines
         return lines
+
+    def _render_plain(self, row_index: int, column_index: int, width: int) -> list[list[Segment]]:
+        """A body cell's lines as DataTable's ``_render_cell`` renders them, without its styles."""
+        row_key = self._row_locations.get_key(row_index)
+        _, cells = self._get_row_renderables(row_index)
+        height = self.rows[row_key].height
+        options = self.app.console_options.update_dimensions(width, height)
+        if height == 1:
+            options = options.update(no_wrap=True)
+        return self.app.console.render_lines(Padding(cells[column_index], (0, self.cell_padding)), options)
 
     def _cell_key(
         self, row_index: int, column_index: int, base_style: Style, width: int, cursor: bool, hover: bool
     ) -> tuple[Any, ...] | None:
-        """Everything a body cell's rendering depends on; None for the header (or a DataTable
-        whose insides are not as this Textual's)."""
-        if row_index < 0 or column_index < 0:
+        """Everything a body cell's rendering depends on, what it shows first and how it is
+        drawn last; None for the header, a cell of a fixed row or column, a row whose
+        height is not measured yet (DataTable renders those), or a DataTable whose insides
+        are not as this Textual's.
+
+        Focus and the theme reach a cell through ``base_style`` (the row's style) and, under
+        the cursor or the mouse, the cursor's or hover's component style: those are in the key.
+        """
+        if row_index < 0 or column_index < 0 or row_index < self.fixed_rows or column_index < self.fixed_columns:
             return None
         try:
             row_key = self._row_locations.get_key(row_index)
@@ -81,8 +113,10 @@ class FlowTable(DataTable[Any]):
             if row_key is None or column_key is None:
                 return None
             value = self._data[row_key][column_key]
-            state = (self.show_cursor, self._show_hover_cursor, self._pseudo_class_state, self.rows[row_key].height)
+            height = self.rows[row_key].height
         except (AttributeError, KeyError):
+            return None
+        if height < 1:
             return None
         if isinstance(value, Text):
             shown: Any = (value.plain, str(value.style), value.justify, value.overflow, value.no_wrap, tuple(value.spans))
@@ -90,7 +124,15 @@ class FlowTable(DataTable[Any]):
             shown = (type(value), value)
         else:
             return None
-        return (shown, row_index, column_index, base_style, width, cursor, hover, state)
+        look = (
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.get_component_rich_style("datatable--cursor") if cursor else None,
+            self.get_component_rich_style("datatable--hover") if hover else None,
+            self.cursor_foreground_priority,
+            self.cursor_background_priority,
+        )
+        return (shown, row_index, column_index, base_style, width, cursor, hover, look, (self.cell_padding, height))
 
     def _update_dimensions(self, new_rows: Any) -> None:
         """Measure new rows (DataTable does it when idle), then forget rows painted before.
@@ -105,10 +147,6 @@ class FlowTable(DataTable[Any]):
         if widths != [column.get_render_width(self) for column in self.ordered_columns]:
             self._update_count += 1
             self.refresh()
-
-    def notify_style_update(self) -> None:
-        self._rendered.clear()  # the theme or the CSS changed: every cell looks different
-        super().notify_style_update()
 
     def action_cursor_top(self) -> None:
         if self.row_count:
