@@ -145,3 +145,40 @@ def test_fields_lists_names_and_aliases(capsys: pytest.CaptureFixture[str]) -> N
     table = capsys.readouterr().out
     assert table.splitlines()[0] == "CloudTrail fields (flowtui query --source cloudtrail; the record's name, then its aliases)"
     assert "  errorCode " in table
+
+
+MANY = 1_234  # more events than one streamed batch (500)
+T_MANY = 1_795_780_000
+
+
+@pytest.fixture(scope="module")
+def many_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.cloudtrail_data import event_at, records, trail_file
+
+    base = records()
+    recs = [event_at(base[i % len(base)], f"ev-{i:04d}", T_MANY + i, f"203.0.113.{i % 200}") for i in range(MANY)]
+    path = Path(tmp_path_factory.mktemp("ct-many")) / "ct.db"
+    with Store(path) as store:
+        Pipeline(store).ingest_trail_file(trail_file(recs), "many.json.gz", "file:many")
+    return path
+
+
+def test_every_event_streams_with_limit_0(many_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["query", "--db", str(many_db), "--source", "cloudtrail", "--limit", "0", "--format", "jsonl",
+                 "--fields", "eventTime,sourceIPAddress"])  # fmt: skip
+    out = capsys.readouterr()
+    assert (code, out.err) == (0, "")
+    rows = [json.loads(line) for line in out.out.splitlines()]
+    assert rows == [{"eventTime": T_MANY + i, "sourceIPAddress": f"203.0.113.{i % 200}"} for i in reversed(range(MANY))]
+
+
+def test_a_stream_read_in_part_and_closed_leaves_the_store_ready(many_db: Path) -> None:
+    with Store(many_db, readonly=True) as store:
+        search = TrailSearch(store)
+        stream = search.iter_search("*", names=["eventTime"], limit=0, order="eventTime")
+        assert [next(stream)["eventTime"] for _ in range(3)] == [T_MANY, T_MANY + 1, T_MANY + 2]
+        assert store.conn.in_transaction  # one snapshot while rows are still coming
+        stream.close()
+        assert not store.conn.in_transaction
+        assert search.count("*") == MANY
+        assert search.search("*", names=["eventTime"], limit=2) == [{"eventTime": T_MANY + MANY - 1}, {"eventTime": T_MANY + MANY - 2}]

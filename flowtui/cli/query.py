@@ -9,7 +9,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any, TextIO
 
 from flowtui import catalog
@@ -18,6 +18,7 @@ from flowtui.config import Config, parse_duration
 from flowtui.errors import QueryError
 from flowtui.query.engine import DEFAULT_TIMEOUT, QueryEngine, check_fields, columns_for
 from flowtui.query.window import TimeWindow
+from flowtui.store import Store
 
 _EPILOG = """\
 query syntax (Graylog's):
@@ -114,23 +115,16 @@ def run(args: argparse.Namespace) -> int:
         return _run_cloudtrail(args, window, text)
     fields = check_fields(_split(args.fields)) if args.fields else None
     engine = engine_for(args)
-    rows: Generator[dict[str, Any], None, None] | None = None
-    try:
-        if args.count:
-            print(engine.count(text, window))
-            return 0
-        if fields is None:
-            fields = columns_for(text) if args.format == "table" else [f.name for f in catalog.FIELDS]
-        rows = engine.iter_search(text, window, fields=fields, limit=args.limit, order=args.sort)
-        with _quiet_pipe():
-            _print_rows(args.format, fields, rows, "flows", args.limit)
-    except QueryError as exc:
-        return report_query_error(exc)
-    finally:
-        if rows is not None:
-            rows.close()  # a reader that went away (| head) leaves it unfinished
-        engine.store.close()
-    return 0
+    if fields is None:
+        fields = columns_for(text) if args.format == "table" else [f.name for f in catalog.FIELDS]
+    return _search(
+        args,
+        engine.store,
+        lambda: engine.count(text, window),
+        lambda: engine.iter_search(text, window, fields=fields, limit=args.limit, order=args.sort),
+        fields,
+        "flows",
+    )
 
 
 def _run_cloudtrail(args: argparse.Namespace, window: TimeWindow, text: str) -> int:
@@ -140,19 +134,41 @@ def _run_cloudtrail(args: argparse.Namespace, window: TimeWindow, text: str) -> 
     order = "-eventTime" if args.sort == "-timestamp" else args.sort
     config = common.load_config(args)
     store = common.open_store(args, config, readonly=True)
+    searcher = trail.TrailSearch(store, timeout=query_timeout(config))
+    if fields is None:
+        fields = trail.columns_for(text) if args.format == "table" else [f.name for f in trail.fields.FIELDS]
+    return _search(
+        args,
+        store,
+        lambda: searcher.count(text, window),
+        lambda: searcher.iter_search(text, window, fields, limit=args.limit, order=order),
+        fields,
+        "events",
+    )
+
+
+def _search(
+    args: argparse.Namespace,
+    store: Store,
+    count: Callable[[], int],
+    stream: Callable[[], Generator[dict[str, Any], None, None]],
+    fields: list[str],
+    what: str,
+) -> int:
+    """Print the count or the rows as they stream in, then close the store; a bad query exits 2."""
+    rows: Generator[dict[str, Any], None, None] | None = None
     try:
-        searcher = trail.TrailSearch(store, timeout=query_timeout(config))
         if args.count:
-            print(searcher.count(text, window))
+            print(count())
             return 0
-        if fields is None:
-            fields = trail.columns_for(text) if args.format == "table" else [f.name for f in trail.fields.FIELDS]
-        rows = searcher.search(text, window, fields, limit=args.limit, order=order)
+        rows = stream()
         with _quiet_pipe():
-            _print_rows(args.format, fields, rows, "events", args.limit)
+            _print_rows(args.format, fields, rows, what, args.limit)
     except QueryError as exc:
         return report_query_error(exc)
     finally:
+        if rows is not None:
+            rows.close()  # a reader that went away (| head) leaves it unfinished
         store.close()
     return 0
 

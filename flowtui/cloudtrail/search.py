@@ -10,8 +10,8 @@ answer is then empty, never an error.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Final
+from collections.abc import Generator, Sequence
+from typing import Any, Final, TypedDict, Unpack
 
 import orjson
 
@@ -20,7 +20,7 @@ from flowtui.cloudtrail.records import user_label
 from flowtui.errors import QueryError, UsageError
 from flowtui.query import plan
 from flowtui.query.compiler import CompiledQuery, compile_query, unknown_field
-from flowtui.query.engine import DEFAULT_TIMEOUT, QueryEngine
+from flowtui.query.engine import DEFAULT_TIMEOUT, QueryEngine, stream
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store
 
@@ -28,6 +28,15 @@ Row = dict[str, Any]
 AROUND_SECONDS: Final[int] = 300  # an event page shows its address's flows this long before and after
 SCOPE_PREFIX: Final[str] = "@cloudtrail"  # the query bar's scope: the rest of the text searches CloudTrail
 _TIME_NAMES: Final[frozenset[str]] = frozenset({"eventTime", "event_time", "timestamp", "start"})
+
+
+class Page(TypedDict, total=False):
+    """What :meth:`TrailSearch.iter_search` takes after the query, window and fields (see it for the defaults)."""
+
+    limit: int | None
+    order: str
+    with_id: bool
+    offset: int
 
 
 def split_scope(text: str) -> tuple[str, str, int]:
@@ -85,15 +94,15 @@ class TrailSearch:
         return table.exists(self.store.conn)
 
     def _where(self, query: str, window: TimeWindow | None, now: float | None = None) -> tuple[str, list[Any]]:
-        compiled = compile_trail(query)
-        conds, params = _window_sql(window, now)
-        where, more = compiled.render()
-        if where != "1":
-            conds.append(where)
-            params.extend(more)
-        return " AND ".join(conds) or "1", params
+        return plan.where(compile_trail(query), "f.time", *(window or TimeWindow()).bounds(now))
 
     def search(
+        self, query: str, window: TimeWindow | None = None, names: Sequence[str] | None = None, **page: Unpack[Page]
+    ) -> list[Row]:
+        """Matching events, as :meth:`iter_search` yields them, in one list."""
+        return list(self.iter_search(query, window, names, **page))
+
+    def iter_search(
         self,
         query: str,
         window: TimeWindow | None = None,
@@ -102,18 +111,21 @@ class TrailSearch:
         order: str = "-eventTime",
         with_id: bool = False,
         offset: int = 0,
-    ) -> list[Row]:
-        """Matching events, newest first by default; ``limit`` None or 0 means all."""
+    ) -> Generator[Row, None, None]:
+        """Matching events, newest first by default; ``limit`` None or 0 means all.
+
+        Streaming, as flow searches do: the time limit applies to each wait for rows.
+        """
         wanted = check_fields(list(names)) if names is not None else [f.name for f in fields.FIELDS]
         order_sql = _order(order)
         where, params = self._where(query, window)  # a bad query is an error even with no table
         if not self.available():
-            return []
+            return
         sql = f"SELECT f.* FROM cloudtrail f WHERE {where} ORDER BY {order_sql} LIMIT ? OFFSET ?"
-        with self.engine._session():
+        with self.engine._session() as restart:
             cur = self.store.conn.execute(sql, [*params, limit if limit else -1, max(0, offset)])
             columns = [d[0] for d in cur.description]
-            return [decode(dict(zip(columns, r)), wanted, with_id) for r in cur.fetchall()]
+            yield from stream(cur, restart, lambda r: decode(dict(zip(columns, r)), wanted, with_id))
 
     def count(self, query: str, window: TimeWindow | None = None) -> int:
         where, params = self._where(query, window)

@@ -246,7 +246,7 @@ def _threshold_top(
                     continue
                 cond = "" if piece.cond == "1" else f" WHERE {piece.cond}"
                 sql = (
-                    f"WITH cand({names}) AS (VALUES {values}) SELECT {names}, sum(f.flows), sum(f.bytes), sum(f.packets) "
+                    f"WITH cand({names}) AS (VALUES {values}) SELECT {names}, {plan.sums(piece.span)} "
                     f'FROM cand JOIN {piece.span.source} ON f."start" IN ({", ".join("?" * len(starts))}) AND {join}'
                     f"{cond} GROUP BY {names}"
                 )
@@ -392,7 +392,7 @@ def _union(pieces: Sequence[Piece], keys: Sequence[str], aliases: list[dict[int,
             else:
                 exprs.append(f"{key} AS k{i}")
         if span.rollup is None:
-            sums = 'count(*) AS c, coalesce(sum(f."bytes"), 0) AS b, coalesce(sum(f."packets"), 0) AS p'
+            sums = plan.sums(span, ("c", "b", "p"))
             group = ", ".join(f"k{i}" for i in range(len(keys)))
             selects.append(f"SELECT {', '.join(exprs)}, {sums} FROM flows f WHERE {where} GROUP BY {group}")
         else:

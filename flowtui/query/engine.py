@@ -16,7 +16,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from flowtui import catalog, schema
 from flowtui.errors import FlowtuiError, QueryError, UsageError
@@ -49,8 +49,18 @@ _LITERAL_IDS = 500  # a lookup finding at most this many ids binds them instead 
 _LITERAL_BUDGET = 5_000  # … and at most this many for a whole query
 _LOOKUPS_KEPT = 256  # lookups an engine remembers (a dashboard asks a few dozen)
 _COMPLEMENT_ROWS = 100_000  # a lookup finding many ids may look for the few it misses in a table this big
+_BATCH = 500  # rows fetched at a time while streaming
 _PAGE = 1_000  # pages up to this size may fall back from the time-index walk to a table scan
 _WALK_MIN, _WALK_MAX, _WALK_PER_ROW = 0.05, 0.3, 2.5e-8  # the walk's budget: seconds, and per stored flow
+
+
+class Page(TypedDict, total=False):
+    """What :meth:`QueryEngine.iter_search` takes after the query, window and fields (see it for the defaults)."""
+
+    limit: int | None
+    offset: int
+    order: str
+    with_id: bool
 
 
 class _OverBudget(Exception):
@@ -112,23 +122,7 @@ class QueryEngine:
 
     def _where(self, query: str, window: TimeWindow | None, now: float | None = None) -> tuple[str, list[Any]]:
         """The WHERE clause of ``query`` in ``window``; lookups in interned tables are done here."""
-        compiled = self.compile(query)
-        conds: list[str] = []
-        params: list[Any] = []
-        start, end = (window or TimeWindow()).bounds(now)
-        if start is not None:
-            conds.append('f."start" >= ?')
-            params.append(start)
-        if end is not None:
-            conds.append('f."start" < ?')
-            params.append(end)
-        where, more = compiled.render(self._resolver())
-        if where == "0":
-            return "0", []
-        if where != "1":
-            conds.append(where)
-            params.extend(more)
-        return (" AND ".join(conds) if conds else "1"), params
+        return plan.where(self.compile(query), 'f."start"', *(window or TimeWindow()).bounds(now), self._resolver())
 
     def _spans_where(
         self, compiled: CompiledQuery, rollup: plan.Family | None, window: TimeWindow | None, now: float | None = None
@@ -163,7 +157,7 @@ class QueryEngine:
             return None
         out = [0, 0, 0]
         for piece in self._spans_where(compiled, family, TimeWindow(start, end)):
-            got = self.store.conn.execute(f"SELECT {_sums(piece.span)} FROM {piece.span.source} WHERE {piece.where}", piece.params)
+            got = self.store.conn.execute(f"SELECT {plan.sums(piece.span)} FROM {piece.span.source} WHERE {piece.where}", piece.params)
             row = got.fetchone()
             out = [a + (b or 0) for a, b in zip(out, row)]
         return out
@@ -263,17 +257,10 @@ class QueryEngine:
     # --- searching ------------------------------------------------------------------------
 
     def search(
-        self,
-        query: str,
-        window: TimeWindow | None = None,
-        fields: Sequence[str] | None = None,
-        limit: int | None = 100,
-        offset: int = 0,
-        order: str = "-timestamp",
-        with_id: bool = False,
+        self, query: str, window: TimeWindow | None = None, fields: Sequence[str] | None = None, **page: Unpack[Page]
     ) -> list[Row]:
-        """Matching flows, newest first by default; ``limit`` None or 0 means all."""
-        return list(self.iter_search(query, window, fields, limit, offset, order, with_id))
+        """Matching flows, as :meth:`iter_search` yields them, in one list."""
+        return list(self.iter_search(query, window, fields, **page))
 
     def iter_search(
         self,
@@ -285,7 +272,10 @@ class QueryEngine:
         order: str = "-timestamp",
         with_id: bool = False,
     ) -> Generator[Row, None, None]:
-        """Like :meth:`search`, streaming: the time limit applies to each wait for rows."""
+        """Matching flows, newest first by default; ``limit`` None or 0 means all.
+
+        Streaming: the time limit applies to each wait for rows.
+        """
         names = check_fields(list(fields) if fields is not None else list(ALL_FIELDS))
         order_sql = _order_sql(order)
         if limit and limit <= _PAGE and offset == 0 and order.lstrip("+-") in ("timestamp", "start"):
@@ -295,14 +285,7 @@ class QueryEngine:
         with self._session() as restart:
             where, params = self._where(query, window)
             cur = self.store.conn.execute(sql.format(where=where), [*params, limit if limit else -1, max(0, offset)])
-            decode = self.decoder.rows(names, [d[0] for d in cur.description], with_id)
-            while True:
-                batch = cur.fetchmany(500)
-                if not batch:
-                    return
-                restart()
-                for row in batch:
-                    yield decode(row)
+            yield from stream(cur, restart, self.decoder.rows(names, [d[0] for d in cur.description], with_id))
 
     def _first_page(
         self, query: str, window: TimeWindow | None, names: list[str], limit: int, order_sql: str, with_id: bool
@@ -457,10 +440,10 @@ class QueryEngine:
         with self._session():
             for span, where, params in self._spans_where(compiled, rollup, TimeWindow(start, end)):
                 if span.rollup is None:
-                    sql = f'SELECT (f."start" - ?) / ?, {_sums(span)} FROM flows f WHERE {where} GROUP BY 1'
+                    sql = f'SELECT (f."start" - ?) / ?, {plan.sums(span)} FROM flows f WHERE {where} GROUP BY 1'
                     rows = self.store.conn.execute(sql, [start, width, *params]).fetchall()
                 else:  # per minute, in the rollup's own order (no sort), folded into buckets here
-                    sql = f'SELECT f."start", {_sums(span)} FROM {span.source} WHERE {where} GROUP BY f."start"'
+                    sql = f'SELECT f."start", {plan.sums(span)} FROM {span.source} WHERE {where} GROUP BY f."start"'
                     rows = [((m - start) // width, c, by, p) for m, c, by, p in self.store.conn.execute(sql, params)]
                 for b, c, by, p in rows:
                     acc = counts.setdefault(b, [0, 0, 0])
@@ -474,11 +457,12 @@ class QueryEngine:
         return out
 
 
-def _sums(span: plan.Span) -> str:
-    """flows, bytes and packets of a group: counted in flows, added up in a rollup."""
-    if span.rollup is None:
-        return 'count(*), coalesce(sum(f."bytes"), 0), coalesce(sum(f."packets"), 0)'
-    return "sum(f.flows), sum(f.bytes), sum(f.packets)"
+def stream(cur: sqlite3.Cursor, restart: Callable[[], None], decode: Callable[[tuple[Any, ...]], Row]) -> Iterator[Row]:
+    """The cursor's rows decoded, a batch at a time; the session's clock restarts for each batch."""
+    while batch := cur.fetchmany(_BATCH):
+        restart()
+        for row in batch:
+            yield decode(row)
 
 
 def _rows(conn: sqlite3.Connection, table: str) -> int:

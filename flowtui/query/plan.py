@@ -24,7 +24,7 @@ from typing import Any
 
 from flowtui import catalog, rollups, schema
 from flowtui.query.compiler import CompiledQuery
-from flowtui.query.conditions import Cond
+from flowtui.query.conditions import Cond, Resolver
 
 MINUTE = schema.ROLLUP_SECONDS
 
@@ -196,6 +196,35 @@ class Piece:
 
     def __iter__(self) -> Iterator[Any]:  # (span, where, params), as the loops over pieces take them
         return iter((self.span, self.where, self.params))
+
+
+def where(
+    compiled: CompiledQuery, column: str, start: int | None, end: int | None, resolve: Resolver | None = None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause of ``compiled`` in ``[start, end)`` of the time ``column`` ("0": nothing can match).
+
+    With ``resolve``, lookups in interned tables become ids (or a constant) first.
+    """
+    conds, params = bounds(column, start, end)
+    cond, more = compiled.render(resolve)
+    if cond == "0":
+        return "0", []
+    out: list[Any] = list(params)
+    if cond != "1":
+        conds.append(cond)
+        out.extend(more)
+    return " AND ".join(conds) or "1", out
+
+
+def sums(span: Span, names: tuple[str, str, str] | None = None) -> str:
+    """flows, bytes and packets of a group (``names``: their aliases): counted in flows, added up in a rollup."""
+    if span.rollup is None:
+        exprs = ("count(*)", 'coalesce(sum(f."bytes"), 0)', 'coalesce(sum(f."packets"), 0)')
+    else:
+        exprs = ("sum(f.flows)", "sum(f.bytes)", "sum(f.packets)")
+    if names is None:
+        return ", ".join(exprs)
+    return ", ".join(f"{e} AS {n}" for e, n in zip(exprs, names))
 
 
 def bounds_sql(span: Span) -> tuple[list[str], list[int]]:
