@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import orjson
 
-from flowtui.cloudtrail.records import RecordError, looks_like_record, parse_message, parse_record
+from flowtui.cloudtrail.records import RecordError, digest_skipped, looks_like_record, parse_message, parse_record
 from flowtui.cloudtrail.table import TrailWrite
 from flowtui.payloads import Payload
 from flowtui.store import Batch, DeadLetter
@@ -65,7 +65,7 @@ def file_batches(data: bytes, name: str, source: str, messages: list[str]) -> It
         yield batch, TrailWrite()
         return
     if isinstance(document, dict) and "Records" not in document and "digestStartTime" in document:
-        messages.append(f"{name}: a CloudTrail-Digest file (hashes, not events); skipped")
+        messages.append(digest_skipped(name))
         return
     records = document.get("Records") if isinstance(document, dict) else None
     if not isinstance(records, list):

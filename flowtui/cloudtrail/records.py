@@ -71,6 +71,11 @@ def is_trail_file(head: bytes) -> bool:
     return _TRAIL_FILE.match(head.removeprefix(_UTF8_BOM)) is not None
 
 
+def digest_skipped(name: str) -> str:
+    """What a user is told of a CloudTrail-Digest file (``name``: its path or s3:// address)."""
+    return f"{name}: a CloudTrail-Digest file (hashes, not events); skipped"
+
+
 def is_digest_name(name: str) -> bool:
     """CloudTrail-Digest files (integrity validation) hold hashes, not events."""
     return _DIGEST.search(name) is not None

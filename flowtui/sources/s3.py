@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from flowtui.cloudtrail.records import is_digest_name
+from flowtui.cloudtrail.records import digest_skipped, is_digest_name
 from flowtui.config import parse_duration
 from flowtui.errors import ConfigError, SourceError, UsageError
 from flowtui.formats import LogFormat, is_header_line
@@ -138,7 +138,7 @@ class S3Export:
         skipped_old = skipped_done = 0
         for obj in self._list(bucket, prefix):
             if is_digest_name(obj.key):
-                stats.messages.append(f"s3://{bucket}/{obj.key}: a CloudTrail-Digest file (hashes, not events); skipped")
+                stats.messages.append(digest_skipped(f"s3://{bucket}/{obj.key}"))
                 continue
             if obj.key.endswith(_SKIP_SUFFIXES):
                 stats.messages.append(f"s3://{bucket}/{obj.key}: Parquet exports are not supported; skipped")
