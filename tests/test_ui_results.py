@@ -10,8 +10,9 @@ import pytest
 from flowtui.ui.data import PAGE_SIZE
 from flowtui.ui.screens.address import AddressScreen
 from flowtui.ui.screens.dashboard import DashboardScreen
+from flowtui.ui.screens.dialogs import ExportScreen
 from flowtui.ui.screens.results import ResultsScreen
-from tests.ui_data import FLOWS, NOW, enter_query, flow, make_app, refreshed, table_rows, until, write_flows
+from tests.ui_data import FLOWS, NOW, add_flows, enter_query, flow, make_app, refreshed, table_rows, until, write_flows
 
 REJECT_ROWS = [
     ["09:59:30", "eni-0a1b2c3d", "198.51.100.7", "61000", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"],
@@ -168,34 +169,48 @@ async def test_enter_on_an_address_opens_it_and_escape_comes_back(db: Path) -> N
         assert isinstance(app.screen, DashboardScreen)  # the dashboard never goes away
 
 
-async def export(pilot, screen: ResultsScreen, path: Path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+REJECTS_CSV = """\
+timestamp,interface_id,src_addr,src_port,dst_addr,dst_port,protocol,action,packets,bytes
+2026-11-27T09:59:30Z,eni-0a1b2c3d,198.51.100.7,61000,10.0.1.11,22,TCP,REJECT,2,120
+2026-11-27T09:58:30Z,eni-0a1b2c3d,198.51.100.7,61001,10.0.1.11,22,TCP,REJECT,2,120
+2026-11-27T09:57:30Z,eni-0a1b2c3d,198.51.100.7,61002,10.0.1.11,22,TCP,REJECT,2,120
+2026-11-27T09:56:30Z,eni-0a1b2c3d,198.51.100.7,61003,10.0.1.11,22,TCP,REJECT,2,120
+2026-11-27T09:55:30Z,eni-0a1b2c3d,198.51.100.7,61004,10.0.1.11,22,TCP,REJECT,2,120
+2026-11-27T09:55:00Z,eni-0a1b2c3d,203.0.113.5,50100,10.0.1.11,3389,TCP,REJECT,1,60
+"""
+
+
+async def export(pilot, screen: ResultsScreen, path: Path | None, fmt: str = "csv") -> Path:  # type: ignore[no-untyped-def]
+    """e, the format, the path (None: the default), Enter; until the file is written. The file."""
     app = pilot.app
     await pilot.press("e")
-    await until(pilot, lambda: app.screen.__class__.__name__ == "ExportScreen")
+    await until(pilot, lambda: isinstance(app.screen, ExportScreen))
     if fmt == "json":
         await pilot.click("#format-json")
     field = app.screen.query_one("#export-path")
-    field.value = str(path)
+    if path is not None:
+        field.value = str(path)
+    written = Path(field.value).expanduser()
     field.focus()
     await pilot.press("enter")
-    await until(pilot, lambda: path.exists() and app.screen is screen and not list(app.workers))
+    await until(pilot, lambda: app.screen is screen and screen.exporting is None and not list(app.workers))
+    return written
+
+
+def toasts(app) -> list[str]:  # type: ignore[no-untyped-def]
+    return [str(n.message) for n in app._notifications]
 
 
 async def test_export_csv_and_json(db: Path, tmp_path: Path) -> None:
+    """CSV: times in ISO 8601 UTC, counts as numbers; JSON: what flowtui query --format json prints."""
     app = make_app(db)
     async with app.run_test(size=(140, 40)) as pilot:
         await refreshed(pilot)
         screen = await run_query(pilot, "action:REJECT")
         out = tmp_path / "rejects.csv"
         await export(pilot, screen, out, "csv")
-        starts = [NOW - 30 - 60 * i for i in range(5)] + [NOW - 300]
-        lines = [",".join(COLUMNS)] + [
-            f"{t},eni-0a1b2c3d,{src},{sport},10.0.1.11,{dport},TCP,REJECT,{packets},{nbytes}"
-            for t, (src, sport, dport, packets, nbytes) in zip(
-                starts, [("198.51.100.7", 61000 + i, 22, 2, 120) for i in range(5)] + [("203.0.113.5", 50100, 3389, 1, 60)]
-            )
-        ]
-        assert out.read_text() == "\n".join(lines) + "\n"
+        assert out.read_text() == REJECTS_CSV
+        assert toasts(app)[-1] == f"Wrote 6 flows to {out}"
         out_json = tmp_path / "rejects.json"
         await export(pilot, screen, out_json, "json")
         data = json.loads(out_json.read_text())
@@ -205,6 +220,132 @@ async def test_export_csv_and_json(db: Path, tmp_path: Path) -> None:
         }
         assert [row["src_port"] for row in data] == [61000, 61001, 61002, 61003, 61004, 50100]
         assert out_json.read_text().startswith('[\n  {"timestamp": 1795773570, "interface_id": "eni-0a1b2c3d",')
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["flows.db", "flows.db-shm", "flows.db-wal", "rejects.csv", "rejects.json"]
+
+
+async def test_export_defaults_to_the_home_folder_named_for_the_snapshot(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "action:REJECT")
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ExportScreen))
+        dialog = app.screen
+        assert dialog.query_one("#export-path").value == "~/flowtui-export-20261127-100000.csv"
+        assert str(dialog.query_one(".dialog-query").render()) == "6 flows · last 15m · snapshot 10:00:00"
+        await pilot.click("#format-json")
+        assert dialog.query_one("#export-path").value == "~/flowtui-export-20261127-100000.json"
+        await pilot.press("escape")
+        written = await export(pilot, screen, None)
+        assert written == home / "flowtui-export-20261127-100000.csv"
+        assert written.read_text() == REJECTS_CSV
+        assert toasts(app)[-1] == f"Wrote 6 flows to {written}"
+        # A folder: the default name in it.
+        folder = tmp_path / "exports"
+        folder.mkdir()
+        await export(pilot, screen, folder)
+        assert (folder / "flowtui-export-20261127-100000.csv").read_text() == REJECTS_CSV
+
+
+async def test_export_writes_the_snapshot_the_screen_counted(db: Path, tmp_path: Path) -> None:
+    """Flows that arrive later (inside the window) and a clock that moved on change nothing:
+    the file has the rows the summary counts."""
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "action:REJECT")
+        summary = str(screen.query_one("#results-summary").render())
+        assert summary.startswith("6 flows · last 15m")
+        add_flows(db, [flow("192.0.2.66", 33000, "10.0.1.10", 22, 6, "REJECT", 60, 1, 200)])  # a late record
+        later = float(NOW + 600)  # the live window now starts at 09:55:00: the oldest reject is on its edge
+        app.now = app.data.now = lambda: later
+        out = await export(pilot, screen, tmp_path / "snapshot.csv")
+        assert out.read_text() == REJECTS_CSV
+        assert toasts(app)[-1] == f"Wrote 6 flows to {out}"
+        assert str(screen.query_one("#results-summary").render()) == summary
+        # r re-runs: a new snapshot, with the late flow, in the window of the new now.
+        await pilot.press("r")
+        await until(pilot, lambda: not screen._loading and screen.taken_at == later)
+        out = await export(pilot, screen, tmp_path / "rerun.csv")
+        assert [line.split(",")[2] for line in out.read_text().splitlines()[1:]] == [
+            *["198.51.100.7"] * 3, "192.0.2.66", *["198.51.100.7"] * 2, "203.0.113.5",
+        ]
+
+
+async def test_export_reports_its_progress_off_the_ui_thread(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowtui.ui import export as export_module
+
+    monkeypatch.setattr(export_module, "PROGRESS_EVERY", 2)
+    heard: dict[int, int] = {}  # message id: rows written (the hook may see one message more than once)
+
+    def hook(message: object) -> None:
+        if isinstance(message, ResultsScreen.ExportProgress):  # posted by the export's thread worker
+            heard[id(message)] = message.written
+
+    app = make_app(db)
+    async with app.run_test(size=(140, 40), message_hook=hook) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "action:REJECT")
+        await export(pilot, screen, tmp_path / "rejects.csv")
+        assert list(heard.values()) == [2, 4, 6]
+        assert screen.exporting is None
+        assert "exporting" not in str(screen.query_one("#results-summary").render())
+
+
+async def test_the_summary_says_how_far_an_export_is() -> None:
+    from flowtui.query.window import TimeWindow
+    from flowtui.ui.data import Page
+    from flowtui.ui.screens.dialogs import ExportRequest
+    from flowtui.ui.screens.results import Export
+
+    page = Page("action:REJECT", [], ["timestamp"], 0, 600_000, ("timestamp", True), (), TimeWindow(0, 900), 42)
+    job = Export(ExportRequest(Path("/home/op/flowtui-export-20261127-100000.csv"), "csv"), page, ("timestamp", True), 125_000)
+    assert job.describe() == "exporting 125,000 of 600,000 to flowtui-export-20261127-100000.csv…"
+
+
+def test_a_failed_export_leaves_the_file_it_would_have_replaced(tmp_path: Path) -> None:
+    from flowtui.errors import QueryError
+    from flowtui.ui.export import ExportError, write_export
+
+    out = tmp_path / "rejects.csv"
+    out.write_text("the good export\n")
+
+    def rows():  # type: ignore[no-untyped-def]
+        yield {"timestamp": NOW, "bytes": 1}
+        raise QueryError("query took longer than 10s; narrow it down or raise [query] timeout", 0, 0, "*")
+
+    with pytest.raises(QueryError):
+        write_export(out, "csv", ["timestamp", "bytes"], rows())
+    assert out.read_text() == "the good export\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["rejects.csv"]  # no half-written file beside it
+    with pytest.raises(ExportError, match="^cannot write .*/missing/x.csv: No such file or directory$"):
+        write_export(tmp_path / "missing" / "x.csv", "csv", ["timestamp"], [])
+    with pytest.raises(ExportError, match="^unknown export format 'xml': use csv or json$"):
+        write_export(out, "xml", ["timestamp"], [])
+
+
+async def test_e_on_the_dashboard_says_where_export_works(db: Path, tmp_path: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        assert toasts(app) == ["Export works on results: o opens this pane's flows (or / a query), then e"]
+        await pilot.press("o")  # the focused pane (Top talkers: every flow) as results
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        screen = app.screen
+        assert str(screen.query_one("#results-summary").render()).startswith("13 flows · last 15m")  # of the 14, one is older
+        out = await export(pilot, screen, tmp_path / "all.csv")
+        assert len(out.read_text().splitlines()) == 1 + 13
+        assert toasts(app)[-1] == f"Wrote 13 flows to {out}"
 
 
 def test_the_fixture_has_what_the_tests_count() -> None:

@@ -33,7 +33,6 @@ RATE_BUCKETS = 60
 PANE_DEFAULT_ROWS = 10  # groups in a pane whose height is not known yet (and the config sets no limit)
 PANE_MAX_ROWS = 500  # as the config's `limit` allows
 PAGE_SIZE = 200
-EXPORT_CHUNK = 5000
 ADDRESS_FLOWS = 50
 _SUFFIXES = tuple(s for s, _, _ in catalog.ENRICH_SUFFIXES)
 OTHER = "(other)"
@@ -103,6 +102,8 @@ class Page:
     total: int
     order: tuple[str, bool]  # field, descending
     named: tuple[str, ...] = ()  # the fields the query names (their columns always show)
+    window: TimeWindow | None = None  # the window pinned for this page (start and end fixed)
+    upto_id: int | None = None  # when counted: the newest flow id the count saw (a later flow is not in ``total``)
 
 
 _WRITABLE_LANES = frozenset({"history"})
@@ -222,28 +223,41 @@ class DataSource:
         return list(columns_for(query))
 
     def page(self, query: str, window: TimeWindow, order: tuple[str, bool], offset: int, total: int | None) -> Page:
+        """A page of ``query``'s rows; with ``total`` None, counted too, in one read snapshot
+        with the newest flow id it saw (what an export of these results reads up to)."""
         columns = self.columns_for(query)
         fixed = pinned(window, self.now())
+        upto: int | None = None
+        counting = total is None
         with self.lane("interactive") as lane:
-            if total is None:
-                total = lane.engine.count(query, fixed)
-            rows = lane.engine.search(query, fixed, fields=columns, limit=PAGE_SIZE, offset=offset, order=order_text(order))
-        return Page(query, rows, columns, offset, total, order, named_fields(query))
+            conn = lane.store.conn
+            if counting:
+                conn.execute("BEGIN")  # the engine's statements join this one read transaction
+            try:
+                if counting:
+                    upto = int(conn.execute("SELECT coalesce(max(id), 0) FROM flows").fetchone()[0])
+                    total = lane.engine.count(query, fixed)
+                rows = lane.engine.search(query, fixed, fields=columns, limit=PAGE_SIZE, offset=offset, order=order_text(order))
+            finally:
+                if counting and conn.in_transaction:
+                    conn.execute("ROLLBACK")  # it only read
+        assert total is not None
+        return Page(query, rows, columns, offset, total, order, named_fields(query), fixed, upto)
 
-    def iter_results(
-        self, query: str, window: TimeWindow, columns: Sequence[str], order: tuple[str, bool]
+    def export_rows(
+        self, query: str, window: TimeWindow, columns: Sequence[str], order: tuple[str, bool], upto_id: int | None
     ) -> Iterator[dict[str, Any]]:
-        """Every matching row, a chunk at a time, the window pinned once (for export)."""
-        fixed = pinned(window, self.now())
-        offset = 0
-        while True:
-            with self.lane("interactive") as lane:
-                rows = lane.engine.search(query, fixed, fields=list(columns), limit=EXPORT_CHUNK, offset=offset, order=order_text(order))
-            yield from rows
-            if len(rows) < EXPORT_CHUNK:
-                return
-            offset += len(rows)
+        """Every row of a results snapshot: ``window`` pinned, no flow newer than ``upto_id``
+        (so the rows are the ones the results counted, however many arrived since).
 
+        One streaming read on a lane of its own: a long export never holds up the results
+        view or an address page, and never pages by OFFSET (which re-reads every row before it).
+        """
+        fixed = pinned(window, self.now())
+        with self.lane("export") as lane:
+            for row in lane.engine.iter_search(query, fixed, fields=list(columns), limit=None, order=order_text(order), with_id=True):
+                if upto_id is None or row.pop("_id", 0) <= upto_id:
+                    yield row
     def completions(self, text: str, cursor: int) -> list[Suggestion]:
         with self.lane("complete") as lane:
             found = completions(text, cursor, lane.store, limit=20)
@@ -320,7 +334,7 @@ class DataSource:
             if total is None:
                 total = trail_data.count(lane.store, lane.engine, text, fixed)
             rows = trail_data.page_rows(lane.store, lane.engine, text, fixed, order, offset, PAGE_SIZE)
-        return Page(text, rows, trail_data.query_columns(text), offset, total, order, trail_data.named(text))
+        return Page(text, rows, trail_data.query_columns(text), offset, total, order, trail_data.named(text), fixed)
 
     def trail_completions(self, text: str, cursor: int) -> list[Suggestion]:
         with self.lane("complete") as lane:

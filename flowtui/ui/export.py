@@ -1,9 +1,11 @@
-"""Writing a query's results to a file: CSV or JSON, the columns the results view shows.
+"""Writing a results snapshot to a file: CSV or JSON, the columns the results view has.
 
-JSON is one array of objects keyed by the catalog names, JSON null for a
-missing value, numbers as numbers and booleans as booleans (what
-``flowtui query --format json`` prints). CSV has a header row; a missing value
-is an empty field and booleans are ``true``/``false``.
+CSV is for a spreadsheet or ``lnav``: a header row, times in ISO 8601 UTC
+(``2026-11-27T09:59:30Z``), counts (bytes, packets, ports) as plain numbers, a
+missing value as an empty field and booleans as ``true``/``false``. JSON is one
+array of objects keyed by the catalog names, JSON null for a missing value,
+numbers as numbers (times too) and booleans as booleans: what ``flowtui query
+--format json`` prints, so a script reads either.
 """
 
 from __future__ import annotations
@@ -12,27 +14,68 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from flowtui.errors import FlowtuiError
+from flowtui.ui.columns import field_type
+
+PROGRESS_EVERY = 5000  # rows between two progress reports
 
 
 class ExportError(FlowtuiError):
     """The export file cannot be written."""
 
 
-def _csv_value(value: Any) -> str:
+def default_export_path(taken_at: float, fmt: str = "csv") -> str:
+    """``~/flowtui-export-YYYYmmdd-HHMMSS.csv``: the home folder, named for the snapshot's time.
+
+    Not the working directory: a dashboard started by tmux, systemd or a script
+    runs wherever that was (often ``/`` or a read-only checkout), and nobody
+    looks there afterwards. Not the store's folder either: that is often a data
+    folder another user owns (``/var/lib/flowtui``), and an export beside the
+    database and its WAL is easy to mistake for part of it. The home folder is
+    writable and the first place ``ls`` or ``scp host:`` looks; the snapshot's
+    local time in the name keeps two exports apart and says which snapshot a
+    file is. The dialog shows it with ``~`` and the path can be edited.
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(taken_at))
+    return f"~/flowtui-export-{stamp}.{fmt}"
+
+
+def iso_utc(seconds: float) -> str:
+    """Unix seconds as ISO 8601 UTC: ``2026-11-27T09:59:30Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def csv_value(name: str, value: Any) -> str:
+    """A value as a CSV field: times in ISO 8601 UTC, lists comma-joined, the rest as it is."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    if isinstance(value, (int, float)) and field_type(name) == "time":
+        return iso_utc(value)
     return str(value)
 
 
-def write_export(path: Path, fmt: str, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> int:
-    """Write ``rows`` to ``path`` (atomically: a half-written file never replaces a good one); returns the row count."""
+def write_export(
+    path: Path,
+    fmt: str,
+    columns: Sequence[str],
+    rows: Iterable[dict[str, Any]],
+    progress: Callable[[int], object] | None = None,
+) -> int:
+    """Write ``rows`` to ``path``; the row count. ``progress`` hears the count every PROGRESS_EVERY rows.
+
+    Atomic: the rows go to a hidden file beside ``path`` that replaces it only
+    when complete, so a failed or abandoned export never leaves half a file
+    (nor clobbers a good one of the same name).
+    """
     if fmt not in ("csv", "json"):
         raise ExportError(f"unknown export format {fmt!r}: use csv or json")
     path = Path(path)
@@ -46,27 +89,31 @@ def write_export(path: Path, fmt: str, columns: Sequence[str], rows: Iterable[di
             if fmt == "csv":
                 writer = csv.writer(out, lineterminator="\n")
                 writer.writerow(columns)
-                for row in rows:
-                    writer.writerow([_csv_value(row.get(c)) for c in columns])
-                    count += 1
             else:
                 out.write("[")
-                for row in rows:
+            for row in rows:
+                if fmt == "csv":
+                    writer.writerow([csv_value(c, row.get(c)) for c in columns])
+                else:
                     out.write(",\n  " if count else "\n  ")
                     out.write(json.dumps({c: row.get(c) for c in columns}, ensure_ascii=False))
-                    count += 1
+                count += 1
+                if progress is not None and count % PROGRESS_EVERY == 0:
+                    progress(count)
+            if fmt == "json":
                 out.write("\n]\n" if count else "]\n")
         os.replace(tmp, path)
     except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _remove(tmp)
         raise ExportError(f"cannot write {path}: {exc.strerror}") from None
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _remove(tmp)
         raise
     return count
+
+
+def _remove(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass

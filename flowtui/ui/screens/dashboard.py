@@ -43,6 +43,8 @@ class DashboardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "drill", "Drill down", show=False, id="dashboard.drill"),
         Binding("o", "open_pane", "Pane as results", show=False, id="dashboard.open_pane"),
+        # No description: not a dashboard key in help; pressed here, it says where export works.
+        Binding("e", "export", "", show=False, id="dashboard.export"),
         *(
             Binding(str(n), f"focus_pane({n})", f"Go to pane {n}", show=False, id=f"dashboard.pane{n}")
             for n in range(1, 10)
@@ -172,6 +174,10 @@ class DashboardScreen(Screen[None]):
     def action_open_pane(self) -> None:
         pane = self._focused_pane() or self.query(Pane).first()
         self.app.run_query(pane.spec.query)  # type: ignore[attr-defined]
+
+    def action_export(self) -> None:
+        """Export writes a query's flows, from its results: say how to get there from a pane."""
+        self.notify("Export works on results: o opens this pane's flows (or / a query), then e", markup=False, timeout=5)
 
     # --- query bar -------------------------------------------------------------------
     @on(QueryBar.Left)

@@ -41,15 +41,18 @@ class _Dialog(ModalScreen[object]):
 
 
 class ExportScreen(_Dialog):
-    """Asks for a path and a format; the app does the writing."""
+    """Asks for a path and a format (a folder: the default file name in it); the results screen does the writing."""
 
-    def __init__(self, default_path: str) -> None:
+    def __init__(self, default_path: str, what: str = "") -> None:
         super().__init__(classes="dialog")
         self.default_path = default_path
+        self.what = what  # what will be written: '6 flows · last 15m · snapshot 10:00:00'
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box") as box:
             box.border_title = "Export results"
+            if self.what:
+                yield Static(Text(clean(self.what)), classes="dialog-query")
             yield Label("File")
             yield Input(self.default_path, id="export-path")
             with RadioSet(id="export-format"):
@@ -84,6 +87,8 @@ class ExportScreen(_Dialog):
             self._error("Give a file to write.")
             return
         path = Path(text).expanduser()
+        if path.is_dir():
+            path = path / Path(self.default_path).with_suffix("." + self._format()).name
         if not path.parent.is_dir():
             self._error(f"No folder {path.parent}")
             return

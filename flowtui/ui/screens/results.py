@@ -6,6 +6,8 @@ fetches the next page with an offset, as ``n``/``p`` do.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -20,7 +22,9 @@ from flowtui.errors import FlowtuiError, QueryError
 from flowtui.query.window import TimeWindow
 from flowtui.ui.columns import cut_in_middle, is_ip, is_numeric, needs_date, order_columns, plan_columns, widest
 from flowtui.ui.data import PAGE_SIZE, Page
+from flowtui.ui.export import default_export_path, write_export
 from flowtui.ui.formatting import SortableText, clean, fit, format_time, format_value
+from flowtui.ui.screens.dialogs import ExportRequest, ExportScreen
 from flowtui.ui.screens.trail_event import TrailEventScreen
 from flowtui.ui.trail_data import is_address, is_trail_query
 from flowtui.ui.widgets.flow_table import FlowTable
@@ -59,6 +63,15 @@ class ResultsScreen(Screen[None]):
             self.query = query
             self.error = error
 
+    class ExportProgress(Message):
+        """Rows written so far by the export under way (from its thread, every few thousand rows)."""
+
+        bubble = False  # for this screen only
+
+        def __init__(self, written: int) -> None:
+            super().__init__()
+            self.written = written
+
     def __init__(self, query: str, window: TimeWindow) -> None:
         super().__init__(classes="results-screen")
         self.query_text = query
@@ -72,6 +85,8 @@ class ResultsScreen(Screen[None]):
         self.taken_at: float | None = None  # when the rows shown were read: results are a snapshot
         self._asked_at: float | None = None  # when a fresh run (not a page turn) was asked for
         self._stale = False  # a query typed after these rows failed: they are the one before's
+        self.snapshot: Page | None = None  # the counted page: its pinned window and newest flow id are the snapshot's
+        self.exporting: Export | None = None  # the export under way, and how far it is
 
     def compose(self) -> ComposeResult:
         yield QueryBar(self.query_text, id="query-bar")
@@ -116,7 +131,9 @@ class ResultsScreen(Screen[None]):
             self._asked_at = self.app.now()  # type: ignore[attr-defined]
         self._loading = True
         self._summary(loading=True)
-        self._fetch(self.query_text, self.window, self.order, offset, total)
+        # A page turn or a sort reads the snapshot's pinned window, so its rows are those counted.
+        window = self.snapshot.window if total is not None and self.snapshot and self.snapshot.window else self.window
+        self._fetch(self.query_text, window, self.order, offset, total)
 
     @work(thread=True, exclusive=True, group="results", exit_on_error=False)
     def _fetch(self, query: str, window: TimeWindow, order: tuple[str, bool], offset: int, total: int | None) -> None:
@@ -165,6 +182,8 @@ class ResultsScreen(Screen[None]):
         self._loading = False
         self._sorted_from = None
         self.page = page
+        if self._asked_at is not None:  # a fresh run, counted: the new snapshot
+            self.snapshot = page
         self._set_stale(False)
         keep = self._focus_column or self.table.cursor_column_name()
         self._focus_column = None
@@ -247,6 +266,8 @@ class ResultsScreen(Screen[None]):
         line.append(f" · sorted by {self.order[0]} {'↓' if self.order[1] else '↑'}", style="dim")
         if loading:
             line.append(" · loading…", style="dim")
+        if self.exporting is not None:
+            line.append(f" · {self.exporting.describe()}", style="bold")
         box.update(line)
 
     # --- paging ---------------------------------------------------------------------
@@ -331,6 +352,7 @@ class ResultsScreen(Screen[None]):
         self.load(0, None)
 
     def action_export(self) -> None:
+        """Ask where, then write the snapshot's rows (the ones the summary counts) from a thread."""
         if is_trail_query(self.query_text):
             self.notify(
                 "CloudTrail results export from the command line: flowtui query --source cloudtrail --format csv",
@@ -338,8 +360,59 @@ class ResultsScreen(Screen[None]):
                 timeout=6,
             )
             return
-        if self.page is not None:
-            self.app.export_results(self.query_text, self.window, self.page.columns, self.order)  # type: ignore[attr-defined]
+        page, snapshot = self.page, self.snapshot
+        if self.exporting is not None:
+            self.notify(f"Already {self.exporting.describe()}", markup=False, timeout=3)
+            return
+        if page is None or snapshot is None or snapshot.query != page.query or snapshot.window is None:
+            self.notify("The results are still loading", markup=False, timeout=3)
+            return
+        taken_at = self.taken_at if self.taken_at is not None else self.app.now()  # type: ignore[attr-defined]
+        what = f"{snapshot.total:,} flows · {self.window.describe()} · snapshot {format_time(taken_at)}"
+
+        def chosen(request: object) -> None:
+            if isinstance(request, ExportRequest):
+                self._start_export(Export(request, snapshot, page.order))
+
+        self.app.push_screen(ExportScreen(default_export_path(taken_at), what), chosen)
+
+    def _start_export(self, job: Export) -> None:
+        self.exporting = job
+        self._summary()
+        # The app's worker, not the screen's: leaving the results does not stop the export.
+        self.app.run_worker(partial(self._export, job), name="export", group="export", thread=True, exit_on_error=False)
+
+    def _export(self, job: Export) -> None:
+        """In a thread: stream the snapshot's rows into the file; the UI hears progress and the end."""
+        app: Any = self.app
+        snap = job.snapshot
+        error: str | None = None
+        try:
+            rows = app.data.export_rows(snap.query, snap.window, snap.columns, job.order, snap.upto_id)
+            job.written = write_export(
+                job.request.path, job.request.format, snap.columns, rows, progress=lambda n: self.post_message(self.ExportProgress(n))
+            )
+        except FlowtuiError as exc:
+            error = str(exc)
+        try:
+            app.call_from_thread(self._exported, job, error)
+        except RuntimeError:
+            pass  # the app is closing
+
+    def on_results_screen_export_progress(self, message: ExportProgress) -> None:
+        if self.exporting is not None:
+            self.exporting.written = message.written
+            self._summary(loading=self._loading)
+
+    def _exported(self, job: Export, error: str | None) -> None:
+        self.exporting = None
+        if self.is_mounted:
+            self._summary(loading=self._loading)
+        if error is not None:
+            self.app.notify(clean(error), title="Export failed", markup=False, severity="error", timeout=8)
+            return
+        noun = "flow" if job.written == 1 else "flows"
+        self.app.notify(f"Wrote {job.written:,} {noun} to {clean(str(job.request.path))}", markup=False, timeout=8)
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -371,6 +444,19 @@ class ResultsScreen(Screen[None]):
     def set_window(self, window: TimeWindow) -> None:
         self.window = window
         self.load(0, None)
+
+
+@dataclass(slots=True)
+class Export:
+    """An export under way: where to, which snapshot, and how many rows are written so far."""
+
+    request: ExportRequest
+    snapshot: Page  # the counted page: query, columns, pinned window, newest flow id, total
+    order: tuple[str, bool]
+    written: int = 0
+
+    def describe(self) -> str:
+        return f"exporting {self.written:,} of {self.snapshot.total:,} to {self.request.path.name}…"
 
 
 def _format(name: str, value: Any, dated: bool) -> str:
