@@ -182,3 +182,126 @@ def test_a_stream_read_in_part_and_closed_leaves_the_store_ready(many_db: Path) 
         assert not store.conn.in_transaction
         assert search.count("*") == MANY
         assert search.search("*", names=["eventTime"], limit=2) == [{"eventTime": T_MANY + MANY - 1}, {"eventTime": T_MANY + MANY - 2}]
+
+
+# --- top --------------------------------------------------------------------------------------
+
+T_TOP = 1_795_790_000
+# eventName -> (how many, source address): the six documented records, repeated.
+TOP_EVENTS = {
+    "DeleteBucketPolicy": (4, "198.51.100.77"),
+    "ListUsers": (4, "2001:db8::42"),
+    "AssumeRole": (3, "ec2.amazonaws.com"),
+    "DeleteSecurityGroup": (2, "198.51.100.77"),
+    "ConsoleLogin": (1, "203.0.113.9"),
+    "StartInstances": (1, "10.0.1.25"),
+}
+ALICE_INSTANCES = ["arn:aws:ec2:us-east-2:111122223333:instance/i-1", "arn:aws:ec2:us-east-2:111122223333:instance/i-2"]
+
+
+@pytest.fixture(scope="module")
+def top_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.cloudtrail_data import event_at, records, trail_file
+
+    by_name = {r["eventName"]: r for r in records()}
+    by_name["StartInstances"]["resources"] = [{"type": "AWS::EC2::Instance", "ARN": arn} for arn in ALICE_INSTANCES]
+    recs = []
+    for name, (n, source) in TOP_EVENTS.items():
+        for i in range(n):  # one a second, in this order
+            recs.append(event_at(by_name[name], f"{name}-{i}", T_TOP + len(recs), source))
+    path = Path(tmp_path_factory.mktemp("ct-top")) / "ct.db"
+    with Store(path) as store:
+        Pipeline(store).ingest_trail_file(trail_file(recs), "top.json.gz", "file:top")
+    return path
+
+
+@pytest.fixture
+def top(top_db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def go(*args: str, db: Path = top_db) -> tuple[int, str, str]:
+        code = main(["top", "--db", str(db), "--source", "cloudtrail", *args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return go
+
+
+def test_top_by_event_name_ranks_by_events_ties_by_name(top) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = top("--by", "eventName", "--format", "json")
+    assert (code, err) == (0, "")
+    assert json.loads(out) == [
+        {"eventName": "DeleteBucketPolicy", "events": 4, "other": False},
+        {"eventName": "ListUsers", "events": 4, "other": False},
+        {"eventName": "AssumeRole", "events": 3, "other": False},
+        {"eventName": "DeleteSecurityGroup", "events": 2, "other": False},
+        {"eventName": "ConsoleLogin", "events": 1, "other": False},
+        {"eventName": "StartInstances", "events": 1, "other": False},
+    ]
+    code, out, _ = top("--by", "event_name", "--limit", "3", "--format", "json")
+    assert code == 0
+    assert json.loads(out)[2:] == [
+        {"eventName": "AssumeRole", "events": 3, "other": False},
+        {"eventName": None, "events": 4, "other": True},
+    ]
+
+
+def test_top_by_caller_and_address_as_a_table(top) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = top("--by", "userIdentity.arn,sourceIPAddress", "--limit", "2")
+    assert (code, err) == (0, "")
+    assert out == (
+        "userIdentity.arn                                                sourceIPAddress  events  share\n"
+        "arn:aws:iam::111122223333:user/Bob                              2001:db8::42          4  26.7%\n"
+        "arn:aws:sts::111122223333:assumed-role/Deployer/deploy-session  198.51.100.77         4  26.7%\n"
+        "(other)                                                         -                     7  46.7%\n"
+    )
+    # The aliases name the same fields; the output keeps the documented names.
+    assert top("--by", "user_arn,src_addr", "--limit", "2") == (code, out, err)
+
+
+def test_top_with_a_query_and_a_window(top) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = top("--by", "userIdentity.userName", "--format", "json", "_exists_:errorCode")
+    assert (code, json.loads(out)) == (0, [{"userIdentity.userName": "Bob", "events": 6, "other": False}])
+    # The first five events: DeleteBucketPolicy x4 and the first ListUsers.
+    window = ["--from", str(T_TOP), "--to", str(T_TOP + 4)]
+    code, out, _ = top("--by", "eventName", "--format", "json", *window)
+    assert code == 0
+    assert json.loads(out) == [
+        {"eventName": "DeleteBucketPolicy", "events": 4, "other": False},
+        {"eventName": "ListUsers", "events": 1, "other": False},
+    ]
+
+
+def test_top_by_a_list_field_counts_each_item(top) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = top("--by", "resources.ARN", "--format", "json")
+    assert code == 0
+    assert json.loads(out) == [
+        {"resources.ARN": None, "events": 7, "other": False},  # ListUsers, DeleteSecurityGroup, ConsoleLogin name none
+        {"resources.ARN": "arn:aws:s3:::example-logs-bucket", "events": 4, "other": False},
+        {"resources.ARN": "arn:aws:iam::111122223333:role/AppInstanceRole", "events": 3, "other": False},
+        {"resources.ARN": ALICE_INSTANCES[0], "events": 1, "other": False},
+        {"resources.ARN": ALICE_INSTANCES[1], "events": 1, "other": False},
+    ]
+    code, out, _ = top("--by", "readOnly", "--format", "json")
+    assert code == 0
+    assert json.loads(out) == [
+        {"readOnly": False, "events": 8, "other": False},
+        {"readOnly": True, "events": 7, "other": False},
+    ]
+
+
+def test_top_errors_and_a_store_without_events(top, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert top("--by", "eventNme") == (2, "", "flowtui: unknown field 'eventNme' (did you mean eventName?)\n")
+    assert top("--by", "eventName", "--metric", "bytes") == (
+        2,
+        "",
+        "flowtui: --metric bytes: CloudTrail events have no bytes or packets; they are ranked by how many there are (events)\n",
+    )
+    code, _, err = top("--by", "eventName", "eventName:(Delete*")
+    assert code == 2 and err.startswith("flowtui: bad query: ")
+    empty = tmp_path / "flows-only.db"
+    Store(empty).close()
+    assert top("--by", "eventName", "--format", "json", db=empty) == (0, "[]\n", "")
+    assert top("--by", "eventName", db=empty) == (0, "eventName  events  share\n", "")
+    # Flows are not ranked by events.
+    assert main(["top", "--db", str(empty), "--by", "src_addr", "--metric", "events"]) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any, cast
 
 from flowtui.cli import common
 from flowtui.cli.query import (
@@ -14,67 +15,114 @@ from flowtui.cli.query import (
     engine_for,
     print_table,
     query_text,
+    query_timeout,
     report_query_error,
     window_from_args,
 )
 from flowtui.errors import QueryError, UsageError
-from flowtui.query.engine import check_fields
+from flowtui.query.engine import Metric, check_fields
 
 _EPILOG = """\
 The last row, (other), sums every group below the first N.
 Without a time flag the whole store is aggregated (see `flowtui query --help`).
 
+CloudTrail (--source cloudtrail): groups of events, ranked by how many there are
+  (--metric events, the only one), by the names `flowtui fields --source cloudtrail`
+  lists; a list field (resources.ARN) groups by each of its items.
+
 examples:
   flowtui top --by src_addr,dst_addr --since 1h
   flowtui top --by dst_port --metric flows 'action:REJECT'
   flowtui top --by dst_addr_country_code --format json 'src_addr_internal:true'
+  flowtui top --source cloudtrail --by userIdentity.arn,sourceIPAddress 'errorCode:AccessDenied'
 """
+
+
+_EVENTS = "events"  # CloudTrail's metric (flowtui.cloudtrail.top.METRIC; not imported: it is loaded only when asked for)
 
 
 def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "top",
         help="top talkers: flows grouped by fields, biggest first",
-        description="Group the matching flows by one or more fields and print the biggest groups.",
+        description="Group the matching flows (or CloudTrail events) by one or more fields and print the biggest groups.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common.add_store_args(p)
     p.add_argument("--by", required=True, metavar="FIELD[,FIELD]", help="the fields to group by, e.g. src_addr,dst_port")
-    p.add_argument("--metric", choices=("bytes", "packets", "flows"), default="bytes", help="what to rank by (default bytes)")
+    p.add_argument(
+        "--metric",
+        choices=("bytes", "packets", "flows", "events"),
+        help="what to rank by (default bytes; CloudTrail: events)",
+    )
     p.add_argument("--limit", type=int, default=10, metavar="N", help="groups to show before (other) (default 10)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
+    p.add_argument("--source", choices=("flows", "cloudtrail"), default="flows", help="what to count (default flows)")
     add_window_args(p)
-    p.add_argument("query", nargs="*", metavar="QUERY", help="which flows to count (default: every flow)")
+    p.add_argument("query", nargs="*", metavar="QUERY", help="which flows (or events) to count (default: all)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "source", "flows") == "cloudtrail":
+        return _run_cloudtrail(args)
+    if args.metric == _EVENTS:
+        raise UsageError("--metric events counts CloudTrail events (--source cloudtrail); rank flows by bytes, packets or flows")
     by = check_fields(_split(args.by))
+    if not by:
+        raise UsageError("--by needs at least one field")
+    if args.limit < 0:
+        raise UsageError(f"--limit {args.limit} must be 0 or more")
+    metric = cast(Metric, args.metric or "bytes")
+    window = window_from_args(args)
+    text = query_text(args)
+    engine = engine_for(args)
+    try:
+        rows = engine.top(text, window, by, metric=metric, limit=args.limit)
+    except QueryError as exc:
+        return report_query_error(exc)
+    finally:
+        engine.store.close()
+    return _print(args.format, rows, by, metric, ["flows", "bytes", "packets"])
+
+
+def _run_cloudtrail(args: argparse.Namespace) -> int:
+    from flowtui.cloudtrail import search, top
+
+    if args.metric not in (None, _EVENTS):
+        raise UsageError(f"--metric {args.metric}: CloudTrail events have no bytes or packets; they are ranked by how many there are (events)")
+    by = list(dict.fromkeys(search.check_fields(_split(args.by))))  # documented names, each once
     if not by:
         raise UsageError("--by needs at least one field")
     if args.limit < 0:
         raise UsageError(f"--limit {args.limit} must be 0 or more")
     window = window_from_args(args)
     text = query_text(args)
-    engine = engine_for(args)
+    config = common.load_config(args)
+    store = common.open_store(args, config, readonly=True)
     try:
-        rows = engine.top(text, window, by, metric=args.metric, limit=args.limit)
+        rows = top.top(search.TrailSearch(store, timeout=query_timeout(config)), text, window, by, limit=args.limit)
     except QueryError as exc:
         return report_query_error(exc)
     finally:
-        engine.store.close()
+        store.close()
+    return _print(args.format, rows, by, _EVENTS, [_EVENTS])
+
+
+def _print(fmt: str, rows: list[dict[str, Any]], by: list[str], metric: str, sums: list[str]) -> int:
+    """JSON as the engine answers, or a table with each group's share of the metric, (other) last."""
     with _quiet_pipe():
-        if args.format == "json":
+        if fmt == "json":
             print(json.dumps(rows, ensure_ascii=False, indent=2))
             return 0
-        total = sum(r[args.metric] for r in rows) or 1
+        total = sum(r[metric] for r in rows) or 1
         shown = []
         for r in rows:
             row = dict(r)
             if r["other"]:
                 row[by[0]] = "(other)"
-            row["share"] = f"{100 * r[args.metric] / total:.1f}%"
+            row["share"] = f"{100 * r[metric] / total:.1f}%"
             shown.append(row)
-        print_table([*by, "flows", "bytes", "packets", "share"], shown, sys.stdout)
+        print_table([*by, *sums, "share"], shown, sys.stdout)
     return 0
