@@ -24,7 +24,7 @@ from typing import Any
 
 from flowtui import catalog, rollups, schema
 from flowtui.query.compiler import CompiledQuery
-from flowtui.query.conditions import Cond, Resolver
+from flowtui.query.conditions import TRUE, Cond, Resolver, and_, not_, or_
 
 MINUTE = schema.ROLLUP_SECONDS
 
@@ -86,14 +86,21 @@ def rollup_for(compiled: CompiledQuery, by: Iterable[str] = (), profiles: bool =
 def on_rollup(cond: Cond, rollup: schema.Rollup) -> Cond:
     """``cond`` for ``rollup``'s view: id lookups may test its stored key columns, which its primary key seeks.
 
-    A rollup keyed by profiles looks addresses up in profiles (same columns).
+    A rollup keyed by profiles looks addresses up in profiles (same columns),
+    and a rollup of only some flows (only REJECTs) needs no test that says so.
     """
+    if rollup.only is not None and cond.op == "in" and _implies(cond, *rollup.only):
+        return TRUE
     if cond.op == "in":
         column = cond.column.removeprefix('f."').removesuffix('"')
         out = replace(cond, raw=f'f."_{column}"') if column in rollup.dims else cond
         return replace(out, table="profiles") if rollup.by_profile and cond.table == "addrs" else out
-    if cond.items:
-        return replace(cond, items=tuple(on_rollup(c, rollup) for c in cond.items))
+    if cond.op == "and":
+        return and_([on_rollup(c, rollup) for c in cond.items])
+    if cond.op == "or":
+        return or_([on_rollup(c, rollup) for c in cond.items])
+    if cond.op == "not":
+        return not_(on_rollup(cond.items[0], rollup))
     return cond
 
 
