@@ -89,12 +89,17 @@ def _fold(cond: Cond, resolve: Resolver) -> Cond:
         if len(ids) == 1:
             return Cond("sql", f"{column} = ?", (ids[0],))
         return Cond("sql", f"{column} IN ({', '.join('?' * len(ids))})", tuple(ids))
+    return rebuild(cond, lambda c: _fold(c, resolve))
+
+
+def rebuild(cond: Cond, each: Callable[[Cond], Cond]) -> Cond:
+    """``cond`` with ``each`` applied to its branches (simplified again), or ``cond`` itself for a leaf."""
     if cond.op == "and":
-        return and_([_fold(c, resolve) for c in cond.items])
+        return and_([each(c) for c in cond.items])
     if cond.op == "or":
-        return or_([_fold(c, resolve) for c in cond.items])
+        return or_([each(c) for c in cond.items])
     if cond.op == "not":
-        return not_(_fold(cond.items[0], resolve))
+        return not_(each(cond.items[0]))
     return cond
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from flowtui import catalog, rollups, schema
 from flowtui.query.compiler import CompiledQuery
-from flowtui.query.conditions import TRUE, Cond, Resolver, and_, not_, or_
+from flowtui.query.conditions import TRUE, Cond, Resolver, rebuild
 
 MINUTE = schema.ROLLUP_SECONDS
 
@@ -95,13 +95,7 @@ def on_rollup(cond: Cond, rollup: schema.Rollup) -> Cond:
         column = cond.column.removeprefix('f."').removesuffix('"')
         out = replace(cond, raw=f'f."_{column}"') if column in rollup.dims else cond
         return replace(out, table="profiles") if rollup.by_profile and cond.table == "addrs" else out
-    if cond.op == "and":
-        return and_([on_rollup(c, rollup) for c in cond.items])
-    if cond.op == "or":
-        return or_([on_rollup(c, rollup) for c in cond.items])
-    if cond.op == "not":
-        return not_(on_rollup(cond.items[0], rollup))
-    return cond
+    return rebuild(cond, lambda c: on_rollup(c, rollup))
 
 
 def finest(family: Family | None) -> Family | None:
