@@ -7,8 +7,9 @@ services, refused calls), spread over a day. Prints events/s stored through
 ``Pipeline.ingest_payloads`` (100 records a payload, as CloudWatch batches
 them), bytes per stored event, and the median time of a few searches: a field
 with a wildcard, NOT/exists, CIDR on the source address, a bare term (the
-whole record), and an address's calls in a 15-minute window (the address
-page's section). Ranges over ``--repeat`` runs.
+whole record), an address's calls in a 15-minute window (the address
+page's section), and ``flowtui top --source cloudtrail``'s groupings over every
+event. Ranges over ``--repeat`` runs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from flowtui.cloudtrail import top as trail_top
 from flowtui.cloudtrail.search import TrailSearch
 from flowtui.demo.traffic import TrafficGenerator
 from flowtui.demo.trail import TrailMaker
@@ -31,6 +33,7 @@ from flowtui.query.window import TimeWindow
 from flowtui.store import Store
 
 START = 1_795_700_000
+TOPS = ("eventName", "userIdentity.arn,sourceIPAddress", "resources.ARN")  # top --source cloudtrail --by …
 QUERIES = (
     "eventName:Delete* OR eventName:Describe*",
     "NOT _exists_:errorCode AND userIdentity.type:AssumedRole",
@@ -75,6 +78,10 @@ def run(n: int) -> tuple[float, float, dict[str, float]]:
             began = time.perf_counter()
             search.from_address(intruder, TimeWindow(START + 3600, START + 3600 + 900))
             times["address page: calls from one address in 15 min"] = time.perf_counter() - began
+            for by in TOPS:
+                began = time.perf_counter()
+                trail_top.top(search, "*", None, by.split(","), 10)
+                times[f"top --by {by}"] = time.perf_counter() - began
     return rate, per_event, times
 
 
@@ -89,7 +96,7 @@ def main() -> None:
     print(f"  ingest: {min(rates):,.0f}–{max(rates):,.0f} events/s; {results[0][1]:,.0f} bytes per stored event")
     for name in results[0][2]:
         ms = [r[2][name] * 1000 for r in results]
-        what = "" if name.startswith("address page") else "; search + count"
+        what = "; search + count" if name in QUERIES else ""
         print(f"  {name}: {min(ms):.1f}–{max(ms):.1f} ms (median {statistics.median(ms):.1f}{what})")
 
 
