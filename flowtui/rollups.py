@@ -52,7 +52,7 @@ def prune(conn: sqlite3.Connection, cutoff: int | None, step_rows: int) -> int:
     """
     main = "rollup_pairs"  # per minute and pair of addresses: the biggest, its rows measure a step
     first = conn.execute(f'SELECT min("start") FROM {schema.ROLLUPS[0].table}').fetchone()[0]
-    limit = None if cutoff is None else _floor(cutoff, ALIGN)
+    limit = None if cutoff is None else floor(cutoff, ALIGN)
     if first is None or (limit is not None and first >= limit):
         return 0
     row = conn.execute(f'SELECT "start" FROM {main} ORDER BY "start" LIMIT 1 OFFSET ?', (step_rows,)).fetchone()
@@ -62,7 +62,7 @@ def prune(conn: sqlite3.Connection, cutoff: int | None, step_rows: int) -> int:
         bound = int(conn.execute(f'SELECT max("start") FROM {schema.ROLLUPS[0].table}').fetchone()[0]) + ALIGN
     if limit is not None:
         bound = min(bound, limit)
-    bound = max(_floor(bound, ALIGN), _floor(first, ALIGN) + ALIGN)  # at least one bucket of each length
+    bound = max(floor(bound, ALIGN), floor(first, ALIGN) + ALIGN)  # at least one bucket of each length
     deleted = 0
     for r in schema.ROLLUPS:
         deleted += conn.execute(f'DELETE FROM {r.table} WHERE "start" < ?', (bound,)).rowcount
@@ -102,5 +102,11 @@ def _raise(conn: sqlite3.Connection, key: str, value: int) -> None:
     )
 
 
-def _floor(t: int, n: int) -> int:
-    return t - t % n
+def floor(t: int, unit: int) -> int:
+    """The start of the bucket of length ``unit`` that holds ``t``."""
+    return t - t % unit
+
+
+def ceil(t: int, unit: int) -> int:
+    """The first bucket start of length ``unit`` at or after ``t``."""
+    return -(-t // unit) * unit

@@ -25,7 +25,7 @@ from hashlib import blake2b
 from itertools import chain, repeat
 from operator import sub
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 import sqlite_utils
 
@@ -154,18 +154,18 @@ class WriteResult:
     last_id: int | None = None
 
 
-def event_key(group: str, stream: str, event_id: str, timestamp: int, message: str) -> bytes:
-    """A stable identity for a CloudWatch event.
+def event_keys(group: str, stream: str, events: Iterable[tuple[str, int, str]]) -> list[bytes]:
+    """A stable identity for each CloudWatch event (id, timestamp, message) of one log stream.
 
     The id alone is not enough: some producers (moto among them) restart ids per call.
     """
-    return f"{group}\x1f{stream}\x1f{event_id}\x1f{timestamp}\x1f{message}".encode("utf-8", "surrogateescape")
-
-
-def event_keys(group: str, stream: str, events: Iterable[tuple[str, int, str]]) -> list[bytes]:
-    """:func:`event_key` of every (id, timestamp, message) of one log stream (the envelope joined once)."""
     head = f"{group}\x1f{stream}\x1f"
     return [f"{head}{eid}\x1f{ts}\x1f{msg}".encode("utf-8", "surrogateescape") for eid, ts, msg in events]
+
+
+def event_key(group: str, stream: str, event_id: str, timestamp: int, message: str) -> bytes:
+    """:func:`event_keys` of one event."""
+    return event_keys(group, stream, ((event_id, timestamp, message),))[0]
 
 
 def _key_hash(key: bytes) -> int:
@@ -352,7 +352,7 @@ class Store:
                 ex(sql, (lo, min(last, lo + _REBUILD_STEP - 1), *(() if only is None else (only,))))
             raw_from = rollups.horizons(self.conn)[0]
             if raw_from:  # retention has deleted older flows: the new rollup is complete from there on
-                bound = -(-raw_from // rollups.ALIGN) * rollups.ALIGN
+                bound = rollups.ceil(raw_from, rollups.ALIGN)
                 ex(f'DELETE FROM {r.table} WHERE "start" < ?', (bound,))
                 rollups.set_added_from(self.conn, r, bound)
 
@@ -427,11 +427,12 @@ class Store:
         with self.transaction():
             before = self._last_flow_id() if batch.parts else 0
             # Event keys of the whole batch in one go; only when one was seen before
-            # is each part checked on its own.
-            fresh = self._all_new([p for p in batch.parts if p.event_keys is not None and len(p)])
+            # is each part checked on its own (with the keys hashed here).
+            keyed = {id(p): self._event_keys(p) for p in batch.parts if p.event_keys is not None and len(p)}
+            fresh = self._all_new(list(keyed.values()))
             plans: dict[str, _Rows] = {}
             for part in batch.parts:
-                self._build_part(part, enrich, fresh, result, plans)
+                self._build_part(part, enrich, None if fresh else keyed.get(id(part)), result, plans)
             for sql, rows in plans.items():
                 self.conn.executemany(sql, chain(zip(*rows.columns), rows.rows))
                 result.stored += len(rows)
@@ -562,16 +563,19 @@ class Store:
         self,
         part: Part,
         enrich: Enrich | None,
-        fresh: bool,
+        keys: _EventKeys | None,
         result: WriteResult,
         plans: dict[str, _Rows],
     ) -> None:
-        """The part's rows, added to those of its INSERT (one executemany per format and batch)."""
+        """The part's rows, added to those of its INSERT (one executemany per format and batch).
+
+        ``keys``: the part's event keys when the batch holds an event seen before (its new ones are kept).
+        """
         if not len(part):
             return
         records: list[Record] | None = None
-        if part.event_keys is not None and not fresh:
-            records = self._drop_seen(part, result)
+        if keys is not None:
+            records = self._drop_seen(part, keys, result)
             if not records:
                 return
         plan = self._insert_plan(tuple(part.present))
@@ -608,15 +612,15 @@ class Store:
         out.append([origin_id] * len(starts))
         return out
 
-    def _event_keys(self, part: Part) -> tuple[list[int], list[int], list[int]]:
+    def _event_keys(self, part: Part) -> _EventKeys:
         """(starts, hashes, stored keys) of a part's events: see :func:`schema.seen_key`."""
         assert part.event_keys is not None
         starts = part.starts(part.fallback_start or 0)
         hashes = _key_hashes(part.event_keys)
         keys = [((t % 86400) << 47 | (h & _MASK47)) - _TOP for t, h in zip(starts, hashes)]
-        return starts, hashes, keys
+        return _EventKeys(starts, hashes, keys)
 
-    def _all_new(self, parts: list[Part]) -> bool:
+    def _all_new(self, parts: list[_EventKeys]) -> bool:
         """Store the event keys of all ``parts``, if none was seen before; whether they were all new.
 
         One INSERT per day for the whole batch, its keys sorted: they are close
@@ -626,8 +630,7 @@ class Store:
             return True
         by_day: dict[int, tuple[list[int], list[int]]] = {}
         count = 0
-        for part in parts:
-            starts, hashes, keys = self._event_keys(part)
+        for starts, hashes, keys in parts:
             count += len(keys)
             first_day = min(starts) // 86400
             if max(starts) // 86400 == first_day:
@@ -663,12 +666,12 @@ class Store:
                 self.conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (h INTEGER PRIMARY KEY)")
                 self._seen_tables.add(table)
 
-    def _drop_seen(self, part: Part, result: WriteResult) -> list[Record]:
+    def _drop_seen(self, part: Part, event_keys: _EventKeys, result: WriteResult) -> list[Record]:
         """The records whose events are new (counting the others as duplicates); remembers them."""
         records = part.full_records()
-        if self._all_new([part]):
+        if self._all_new([event_keys]):
             return records
-        starts, hashes, keys = self._event_keys(part)
+        starts, hashes, keys = event_keys
         by_day: dict[int, list[int]] = {}
         for i, t in enumerate(starts):
             by_day.setdefault(t // 86400, []).append(i)
@@ -963,6 +966,14 @@ class Store:
 
 
 _RowBuilder = Callable[..., list[tuple[Any, ...]]]
+
+
+class _EventKeys(NamedTuple):
+    """A part's event keys, hashed once per write."""
+
+    starts: list[int]  # each event's start (the part's fallback where it has none)
+    hashes: list[int]  # unsigned 64-bit hashes (schema 1 stored these)
+    keys: list[int]  # as stored: schema.seen_key of hash and start
 
 
 @dataclass(frozen=True, slots=True)

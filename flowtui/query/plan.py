@@ -26,8 +26,6 @@ from flowtui import catalog, rollups, schema
 from flowtui.query.compiler import CompiledQuery
 from flowtui.query.conditions import TRUE, Cond, Resolver, rebuild
 
-MINUTE = schema.ROLLUP_SECONDS
-
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -141,13 +139,13 @@ def spans(conn: sqlite3.Connection, family: Family | None, start: int | None, en
         return [Span(start, end)]
     unit = family[-1].seconds
     raw_from, rollup_from = rollups.horizons(conn, family[-1])
-    lo = _ceil(start, unit) if start is not None else 0
-    lo = max(lo, _ceil(rollup_from, unit))
-    hi = _floor(end, unit) if end is not None else None
+    lo = rollups.ceil(start, unit) if start is not None else 0
+    lo = max(lo, rollups.ceil(rollup_from, unit))
+    hi = rollups.floor(end, unit) if end is not None else None
     if hi is not None and lo >= hi:
         return [Span(start, end)] if has_flows(conn, start, end) else []
     # A partial bucket at an edge: the rollup's bucket is exact when the rest of it is empty.
-    if start is not None and start % unit and lo == _ceil(start, unit):
+    if start is not None and start % unit and lo == rollups.ceil(start, unit):
         m = lo - unit
         if m >= rollup_from and m >= raw_from and not has_flows(conn, m, start):
             lo = m
@@ -244,11 +242,3 @@ def bounds(column: str, start: int | None, end: int | None) -> tuple[list[str], 
         conds.append(f"{column} < ?")
         params.append(end)
     return conds, params
-
-
-def _floor(t: int, unit: int = MINUTE) -> int:
-    return t - t % unit
-
-
-def _ceil(t: int, unit: int = MINUTE) -> int:
-    return -(-t // unit) * unit

@@ -144,7 +144,8 @@ class _StageTimers:
         self._wrap(ingest, "event_keys", "event keys (text)")
         self._wrap(store, "_key_hashes", "event keys (blake2b)")
         self._wrap(Store, "_build_part", "rows: enrich + intern + build")  # with its interning SQL
-        self._wrap(Store, "_all_new", "Σ de-dup: hashes + seen insert")
+        self._wrap(Store, "_event_keys", "Σ de-dup keys: hashes + seen keys")
+        self._wrap(Store, "_all_new", "Σ de-dup: seen insert")
         self._wrap(store.rollups, "add", "Σ rollups: batch + every upsert")
 
     def _wrap(self, owner: object, name: str, label: str) -> None:
