@@ -526,3 +526,41 @@ async def test_a_pane_table_draws_each_cell_as_datatable_does(db: Path) -> None:
             if focused:
                 await pilot.press("slash")  # no table has focus: no tint, the cursor blurred
         assert checked > 40
+
+
+async def test_a_pane_table_draws_each_line_as_datatable_does(db: Path) -> None:
+    """Lines are kept by what their cells hold: after a refresh changed some rows and the cursor
+    moved, every line is still what DataTable draws, in the focused table and the other."""
+    from rich.segment import Segment
+    from textual.widgets import DataTable
+
+    def drawn(strip: object) -> list[tuple[str, object]]:
+        return [(s.text, s.style) for s in Segment.simplify(list(strip))]  # type: ignore[call-overload]
+
+    def check() -> int:
+        checked = 0
+        for key in ("top-talkers", "rejects"):
+            table = app.dashboard.pane(key).table
+            base, width = table.rich_style, table.size.width
+            for y in range(table.row_count + 1):
+                ours = table._render_line(y, 0, width, base)
+                theirs = DataTable._render_line(table, y, 0, width, base)
+                assert drawn(ours) == drawn(theirs), (key, y)
+                checked += 1
+        return checked
+
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        assert check() > 6
+        add_flows(db, [flow("198.51.100.7", 61099, "10.0.1.11", 22, 6, "REJECT", 120, 2, 10)])
+        app.request_refresh(force=False)
+        await refreshed(pilot, 2)
+        await pilot.press("j", "l", "tab")
+        await pilot.pause()
+        drawn_before = app.dashboard.pane("rejects").table.lines_drawn
+        assert check() > 6
+        await pilot.press("tab")  # on to the next pane: Rejects looks as it did before it had focus
+        await pilot.pause()
+        assert check() > 6
+        assert app.dashboard.pane("rejects").table.lines_drawn == drawn_before  # those lines were kept

@@ -8,9 +8,12 @@ from rich.padding import Padding
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual._segment_tools import line_crop
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
+from textual.color import Color
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
@@ -47,6 +50,9 @@ class FlowTable(DataTable[Any]):
         super().__init__(**kwargs)
         self._rendered: LRUCache[tuple[Any, ...], Any] = LRUCache(4096)  # cells as drawn
         self._plain: LRUCache[tuple[Any, ...], Any] = LRUCache(4096)  # cells as Rich renders their text
+        self._lines: LRUCache[tuple[Any, ...], tuple[tuple[Any, ...], Strip]] = LRUCache(1024)  # body lines as drawn
+        self._paint_style: Style | None = None
+        self.lines_drawn = 0  # body lines drawn anew (for tests and the curious)
         self.cells_rendered = 0  # cells DataTable rendered anew (for tests and the curious)
 
     # --- rendering ------------------------------------------------------------------
@@ -83,6 +89,103 @@ class FlowTable(DataTable[Any]):
             lines = [list(Segment.apply_style(line, pre_style, post_style)) for line in plain]
             self._rendered[key] = lines
         return lines
+
+    def render_lines(self, crop: Any) -> list[Strip]:
+        # The table's style is read once a paint, not once a line (it walks every ancestor).
+        self._paint_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint_style = None
+
+    def render_line(self, y: int) -> Strip:
+        base_style = self._paint_style
+        if base_style is None:
+            return super().render_line(y)
+        scroll_x, scroll_y = self.scroll_offset
+        fixed = sum(self.get_row_height(self._row_locations.get_key(i)) for i in range(self.fixed_rows))
+        if self.show_header:
+            fixed += self.get_row_height(self._header_row_key)
+        if y >= fixed:
+            y += scroll_y
+        return self._render_line(y, scroll_x, scroll_x + self.size.width, base_style)
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """A body line as DataTable draws it, kept by what its cells hold (DataTable forgets
+        every line when any cell changes): a pane refresh draws the rows that changed."""
+        found = self._line_key(y, x1, x2, base_style)
+        if found is None:
+            return super()._render_line(y, x1, x2, base_style)
+        key, values = found
+        kept = self._lines.get(key)
+        if kept is None:
+            kept = (values, self._draw_line(key[0], x1, x2, base_style))
+            self._lines[key] = kept
+            self.lines_drawn += 1
+        return kept[1]
+
+    def _line_key(self, y: int, x1: int, x2: int, base_style: Style) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
+        """Everything a one-line body row's drawing depends on; None for what DataTable draws
+        itself (the header, tall rows, row labels, fixed rows or columns, zebra stripes, a row
+        cursor). The key has the cells' values by id, and the cache holds the values beside the
+        line: while the line is kept its ids cannot be another value's."""
+        if self.fixed_rows or self.fixed_columns or self.zebra_stripes or self.cursor_type == "row":
+            return None
+        if self._labelled_row_exists and self.show_row_labels:
+            return None
+        try:
+            row_key, line_no = self._get_offsets(y)
+        except LookupError:
+            return None
+        if row_key is self._header_row_key or line_no or self.rows[row_key].height != 1:
+            return None
+        row_index = self._row_locations.get(row_key)
+        columns = self.ordered_columns
+        data = self._data[row_key]
+        values = tuple(data.get(column.key) for column in columns)
+        cursor, hover = self.cursor_coordinate, self.hover_coordinate
+        lit = [self._lit_column(cursor, row_index), self._lit_column(hover, row_index)]
+        look = (
+            self.get_component_rich_style("datatable--cursor") if lit[0] is not None else None,
+            self.get_component_rich_style("datatable--hover") if lit[1] is not None else None,
+        )
+        key = (
+            row_index, tuple(map(id, values)), tuple(column.get_render_width(self) for column in columns),
+            *lit, look, self.cursor_type, self.show_cursor, self._show_hover_cursor, self._pseudo_class_state,
+            self.cell_padding, base_style, x1, x2, self.size.width, self._row_label_column_width,
+        )
+        return key, values
+
+    def _lit_column(self, at: Any, row_index: int) -> int | None:
+        """The column the cursor (or hover) lights in this row, as DataTable's _should_highlight says."""
+        if self.cursor_type == "cell":
+            return at.column if at.row == row_index else None
+        if self.cursor_type == "column":
+            return at.column
+        return None
+
+    def _draw_line(self, row_index: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """DataTable's _render_line and _render_line_in_row for a one-line row, without their caches."""
+        segments: list[Segment] = []
+        cursor, hover = self.cursor_coordinate, self.hover_coordinate
+        lit, lit_hover = self._lit_column(cursor, row_index), self._lit_column(hover, row_index)
+        table_width = self._row_label_column_width
+        for column_index, column in enumerate(self.ordered_columns):
+            width = column.get_render_width(self)
+            table_width += width
+            lines = self._render_cell(
+                row_index, column_index, base_style, width, cursor=lit == column_index, hover=lit_hover == column_index
+            )
+            segments.extend(lines[0])
+        widget_width = self.size.width
+        if base_style.bgcolor is not None:
+            faded = Color.from_rich_color(base_style.bgcolor).blend(self.background_colors[1], factor=0.25)
+            extend_style = Style.from_color(color=base_style.color, bgcolor=faded.rich_color)
+        else:
+            extend_style = Style.from_color(base_style.color, base_style.bgcolor)
+        extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        segments.append(Segment(" " * max(0, widget_width - table_width), extend_style))
+        return Strip(line_crop(segments, x1, x2, widget_width)).adjust_cell_length(widget_width, base_style).simplify()
 
     def _render_plain(self, row_index: int, column_index: int, width: int) -> list[list[Segment]]:
         """A body cell's lines as DataTable's ``_render_cell`` renders them, without its styles."""
