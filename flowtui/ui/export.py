@@ -50,17 +50,17 @@ def iso_utc(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
-def csv_value(name: str, value: Any) -> str:
+def _csv_cell(value: Any, is_time: bool) -> Any:
     """A value as a CSV field: times in ISO 8601 UTC, lists comma-joined, the rest as it is."""
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if value is True or value is False:
         return "true" if value else "false"
+    if is_time and isinstance(value, (int, float)):
+        return iso_utc(value)
     if isinstance(value, list):
         return ",".join(map(str, value))
-    if isinstance(value, (int, float)) and field_type(name) == "time":
-        return iso_utc(value)
-    return str(value)
+    return value  # the csv module writes numbers and text as they are
 
 
 def write_export(
@@ -89,11 +89,12 @@ def write_export(
             if fmt == "csv":
                 writer = csv.writer(out, lineterminator="\n")
                 writer.writerow(columns)
+                times = [(c, field_type(c) == "time") for c in columns]  # looked up once, not per cell
             else:
                 out.write("[")
             for row in rows:
                 if fmt == "csv":
-                    writer.writerow([csv_value(c, row.get(c)) for c in columns])
+                    writer.writerow([_csv_cell(row.get(c), t) for c, t in times])
                 else:
                     out.write(",\n  " if count else "\n  ")
                     out.write(json.dumps({c: row.get(c) for c in columns}, ensure_ascii=False))
