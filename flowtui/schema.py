@@ -27,7 +27,7 @@ from typing import Final, Literal
 
 from flowtui import catalog
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 StorageKind = Literal[
     "int",  # an integer column of flows
@@ -142,14 +142,14 @@ def create_statements() -> list[str]:
     ]
 
 
-def seen_table(day: int) -> str:
-    """The table of event hashes for ``day`` (unix seconds // 86400)."""
-    return SEEN_PREFIX + _day_name(day)
+def seen_table(day: int, prefix: str | None = None) -> str:
+    """The table of event keys for ``day`` (unix seconds // 86400); ``prefix``: of an older schema's."""
+    return (prefix or SEEN_PREFIX) + _day_name(day)
 
 
-def legacy_seen_table(day: int) -> str:
-    """Where a store of schema 1 kept the event hashes of ``day`` (plain 64-bit hashes)."""
-    return LEGACY_SEEN_PREFIX + _day_name(day)
+def seen_table_sql(table: str) -> str:
+    """A day's table of event keys (schema 5: WITHOUT ROWID, a key is stored once, ~1 byte an event less)."""
+    return f"CREATE TABLE IF NOT EXISTS {table} (h INTEGER PRIMARY KEY) WITHOUT ROWID"
 
 
 def _day_name(day: int) -> str:
@@ -159,7 +159,12 @@ def _day_name(day: int) -> str:
 
 
 SEEN_PREFIX: Final = "seen_"
+# Older schemas' days of event keys, kept under these names until retention drops them, so an
+# event delivered again after an upgrade is still recognised. Both hashed events with blake2b;
+# schema 1 stored the plain 64-bit hash, schemas 2-4 :func:`seen_key` of it (5 hashes with xxh3).
 LEGACY_SEEN_PREFIX: Final = "seenv1_"
+BLAKE_SEEN_PREFIX: Final = "seenv4_"
+LEGACY_SEEN_PREFIXES: Final = (LEGACY_SEEN_PREFIX, BLAKE_SEEN_PREFIX)
 
 
 def seen_key(key_hash: int, start: int) -> int:

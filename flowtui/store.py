@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Self
 
 import sqlite_utils
+from xxhash import xxh3_64_intdigest
 
 from flowtui import catalog, rollups, schema
 from flowtui.cloudtrail import table as trail_table
@@ -168,13 +169,13 @@ def event_key(group: str, stream: str, event_id: str, timestamp: int, message: s
     return event_keys(group, stream, ((event_id, timestamp, message),))[0]
 
 
-def _key_hash(key: bytes) -> int:
-    """The 64-bit hash of an event key (schema 1 stored it as is)."""
-    return int.from_bytes(blake2b(key, digest_size=8).digest(), "big", signed=True)
-
-
 def _key_hashes(keys: Sequence[bytes]) -> list[int]:
-    """_key_hash of every key, unsigned (one join and one unpack instead of a call per key)."""
+    """The unsigned 64-bit hash of every event key (xxh3: a sixth of blake2b's cost, schema 5)."""
+    return list(map(xxh3_64_intdigest, keys))
+
+
+def _blake_hashes(keys: Sequence[bytes]) -> list[int]:
+    """The unsigned 64-bit blake2b hash of every key, as schemas 1-4 hashed events (one unpack for all)."""
     digests = b"".join(map(blake2b.digest, map(_blake8, keys)))
     return list(struct.unpack(f">{len(keys)}Q", digests))
 
@@ -267,7 +268,9 @@ class Store:
                 for stmt in schema.create_statements():
                     self.conn.execute(stmt)
             if version == 1:
-                self._keep_legacy_seen()
+                self._keep_legacy_seen(schema.LEGACY_SEEN_PREFIX)
+            elif version in (2, 3, 4):
+                self._keep_legacy_seen(schema.BLAKE_SEEN_PREFIX)
             if version in (1, 2):
                 self._rebuild_rollups()
             elif version == 3:
@@ -287,14 +290,14 @@ class Store:
             raise StoreError(f"{self.path} is an SQLite file but not a flowtui store")
         return False
 
-    def _keep_legacy_seen(self) -> None:
-        """Schema 1 stored plain 64-bit event hashes; their days stay readable under ``seenv1_`` names.
+    def _keep_legacy_seen(self, prefix: str) -> None:
+        """Older schemas hashed events otherwise; their days stay readable under ``prefix`` names.
 
         Until retention drops them, an event delivered again after the upgrade is still recognised.
         """
         for table in self.db.table_names():
             if table.startswith(schema.SEEN_PREFIX):
-                self.conn.execute(f"ALTER TABLE {table} RENAME TO {schema.LEGACY_SEEN_PREFIX}{table[len(schema.SEEN_PREFIX):]}")
+                self.conn.execute(f"ALTER TABLE {table} RENAME TO {prefix}{table[len(schema.SEEN_PREFIX):]}")
 
     def _rebuild_rollups(self) -> None:
         """Schemas 1 and 2 → 3: the rollups of this version, summed from the rows already stored.
@@ -377,7 +380,7 @@ class Store:
     def _load_seen_tables(self) -> None:
         names = self.db.table_names()
         self._seen_tables = {t for t in names if t.startswith(schema.SEEN_PREFIX)}
-        self._legacy_seen = {t for t in names if t.startswith(schema.LEGACY_SEEN_PREFIX)}
+        self._legacy_seen = {t for t in names if t.startswith(schema.LEGACY_SEEN_PREFIXES)}
 
     def close(self) -> None:
         self.conn.close()
@@ -543,10 +546,9 @@ class Store:
         return int(n)
 
     def _drop_seen_before(self, day: int) -> None:
-        limits = (schema.seen_table(day), schema.legacy_seen_table(day))
         for table in self.db.table_names():
-            for prefix, limit in zip((schema.SEEN_PREFIX, schema.LEGACY_SEEN_PREFIX), limits):
-                if table.startswith(prefix) and table < limit:
+            for prefix in (schema.SEEN_PREFIX, *schema.LEGACY_SEEN_PREFIXES):
+                if table.startswith(prefix) and table < schema.seen_table(day, prefix):
                     self.conn.execute(f"DROP TABLE {table}")
                     self._seen_tables.discard(table)
                     self._legacy_seen.discard(table)
@@ -613,12 +615,12 @@ class Store:
         return out
 
     def _event_keys(self, part: Part) -> _EventKeys:
-        """(starts, hashes, stored keys) of a part's events: see :func:`schema.seen_key`."""
+        """(starts, events, stored keys) of a part's events: see :func:`schema.seen_key`."""
         assert part.event_keys is not None
         starts = part.starts(part.fallback_start or 0)
         hashes = _key_hashes(part.event_keys)
         keys = [((t % 86400) << 47 | (h & _MASK47)) - _TOP for t, h in zip(starts, hashes)]
-        return _EventKeys(starts, hashes, keys)
+        return _EventKeys(starts, part.event_keys, keys)
 
     def _all_new(self, parts: list[_EventKeys]) -> bool:
         """Store the event keys of all ``parts``, if none was seen before; whether they were all new.
@@ -628,30 +630,33 @@ class Store:
         """
         if not parts:
             return True
-        by_day: dict[int, tuple[list[int], list[int]]] = {}
+        by_day: dict[int, _EventKeys] = {}
         count = 0
-        for starts, hashes, keys in parts:
-            count += len(keys)
-            first_day = min(starts) // 86400
-            if max(starts) // 86400 == first_day:
-                got = by_day.setdefault(first_day, ([], []))
-                got[0].extend(keys)
-                got[1].extend(hashes)
+        for part in parts:
+            count += len(part.keys)
+            first_day = min(part.starts) // 86400
+            if max(part.starts) // 86400 == first_day:
+                got = by_day.setdefault(first_day, _EventKeys([], [], []))
+                got.starts.extend(part.starts)
+                got.events.extend(part.events)
+                got.keys.extend(part.keys)
             else:
-                for t, h, k in zip(starts, hashes, keys):
-                    got = by_day.setdefault(t // 86400, ([], []))
-                    got[0].append(k)
-                    got[1].append(h)
+                for t, e, k in zip(*part):
+                    got = by_day.setdefault(t // 86400, _EventKeys([], [], []))
+                    got.starts.append(t)
+                    got.events.append(e)
+                    got.keys.append(k)
         self._seen_tables_for(by_day)
         self.conn.execute("SAVEPOINT seen")
         before = self.conn.total_changes
         all_new = True
-        for day, (keys, hashes) in by_day.items():
-            if self._legacy_present(day, hashes):
+        for day, got in by_day.items():
+            if self._legacy_present(day, got.events, got.starts):
                 all_new = False
                 break
             self.conn.execute(
-                f"INSERT OR IGNORE INTO {schema.seen_table(day)} (h) SELECT value FROM json_each(?)", (_json_ints(keys),)
+                f"INSERT OR IGNORE INTO {schema.seen_table(day)} (h) SELECT value FROM json_each(?)",
+                (_json_ints(got.keys),),
             )
         all_new = all_new and self.conn.total_changes - before == count
         if not all_new:
@@ -663,7 +668,7 @@ class Store:
         for day in days:
             table = schema.seen_table(day)
             if table not in self._seen_tables:
-                self.conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (h INTEGER PRIMARY KEY)")
+                self.conn.execute(schema.seen_table_sql(table))
                 self._seen_tables.add(table)
 
     def _drop_seen(self, part: Part, event_keys: _EventKeys, result: WriteResult) -> list[Record]:
@@ -671,7 +676,7 @@ class Store:
         records = part.full_records()
         if self._all_new([event_keys]):
             return records
-        starts, hashes, keys = event_keys
+        starts, events, keys = event_keys
         by_day: dict[int, list[int]] = {}
         for i, t in enumerate(starts):
             by_day.setdefault(t // 86400, []).append(i)
@@ -679,11 +684,11 @@ class Store:
         for day, idx in by_day.items():
             table = schema.seen_table(day)
             seen = self._present(table, [keys[i] for i in idx])
-            old = self._legacy_present(day, [hashes[i] for i in idx])
+            old = self._legacy_present(day, [events[i] for i in idx], [starts[i] for i in idx])
             new: list[int] = []
-            for i in idx:
+            for j, i in enumerate(idx):
                 k = keys[i]
-                if k in seen or hashes[i] in old:
+                if k in seen or j in old:
                     result.duplicates += 1
                     continue
                 seen.add(k)
@@ -697,13 +702,24 @@ class Store:
         q = f"SELECT h FROM {table} WHERE h IN (SELECT value FROM json_each(?))"
         return {h for (h,) in self.conn.execute(q, (_json_ints(keys),))}
 
-    def _legacy_present(self, day: int, hashes: list[int]) -> set[int]:
-        """Those of ``hashes`` (unsigned) that a schema-1 table of ``day`` holds."""
-        table = schema.legacy_seen_table(day)
-        if table not in self._legacy_seen:
+    def _legacy_present(self, day: int, events: Sequence[bytes], starts: Sequence[int]) -> set[int]:
+        """The positions of ``events`` (starting at ``starts``) that an older schema's table of ``day`` holds.
+
+        Those hashed with blake2b (:data:`schema.LEGACY_SEEN_PREFIXES`): hashed again only where such a day is kept.
+        """
+        prefixes = [p for p in schema.LEGACY_SEEN_PREFIXES if schema.seen_table(day, p) in self._legacy_seen]
+        if not prefixes:
             return set()
-        signed = {h - (1 << 64) if h >= _TOP else h: h for h in hashes}
-        return {signed[h] for h in self._present(table, list(signed))}
+        hashes = _blake_hashes(events)
+        found: set[int] = set()
+        for prefix in prefixes:
+            if prefix == schema.LEGACY_SEEN_PREFIX:  # the plain hash, signed
+                keys = [h - (1 << 64) if h >= _TOP else h for h in hashes]
+            else:
+                keys = [schema.seen_key(h, t) for h, t in zip(hashes, starts)]
+            held = self._present(schema.seen_table(day, prefix), keys)
+            found.update(i for i, k in enumerate(keys) if k in held)
+        return found
 
     def _insert_plan(self, present: tuple[int, ...]) -> _InsertPlan:
         """The INSERT for records of one format, and a row builder compiled for it.
@@ -972,8 +988,8 @@ class _EventKeys(NamedTuple):
     """A part's event keys, hashed once per write."""
 
     starts: list[int]  # each event's start (the part's fallback where it has none)
-    hashes: list[int]  # unsigned 64-bit hashes (schema 1 stored these)
-    keys: list[int]  # as stored: schema.seen_key of hash and start
+    events: list[bytes]  # the events' identities (Part.event_keys), for older schemas' hashes
+    keys: list[int]  # as stored: schema.seen_key of the event's hash and start
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,7 +142,7 @@ class _StageTimers:
         self._wrap(LogFormat, "parse_columns", "parse (columns)")
         self._wrap(LogFormat, "parse_lines", "parse (lines)")
         self._wrap(ingest, "event_keys", "event keys (text)")
-        self._wrap(store, "_key_hashes", "event keys (blake2b)")
+        self._wrap(store, "_key_hashes", "event keys (hash)")
         self._wrap(Store, "_build_part", "rows: enrich + intern + build")  # with its interning SQL
         self._wrap(Store, "_event_keys", "Σ de-dup keys: hashes + seen keys")
         self._wrap(Store, "_all_new", "Σ de-dup: seen insert")

@@ -308,7 +308,7 @@ def _write_seen(store: Store, rng: np.random.Generator, starts: list[int]) -> No
     with store.transaction():
         for day, keys in by_day.items():
             table = schema.seen_table(day)
-            store.conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (h INTEGER PRIMARY KEY)")
+            store.conn.execute(schema.seen_table_sql(table))
             for k in range(0, len(keys), 5000):  # sorted per batch of ~5,000, as ingest does
                 chunk = sorted(keys[k : k + 5000])
                 store.conn.execute(f"INSERT OR IGNORE INTO {table} SELECT value FROM json_each(?)", (json.dumps(chunk),))
