@@ -73,18 +73,18 @@ async def test_the_address_page_lists_its_calls_and_enter_opens_one(db: Path) ->
         ]
         assert facts[-1].split()[:3] == ["message", "You", "are"]
         # The source's flows from 5 minutes before the call (09:51:40) to 5 minutes after (10:01:40).
-        assert [r[:5] for r in table_rows(event.query_one("#trail-flows"))] == [
-            ["09:59:30", "198.51.100.7", "61000", "10.0.1.11", "22"],
-            ["09:58:30", "198.51.100.7", "61001", "10.0.1.11", "22"],
-            ["09:57:30", "198.51.100.7", "61002", "10.0.1.11", "22"],
-            ["09:56:30", "198.51.100.7", "61003", "10.0.1.11", "22"],
-            ["09:55:30", "198.51.100.7", "61004", "10.0.1.11", "22"],
+        assert [r[:6] for r in table_rows(event.query_one("#trail-flows"))] == [
+            ["09:59:30", "eni-0a1b2c3d", "198.51.100.7", "61000", "10.0.1.11", "22"],
+            ["09:58:30", "eni-0a1b2c3d", "198.51.100.7", "61001", "10.0.1.11", "22"],
+            ["09:57:30", "eni-0a1b2c3d", "198.51.100.7", "61002", "10.0.1.11", "22"],
+            ["09:56:30", "eni-0a1b2c3d", "198.51.100.7", "61003", "10.0.1.11", "22"],
+            ["09:55:30", "eni-0a1b2c3d", "198.51.100.7", "61004", "10.0.1.11", "22"],
         ]
         assert '"eventName": "DeleteSecurityGroup"' in plain(event.query_one("#trail-record", Static))
 
         flows = event.query_one("#trail-flows")
         flows.focus()
-        flows.move_cursor(row=0, column=3)  # dst_addr
+        flows.move_cursor(row=0, column=4)  # dst_addr
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, AddressScreen) and app.screen.address == "10.0.1.11")
         await until(pilot, lambda: app.screen.info is not None)

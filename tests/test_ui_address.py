@@ -12,7 +12,7 @@ from textual.widgets import Sparkline, Static
 
 from flowtui.ui.screens.address import AddressScreen
 from flowtui.ui.screens.results import ResultsScreen
-from tests.ui_data import MARKUP_NAME, make_app, refreshed, table_rows, until, write_flows
+from tests.ui_data import MARKUP_NAME, flow, make_app, refreshed, table_rows, until, write_flows
 
 
 @pytest.fixture
@@ -62,8 +62,8 @@ async def test_address_page_contents(db: Path) -> None:
         ]
         flows = table_rows(screen.query_one("#address-flows"))
         assert len(flows) == 7
-        assert flows[0] == ["09:59:30", "198.51.100.7", "61000", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"]
-        assert flows[-1] == ["09:55:00", "203.0.113.5", "50100", "10.0.1.11", "3389", "TCP", "REJECT", "1", "60 B"]
+        assert flows[0] == ["09:59:30", "eni-0a1b2c3d", "198.51.100.7", "61000", "10.0.1.11", "22", "TCP", "REJECT", "2", "120 B"]
+        assert flows[-1] == ["09:55:00", "eni-0a1b2c3d", "203.0.113.5", "50100", "10.0.1.11", "3389", "TCP", "REJECT", "1", "60 B"]
         assert sum(screen.query_one(Sparkline).data) == 40_000 + 600 + 60
 
 
@@ -123,3 +123,30 @@ async def test_enter_on_a_non_address_cell_narrows_the_pane(db: Path) -> None:
         await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
         assert app.screen.query_text == '(action:REJECT) AND src_addr:"198.51.100.7" AND dst_port:"22"'
         assert app.screen.page.total == 5
+
+
+@pytest.mark.parametrize(
+    ("width", "columns"),
+    [
+        (140, ["timestamp", "interface_id", "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "action", "packets", "bytes"]),
+        (80, ["timestamp", "src_addr", "dst_addr", "dst_port", "protocol", "action", "bytes"]),  # it goes first
+    ],
+)
+async def test_a_flow_logged_at_both_interfaces_says_which_when_there_is_room(
+    tmp_path: Path, width: int, columns: list[str]
+) -> None:
+    """Between two instances, one conversation is two records (one per ENI): the interface tells them apart."""
+    db = write_flows(tmp_path / "flows.db", [
+        flow("10.0.1.10", 40000, "10.0.2.20", 5432, 6, "ACCEPT", 250_000, 300, 90, iface="eni-0web1"),
+        flow("10.0.1.10", 40000, "10.0.2.20", 5432, 6, "ACCEPT", 250_000, 300, 90, iface="eni-0rds1"),
+    ])
+    app = make_app(db)
+    async with app.run_test(size=(width, 45)) as pilot:
+        app.open_address("10.0.2.20")
+        await until(pilot, lambda: isinstance(app.screen, AddressScreen) and app.screen.info is not None)
+        table = app.screen.query_one("#address-flows")
+        assert [c.value for c in table.columns] == columns
+        rows = table_rows(table)
+        if "interface_id" in columns:
+            assert sorted(r[1] for r in rows) == ["eni-0rds1", "eni-0web1"]  # the same time: either first
+        assert [r[columns.index("src_addr")] for r in rows] == ["10.0.1.10", "10.0.1.10"]

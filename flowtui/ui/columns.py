@@ -23,9 +23,11 @@ SOFT_WIDTH = 24  # long values (IPv6 addresses, names) give way to this before a
 MIN_WIDTH = 12  # and to this when nothing else helps
 HEADER_WIDTH = 12  # a long header over short values (a flag's name) gives way to this first
 PADDING = 2  # DataTable's cell padding, both sides
-# A short list of flows (an address's latest, those around a CloudTrail call): who, how, how much.
+# A short list of flows (an address's latest, those around a CloudTrail call): who, how, how much,
+# and the interface that logged it, while there is room (a flow between two instances is logged
+# at both their interfaces: without it the two records read as one row twice).
 FLOW_FIELDS: tuple[str, ...] = (
-    "timestamp", "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "action", "packets", "bytes",
+    "timestamp", "interface_id", "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "action", "packets", "bytes",
 )
 
 
