@@ -17,18 +17,16 @@ from flowtui.ui.columns import FLOW_FIELDS, cut_in_middle, is_numeric, plan_colu
 from flowtui.ui.formatting import SortableText, fit, format_value
 from flowtui.ui.widgets.flow_table import FlowTable
 
+FRAME = 5  # cells the table does not get of the terminal's width: its box's border, its scrollbar and the page's
+
 
 def fill_flows(
-    table: FlowTable,
-    flows: Sequence[dict[str, Any]],
-    address: str | None,
-    *,
-    width: int,
-    with_date: bool,
-    reject_style: str,
-    fields: Sequence[str] = FLOW_FIELDS,
+    table: FlowTable, flows: Sequence[dict[str, Any]], address: str | None, *, with_date: bool, fields: Sequence[str] = FLOW_FIELDS
 ) -> None:
-    """Fill ``table`` with ``flows`` in the ``fields`` that fit ``width`` cells (its rows keyed ``flow-N``)."""
+    """Fill ``table`` with ``flows`` in the ``fields`` that fit the terminal (its rows keyed ``flow-N``)."""
+    app = table.app
+    width = (app.size.width or table.size.width) - FRAME
+    reject_style = f"bold {app.theme_variables.get('reject', 'red')}"
     texts = [[format_value(name, row.get(name), with_date=with_date) for name in fields] for row in flows]
     shown, caps = plan_columns(fields, widest(fields, texts, fields), width)
     index = {name: i for i, name in enumerate(fields)}

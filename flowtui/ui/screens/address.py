@@ -223,14 +223,7 @@ class AddressScreen(Screen[None]):
     def _fill_flows(self, info: AddressInfo) -> None:
         """The recent flows, in the columns that fit (the same rules as the results view)."""
         table = self.query_one("#address-flows", FlowTable)
-        fill_flows(
-            table,
-            info.flows,
-            info.address,
-            width=(self.app.size.width or table.size.width) - 5,  # box, its scrollbar and the page's
-            with_date=needs_date(self.window, self.app.now()),  # type: ignore[attr-defined]
-            reject_style=f"bold {self.app.theme_variables.get('reject', 'red')}",
-        )
+        fill_flows(table, info.flows, info.address, with_date=needs_date(self.window, self.app.now()))  # type: ignore[attr-defined]
 
     def _fill_calls(self, calls: list[dict[str, Any]]) -> None:
         self.calls = calls

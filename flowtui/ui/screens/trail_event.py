@@ -171,14 +171,7 @@ class TrailEventScreen(Screen[None]):
             box.border_title = Text(f"Flows of {clean(page.address)} around the call")
             box.border_subtitle = Text(f"{len(page.flows)} flows in {span} around {format_time(page.event['eventTime'])}")
         table = self.query_one("#trail-flows", FlowTable)
-        fill_flows(
-            table,
-            page.flows,
-            page.address,
-            width=(self.app.size.width or table.size.width) - 5,  # box, its scrollbar and the page's
-            with_date=False,  # ten minutes around the call
-            reject_style=f"bold {self.app.theme_variables.get('reject', 'red')}",
-        )
+        fill_flows(table, page.flows, page.address, with_date=False)  # ten minutes around the call
 
     def on_resize(self) -> None:
         if self.page is not None and self.is_mounted:
