@@ -310,6 +310,39 @@ async def test_the_summary_says_how_far_an_export_is() -> None:
     assert job.describe() == "exporting 125,000 of 600,000 to flowtui-export-20261127-100000.csv…"
 
 
+async def test_the_summary_follows_an_export_and_e_waits_for_it(db: Path, tmp_path: Path) -> None:
+    from flowtui.ui.screens.dialogs import ExportRequest
+    from flowtui.ui.screens.results import Export
+
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "action:REJECT")
+        assert screen.snapshot is not None
+        screen.exporting = Export(ExportRequest(tmp_path / "x.csv", "csv"), screen.snapshot, screen.order)
+        screen.post_message(ResultsScreen.ExportProgress(4))
+        await pilot.pause()
+        assert str(screen.query_one("#results-summary").render()) == (
+            "6 flows · last 15m · rows 1–6 (page 1 of 1) · sorted by timestamp ↓ · exporting 4 of 6 to x.csv…"
+        )
+        await pilot.press("e")
+        await pilot.pause()
+        assert app.screen is screen  # no second dialog
+        assert toasts(app)[-1] == "Already exporting 4 of 6 to x.csv…"
+
+
+async def test_an_export_the_store_cannot_answer_says_so_and_writes_nothing(db: Path, tmp_path: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "action:REJECT")
+        db.rename(tmp_path / "moved.db")  # the export reads on a connection of its own, opened now
+        out = await export(pilot, screen, tmp_path / "rejects.csv")
+        assert not out.exists()
+        (note,) = [n for n in app._notifications if n.title == "Export failed"]
+        assert (note.message, note.severity) == (f"no store at {db}: ingest something first (flowtui ingest, tail or demo)", "error")
+
+
 def test_a_failed_export_leaves_the_file_it_would_have_replaced(tmp_path: Path) -> None:
     from flowtui.errors import QueryError
     from flowtui.ui.export import ExportError, write_export
