@@ -22,18 +22,25 @@ class KeyFooter(Footer):
     or keys in another order."""
 
     _shown: tuple[Any, ...] | None = None
+    _focused: Any = None  # the screen's focused widget when the keys were last read
     recomposed = 0  # times the keys were rebuilt (for tests and the curious)
     changed_in_place = 0  # times keys were shown, hidden or relabelled without a rebuild
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         self._bindings_ready = True
         if screen.app.app_focus and self.is_attached and screen is self.screen:
-            self.call_after_refresh(self._recompose_if_changed)
+            if screen.focused is self._focused and self.app.screen is screen:
+                # Same focus (space: Pause ⇄ Resume): in the same frame as the key's other
+                # changes, one layout and one paint, not two.
+                self.call_next(self._recompose_if_changed)
+            else:  # a focus change settles first, as Footer waits for it
+                self.call_after_refresh(self._recompose_if_changed)
 
     async def _recompose_if_changed(self) -> None:
         """The keys are read when the footer would have been rebuilt, as Footer reads them."""
         if not self.is_attached:
             return
+        self._focused = self.screen.focused
         shown = _signature(self.screen)
         if shown == self._shown:
             return
