@@ -564,3 +564,31 @@ async def test_a_pane_table_draws_each_line_as_datatable_does(db: Path) -> None:
         await pilot.pause()
         assert check() > 6
         assert app.dashboard.pane("rejects").table.lines_drawn == drawn_before  # those lines were kept
+
+
+async def test_the_pane_with_the_focused_table_has_the_bright_border(db: Path) -> None:
+    """Pane sets it (no :focus-within rule): Tab moves it, and back is the screen as it was."""
+    from textual.color import Color
+
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.pause()
+        first = app.export_screenshot()
+        bright = ("round", Color.parse(app.theme_variables["primary"]))
+
+        def borders() -> list[bool]:
+            return [pane.styles.border_top == bright for pane in app.dashboard.query(Pane)]
+
+        assert borders() == [True, False, False, False]
+        await pilot.press("tab")
+        await pilot.pause()
+        assert borders() == [False, True, False, False]
+        assert app.export_screenshot() != first
+        await pilot.press("slash")  # the query bar: no pane holds the focus
+        await pilot.pause()
+        assert borders() == [False, False, False, False]
+        await pilot.press("escape")  # back to the first pane's table
+        await pilot.pause()
+        assert borders() == [True, False, False, False]
+        assert app.export_screenshot() == first
