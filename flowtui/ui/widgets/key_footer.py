@@ -29,11 +29,11 @@ class KeyFooter(Footer):
     def bindings_changed(self, screen: Screen[Any]) -> None:
         self._bindings_ready = True
         if screen.app.app_focus and self.is_attached and screen is self.screen:
-            if screen.focused is self._focused and self.app.screen is screen:
-                # Same focus (space: Pause ⇄ Resume): in the same frame as the key's other
-                # changes, one layout and one paint, not two.
+            if self.app.screen is screen:
+                # In front: in the same frame as the key's other changes (space: Pause ⇄ Resume,
+                # '/' and Escape: the query bar's keys), one layout and one paint, not two.
                 self.call_next(self._recompose_if_changed)
-            else:  # a focus change settles first, as Footer waits for it
+            else:  # a screen coming or going: when it has settled, as Footer
                 self.call_after_refresh(self._recompose_if_changed)
 
     async def _recompose_if_changed(self) -> None:
