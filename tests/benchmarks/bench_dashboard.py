@@ -247,14 +247,14 @@ async def run_app(db: Path, payload_file: Path, rate: float, presses: int, keys:
         for key in keys:
             if idle_ms[key]:
                 print(f"  {key:>8}  to screen {_summary(screen_ms[key])}   pilot press+pause {_summary(idle_ms[key])}")
-        print("UI-thread CPU from key sent to painted (what the key and whatever ran meanwhile cost), ms:")
-        for key in keys:
-            if timer.cpu.get(key):
-                print(f"  {key:>8}  {_summary(timer.cpu[key])}")
         every_screen = [v for vs in screen_ms.values() for v in vs]
         every_idle = [v for vs in idle_ms.values() for v in vs]
         if every_idle:
             print(f"  {'all':>8}  to screen {_summary(every_screen)}   pilot press+pause {_summary(every_idle)}")
+        print("UI-thread CPU from key sent to painted (what the key and whatever ran meanwhile cost), ms:")
+        for key in keys:
+            if timer.cpu.get(key):
+                print(f"  {key:>8}  {_summary(timer.cpu[key])}")
         print(f"refresh worker (thread CPU): {clock.report()}")
         print(f"dashboard RSS {ui_rss:.0f} MB (peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB);"
               f" together with ingest (peaks): {ui_rss + float(producer_rss):.0f} MB")
