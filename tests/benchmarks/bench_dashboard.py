@@ -21,6 +21,8 @@ press in <= 50 ms (p99, Pilot timings); idle (nothing new arriving) it uses
    ("pilot", which has a floor of ~60 ms of its own). Per key: median, p99, max.
    It also reports the UI thread's CPU time over each key's "to screen" span and
    the refresh worker's CPU per call (status, change marker, each pane);
+   the garbage collections of the dashboard's process (count and longest pause per
+   generation: a generation-2 pass holds every thread, a key press too);
    ``--profile FILE`` runs cProfile on the UI thread over each key's "to screen"
    span, one profile per key (``FILE.space``, ``FILE.j`` …), and prints each.
 4. Then, with nothing arriving, it measures the app's CPU time over 30 s and
@@ -213,6 +215,18 @@ async def run_app(db: Path, payload_file: Path, rate: float, presses: int, keys:
     from flowtui.store import Store
     from flowtui.ui.app import FlowtuiApp
 
+    import gc
+
+    pauses: dict[int, list[float]] = {}
+    started: list[float] = [0.0]
+
+    def gc_timer(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.setdefault(info["generation"], []).append((time.perf_counter() - started[0]) * 1000)
+
+    gc.callbacks.append(gc_timer)
     Store(db).close()  # the app opens it read-only
     app = FlowtuiApp(db, Config({"ui": {"refresh": 1}}))
     timer = KeyTimer(app, profile=profile is not None)
@@ -256,6 +270,8 @@ async def run_app(db: Path, payload_file: Path, rate: float, presses: int, keys:
             if timer.cpu.get(key):
                 print(f"  {key:>8}  {_summary(timer.cpu[key])}")
         print(f"refresh worker (thread CPU): {clock.report()}")
+        print("garbage collections (any thread of the dashboard's process): " + "; ".join(
+            f"gen {g} ×{len(v)} longest {max(v):.1f} ms" for g, v in sorted(pauses.items())))
         print(f"dashboard RSS {ui_rss:.0f} MB (peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB);"
               f" together with ingest (peaks): {ui_rss + float(producer_rss):.0f} MB")
         if profile is not None:
