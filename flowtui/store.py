@@ -285,7 +285,10 @@ class Store:
         if version > schema.SCHEMA_VERSION:
             raise StoreError(f"{self.path} was written by a newer flowtui (schema {version}); upgrade flowtui")
         if self.readonly:
-            raise StoreError(f"{self.path} needs an upgrade; open it once without --readonly")
+            raise StoreError(
+                f"{self.path} needs an upgrade (schema {version} → {schema.SCHEMA_VERSION}), which a reader cannot do: "
+                "run `flowtui ingest` or `flowtui tail` on it once"
+            )
         if version == 0 and self.db.table_names():
             raise StoreError(f"{self.path} is an SQLite file but not a flowtui store")
         return False

@@ -64,8 +64,11 @@ def v4_path(tmp_path: Path) -> Path:
 
 
 def test_a_schema_4_store_upgrades_and_still_recognises_its_events(v4_path: Path) -> None:
-    with pytest.raises(StoreError, match="needs an upgrade"):
+    with pytest.raises(StoreError) as refused:
         Store(v4_path, readonly=True)
+    assert str(refused.value) == (
+        f"{v4_path} needs an upgrade (schema 4 → 5), which a reader cannot do: run `flowtui ingest` or `flowtui tail` on it once"
+    )
     store = Store(v4_path)
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 5
     assert _seen_tables(store) == [schema.seen_table(DAY, schema.BLAKE_SEEN_PREFIX),
