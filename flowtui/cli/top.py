@@ -65,6 +65,8 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        raise UsageError(f"--limit {args.limit} must be 0 or more")
     if getattr(args, "source", "flows") == "cloudtrail":
         return _run_cloudtrail(args)
     if args.metric == _EVENTS:
@@ -72,8 +74,6 @@ def run(args: argparse.Namespace) -> int:
     by = check_fields(_split(args.by))
     if not by:
         raise UsageError("--by needs at least one field")
-    if args.limit < 0:
-        raise UsageError(f"--limit {args.limit} must be 0 or more")
     metric = cast(Metric, args.metric or "bytes")
     window = window_from_args(args)
     text = query_text(args)
@@ -92,11 +92,7 @@ def _run_cloudtrail(args: argparse.Namespace) -> int:
 
     if args.metric not in (None, _EVENTS):
         raise UsageError(f"--metric {args.metric}: CloudTrail events have no bytes or packets; they are ranked by how many there are (events)")
-    by = list(dict.fromkeys(search.check_fields(_split(args.by))))  # documented names, each once
-    if not by:
-        raise UsageError("--by needs at least one field")
-    if args.limit < 0:
-        raise UsageError(f"--limit {args.limit} must be 0 or more")
+    by = list(dict.fromkeys(search.check_fields(_split(args.by))))  # the output's columns; top.top refuses an empty --by
     window = window_from_args(args)
     text = query_text(args)
     config = common.load_config(args)

@@ -11,7 +11,7 @@ answer is then empty, never an error.
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from typing import Any, Final, TypedDict, Unpack
+from typing import Any, Final, Unpack
 
 import orjson
 
@@ -20,7 +20,7 @@ from flowtui.cloudtrail.records import user_label
 from flowtui.errors import QueryError, UsageError
 from flowtui.query import plan
 from flowtui.query.compiler import CompiledQuery, compile_query, unknown_field
-from flowtui.query.engine import DEFAULT_TIMEOUT, QueryEngine, stream
+from flowtui.query.engine import DEFAULT_TIMEOUT, Page, QueryEngine, stream
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store
 
@@ -29,14 +29,6 @@ AROUND_SECONDS: Final[int] = 300  # an event page shows its address's flows this
 SCOPE_PREFIX: Final[str] = "@cloudtrail"  # the query bar's scope: the rest of the text searches CloudTrail
 _TIME_NAMES: Final[frozenset[str]] = frozenset({"eventTime", "event_time", "timestamp", "start"})
 
-
-class Page(TypedDict, total=False):
-    """What :meth:`TrailSearch.iter_search` takes after the query, window and fields (see it for the defaults)."""
-
-    limit: int | None
-    order: str
-    with_id: bool
-    offset: int
 
 
 def split_scope(text: str) -> tuple[str, str, int]:
@@ -138,12 +130,10 @@ class TrailSearch:
         """The calls made from ``ip`` in ``window``, newest first (the address page's section)."""
         if not self.available():
             return []
-        conds, params = _window_sql(window)
-        conds.append("f.source_ip = ?")
-        params.append(ip)
-        sql = f"SELECT * FROM cloudtrail f WHERE {' AND '.join(conds)} ORDER BY time DESC, id DESC LIMIT ?"
+        conds, params = plan.bounds("f.time", *(window or TimeWindow()).bounds())
+        sql = f"SELECT * FROM cloudtrail f WHERE {' AND '.join([*conds, 'f.source_ip = ?'])} ORDER BY time DESC, id DESC LIMIT ?"
         with self.engine._session():  # the same time limit as every other search
-            cur = self.store.conn.execute(sql, [*params, limit])
+            cur = self.store.conn.execute(sql, [*params, ip, limit])
             columns = [d[0] for d in cur.description]
             rows = cur.fetchall()
         return [summary(dict(zip(columns, r))) for r in rows]
@@ -161,12 +151,6 @@ class TrailSearch:
         out["user"] = summary(raw)["user"]
         out["record"] = orjson.loads(raw["record"])
         return out
-
-
-def _window_sql(window: TimeWindow | None, now: float | None = None) -> tuple[list[str], list[Any]]:
-    """Conditions on ``f.time`` for the window, and their parameters."""
-    conds, params = plan.bounds("f.time", *(window or TimeWindow()).bounds(now))
-    return conds, list(params)
 
 
 def decode(raw: dict[str, Any], names: Sequence[str], with_id: bool = False) -> Row:
