@@ -298,7 +298,9 @@ def test_top_errors_and_a_store_without_events(top, tmp_path: Path) -> None:  # 
         "flowtui: --metric bytes: CloudTrail events have no bytes or packets; they are ranked by how many there are (events)\n",
     )
     code, _, err = top("--by", "eventName", "eventName:(Delete*")
-    assert code == 2 and err.startswith("flowtui: bad query: ")
+    assert (code, err.splitlines()[0]) == (2, "flowtui: bad query: unbalanced parentheses: this '(' is never closed")
+    assert top("--by", "") == (2, "", "flowtui: --by needs at least one field\n")
+    assert top("--by", "eventName", "--limit", "-1") == (2, "", "flowtui: --limit -1 must be 0 or more\n")
     empty = tmp_path / "flows-only.db"
     Store(empty).close()
     assert top("--by", "eventName", "--format", "json", db=empty) == (0, "[]\n", "")
