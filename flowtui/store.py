@@ -710,6 +710,8 @@ class Store:
 
         Those hashed with blake2b (:data:`schema.LEGACY_SEEN_PREFIXES`): hashed again only where such a day is kept.
         """
+        if not self._legacy_seen:  # a store made at schema 5, or an upgraded one once retention dropped its older days
+            return set()
         prefixes = [p for p in schema.LEGACY_SEEN_PREFIXES if schema.seen_table(day, p) in self._legacy_seen]
         if not prefixes:
             return set()

@@ -172,8 +172,8 @@ def _tile(lo: int, hi: int | None, levels: Family) -> list[Span]:
     r = levels[0]
     if len(levels) == 1:
         return [Span(lo, hi, r)]
-    a = -(-lo // r.seconds) * r.seconds
-    b = None if hi is None else hi - hi % r.seconds
+    a = rollups.ceil(lo, r.seconds)
+    b = None if hi is None else rollups.floor(hi, r.seconds)
     if b is not None and a >= b:
         return _tile(lo, hi, levels[1:])
     out = _tile(lo, a, levels[1:]) if lo < a else []
