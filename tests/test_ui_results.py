@@ -476,3 +476,16 @@ async def test_named_flags_follow_the_addresses_at_80_columns(db: Path) -> None:
             "timestamp ▼", "src_addr", "dst_addr", "src_addr_th…", "dst_addr_th…", "action", "bytes",
         ]
         assert table_rows(screen.table)[0] == ["09:55:00", "203.0.113.5", "10.0.1.11", "false", "false", "REJECT", "60 B"]
+
+
+def test_export_rows_hold_the_asked_columns_only_with_or_without_a_bound(db: Path) -> None:
+    """The flow id read for the snapshot's bound is never part of a row, bound or not."""
+    from flowtui.query.window import TimeWindow
+
+    data = make_app(db).data
+    columns = ["src_addr", "dst_port", "action"]
+    unbound = list(data.export_rows("action:REJECT", TimeWindow.all(), columns, ("timestamp", True), None))
+    bound = list(data.export_rows("action:REJECT", TimeWindow.all(), columns, ("timestamp", True), 10**9))
+    assert unbound == bound == [
+        {"src_addr": row[2], "dst_port": int(row[5]), "action": "REJECT"} for row in REJECT_ROWS
+    ]

@@ -256,8 +256,10 @@ class DataSource:
         fixed = pinned(window, self.now())
         with self.lane("export") as lane:
             for row in lane.engine.iter_search(query, fixed, fields=list(columns), limit=None, order=order_text(order), with_id=True):
-                if upto_id is None or row.pop("_id", 0) <= upto_id:
+                flow_id = row.pop("_id")  # read for the bound, never written
+                if upto_id is None or flow_id <= upto_id:
                     yield row
+
     def completions(self, text: str, cursor: int) -> list[Suggestion]:
         with self.lane("complete") as lane:
             found = completions(text, cursor, lane.store, limit=20)
