@@ -231,7 +231,7 @@ class Store:
             self.conn.isolation_level = None  # explicit transactions only
             self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             if not readonly:
-                self.conn.execute("PRAGMA journal_mode = WAL")
+                self._enter_wal(timeout)
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 self.conn.execute(f"PRAGMA cache_size = -{_WRITER_CACHE_KB}")
                 self.conn.execute("PRAGMA temp_store = MEMORY")  # the batch sums of the rollups
@@ -255,13 +255,30 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot create store {self.path}: {exc.strerror}") from None
 
+    def _enter_wal(self, timeout: float) -> None:
+        """Switch the file to WAL, waiting while another process holds it.
+
+        Changing the journal mode of a file another connection is creating or
+        switching at the same moment returns "database is locked" at once, without
+        the busy timeout's wait, so it is retried here until that timeout.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
+
     def _migrate(self) -> None:
-        if self._version_checked():
+        if self._version_checked(locked=False):
             return
         with _Transaction(self, sync=False):
             # Read again under the write lock: another process may have created or
             # upgraded the file since (two `flowtui` commands started on a new store).
-            if self._version_checked():
+            if self._version_checked(locked=True):
                 return
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
@@ -277,8 +294,12 @@ class Store:
                 self._add_rollups()
             self.conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
 
-    def _version_checked(self) -> bool:
-        """Whether the file is at this schema version; raises where this opener cannot bring it there."""
+    def _version_checked(self, locked: bool) -> bool:
+        """Whether the file is at this schema version; raises where this opener cannot bring it there.
+
+        Unless ``locked`` (under the write lock), another process may be creating the
+        schema between the two reads, so tables without a version prove nothing yet.
+        """
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version == schema.SCHEMA_VERSION:
             return True
@@ -289,7 +310,7 @@ class Store:
                 f"{self.path} needs an upgrade (schema {version} → {schema.SCHEMA_VERSION}), which a reader cannot do: "
                 "run `flowtui ingest` or `flowtui tail` on it once"
             )
-        if version == 0 and self.db.table_names():
+        if locked and version == 0 and self.db.table_names():
             raise StoreError(f"{self.path} is an SQLite file but not a flowtui store")
         return False
 

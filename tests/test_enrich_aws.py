@@ -129,8 +129,8 @@ def test_enricher_from_config_against_moto(world: World, tmp_path: Any) -> None:
         assert enricher.refresher is not None and enricher.refresher.last_error is None
         now = int(time.time())
         for address, entity in world.expected.items():
-            internal = ipaddress.ip_address(address) in ipaddress.ip_network("10.20.0.0/16") or address.startswith(
-                world.vpc_v6[:12]
+            internal = any(
+                ipaddress.ip_address(address) in ipaddress.ip_network(cidr) for cidr in ("10.20.0.0/16", world.vpc_v6)
             )
             assert enricher.profile(address, now) == (internal, *entity, None, None, None, None, None, False, None), (
                 address
