@@ -46,6 +46,8 @@ _ADDR_CACHE = 200_000  # addresses kept in memory before the cache starts over
 _PAGE_SIZE = 8192  # new files: fewer, fuller pages for the narrow rows and their indexes
 _WRITER_CACHE_KB = 32_768  # page cache of a writing connection (SQLite's default is 2 MB)
 _REBUILD_STEP = 500_000  # flows summed at a time when an upgrade builds the rollups
+_TOPS_AGAIN = 60.0  # seconds before a kept bucket changed by late flows is kept anew
+_TOPS_PER_WRITE = 2  # closed buckets kept by one write, at most
 _MASK47 = (1 << 47) - 1
 _TOP = 1 << 63
 
@@ -214,6 +216,7 @@ class Store:
         self.retention = retention or Retention()
         self._next_prune = time.monotonic() + self.retention.interval
         self._last_addr: dict[str, tuple[Profile, int]] = {}
+        self._tops_kept: dict[int, float] = {}  # bucket -> when this writer last kept its biggest rows
         # Called with each WriteResult after its transaction commits, on the writing
         # thread (alert rules evaluate the new rows here). A listener must not raise.
         self.on_write: list[Callable[[WriteResult], None]] = []
@@ -292,6 +295,11 @@ class Store:
                 self._rebuild_rollups()
             elif version == 3:
                 self._add_rollups()
+            if version in (3, 4, 5):  # schema 6: the writer keeps closed buckets' biggest rows (1, 2: rebuilt above)
+                for stmt in schema.tops_statements():
+                    self.conn.execute(stmt)
+            if version:
+                self._keep_tops(again_after=0, most=1 << 30)
             self.conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
 
     def _version_checked(self, locked: bool) -> bool:
@@ -467,6 +475,7 @@ class Store:
                 # Rowids are max + 1 and this transaction holds the write lock: one run of ids.
                 result.first_id, result.last_id = before + 1, before + result.stored
                 rollups.add(self.conn, self._strings, result.first_id, result.last_id)
+                self._keep_tops()
             if batch.dead:
                 now = time.time()
                 self.conn.executemany(
@@ -501,8 +510,34 @@ class Store:
             if last > before:
                 result.stored, result.first_id, result.last_id = last - before, before + 1, last
                 rollups.add(self.conn, self._strings, before + 1, last)
+                self._keep_tops()
         self._after_write(result)
         return result
+
+    def _keep_tops(self, again_after: float = _TOPS_AGAIN, most: int = _TOPS_PER_WRITE) -> None:
+        """Keep the biggest rows of buckets that have closed since (see :data:`schema.TOPS_TABLE`), inside the write.
+
+        A few buckets a write, each about a sort of its rows; a bucket that late flows
+        changed after it was kept is kept anew at most every ``again_after`` seconds
+        (readers sort it themselves meanwhile).
+        """
+        now = time.monotonic()
+        done = 0
+        for bucket, sealed, before in rollups.stale_tops(self.conn):
+            if done >= most:
+                break
+            if before and now - self._tops_kept.get(bucket, -again_after) < again_after:
+                continue
+            rollups.keep_tops(self.conn, bucket, sealed)
+            self._tops_kept[bucket] = now
+            done += 1
+        if len(self._tops_kept) > 1024:
+            self._tops_kept = {b: t for b, t in self._tops_kept.items() if now - t < again_after}
+
+    def keep_all_tops(self) -> None:
+        """Keep the biggest rows of every recent closed bucket now (a bulk build's last step, an upgrade)."""
+        with self.transaction():
+            self._keep_tops(again_after=0, most=1 << 30)
 
     def _after_write(self, result: WriteResult) -> None:
         for listener in self.on_write:

@@ -393,6 +393,9 @@ def test_a_live_pane_on_whole_minutes_reads_only_rollups(engines: tuple[QueryEng
 def _make_schema_3(path: Path) -> None:
     """The store at ``path`` as schema 3 wrote it: no ports rollup, the rejects keyed by dst_addr before dst_port."""
     conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"DROP VIEW {schema.TOPS_VIEW}")  # schema 6's
+    conn.execute(f"DROP TABLE {schema.TOPS_TABLE}")
+    conn.execute(f"DROP TABLE {schema.SEALS_TABLE}")
     conn.execute("DROP VIEW rollup_ports_5m_v")
     conn.execute("DROP TABLE rollup_ports_5m")
     old = ("start", "src_addr", "dst_addr", "dst_port", "protocol_number", "action")
@@ -431,7 +434,7 @@ def test_a_schema_3_store_gets_the_ports_rollup_from_its_flows_in_steps(
     with pytest.raises(Exception, match="needs an upgrade"):
         Store(path, readonly=True)
     store = Store(path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 5
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 6
     ports = schema.ROLLUPS[-1]
     assert ports.table == "rollup_ports_5m"
     assert _rollup_rows(store.conn, ports) == rows[ports.table] == _summed_from_flows(store.conn, ports)
@@ -475,3 +478,46 @@ def test_after_retention_a_schema_3_store_trusts_its_new_rollup_from_the_oldest_
     assert _rollup_rows(store.conn, ports) == kept
     fast = QueryEngine(store)
     assert [fast.top("*", w, ["dst_port"], "flows", 10) for w in windows] == want
+
+
+def test_closed_buckets_biggest_rows_kept_by_the_writer_give_the_panes_the_same_answers(tmp_path: Path) -> None:
+    """Panes read a closed bucket's biggest rows from the writer's table, however few it keeps, and late flows undo that."""
+    store = Store(tmp_path / "tops.db")
+    _ingest(store, 6_000, 5, T0, T0 + SPAN)
+    m0 = rollups.ceil(T0, 300)
+    window = TimeWindow(m0, m0 + 600)
+    sealed = [b for (b,) in store.conn.execute(f'SELECT "start" FROM {schema.SEALS_TABLE} ORDER BY 1')]
+    assert {m0, m0 + 300} <= set(sealed)  # kept by the writer as they closed
+    store.keep_all_tops()  # and again after the late flows that came since, as a writer does within a minute
+    assert rollups.stale_tops(store.conn) == []
+    raw = QueryEngine(store, rollups=False)
+    labelled = {q: [*by, *(f"{b}_{s}" for b in by if b.endswith("_addr") for s in LABELS)] for q, by, _ in PANES}
+    want = {(q, limit): raw.top(q, window, labelled[q], m, limit) for q, _, m in PANES for limit in (1, 10, 1000)}  # type: ignore[arg-type]
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    QueryEngine(store).top("*", window, ["src_addr", "dst_addr"], "bytes", 10)
+    store.conn.set_trace_callback(None)
+    assert sum(f"FROM {schema.TOPS_VIEW} f" in s for s in statements) == 2  # each bucket's rows, not a sort of it
+    assert not any(f"FROM {schema.TOPS_OF.view} f WHERE" in s and "ORDER BY" in s for s in statements)
+    for keep in (1, 3, schema.TOPS_KEEP):  # few rows kept: the bound of those left out decides more often
+        with store.transaction():
+            for b in sealed:
+                rollups.keep_tops(store.conn, b, rollups.seal(store.conn, b, 300), keep)
+        fast = QueryEngine(store)
+        for q, _, m in PANES:
+            for limit in (1, 10, 1000):
+                assert fast.top(q, window, labelled[q], m, limit) == want[q, limit], (keep, q, limit)  # type: ignore[arg-type]
+    # Late flows into a kept bucket, less than a minute after it was kept: it stays as it was (stale),
+    # and readers sort the bucket themselves until the writer keeps it anew.
+    for n in (1, 2, 3):
+        if n == 3:
+            store.keep_all_tops()
+        else:
+            late = _flow(m0 + 5, src=f"198.51.100.{70 + n}", dst_addr="10.0.1.20", action="ACCEPT", bytes=10**9 * n)
+            store.write(Batch([Part([late], V2_PRESENT)]))
+        assert [b for b, _, _ in rollups.stale_tops(store.conn)] == ([] if n == 3 else [m0])
+        for q, _, m in PANES:
+            got = QueryEngine(store).top(q, window, labelled[q], m, 10)  # type: ignore[arg-type]
+            assert got == raw.top(q, window, labelled[q], m, 10), (n, q)  # type: ignore[arg-type]
+    top = QueryEngine(store).top("*", window, ["src_addr"], "bytes", 2)
+    assert [r["src_addr"] for r in top[:2]] == ["198.51.100.72", "198.51.100.71"]

@@ -67,10 +67,10 @@ def test_a_schema_4_store_upgrades_and_still_recognises_its_events(v4_path: Path
     with pytest.raises(StoreError) as refused:
         Store(v4_path, readonly=True)
     assert str(refused.value) == (
-        f"{v4_path} needs an upgrade (schema 4 → 5), which a reader cannot do: run `flowtui ingest` or `flowtui tail` on it once"
+        f"{v4_path} needs an upgrade (schema 4 → 6), which a reader cannot do: run `flowtui ingest` or `flowtui tail` on it once"
     )
     store = Store(v4_path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 5
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 6
     assert _seen_tables(store) == [schema.seen_table(DAY, schema.BLAKE_SEEN_PREFIX),
                                    schema.seen_table(DAY + 1, schema.BLAKE_SEEN_PREFIX)]
     assert store.flow_count() == 75
@@ -98,3 +98,23 @@ def test_retention_drops_the_older_schemas_days_too(v4_path: Path) -> None:
     Pipeline(store).ingest_payloads([(payloads()[3], "new")], "test")
     store.prune(now=T0 + 86400 + 3600)  # the first day is over a day old
     assert _seen_tables(store) == [schema.seen_table(DAY + 1), schema.seen_table(DAY + 1, schema.BLAKE_SEEN_PREFIX)]
+
+
+V5_FIXTURE = Path(__file__).parent / "data" / "store-v5.db.gz"  # the same three payloads, written at schema 5 (6930bc4)
+
+
+def test_a_schema_5_store_upgrades_to_keep_closed_buckets_biggest_rows(tmp_path: Path) -> None:
+    path = tmp_path / "v5.db"
+    with gzip.open(V5_FIXTURE) as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    store = Store(path)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 6
+    tables = set(store.db.table_names())
+    assert {schema.TOPS_TABLE, schema.SEALS_TABLE} <= tables
+    assert store.flow_count() == 75
+    pipeline = Pipeline(store)
+    stats = pipeline.ingest_payloads([(p, f"again#{n}") for n, p in enumerate(payloads())], "test")
+    assert (stats.stored, stats.duplicates) == (25, 75)  # its event keys (xxh3, schema 5) are kept as they were
+    for r in schema.ROLLUPS:
+        assert _rollup_rows(store.conn, r) == _summed_from_flows(store.conn, r)
+    store.close()

@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flowtui import schema
+from flowtui import rollups, schema
 from flowtui.query import plan
 from flowtui.store import Store
 
@@ -75,8 +75,8 @@ def top(
     metric: str,
     limit: int,
     shared: SharedAddresses,
-    totals: Totals | None = None,
-    kept: BucketTops | None = None,
+    totals: Totals | None,
+    kept: BucketTops,
 ) -> list[Row]:
     """The ``limit`` biggest groups of ``by`` over ``pieces`` (see QueryEngine.top for the rows).
 
@@ -90,7 +90,7 @@ def top(
     limit = max(0, limit)
     aliases = _aliases(store, by, keys, getters, shared)
     if totals is not None and limit and aliases is not None and not any(aliases):
-        found = _threshold_top(conn, pieces, keys, index, limit, totals, kept or BucketTops())
+        found = _threshold_top(conn, pieces, keys, index, limit, totals, kept)
         if found is not None:
             candidates, window_sums = found
             _preload(store, keys, [k for k, _ in candidates])
@@ -188,6 +188,11 @@ def _threshold_top(
     few scanners most rejects), so a few dozen rows per bucket settle it,
     instead of sorting every key of the window. The "other" row needs the
     window's totals, which a small rollup (per minute, per profile) gives.
+
+    A small rollup knows the totals only of a query that depends on nothing but
+    its keys (enrichment profiles, protocol, action), which is what lets a
+    closed bucket's biggest rows come from the writer's table of them
+    (:data:`schema.TOPS_TABLE`) instead of a sort of the whole bucket.
     """
     rollup = pieces[0].span.rollup if pieces else None
     if rollup is None or any(p.span.rollup is None or p.span.rollup.family != rollup.family for p in pieces):
@@ -210,27 +215,39 @@ def _threshold_top(
         per_piece.append((piece, starts))
     if len(buckets) > 64:
         return None
+    seals = {(seconds_of(p), b): rollups.seal(conn, b, seconds_of(p)) for p, b in buckets}
     metric = ("flows", "bytes", "packets")[index]
     raw = ", ".join(f'f."_{c}"' for c in columns)
     rows_per_group = _rows_per_group(conn, rollup, columns, per_piece)
     k = limit + 16 if rows_per_group is None else 4 * (limit + 16)  # a group's rows may share the top few: take more
-    for _ in range(2):  # each round reads every row of the buckets: a second one only when nearly settled
+    kept_tops = _kept_tops(conn, buckets, seals) if rows_per_group is not None and metric in schema.TOPS_METRICS else set()
+    for round_ in range(2):  # each round reads every row of the buckets: a second one only when nearly settled
         seen: dict[tuple[Any, ...], int] = {}  # what the rows read add up to: at most each candidate's sum
         bound = 0
         for piece, b in buckets:
             cond = "" if piece.cond == "1" else f" AND {piece.cond}"
+            from_tops = round_ == 0 and piece.span.rollup is schema.TOPS_OF and b in kept_tops
             if rows_per_group is None:
                 sql = (f'SELECT {raw}, sum(f.{metric}) FROM {piece.span.source} WHERE f."start" = ?{cond} '
                        f"GROUP BY {raw} ORDER BY {len(columns) + 1} DESC LIMIT ?")  # fmt: skip
+            elif from_tops:  # the writer's biggest rows, and the biggest of those it left out
+                sql = (f'SELECT {raw}, f.{metric}, max(f.{metric}_below) OVER () FROM {schema.TOPS_VIEW} f '
+                       f'WHERE f."start" = ?{cond} ORDER BY {len(columns) + 1} DESC LIMIT ?')  # fmt: skip
             else:  # the biggest rows, not groups: no grouping, and a group has at most `most` of them
                 sql = f'SELECT {raw}, f.{metric} FROM {piece.span.source} WHERE f."start" = ?{cond} ORDER BY {len(columns) + 1} DESC LIMIT ?'
-            rows = kept.rows(conn, sql, [b, *piece.cond_params, k], b, seconds_of(piece))
+            rows = kept.rows(conn, sql, [b, *piece.cond_params, k], seals[seconds_of(piece), b])
+            left_out = 0  # no row of the bucket that was not read is bigger than this
+            if from_tops:
+                left_out = rows[0][-1] if rows else 0
+                rows = [r[:-1] for r in rows]
             for row in rows:
                 key = tuple(row[:-1])
                 seen[key] = seen.get(key, 0) + row[-1]
             if len(rows) == k:
+                left_out = max(left_out, rows[-1][-1])
+            if left_out:
                 most = 1 if rows_per_group is None else rows_per_group.get(b, 1 << 40)
-                bound += most * rows[-1][-1]
+                bound += most * left_out
         lows = sorted(seen.values(), reverse=True)
         if bound and len(lows) >= limit and lows[limit - 1] * _CLOSE < bound:
             return None  # far from settled (many groups of like size): grouping everything is cheaper
@@ -271,6 +288,17 @@ def seconds_of(piece: Piece) -> int:
     return piece.span.rollup.seconds  # type: ignore[union-attr]
 
 
+def _kept_tops(conn: sqlite3.Connection, buckets: Sequence[tuple[Piece, int]], seals: dict[tuple[int, int], rollups.Seal]) -> set[int]:
+    """The buckets whose biggest rows the writer kept and that are still as they were then."""
+    unit = schema.TOPS_OF.seconds
+    starts = [b for p, b in buckets if p.span.rollup is schema.TOPS_OF]
+    if not starts:
+        return set()
+    marks = ", ".join("?" * len(starts))
+    sql = f'SELECT "start", minutes, flows, last_id FROM {schema.SEALS_TABLE} WHERE "start" IN ({marks})'
+    return {b for b, *sealed in conn.execute(sql, starts) if tuple(sealed) == seals.get((unit, b))}
+
+
 class BucketTops:
     """The biggest rows of rollup buckets already read, kept while their minutes gain no flow.
 
@@ -286,9 +314,8 @@ class BucketTops:
     def __init__(self) -> None:
         self.kept: dict[tuple[str, tuple[Any, ...]], tuple[tuple[Any, ...], list[Any]]] = {}
 
-    def rows(self, conn: sqlite3.Connection, sql: str, params: list[Any], start: int, seconds: int) -> list[Any]:
-        """``sql``'s rows, read again only when the bucket ``[start, start + seconds)`` has changed."""
-        seal = tuple(conn.execute(_SEAL, (start, start + seconds)).fetchone())
+    def rows(self, conn: sqlite3.Connection, sql: str, params: list[Any], seal: rollups.Seal) -> list[Any]:
+        """``sql``'s rows, read again only when the bucket they come from has changed (``seal``: :func:`rollups.seal`)."""
         key = (sql, tuple(params))
         hit = self.kept.get(key)
         if hit is not None and hit[0] == seal:
@@ -299,8 +326,6 @@ class BucketTops:
         self.kept[key] = (seal, rows)
         return rows
 
-
-_SEAL = f'SELECT count(*), sum(flows), max(last_id) FROM {schema.ROLLUPS[0].table} WHERE "start" >= ? AND "start" < ?'
 
 
 def _rows_per_group(
