@@ -233,3 +233,24 @@ async def test_a_refused_query_says_the_rows_are_the_previous_querys(db: Path) -
         assert bar(app).value == "action:REJECT"
         assert str(summary.render()).startswith("6 flows · last 15m")
         assert not results.table.has_class("-stale")
+
+
+@pytest.mark.parametrize(
+    ("width", "hint"),
+    [
+        (160, "e.g. action:REJECT AND dst_port:22  (Tab completes, ↑ history)"),
+        (80, "e.g. action:REJECT AND dst_port:22  (Tab completes)"),
+        (60, "e.g. action:REJECT AND dst_port:22"),
+        (40, "e.g. action:REJECT"),
+    ],
+)
+async def test_the_hint_is_the_longest_that_fits_never_a_cut_one(db: Path, width: int, hint: str) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(width, 30)) as pilot:
+        await refreshed(pilot)
+        field = bar(app).input
+        assert field.placeholder == hint
+        assert len(field.placeholder) < field.content_size.width
+        await pilot.press("space")  # paused: the window label is wider, the field narrower
+        await pilot.pause(0.1)
+        assert len(field.placeholder) < field.content_size.width

@@ -43,6 +43,7 @@ from flowtui.ui.screens.results import ResultsScreen
 from flowtui.ui.settings import DEFAULT_INTERVAL, DEFAULT_WINDOW, UiSettings, window_label
 from flowtui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, resolve_theme_name
 from flowtui.ui.widgets.flow_table import FlowTable
+from flowtui.ui.widgets.key_footer import KeyFooter
 from flowtui.ui.widgets.query_bar import QueryBar, QueryInput
 
 Now = Callable[[], float]
@@ -340,6 +341,8 @@ class FlowtuiApp(App[int]):
         lays the screen out when it comes and when it goes, ~20 ms each under load)."""
         self.paused = not self.paused
         self.refresh_bindings()
+        for footer in self.screen.query(KeyFooter):  # Pause ⇄ Resume now, with the labels (a Signal waits a turn)
+            footer.bindings_changed(self.screen)
 
     def action_slower(self) -> None:
         bigger = [i for i in INTERVALS if i > self.interval]

@@ -200,6 +200,22 @@ class WorkerClock:
         return "; ".join(parts)
 
 
+def _gc_census() -> str:
+    """What a full collection walks now: the objects the collector tracks (frozen ones left out), and how long one takes."""
+    import gc
+    from collections import Counter
+
+    objects = gc.get_objects()
+    kinds = Counter(type(o).__name__ for o in objects)
+    del objects
+    t = time.perf_counter()
+    gc.collect()
+    took = (time.perf_counter() - t) * 1000
+    top = ", ".join(f"{name} {n:,}" for name, n in kinds.most_common(6))
+    return (f"tracked objects a full collection walks: {sum(kinds.values()):,} ({top}); frozen {gc.get_freeze_count():,};"
+            f" a full collection now takes {took:.0f} ms")
+
+
 def _p99(values: list[float]) -> float:
     if len(values) < 2:
         return values[0]
@@ -211,11 +227,11 @@ def _summary(values: list[float]) -> str:
 
 
 async def run_app(db: Path, payload_file: Path, rate: float, presses: int, keys: list[str], profile: Path | None) -> None:
+    import gc
+
     from flowtui.config import Config
     from flowtui.store import Store
     from flowtui.ui.app import FlowtuiApp
-
-    import gc
 
     pauses: dict[int, list[float]] = {}
     started: list[float] = [0.0]
@@ -274,6 +290,7 @@ async def run_app(db: Path, payload_file: Path, rate: float, presses: int, keys:
             f"gen {g} ×{len(v)} longest {max(v):.1f} ms" for g, v in sorted(pauses.items())))
         print(f"dashboard RSS {ui_rss:.0f} MB (peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB);"
               f" together with ingest (peaks): {ui_rss + float(producer_rss):.0f} MB")
+        print(_gc_census())
         if profile is not None:
             import pstats
 

@@ -75,6 +75,20 @@ class DashboardScreen(Screen[None]):
         for result in getattr(self.app, "pane_results", []):  # the first frame: all at once
             self.pane(result.spec.key).show(result)
 
+    def set_focus(self, widget: Widget | None, scroll_visible: bool = True, from_app_focus: bool = False) -> None:
+        """Move the focus, and at once show where it went: the panes' borders and the footer's
+        keys change in the frame the tables change in (Textual has the panes hear of it from
+        their tables' focus events, the footer after the next paint: two or three frames,
+        ~20 ms each)."""
+        super().set_focus(widget, scroll_visible, from_app_focus)
+        if not self.is_attached:
+            return
+        focused = self.focused
+        for pane in self.query(Pane):
+            pane.show_focus(focused is not None and pane in focused.ancestors)
+        if self.app.screen is self:
+            self.query_one(KeyFooter).bindings_changed(self)  # now: a Signal would deliver it next turn
+
     def on_screen_resume(self) -> None:
         self.app.request_refresh(force=False)  # type: ignore[attr-defined]
 

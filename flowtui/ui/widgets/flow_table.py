@@ -52,6 +52,7 @@ class FlowTable(DataTable[Any]):
         self._plain: LRUCache[tuple[Any, ...], Any] = LRUCache(4096)  # cells as Rich renders their text
         self._lines: LRUCache[tuple[Any, ...], tuple[tuple[Any, ...], Strip]] = LRUCache(1024)  # body lines as drawn
         self._paint_style: Style | None = None
+        self._paint_fixed = 0  # the header's and fixed rows' lines, read with _paint_style
         self.lines_drawn = 0  # body lines drawn anew (for tests and the curious)
         self.cells_rendered = 0  # cells DataTable rendered anew (for tests and the curious)
 
@@ -91,22 +92,32 @@ class FlowTable(DataTable[Any]):
         return lines
 
     def render_lines(self, crop: Any) -> list[Strip]:
-        # The table's style is read once a paint, not once a line (it walks every ancestor).
+        # The table's style and the height of what does not scroll (header, fixed rows) are
+        # read once a paint, not once a line (the style walks every ancestor).
         self._paint_style = self.rich_style
+        self._paint_fixed = self._fixed_height()
         try:
             return super().render_lines(crop)
         finally:
             self._paint_style = None
+
+    def _fixed_height(self) -> int:
+        """Lines at the top that do not scroll: the header and the fixed rows."""
+        fixed = 0
+        for i in range(self.fixed_rows):
+            row_key = self._row_locations.get_key(i)
+            if row_key is not None:
+                fixed += self.get_row_height(row_key)
+        if self.show_header:
+            fixed += self.get_row_height(self._header_row_key)
+        return fixed
 
     def render_line(self, y: int) -> Strip:
         base_style = self._paint_style
         if base_style is None:
             return super().render_line(y)
         scroll_x, scroll_y = self.scroll_offset
-        fixed = sum(self.get_row_height(self._row_locations.get_key(i)) for i in range(self.fixed_rows))
-        if self.show_header:
-            fixed += self.get_row_height(self._header_row_key)
-        if y >= fixed:
+        if y >= self._paint_fixed:
             y += scroll_y
         return self._render_line(y, scroll_x, scroll_x + self.size.width, base_style)
 
@@ -128,7 +139,9 @@ class FlowTable(DataTable[Any]):
         """Everything a one-line body row's drawing depends on; None for what DataTable draws
         itself (the header, tall rows, row labels, fixed rows or columns, zebra stripes, a row
         cursor). The key has the cells' values by id, and the cache holds the values beside the
-        line: while the line is kept its ids cannot be another value's."""
+        line: while the line is kept its ids cannot be another value's. Focus reaches a line
+        only through ``base_style`` (a focus tint) and the cursor's look, both in the key: a
+        pane's table has no tint, so Tab redraws its cursor's line and no other."""
         if self.fixed_rows or self.fixed_columns or self.zebra_stripes or self.cursor_type == "row":
             return None
         if self._labelled_row_exists and self.show_row_labels:
@@ -140,6 +153,8 @@ class FlowTable(DataTable[Any]):
         if row_key is self._header_row_key or line_no or self.rows[row_key].height != 1:
             return None
         row_index = self._row_locations.get(row_key)
+        if row_index is None:
+            return None
         columns = self.ordered_columns
         data = self._data[row_key]
         values = tuple(data.get(column.key) for column in columns)
@@ -151,7 +166,7 @@ class FlowTable(DataTable[Any]):
         )
         key = (
             row_index, tuple(map(id, values)), tuple(column.get_render_width(self) for column in columns),
-            *lit, look, self.cursor_type, self.show_cursor, self._show_hover_cursor, self._pseudo_class_state,
+            *lit, look, self.cursor_type, self.show_cursor, self._show_hover_cursor,
             self.cell_padding, base_style, x1, x2, self.size.width, self._row_label_column_width,
         )
         return key, values
@@ -191,7 +206,7 @@ class FlowTable(DataTable[Any]):
         """A body cell's lines as DataTable's ``_render_cell`` renders them, without its styles."""
         row_key = self._row_locations.get_key(row_index)
         _, cells = self._get_row_renderables(row_index)
-        height = self.rows[row_key].height
+        height = self.rows[row_key].height if row_key is not None else 1
         options = self.app.console_options.update_dimensions(width, height)
         if height == 1:
             options = options.update(no_wrap=True)

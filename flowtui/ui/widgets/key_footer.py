@@ -8,6 +8,8 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+from flowtui.ui.frames import paint_with_the_key
+
 # What one key of the line shows: key, key display, description, action, disabled, tooltip, classes.
 Entry = tuple[str, str, str, str, bool, str, str]
 PALETTE = "-command-palette"
@@ -30,14 +32,15 @@ class KeyFooter(Footer):
         self._bindings_ready = True
         if screen.app.app_focus and self.is_attached and screen is self.screen:
             if self.app.screen is screen:
-                # In front: in the same frame as the key's other changes (space: Pause ⇄ Resume,
-                # '/' and Escape: the query bar's keys), one layout and one paint, not two.
-                self.call_next(self._recompose_if_changed)
+                # In front: now, in the same frame as the key's other changes (space: Pause ⇄
+                # Resume, '/' and Escape: the query bar's keys), one layout and one paint.
+                self._show_keys()
             else:  # a screen coming or going: when it has settled, as Footer
-                self.call_after_refresh(self._recompose_if_changed)
+                self.call_after_refresh(self._show_keys)
 
-    async def _recompose_if_changed(self) -> None:
-        """The keys are read when the footer would have been rebuilt, as Footer reads them."""
+    def _show_keys(self) -> None:
+        """The keys are read when the footer would have been rebuilt, as Footer reads them;
+        shown by changing the keys here, or (a key never shown) by a recompose."""
         if not self.is_attached:
             return
         self._focused = self.screen.focused
@@ -49,7 +52,7 @@ class KeyFooter(Footer):
             self.changed_in_place += 1
             return
         self.recomposed += 1
-        await self.recompose()
+        self.call_next(self.recompose)
 
     def _change_in_place(self) -> bool:
         """Show the keys Footer.compose would make with the FooterKeys already here:
@@ -69,18 +72,25 @@ class KeyFooter(Footer):
                 return False
         with self.app.batch_update():
             for widget in have:
-                entry = placed.get(id(widget))
-                if entry is None:
+                shown = placed.get(id(widget))
+                if shown is None:
                     widget.display = False
                 else:
-                    _relabel(widget, entry)
+                    _relabel(widget, shown)
                     widget.display = True
+        for widget in have:
+            paint_with_the_key(widget)
         return True
 
 
 def _relabel(widget: FooterKey, entry: Entry) -> None:
     key, display, description, action, disabled, tooltip, _ = entry
-    wider = len(display) + len(description) != len(widget.key_display) + len(widget.description)
+    # A label that grows (Pause → Resume) lays the footer out, and the key keeps that width
+    # (min-width): back to the shorter label and again is a repaint of the key alone.
+    grow = len(display) + len(description) - (len(widget.key_display) + len(widget.description))
+    wider = grow > 0
+    if wider and widget.size.width:
+        widget.styles.min_width = widget.size.width + grow
     changed = (display, description) != (widget.key_display, widget.description)
     widget.key, widget.key_display, widget.description, widget.action = key, display, description, action
     if widget._disabled != disabled:

@@ -19,6 +19,7 @@ from flowtui import catalog
 from flowtui.ui.columns import is_ip, is_numeric
 from flowtui.ui.data import PaneResult, PaneRow
 from flowtui.ui.formatting import METRIC_FORMAT, SortableText, fit, human_bytes, human_rate
+from flowtui.ui.frames import paint_with_the_key
 from flowtui.ui.panes import PaneSpec
 from flowtui.ui.widgets.flow_table import FlowTable
 
@@ -57,6 +58,7 @@ class Pane(Vertical):
         self._columns: list[tuple[str, str, int]] = []  # (column key, value/label/metric, index into by)
         self._seen_keys: set[str] | None = None  # keys of the previous refresh
         self._lines: dict[str, tuple[str, str]] = {}  # what the one-line Statics show (text, style), by selector
+        self._lit: bool | None = None  # the bright border is on (None: not set yet)
         self.border_title = Text(spec.title)
         self.border_subtitle = Text(self._subtitle())
         if accent:
@@ -79,7 +81,9 @@ class Pane(Vertical):
     # --- focus ----------------------------------------------------------------------
     # The pane with the focused table has a brighter border. Said in CSS (`:focus-within`),
     # each focus change re-applied the stylesheet to both panes and all they hold (the
-    # tables' dozen component styles too, ~8 ms a key): the border is set here instead.
+    # tables' dozen component styles too, ~8 ms a key): the border is set here instead,
+    # by the screen in the same call that moves the focus (so it is painted in the same
+    # frame as the tables), and here again when the focus events come (nothing to do then).
     def on_descendant_focus(self) -> None:
         self._show_focus()
 
@@ -88,7 +92,13 @@ class Pane(Vertical):
 
     def _show_focus(self) -> None:
         focused = self.screen.focused
-        within = focused is not None and self in focused.ancestors
+        self.show_focus(focused is not None and self in focused.ancestors)
+
+    def show_focus(self, within: bool, *, again: bool = False) -> None:
+        """The bright border while the focus is ``within``; ``again``: set it even if it is (a new theme)."""
+        if within == self._lit and not again:
+            return
+        self._lit = within
         if within:
             colour = Color.parse(self.app.theme_variables.get("primary", "blue"))
             self.styles.border = ("round", colour)  # over the stylesheet's dimmer one
@@ -96,6 +106,7 @@ class Pane(Vertical):
             for edge in ("border_top", "border_right", "border_bottom", "border_left"):
                 self.styles.inline.clear_rule(edge)
             self.refresh()
+        paint_with_the_key(self)
 
     def _subtitle(self) -> str:
         return f"{self.spec.metric} by {', '.join(self.spec.by)}"
@@ -324,7 +335,8 @@ class Pane(Vertical):
 
     def refresh_styles(self) -> None:
         """Re-render after a theme change (fresh-row colour comes from the theme)."""
-        self._show_focus()
+        focused = self.screen.focused
+        self.show_focus(focused is not None and self in focused.ancestors, again=True)
         self._shown.clear()
         self.table.clear()
         if self.result is not None:

@@ -27,9 +27,19 @@ from flowtui.cloudtrail.search import SCOPE_PREFIX, split_scope
 from flowtui.errors import QueryError
 from flowtui.ui.data import Suggestion
 from flowtui.ui.formatting import clean
+from flowtui.ui.frames import paint_with_the_key
 from flowtui.ui.trail_data import is_trail_query
 
 MAX_SUGGESTIONS = 8
+# The bar's hint, longest first: the longest that fits the field is shown (80 columns cut
+# the first mid-parenthesis), never a cut one.
+PLACEHOLDERS = (
+    "e.g. action:REJECT AND dst_port:22  (Tab completes, ↑ history)",
+    "e.g. action:REJECT AND dst_port:22  (Tab completes)",
+    "e.g. action:REJECT AND dst_port:22",
+    "e.g. action:REJECT",
+    "action:REJECT",
+)
 
 
 class _ErrorSpan(Highlighter):
@@ -63,6 +73,9 @@ class QueryInput(Input):
     @property
     def bar(self) -> QueryBar:
         return self.query_ancestor(QueryBar)
+
+    def on_resize(self) -> None:
+        self.bar.fit_placeholder()
 
     def action_complete(self) -> None:
         if not self.bar.accept_suggestion():
@@ -111,7 +124,8 @@ class QueryBar(Vertical):
         super().__init__(id=id, classes="query-bar")
         self._initial = value
         self.home = value  # the query of the view this bar is over
-        self._placeholder = placeholder or "e.g. action:REJECT AND dst_port:22  (Tab completes, ↑ history)"
+        self._placeholders = (placeholder,) if placeholder else PLACEHOLDERS
+        self._placeholder = self._placeholders[0]
         self._highlighter = _ErrorSpan()
         self.error: QueryError | None = None
         self._suggestions: list[Suggestion] = []
@@ -134,6 +148,16 @@ class QueryBar(Vertical):
             yield Static("", classes="query-window")
         yield Static("", id="query-error", classes="query-error")
         yield OptionList(id="query-suggestions", classes="query-suggestions")
+
+    def fit_placeholder(self) -> None:
+        """The longest hint the field has room for (its width less its padding and the cursor)."""
+        field = self.input
+        room = field.content_size.width - 1
+        if room <= 0:
+            return
+        fits = next((p for p in self._placeholders if len(p) <= room), self._placeholders[-1])
+        if field.placeholder != fits:
+            field.placeholder = fits
 
     def on_mount(self) -> None:
         self.query_one("#query-error").display = False
@@ -192,7 +216,18 @@ class QueryBar(Vertical):
             self._own_label = True
         elif self._own_label:
             return
-        self.query_one(".query-window", Static).update(label)
+        # As wide as the widest label it has shown (right-aligned): space's ' PAUSED ' and
+        # '● live ' in turn repaint the label, not lay out the screen.
+        static = self.query_one(".query-window", Static)
+        width = len(label.plain if isinstance(label, Text) else label) + 2  # its padding
+        shown = static.size.width
+        if width > shown:
+            if shown:
+                static.styles.min_width = width
+            static.update(label)
+        else:
+            static.update(label, layout=False)
+        paint_with_the_key(static)
 
     def focus_input(self) -> None:
         # At once, not on the next idle (``focus()``): the keys typed right after '/'

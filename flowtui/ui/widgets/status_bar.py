@@ -9,6 +9,7 @@ from flowtui.ui.alert_data import AlertState
 from flowtui.ui.alert_watch import alert_watch
 from flowtui.ui.data import SourceState, StatusInfo
 from flowtui.ui.formatting import clean, format_time, human_bytes, human_duration, human_rate
+from flowtui.ui.frames import paint_with_the_key
 
 STALE_AFTER = 30.0  # seconds without a status update before a source looks dead
 _GOOD = {"running", "ok", "tailing", "live", "caught-up", "caught_up", "idle", "done", "finished"}
@@ -45,6 +46,7 @@ class StatusBar(Static):
         if text != getattr(self, "_shown", None):
             self._shown = text
             self.update(text, layout=False)
+            paint_with_the_key(self)  # space: with the footer's and the query bar's change
 
     def refresh_status(self) -> None:
         """The screen's own state changed (a results snapshot was taken)."""
