@@ -22,6 +22,7 @@ catalog field to where and how it is stored; nothing else knows column names.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -98,9 +99,53 @@ def flows_column_sql(column: str) -> str:
     return f'"{column}" INTEGER'
 
 
+# Schema 6 packs the version, the protocol number and the two ports into one integer, and
+# the columns queries name are VIRTUAL generated columns over it, which take no room in a
+# row. Ports and protocol are bounded by the parser (0-65535, 0-255) and go in as value + 1
+# (0: missing); a version from 1 to 15 goes in as itself, any other (and a missing one) in
+# VERSION_SPILL, a column that is NULL, one type byte, for every real flow log. 47 bits:
+# six bytes and two type bytes where four columns took 10.5 bytes (a type byte each, an
+# ephemeral port three bytes, the version one). Stores made before keep the plain columns;
+# a store is packed when it has PACKED.
+PACKED: Final = "packed"
+VERSION_SPILL: Final = "version_spill"
+_PACKING: Final = (("protocol_number", 4, 9), ("dst_port", 13, 17), ("src_port", 30, 17))  # (column, shift, bits)
+_VERSION_BITS: Final = 4  # the lowest: a NODATA record (no ports, no protocol) packs into one byte
+PACKED_COLUMNS: Final = frozenset({"version", *(c for c, _, _ in _PACKING)})
+
+
+def _packed_columns_sql() -> list[str]:
+    out = [
+        f'"{c}" INTEGER GENERATED ALWAYS AS (nullif(("{PACKED}" >> {shift}) & {(1 << bits) - 1}, 0) - 1) VIRTUAL'
+        for c, shift, bits in _PACKING
+    ]
+    mask = (1 << _VERSION_BITS) - 1
+    return [*out, f'"version" INTEGER GENERATED ALWAYS AS (coalesce(nullif("{PACKED}" & {mask}, 0), "{VERSION_SPILL}")) VIRTUAL']
+
+
+def flows_insert_sql(columns: Sequence[str], packed: bool) -> str:
+    """The INSERT of flows rows holding ``columns`` in this order; into a packed store, the packed ones go in packed."""
+    if not packed or not PACKED_COLUMNS & set(columns):
+        names = ", ".join(f'"{c}"' for c in columns)
+        return f"INSERT INTO flows ({names}) VALUES ({', '.join('?' * len(columns))})"
+    at = {c: i + 1 for i, c in enumerate(columns)}
+    plain = [c for c in columns if c not in PACKED_COLUMNS]
+    values = [f"?{at[c]}" for c in plain]
+    pack = [f"(coalesce(?{at[c]} + 1, 0) << {shift})" for c, shift, _ in _PACKING if c in at]
+    if "version" in at:
+        fits = f"?{at['version']} BETWEEN 1 AND {(1 << _VERSION_BITS) - 1}"
+        pack.append(f"CASE WHEN {fits} THEN ?{at['version']} ELSE 0 END")
+        plain.append(VERSION_SPILL)
+        values.append(f"CASE WHEN {fits} THEN NULL ELSE ?{at['version']} END")
+    names = ", ".join(f'"{c}"' for c in (*plain, PACKED))
+    return f"INSERT INTO flows ({names}) VALUES ({', '.join(values)}, {' | '.join(pack)})"
+
+
 def create_statements() -> list[str]:
     """The schema of version SCHEMA_VERSION, for an empty database."""
-    flow_cols = ",\n  ".join(flows_column_sql(c) for c in CORE_COLUMNS)
+    flow_cols = ",\n  ".join(
+        [flows_column_sql(c) for c in (*CORE_COLUMNS, VERSION_SPILL, PACKED) if c not in PACKED_COLUMNS] + _packed_columns_sql()
+    )
     addr_cols = ",\n  ".join(
         f'"{suffix}" {_SQL_TYPE[type_]}' for suffix, type_, _ in catalog.ENRICH_SUFFIXES
     )
@@ -201,6 +246,14 @@ class Rollup:
     # each, not through the batch table; for keys nearly unique per flow (replies to ephemeral
     # ports), which would make the batch as large as the write. The others go through the batch.
     direct: str | None = None
+    # Rows keep the first and last flows id they sum, for a search's first page (flowtui.query.pages);
+    # a family's finest buckets are the ones read for that, so the others leave them out (schema 6).
+    ids: bool = True
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The columns a row sums or keeps for its key."""
+        return (*ROLLUP_METRICS, "first_id", "last_id") if self.ids else ROLLUP_METRICS
 
     @property
     def view(self) -> str:
@@ -229,12 +282,12 @@ ROLLUPS: Final[tuple[Rollup, ...]] = (
     # Rejects by port. Accepted flows are left out: half of them are replies whose
     # destination port is ephemeral, which would make this as large as flows itself.
     Rollup("rollup_rejects", _REJECTS, ("action", "REJECT")),
-    Rollup("rollup_rejects_5m", _REJECTS, ("action", "REJECT"), seconds=300),
+    Rollup("rollup_rejects_5m", _REJECTS, ("action", "REJECT"), seconds=300, ids=False),
     # Top talkers, External → EC2, Threat matches, and any query on addresses, their
     # enrichment, protocol and action; five-minute buckets too, where the same pairs
     # of a busy VPC repeat minute after minute (a 15-minute window reads half the rows).
     Rollup("rollup_pairs", _PAIRS),
-    Rollup("rollup_pairs_5m", _PAIRS, seconds=300),
+    Rollup("rollup_pairs_5m", _PAIRS, seconds=300, ids=False),
     # Any query on ports, protocol and action alone (`flowtui top --by dst_port`, a port
     # nobody uses): every flow, accepted ones too. Replies go to ephemeral ports, so a
     # bucket holds a row for most of them however long it is: five-minute buckets only
@@ -257,8 +310,8 @@ def rollup_null(column: str) -> int:
 def rollup_statements() -> list[str]:
     """Tables and views of the rollups (part of the schema since version 3).
 
-    Each rollup row also keeps the first and last flows id it sums: a search
-    for rare matches reads just those stretches of flows.
+    Each row of a family's finest buckets also keeps the first and last flows id
+    it sums: a search for rare matches reads just those stretches of flows.
     """
     # Where flows and rollups are complete from (flowtui.rollups.horizons).
     attrs = ", ".join(f'"{suffix}" {_SQL_TYPE[type_]}' for suffix, type_, _ in catalog.ENRICH_SUFFIXES)
@@ -275,14 +328,14 @@ def rollup_statements() -> list[str]:
 def rollup_table_statements(r: Rollup) -> list[str]:
     """The table of rollup ``r`` and its view."""
     keys = ", ".join(f'"{c}" INTEGER NOT NULL' for c in ("start", *r.dims))
-    metrics = ", ".join(f'"{m}" INTEGER NOT NULL' for m in (*ROLLUP_METRICS, "first_id", "last_id"))
+    metrics = ", ".join(f'"{m}" INTEGER NOT NULL' for m in r.metrics)
     pk = ", ".join(f'"{c}"' for c in ("start", *r.dims))
     # Key columns as queries see them (NULL for none), and as stored (``_<column>``: the
     # primary key's order, for grouping a bucket without sorting it).
     cols = "".join(f'nullif("{c}", {rollup_null(c)}) AS "{c}", "{c}" AS "_{c}", ' for c in r.dims)
     return [
         f"CREATE TABLE {r.table} ({keys}, {metrics}, PRIMARY KEY ({pk})) WITHOUT ROWID",
-        f'CREATE VIEW {r.view} AS SELECT "start", {cols}flows, bytes, packets, first_id, last_id FROM {r.table}',
+        f'CREATE VIEW {r.view} AS SELECT "start", {cols}{", ".join(r.metrics)} FROM {r.table}',
     ]
 
 
@@ -390,17 +443,17 @@ def rollup_upsert_sql(r: Rollup) -> str:
     where = f'b."{r.only[0]}" = ?1' if r.only else "1"
     groups = ", ".join(str(i) for i in range(1, len(r.dims) + 2))
     update = ", ".join(f"{m} = {m} + excluded.{m}" for m in ROLLUP_METRICS)
+    ids = (", min(b.first_id), max(b.last_id)", ", first_id = min(first_id, excluded.first_id), last_id = max(last_id, excluded.last_id)")
     return (
-        f'INSERT INTO {r.table} ("start"{keys}, flows, bytes, packets, first_id, last_id) '
-        f'SELECT b."start" - b."start" % {r.seconds}{exprs}, sum(b.flows), sum(b.bytes), sum(b.packets), '
-        f"min(b.first_id), max(b.last_id) FROM {BATCH_TABLE} b{joins} WHERE {where} GROUP BY {groups} "
-        f"ON CONFLICT DO UPDATE SET {update}, first_id = min(first_id, excluded.first_id), "
-        "last_id = max(last_id, excluded.last_id)"
+        f'INSERT INTO {r.table} ("start"{keys}, {", ".join(r.metrics)}) '
+        f'SELECT b."start" - b."start" % {r.seconds}{exprs}, sum(b.flows), sum(b.bytes), sum(b.packets)'
+        f"{ids[0] if r.ids else ''} FROM {BATCH_TABLE} b{joins} WHERE {where} GROUP BY {groups} "
+        f"ON CONFLICT DO UPDATE SET {update}{ids[1] if r.ids else ''}"
     )
 
 
 def _split_upsert_sql(r: Rollup) -> str:
-    assert r.only is None and not r.by_profile and r.direct is not None
+    assert r.only is None and not r.by_profile and r.direct is not None and r.ids
     partial = [c for c in r.dims if _batch_keeps(c) is not None]
     from_batch = " AND ".join(f'b."{c}" <> {_UNSET}' for c in partial) or "1"
     groups = ", ".join(str(i) for i in range(1, len(r.dims) + 2))
@@ -437,7 +490,7 @@ def rollup_fill_sql(r: Rollup, ids: str = "?1 AND ?2") -> str:
     sorting the flows to sum them first costs more than it saves where keys are nearly
     unique per flow (ports: 1.4 against 0.9 µs a flow).
     """
-    assert not r.by_profile, "profiles are looked up in the batch"
+    assert not r.by_profile and r.ids, "profiles are looked up in the batch; ids are kept"
     keys = "".join(f', coalesce("{c}", {rollup_null(c)})' for c in r.dims)
     where = f' AND "{r.only[0]}" = ?3' if r.only else ""
     names = "".join(f', "{c}"' for c in r.dims)

@@ -295,9 +295,11 @@ class Store:
                 self._rebuild_rollups()
             elif version == 3:
                 self._add_rollups()
-            if version in (3, 4, 5):  # schema 6: the writer keeps closed buckets' biggest rows (1, 2: rebuilt above)
-                for stmt in schema.tops_statements():
+            if version in (3, 4, 5):  # schema 6 (1, 2: rebuilt above): the writer keeps closed buckets' biggest
+                for stmt in schema.tops_statements():  # rows, and five-minute buckets keep no flows ids
                     self.conn.execute(stmt)
+                for r in schema.ROLLUPS:
+                    self._reorder_rollup(r)
             if version:
                 self._keep_tops(again_after=0, most=1 << 30)
             self.conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
@@ -392,21 +394,22 @@ class Store:
                 rollups.set_added_from(self.conn, r, bound)
 
     def _reorder_rollup(self, r: schema.Rollup) -> None:
-        """A rollup whose key columns come in another order than ``r.dims`` (rollup_rejects in schema 3) is copied into that order.
+        """A rollup stored otherwise than ``r`` says is copied into its layout: key columns in another order
+        (rollup_rejects in schema 3), or first and last ids its buckets no longer keep (five-minute ones, schema 6).
 
         Its rows may be older than any flow still stored, so they are copied, not summed again.
         """
         ex = self.conn.execute
-        keys = ("start", *r.dims)
-        stored = tuple(row[1] for row in ex(f"PRAGMA table_info({r.table})"))[: len(keys)]
-        if stored == keys:
+        cols = ("start", *r.dims, *r.metrics)
+        stored = tuple(row[1] for row in ex(f"PRAGMA table_info({r.table})"))
+        if stored == cols:
             return
         ex(f"DROP VIEW IF EXISTS {r.view}")
         ex(f"ALTER TABLE {r.table} RENAME TO {r.table}_old")
         for stmt in schema.rollup_table_statements(r):
             ex(stmt)
-        cols = ", ".join(f'"{c}"' for c in (*keys, *schema.ROLLUP_METRICS, "first_id", "last_id"))
-        ex(f"INSERT INTO {r.table} ({cols}) SELECT {cols} FROM {r.table}_old")
+        names = ", ".join(f'"{c}"' for c in cols)
+        ex(f"INSERT INTO {r.table} ({names}) SELECT {names} FROM {r.table}_old")
         ex(f"DROP TABLE {r.table}_old")
 
     def _load_seen_tables(self) -> None:
@@ -450,7 +453,7 @@ class Store:
         schema_version = ex("PRAGMA schema_version").fetchone()[0]
         if schema_version != self._schema_version:  # a column may have been added
             self._schema_version = schema_version
-            columns = {row[1] for row in ex('PRAGMA table_info("flows")')}
+            columns = self._flow_columns()
             if columns != self._columns:
                 self._columns = columns
                 self._insert_sql.clear()
@@ -504,8 +507,7 @@ class Store:
             for col in columns:
                 self._add_column(col)
             before = self._last_flow_id()
-            cols = ", ".join(f'"{c}"' for c in columns)
-            self.conn.executemany(f"INSERT INTO flows ({cols}) VALUES ({', '.join('?' * len(columns))})", rows)
+            self.conn.executemany(schema.flows_insert_sql(columns, schema.PACKED in self._columns), rows)
             last = self._last_flow_id()
             if last > before:
                 result.stored, result.first_id, result.last_id = last - before, before + 1, last
@@ -836,8 +838,7 @@ class Store:
         )
         namespace: dict[str, Any] = {}
         exec(compile(source, f"<flowtui.store row builder {present}>", "exec"), namespace)  # noqa: S102
-        cols = ", ".join(f'"{c}"' for c in columns) + ", origin"
-        sql = f"INSERT INTO flows ({cols}) VALUES ({', '.join('?' * (len(columns) + 1))})"
+        sql = schema.flows_insert_sql([*columns, "origin"], schema.PACKED in self._columns)
         kinds = [(present.index(i), schema.STORAGE[catalog.RECORD_FIELDS[i].name].kind) for i in indexes[1:]]
         entry = _InsertPlan(sql, namespace["build"], kinds)
         self._insert_sql[present] = entry
@@ -1015,6 +1016,10 @@ class Store:
             row = self._origin_rows.get(oid)
         return row
 
+    def _flow_columns(self) -> set[str]:
+        """The columns of flows, generated ones (a packed store's ports and protocol) included."""
+        return {row[1] for row in self.conn.execute('PRAGMA table_xinfo("flows")')}
+
     def has_column(self, column: str) -> bool:
         return column in self._columns
 
@@ -1155,7 +1160,7 @@ class _Transaction:
             forward.pop(key, None)
             backward.pop(new_id, None)
         store._last_addr.clear()
-        store._columns = {row[1] for row in store.conn.execute('PRAGMA table_info("flows")')}
+        store._columns = store._flow_columns()
         store._schema_version = -1
         store._insert_sql.clear()
         store._load_seen_tables()

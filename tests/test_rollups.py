@@ -99,7 +99,7 @@ def _windows() -> list[TimeWindow]:
 
 def _rollup_rows(conn: sqlite3.Connection, r: schema.Rollup) -> set[tuple[Any, ...]]:
     cols = ", ".join(f'"{c}"' for c in ("start", *r.dims))
-    return set(conn.execute(f"SELECT {cols}, flows, bytes, packets, first_id, last_id FROM {r.view}"))
+    return set(conn.execute(f"SELECT {cols}, {', '.join(r.metrics)} FROM {r.view}"))
 
 
 def _summed_from_flows(conn: sqlite3.Connection, r: schema.Rollup) -> set[tuple[Any, ...]]:
@@ -115,8 +115,8 @@ def _summed_from_flows(conn: sqlite3.Connection, r: schema.Rollup) -> set[tuple[
     if r.only is not None:
         where = f'WHERE "{r.only[0]}" = (SELECT id FROM strings WHERE value = \'{r.only[1]}\')'
     sql = (
-        f'SELECT "start" - "start" % {r.seconds} AS m{dims}, count(*), coalesce(sum(bytes), 0), coalesce(sum(packets), 0), '
-        f"min(id), max(id) FROM flows {where} GROUP BY m{''.join(f', k_{c}' for c in r.dims)}"
+        f'SELECT "start" - "start" % {r.seconds} AS m{dims}, count(*), coalesce(sum(bytes), 0), coalesce(sum(packets), 0)'
+        f"{', min(id), max(id)' if r.ids else ''} FROM flows {where} GROUP BY m{''.join(f', k_{c}' for c in r.dims)}"
     )
     return set(conn.execute(sql))
 
@@ -405,7 +405,8 @@ def _make_schema_3(path: Path) -> None:
         keys = ", ".join(f"{c} INTEGER NOT NULL" for c in old)
         conn.execute(f"CREATE TABLE {table} ({keys}, flows INTEGER NOT NULL, bytes INTEGER NOT NULL, packets INTEGER NOT NULL, "
                      f"first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, PRIMARY KEY ({', '.join(old)})) WITHOUT ROWID")
-        cols = ", ".join((*old, "flows", "bytes", "packets", "first_id", "last_id"))
+        ids = ("first_id", "last_id") if table == "rollup_rejects" else ("0", "0")  # schema 6 keeps none in 5m buckets
+        cols = ", ".join((*old, "flows", "bytes", "packets", *ids))
         conn.execute(f"INSERT INTO {table} SELECT {cols} FROM {table}_4")
         conn.execute(f"DROP TABLE {table}_4")
         view = ", ".join(f"nullif({c}, {schema.rollup_null(c)}) AS {c}, {c} AS _{c}" for c in old[1:])

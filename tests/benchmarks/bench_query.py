@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from flowtui import catalog, rollups, schema
+from flowtui import catalog, rollups
 from flowtui.query import compiler
 from flowtui.query.engine import QueryEngine
 from flowtui.query.window import TimeWindow
@@ -112,8 +112,9 @@ def generate(path: Path, flows: int, seed: int = 1) -> Store:
     base = min(BASE, flows)
     for lo in range(0, base, 20_000):
         store.write(Batch([Part([record(i) for i in range(lo, min(base, lo + 20_000))], V2_PRESENT)]), enrich)
-    cols = ", ".join(f'"{c}"' for c in schema.CORE_COLUMNS)
-    shifted = ", ".join('"start" + ?' if c == "start" else f'"{c}"' for c in schema.CORE_COLUMNS)
+    stored = [row[1] for row in store.conn.execute('PRAGMA table_info("flows")') if row[1] != "id"]  # not generated ones
+    cols = ", ".join(f'"{c}"' for c in stored)
+    shifted = ", ".join('"start" + ?' if c == "start" else f'"{c}"' for c in stored)
     have = base
     while have < flows:
         take = min(have, flows - have)
