@@ -208,12 +208,18 @@ def _gc_census() -> str:
     objects = gc.get_objects()
     kinds = Counter(type(o).__name__ for o in objects)
     del objects
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what it finds unreachable is kept in gc.garbage, to be counted
     t = time.perf_counter()
     gc.collect()
     took = (time.perf_counter() - t) * 1000
+    gc.set_debug(0)
+    garbage = Counter(type(o).__name__ for o in gc.garbage)
+    gc.garbage.clear()
+    gc.collect()
     top = ", ".join(f"{name} {n:,}" for name, n in kinds.most_common(6))
+    dead = ", ".join(f"{name} {n:,}" for name, n in garbage.most_common(6))
     return (f"tracked objects a full collection walks: {sum(kinds.values()):,} ({top}); frozen {gc.get_freeze_count():,};"
-            f" a full collection now takes {took:.0f} ms")
+            f" a full collection now takes {took:.0f} ms and finds {sum(garbage.values()):,} unreachable ({dead})")
 
 
 def _p99(values: list[float]) -> float:

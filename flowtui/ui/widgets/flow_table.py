@@ -17,6 +17,9 @@ from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
+CACHE_TIMES = 3  # the render caches hold this many screenfuls of cells and lines
+CACHE_FLOOR = 64
+
 
 def cell_text(value: Any) -> str:
     """The text a cell shows, as the clipboard should get it."""
@@ -48,9 +51,10 @@ class FlowTable(DataTable[Any]):
         kwargs.setdefault("cursor_type", "cell")
         kwargs.setdefault("zebra_stripes", False)
         super().__init__(**kwargs)
-        self._rendered: LRUCache[tuple[Any, ...], Any] = LRUCache(4096)  # cells as drawn
-        self._plain: LRUCache[tuple[Any, ...], Any] = LRUCache(4096)  # cells as Rich renders their text
-        self._lines: LRUCache[tuple[Any, ...], tuple[tuple[Any, ...], Strip]] = LRUCache(1024)  # body lines as drawn
+        self._cache_room = (0, 0)  # (cells, lines) the caches below are sized for: see _fit_caches
+        self._rendered: LRUCache[tuple[Any, ...], Any] = LRUCache(CACHE_FLOOR)  # cells as drawn
+        self._plain: LRUCache[tuple[Any, ...], Any] = LRUCache(CACHE_FLOOR)  # cells as Rich renders their text
+        self._lines: LRUCache[tuple[Any, ...], tuple[tuple[Any, ...], Strip]] = LRUCache(CACHE_FLOOR)  # body lines as drawn
         self._paint_style: Style | None = None
         self._paint_fixed = 0  # the header's and fixed rows' lines, read with _paint_style
         self.lines_drawn = 0  # body lines drawn anew (for tests and the curious)
@@ -96,10 +100,28 @@ class FlowTable(DataTable[Any]):
         # read once a paint, not once a line (the style walks every ancestor).
         self._paint_style = self.rich_style
         self._paint_fixed = self._fixed_height()
+        self._fit_caches()
         try:
             return super().render_lines(crop)
         finally:
             self._paint_style = None
+
+    def _fit_caches(self) -> None:
+        """Size the caches for what the table shows, a few times over (each cell's look under
+        the cursor, the previous values of a refresh).
+
+        Every entry is objects the garbage collector walks on each full collection, a key press
+        waiting behind it: four panes' tables kept up to 4,096 cells and 1,024 lines each
+        (a pane shows ~120 cells), and a refresh under load changes some every second.
+        """
+        lines = max(CACHE_FLOOR, CACHE_TIMES * self.size.height)
+        cells = max(CACHE_FLOOR, CACHE_TIMES * self.size.height * max(1, len(self.columns)))
+        if (cells, lines) == self._cache_room:
+            return
+        self._cache_room = (cells, lines)
+        self._rendered = LRUCache(cells)
+        self._plain = LRUCache(cells)
+        self._lines = LRUCache(lines)
 
     def _fixed_height(self) -> int:
         """Lines at the top that do not scroll: the header and the fixed rows."""
