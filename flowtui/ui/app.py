@@ -10,7 +10,6 @@ shows a refresh one pane per frame, so keys are handled between panes.
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
@@ -34,6 +33,7 @@ from flowtui.ui.data import DataSource, PaneResult, StatusInfo
 from flowtui.ui.formatting import clean
 from flowtui.ui.messages import HistoryLoaded, Refreshed
 from flowtui.ui.panes import PaneSpec, panes_from_config
+from flowtui.ui.quiet_gc import QuietCollector
 from flowtui.ui.screens.address import AddressScreen
 from flowtui.ui.screens.alerts import AlertsScreen, open_alerts
 from flowtui.ui.screens.dashboard import DashboardScreen
@@ -129,6 +129,8 @@ class FlowtuiApp(App[int]):
         self._force = True
         self.dashboard = DashboardScreen(self.panes)
         self.refresh_count = 0  # pane refreshes shown in full (for tests and the curious)
+        self.collector = QuietCollector()
+        self.last_key_at = 0.0  # time.monotonic() of the last key (a refresh waits for its paint)
         self.pane_results: list[PaneResult] = []  # the newest, for a dashboard mounted after they came
 
     # --- set-up ------------------------------------------------------------------
@@ -151,7 +153,14 @@ class FlowtuiApp(App[int]):
         self._load_saved()
         self._tick()
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.collector.key_pressed()
+            self.last_key_at = time.monotonic()
+        await super().on_event(event)
+
     def on_unmount(self) -> None:
+        self.collector.stop()
         if self._timer is not None:
             self._timer.stop()
         self.data.close()
@@ -207,6 +216,7 @@ class FlowtuiApp(App[int]):
         self.post_message(Refreshed(status, panes, window))
 
     def on_refreshed(self, message: Refreshed) -> None:
+        self.collector.maybe_collect()  # before the panes change: nothing of theirs to walk twice
         self.status = message.status
         if message.panes is not None:
             self.pane_results = list(message.panes)
@@ -218,12 +228,7 @@ class FlowtuiApp(App[int]):
     def _refresh_shown(self) -> None:
         self.refresh_count += 1
         if self.refresh_count == 1:
-            # Everything made so far (modules, the screens, the first panes) lives as long as
-            # the app: out of the cyclic collector's sight, a full collection no longer walks
-            # it, and its pauses (up to ~100 ms, a key press waiting behind) halve. What is
-            # garbage already is collected first, once, before anyone presses a key.
-            gc.collect()
-            gc.freeze()
+            self.collector.start()  # the first panes are made: freeze them, then collect at quiet moments
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
