@@ -118,26 +118,31 @@ def keep_tops(conn: sqlite3.Connection, bucket: int, sealed: Seal, keep: int = s
     """
     r = schema.TOPS_OF
     cols = ", ".join(f'"{c}"' for c in r.dims)
-    rows = conn.execute(f'SELECT {cols}, flows, bytes, packets FROM {r.table} WHERE "start" = ?', (bucket,)).fetchall()
-    addresses = [i for i, c in enumerate(r.dims) if schema.STORAGE_BY_COLUMN.get(c) == "address"]
-    ids = sorted({row[i] for row in rows for i in addresses})
+    metrics = ", ".join(schema.TOPS_METRICS)
+    rows = conn.execute(f'SELECT {cols}, {metrics} FROM {r.table} WHERE "start" = ?', (bucket,)).fetchall()
+    n = len(r.dims)
+    assert [schema.STORAGE_BY_COLUMN.get(c) for c in r.dims[:2]] == ["address", "address"], "the pair leads the key"
+    ids = sorted({row[0] for row in rows} | {row[1] for row in rows})
     profile = dict(conn.execute("SELECT id, profile FROM addrs WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)))
+    of = profile.get
     groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
     for row in rows:
-        key = tuple(profile.get(v, 0) if i in addresses else v for i, v in enumerate(row[: len(r.dims)]))
-        groups.setdefault(key, []).append(row)
-    at = [len(r.dims) + schema.ROLLUP_METRICS.index(m) for m in schema.TOPS_METRICS]
+        key = (of(row[0], 0), of(row[1], 0), *row[2:n])
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [row]
+        else:
+            group.append(row)
     out: list[tuple[Any, ...]] = []
-    for group in groups.values():
-        if len(group) <= keep:
-            out += [(bucket, *row, *(0 for _ in at)) for row in group]
-            continue
-        kept = set().union(*(heapq.nlargest(keep, group, key=itemgetter(i)) for i in at))
-        left = [row for row in group if row not in kept]
-        below = [max((row[i] for row in left), default=0) for i in at]
-        out += [(bucket, *row, *below) for row in kept]
+    for m in range(len(schema.TOPS_METRICS)):
+        for group in groups.values():
+            ranked = group if len(group) <= keep else heapq.nlargest(keep + 1, group, key=itemgetter(n + m))
+            out += [(bucket, m, 0, row[n + m], *row[:n]) for row in ranked[:keep]]
+            if len(ranked) > keep:  # the biggest left out
+                out.append((bucket, m, 1, ranked[keep][n + m], *ranked[keep][:n]))
+    out.sort(key=lambda t: (t[1], t[2], -t[3], t[4:]))  # the table's key order: appended, not spread over its pages
     conn.execute(f'DELETE FROM {schema.TOPS_TABLE} WHERE "start" = ?', (bucket,))
-    conn.executemany(f"INSERT INTO {schema.TOPS_TABLE} VALUES ({', '.join('?' * (len(r.dims) + 6))})", out)
+    conn.executemany(f"INSERT INTO {schema.TOPS_TABLE} VALUES ({', '.join('?' * (n + 4))})", out)
     conn.execute(f"INSERT OR REPLACE INTO {schema.SEALS_TABLE} VALUES (?, ?, ?, ?)", (bucket, *sealed))
 
 

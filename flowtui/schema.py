@@ -28,7 +28,7 @@ from typing import Final, Literal
 
 from flowtui import catalog
 
-SCHEMA_VERSION: Final = 6
+SCHEMA_VERSION: Final = 7
 
 StorageKind = Literal[
     "int",  # an integer column of flows
@@ -343,31 +343,31 @@ def rollup_table_statements(r: Rollup) -> list[str]:
 # A pane's top groups are found from each bucket's biggest rows (flowtui.query.aggregate).
 # Reading those from the pairs rollup sorts a whole bucket (tens of thousands of rows
 # with many outside clients) on every dashboard start; the writer keeps them instead,
-# once per bucket that has stopped gaining flows: per group of rows whose addresses
-# share their enrichment profiles (the profiles rollup's keys), the ``TOPS_KEEP``
-# biggest by each metric, and the biggest of that group's rows left out. A query that
-# depends only on what those keys hold (the panes') matches a whole group or none of
-# it, so the rows it matches here, and that bound, stand for the bucket. The bucket's
+# once per bucket that has stopped gaining flows, in the order they are read. Per
+# metric and per group of rows whose addresses share their enrichment profiles (the
+# profiles rollup's keys): its ``TOPS_KEEP`` biggest rows (edge 0), and the biggest of
+# those left out (edge 1: nothing left out is bigger). A query that depends only on
+# what those keys hold (the panes') matches a whole group or none of it, so the rows it
+# matches here, and the biggest edge it matches, stand for the bucket. The bucket's
 # seal (its minutes' count, flows and last id) says whether they still do.
 TOPS_OF: Final = next(r for r in ROLLUPS if r.table == "rollup_pairs_5m")
 TOPS_TABLE: Final = f"{TOPS_OF.table}_top"
 TOPS_VIEW: Final = f"{TOPS_TABLE}_v"
 SEALS_TABLE: Final = f"{TOPS_OF.table}_sealed"
-TOPS_METRICS: Final = ("flows", "bytes")
+TOPS_METRICS: Final = ("flows", "bytes")  # stored as their index here
 TOPS_KEEP: Final = 64
 assert any(r.by_profile and r.dims == TOPS_OF.dims for r in ROLLUPS), "tops are grouped by the profiles rollup's keys"
 
 
 def tops_statements() -> list[str]:
-    """The table of closed buckets' biggest rows, its view (as the rollup's, for the same conditions) and the seals."""
-    keys = ", ".join(f'"{c}" INTEGER NOT NULL' for c in ("start", *TOPS_OF.dims))
-    metrics = ", ".join(f'"{m}" INTEGER NOT NULL' for m in (*ROLLUP_METRICS, *(f"{m}_below" for m in TOPS_METRICS)))
-    pk = ", ".join(f'"{c}"' for c in ("start", *TOPS_OF.dims))
-    cols = "".join(f'nullif("{c}", {rollup_null(c)}) AS "{c}", "{c}" AS "_{c}", ' for c in TOPS_OF.dims)
-    below = ", ".join(f"{m}_below" for m in TOPS_METRICS)
+    """The table of closed buckets' biggest rows, its view (keys as the rollup's view has them) and the seals."""
+    head = ("start", "metric", "edge", "value")
+    keys = ", ".join(f'"{c}" INTEGER NOT NULL' for c in (*head, *TOPS_OF.dims))
+    pk = ", ".join('"value" DESC' if c == "value" else f'"{c}"' for c in (*head, *TOPS_OF.dims))
+    cols = ", ".join(f'nullif("{c}", {rollup_null(c)}) AS "{c}", "{c}" AS "_{c}"' for c in TOPS_OF.dims)
     return [
-        f"CREATE TABLE {TOPS_TABLE} ({keys}, {metrics}, PRIMARY KEY ({pk})) WITHOUT ROWID",
-        f'CREATE VIEW {TOPS_VIEW} AS SELECT "start", {cols}flows, bytes, packets, {below} FROM {TOPS_TABLE}',
+        f"CREATE TABLE {TOPS_TABLE} ({keys}, PRIMARY KEY ({pk})) WITHOUT ROWID",
+        f'CREATE VIEW {TOPS_VIEW} AS SELECT "start", metric, edge, value, {cols} FROM {TOPS_TABLE}',
         f'CREATE TABLE {SEALS_TABLE} ("start" INTEGER PRIMARY KEY, minutes INTEGER NOT NULL, flows INTEGER NOT NULL, last_id INTEGER NOT NULL)',
     ]
 

@@ -295,8 +295,11 @@ class Store:
                 self._rebuild_rollups()
             elif version == 3:
                 self._add_rollups()
-            if version in (3, 4, 5):  # schema 6 (1, 2: rebuilt above): the writer keeps closed buckets' biggest
-                for stmt in schema.tops_statements():  # rows, and five-minute buckets keep no flows ids
+            if version == 6:  # its closed buckets' biggest rows were kept in another layout: kept again below
+                for stmt in (f"DROP VIEW {schema.TOPS_VIEW}", f"DROP TABLE {schema.TOPS_TABLE}", f"DROP TABLE {schema.SEALS_TABLE}"):
+                    self.conn.execute(stmt)
+            if version in (3, 4, 5, 6):  # schemas 6, 7 (1, 2: rebuilt above): the writer keeps closed buckets'
+                for stmt in schema.tops_statements():  # biggest rows, and five-minute buckets keep no flows ids
                     self.conn.execute(stmt)
                 for r in schema.ROLLUPS:
                     self._reorder_rollup(r)

@@ -435,7 +435,7 @@ def test_a_schema_3_store_gets_the_ports_rollup_from_its_flows_in_steps(
     with pytest.raises(Exception, match="needs an upgrade"):
         Store(path, readonly=True)
     store = Store(path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 6
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 7
     ports = schema.ROLLUPS[-1]
     assert ports.table == "rollup_ports_5m"
     assert _rollup_rows(store.conn, ports) == rows[ports.table] == _summed_from_flows(store.conn, ports)
@@ -522,3 +522,26 @@ def test_closed_buckets_biggest_rows_kept_by_the_writer_give_the_panes_the_same_
             assert got == raw.top(q, window, labelled[q], m, 10), (n, q)  # type: ignore[arg-type]
     top = QueryEngine(store).top("*", window, ["src_addr"], "bytes", 2)
     assert [r["src_addr"] for r in top[:2]] == ["198.51.100.72", "198.51.100.71"]
+
+
+def test_a_schema_6_store_keeps_its_closed_buckets_biggest_rows_again_in_the_layout_of_7(tmp_path: Path) -> None:
+    path = tmp_path / "v6.db"
+    store = Store(path)
+    _ingest(store, 3_000, 9, T0, T0 + SPAN)
+    store.close()
+    conn = sqlite3.connect(path, isolation_level=None)  # as schema 6 left it: its own table, and its seals
+    conn.execute(f"DROP VIEW {schema.TOPS_VIEW}")
+    conn.execute(f"DROP TABLE {schema.TOPS_TABLE}")
+    conn.execute(f"CREATE TABLE {schema.TOPS_TABLE} (a, b, c, d, e, f, g, h, i, j)")
+    conn.execute(f"CREATE VIEW {schema.TOPS_VIEW} AS SELECT * FROM {schema.TOPS_TABLE}")
+    sealed = conn.execute(f"SELECT count(*) FROM {schema.SEALS_TABLE}").fetchone()[0]
+    conn.execute("PRAGMA user_version = 6")
+    conn.close()
+    assert sealed
+    store = Store(path)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 7
+    assert store.conn.execute(f"SELECT count(*) FROM {schema.SEALS_TABLE}").fetchone()[0] == sealed
+    window = TimeWindow(rollups.ceil(T0, 300), rollups.ceil(T0, 300) + 600)
+    fast, raw = QueryEngine(store), QueryEngine(store, rollups=False)
+    for q, by, m in PANES:
+        assert fast.top(q, window, by, m, 10) == raw.top(q, window, by, m, 10)  # type: ignore[arg-type]

@@ -230,16 +230,21 @@ def _threshold_top(
             if rows_per_group is None:
                 sql = (f'SELECT {raw}, sum(f.{metric}) FROM {piece.span.source} WHERE f."start" = ?{cond} '
                        f"GROUP BY {raw} ORDER BY {len(columns) + 1} DESC LIMIT ?")  # fmt: skip
-            elif from_tops:  # the writer's biggest rows, and the biggest of those it left out
-                sql = (f'SELECT {raw}, f.{metric}, max(f.{metric}_below) OVER () FROM {schema.TOPS_VIEW} f '
-                       f'WHERE f."start" = ?{cond} ORDER BY {len(columns) + 1} DESC LIMIT ?')  # fmt: skip
+            elif from_tops:  # the writer's biggest rows (edge 0), and the biggest it left out (edge 1): in key order
+                one = f'SELECT {raw}, f.value, f.edge FROM {schema.TOPS_VIEW} f WHERE f."start" = ? AND f.metric = ? AND f.edge = ?{cond} ORDER BY f.value DESC LIMIT ?'
+                sql = f"SELECT * FROM ({one}) UNION ALL SELECT * FROM ({one})"
             else:  # the biggest rows, not groups: no grouping, and a group has at most `most` of them
                 sql = f'SELECT {raw}, f.{metric} FROM {piece.span.source} WHERE f."start" = ?{cond} ORDER BY {len(columns) + 1} DESC LIMIT ?'
-            rows = kept.rows(conn, sql, [b, *piece.cond_params, k], seals[seconds_of(piece), b])
+            if from_tops:
+                m = schema.TOPS_METRICS.index(metric)
+                params = [b, m, 0, *piece.cond_params, k, b, m, 1, *piece.cond_params, 1]
+            else:
+                params = [b, *piece.cond_params, k]
+            rows = kept.rows(conn, sql, params, seals[seconds_of(piece), b])
             left_out = 0  # no row of the bucket that was not read is bigger than this
             if from_tops:
-                left_out = rows[0][-1] if rows else 0
-                rows = [r[:-1] for r in rows]
+                left_out = max((r[-2] for r in rows if r[-1]), default=0)
+                rows = [r[:-1] for r in rows if not r[-1]]
             for row in rows:
                 key = tuple(row[:-1])
                 seen[key] = seen.get(key, 0) + row[-1]
