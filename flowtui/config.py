@@ -16,6 +16,7 @@ from typing import Any
 from flowtui.errors import ConfigError
 
 ENV_VAR = "FLOWTUI_CONFIG"
+DEFAULT_QUERY_TIMEOUT = 10.0  # seconds a query may run: a typo must not hang the terminal
 
 
 def default_config_path() -> Path:
@@ -95,6 +96,15 @@ def parse_duration(text: str | float, what: str = "duration") -> float:
         return float(t)
     except ValueError:
         raise ConfigError(f"bad {what} {text!r}: use a number with s, m, h, d or w, e.g. 15m") from None
+
+
+def query_timeout(config: Config) -> float:
+    """``[query] timeout`` in seconds: how long one interactive or CLI query may run."""
+    value = config.get("query", "timeout", DEFAULT_QUERY_TIMEOUT, (int, float, str))
+    seconds = parse_duration(value, "[query] timeout")
+    if not seconds > 0:
+        raise ConfigError(f"{config._where()}: [query] timeout must be more than 0 s, not {value!r}")
+    return seconds
 
 
 def parse_size(text: str | int) -> int:

@@ -42,7 +42,8 @@ async def test_help_lists_the_bindings(db: Path) -> None:
             ("g", "Top"), ("G", "Bottom"), ("y", "Copy"), ("Y", "Copy row"),
         ]
         assert rows["results"] == [
-            ("n", "Next page"), ("p", "Prev page"), ("s", "Sort"), ("e", "Export"), ("r", "Re-run"), ("esc", "Back"),
+            ("n", "Next page"), ("p", "Prev page"), ("s", "Sort"), ("e", "Export"), ("x", "Cancel export"), ("r", "Re-run"),
+            ("esc", "Back"),
         ]
         assert rows["address"] == [("f", "Flows from"), ("t", "Flows to"), ("c", "Copy address"), ("esc", "Back")]
         assert rows["dashboard"] == [("⏎", "Drill down"), ("o", "Pane as results"), ("1-9", "Go to pane 1-9")]

@@ -328,7 +328,7 @@ async def test_the_summary_follows_an_export_and_e_waits_for_it(db: Path, tmp_pa
         await pilot.press("e")
         await pilot.pause()
         assert app.screen is screen  # no second dialog
-        assert toasts(app)[-1] == "Already exporting 4 of 6 to x.csv…"
+        assert toasts(app)[-1] == "Already exporting 4 of 6 to x.csv… · x cancels it"
 
 
 async def test_an_export_the_store_cannot_answer_says_so_and_writes_nothing(db: Path, tmp_path: Path) -> None:

@@ -14,9 +14,9 @@ from typing import Any, TextIO
 
 from flowtui import catalog
 from flowtui.cli import common
-from flowtui.config import Config, parse_duration
+from flowtui.config import query_timeout
 from flowtui.errors import QueryError
-from flowtui.query.engine import DEFAULT_TIMEOUT, QueryEngine, check_fields, columns_for
+from flowtui.query.engine import QueryEngine, check_fields, columns_for
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store
 
@@ -95,11 +95,6 @@ def engine_for(args: argparse.Namespace) -> QueryEngine:
     config = common.load_config(args)
     store = common.open_store(args, config, readonly=True)
     return QueryEngine(store, timeout=query_timeout(config))
-
-
-def query_timeout(config: Config) -> float:
-    value = config.get("query", "timeout", DEFAULT_TIMEOUT, (int, float, str))
-    return parse_duration(value, "[query] timeout")
 
 
 def report_query_error(exc: QueryError) -> int:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal, TypedDict, Unpack
 
 from flowtui import catalog, schema
+from flowtui.config import DEFAULT_QUERY_TIMEOUT
 from flowtui.errors import FlowtuiError, QueryError, UsageError
 from flowtui.query import aggregate, functions, pages, plan
 from flowtui.query.compiler import CompiledQuery, compile_query, unknown_field
@@ -43,7 +45,7 @@ DEFAULT_COLUMNS: tuple[str, ...] = (
     "bytes",
 )
 ALL_FIELDS: tuple[str, ...] = tuple(f.name for f in catalog.FIELDS)
-DEFAULT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = DEFAULT_QUERY_TIMEOUT
 _PROGRESS_STEPS = 20_000  # SQLite VM instructions between two looks at the clock
 _LITERAL_IDS = 500  # a lookup finding at most this many ids binds them instead of a subquery
 _LITERAL_BUDGET = 5_000  # … and at most this many for a whole query
@@ -63,6 +65,13 @@ class Page(TypedDict, total=False):
     with_id: bool
 
 
+class FlowPage(Page, total=False):
+    """A flow search's page also takes a snapshot's newest id and a stop event (CloudTrail's does not)."""
+
+    upto_id: int | None
+    stop: threading.Event | None
+
+
 class _OverBudget(Exception):
     """The time-index walk ran past its budget (not an error: another plan follows)."""
 
@@ -75,6 +84,13 @@ class QueryTimeout(FlowtuiError):
             f"query took longer than {_seconds(seconds)}; narrow it down or raise [query] timeout"
         )
         self.seconds = seconds
+
+
+class QueryCancelled(FlowtuiError):
+    """The caller's stop event was set while the search ran (an export the user cancelled)."""
+
+    def __init__(self) -> None:
+        super().__init__("the search was cancelled")
 
 
 def columns_for(query: str) -> list[str]:
@@ -103,9 +119,9 @@ def check_fields(names: Sequence[str]) -> list[str]:
 class QueryEngine:
     """Queries over one store. Not shared between threads (neither is the store)."""
 
-    def __init__(self, store: Store, timeout: float = DEFAULT_TIMEOUT, rollups: bool = True) -> None:
+    def __init__(self, store: Store, timeout: float | None = DEFAULT_TIMEOUT, rollups: bool = True) -> None:
         self.store = store
-        self.timeout = timeout
+        self.timeout = timeout  # None: no limit (an export, which the user can cancel instead)
         self.use_rollups = rollups  # False: every answer from the raw flows (tests compare the two)
         self.decoder = Decoder(store)
         self._shared = aggregate.SharedAddresses(store)
@@ -209,19 +225,25 @@ class QueryEngine:
     # --- running: one read snapshot, under the time limit -----------------------------------------
 
     @contextmanager
-    def _session(self, budget: float | None = None) -> Iterator[Callable[[], None]]:
+    def _session(
+        self, budget: float | None = None, stop: threading.Event | None = None
+    ) -> Iterator[Callable[[], None]]:
         """A read transaction under the time limit; the yielded function restarts the clock.
 
         With ``budget`` (seconds), running past it raises _OverBudget instead:
-        the caller has a cheaper plan for that case.
+        the caller has a cheaper plan for that case. Setting ``stop`` (from
+        another thread) ends a running statement with QueryCancelled.
         """
         conn = self.store.conn
         clock = time.monotonic
-        deadline = [clock() + self.timeout]
+        limit = self.timeout if self.timeout is not None else math.inf
+        deadline = [clock() + limit]
         budget_at = clock() + budget if budget is not None else None
         over = [False]
 
         def progress() -> int:
+            if stop is not None and stop.is_set():
+                return 1
             now = clock()
             if budget_at is not None and now > budget_at:
                 over[0] = True
@@ -229,7 +251,7 @@ class QueryEngine:
             return 1 if now > deadline[0] else 0
 
         def restart() -> None:
-            deadline[0] = clock() + self.timeout
+            deadline[0] = clock() + limit
 
         own = not conn.in_transaction
         if own:
@@ -242,7 +264,9 @@ class QueryEngine:
                 raise
             if over[0]:
                 raise _OverBudget from None
-            raise QueryTimeout(self.timeout) from None
+            if stop is not None and stop.is_set():
+                raise QueryCancelled from None
+            raise QueryTimeout(limit) from None
         finally:
             conn.set_progress_handler(None, 0)
             if own and conn.in_transaction:
@@ -257,7 +281,7 @@ class QueryEngine:
     # --- searching ------------------------------------------------------------------------
 
     def search(
-        self, query: str, window: TimeWindow | None = None, fields: Sequence[str] | None = None, **page: Unpack[Page]
+        self, query: str, window: TimeWindow | None = None, fields: Sequence[str] | None = None, **page: Unpack[FlowPage]
     ) -> list[Row]:
         """Matching flows, as :meth:`iter_search` yields them, in one list."""
         return list(self.iter_search(query, window, fields, **page))
@@ -271,24 +295,38 @@ class QueryEngine:
         offset: int = 0,
         order: str = "-timestamp",
         with_id: bool = False,
+        upto_id: int | None = None,
+        stop: threading.Event | None = None,
     ) -> Generator[Row, None, None]:
         """Matching flows, newest first by default; ``limit`` None or 0 means all.
+
+        ``upto_id`` leaves out flows stored after the one with that id: the pages
+        of a results snapshot (and its export) keep the rows it counted however
+        many flows arrive in its window meanwhile. Setting ``stop`` from another
+        thread ends the search with QueryCancelled.
 
         Streaming: the time limit applies to each wait for rows.
         """
         names = check_fields(list(fields) if fields is not None else list(ALL_FIELDS))
         order_sql = _order_sql(order)
         if limit and limit <= _PAGE and offset == 0 and order.lstrip("+-") in ("timestamp", "start"):
-            yield from self._first_page(query, window, names, limit, order_sql, with_id)
+            yield from self._first_page(query, window, names, limit, order_sql, with_id, upto_id)
             return
         sql = f"SELECT f.* FROM flows f WHERE {{where}} ORDER BY {order_sql} LIMIT ? OFFSET ?"
-        with self._session() as restart:
-            where, params = self._where(query, window)
+        with self._session(stop=stop) as restart:
+            where, params = _upto(*self._where(query, window), upto_id)
             cur = self.store.conn.execute(sql.format(where=where), [*params, limit if limit else -1, max(0, offset)])
-            yield from stream(cur, restart, self.decoder.rows(names, [d[0] for d in cur.description], with_id))
+            yield from stream(cur, restart, self.decoder.rows(names, [d[0] for d in cur.description], with_id), stop)
 
     def _first_page(
-        self, query: str, window: TimeWindow | None, names: list[str], limit: int, order_sql: str, with_id: bool
+        self,
+        query: str,
+        window: TimeWindow | None,
+        names: list[str],
+        limit: int,
+        order_sql: str,
+        with_id: bool,
+        upto_id: int | None = None,
     ) -> list[Row]:
         """A page of the newest (or oldest) matches.
 
@@ -299,7 +337,7 @@ class QueryEngine:
         is read instead.
         """
         if self.use_rollups:
-            guided = self._guided_page(query, window, names, limit, "DESC" in order_sql, with_id)
+            guided = self._guided_page(query, window, names, limit, "DESC" in order_sql, with_id, upto_id)
             if guided is not None:
                 return guided
         budget = self._walk_budget(window)
@@ -307,7 +345,7 @@ class QueryEngine:
         for hint in ("", "NOT INDEXED"):
             try:
                 with self._session(budget if not hint else None):
-                    where, params = self._where(query, window)
+                    where, params = _upto(*self._where(query, window), upto_id)
                     cur = self.store.conn.execute(
                         sql.format(hint=hint, where=where, order=order_sql), [*params, limit]
                     )
@@ -319,9 +357,21 @@ class QueryEngine:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _guided_page(
-        self, query: str, window: TimeWindow | None, names: list[str], limit: int, descending: bool, with_id: bool
+        self,
+        query: str,
+        window: TimeWindow | None,
+        names: list[str],
+        limit: int,
+        descending: bool,
+        with_id: bool,
+        upto_id: int | None = None,
     ) -> list[Row] | None:
-        """The page through the rollup's minutes (see :mod:`flowtui.query.pages`); None: walk the index."""
+        """The page through the rollup's minutes (see :mod:`flowtui.query.pages`); None: walk the index.
+
+        The rollups count every stored flow, so with ``upto_id`` below the newest
+        id the guide would count flows the page must leave out: the walk, which
+        can bound the id, reads it instead.
+        """
         compiled = self.compile(query)
         if compiled.match_all:
             return None  # every flow matches: the walk stops after ``limit`` rows
@@ -332,6 +382,8 @@ class QueryEngine:
             where, params = compiled.render(self._resolver())
             if where == "0":
                 return []
+            if upto_id is not None and upto_id < _newest_id(self.store.conn):
+                return None
             start, end = (window or TimeWindow()).bounds()
             got = pages.guided_page(self.store.conn, plan.finest(rollup), where, list(params), start, end, limit, descending)
             if got is None:
@@ -457,12 +509,35 @@ class QueryEngine:
         return out
 
 
-def stream(cur: sqlite3.Cursor, restart: Callable[[], None], decode: Callable[[tuple[Any, ...]], Row]) -> Iterator[Row]:
-    """The cursor's rows decoded, a batch at a time; the session's clock restarts for each batch."""
+def stream(
+    cur: sqlite3.Cursor,
+    restart: Callable[[], None],
+    decode: Callable[[tuple[Any, ...]], Row],
+    stop: threading.Event | None = None,
+) -> Iterator[Row]:
+    """The cursor's rows decoded, a batch at a time; the session's clock restarts for each batch.
+
+    ``stop`` is looked at before each row too: a consumer that writes slowly
+    (an export to a network folder) hears a cancel within one row.
+    """
     while batch := cur.fetchmany(_BATCH):
         restart()
         for row in batch:
+            if stop is not None and stop.is_set():
+                raise QueryCancelled
             yield decode(row)
+
+
+def _upto(where: str, params: list[Any], upto_id: int | None) -> tuple[str, list[Any]]:
+    """``where`` that also leaves out flows stored after ``upto_id`` (None: no bound)."""
+    if upto_id is None or where == "0":
+        return where, params
+    return f"({where}) AND f.id <= ?", [*params, upto_id]
+
+
+def _newest_id(conn: sqlite3.Connection) -> int:
+    """The id of the newest stored flow (one probe of the rowid's end)."""
+    return int(conn.execute("SELECT coalesce(max(id), 0) FROM flows").fetchone()[0])
 
 
 def _rows(conn: sqlite3.Connection, table: str) -> int:

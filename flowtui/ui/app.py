@@ -25,7 +25,7 @@ from textual.reactive import reactive
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
-from flowtui.config import Config
+from flowtui.config import Config, query_timeout
 from flowtui.errors import ConfigError, FlowtuiError
 from flowtui.query.window import TimeWindow
 from flowtui.ui.commands import FlowtuiCommands
@@ -105,7 +105,7 @@ class FlowtuiApp(App[int]):
         self.settings = UiSettings.from_config(config)
         self.panes = panes if panes is not None else panes_from_config(config)
         self.worker = worker
-        self.data = DataSource(self.db_path, self.now)
+        self.data = DataSource(self.db_path, self.now, query_timeout(config))
         self._themes = load_themes()
         for t in self._themes.values():
             self.register_theme(t)

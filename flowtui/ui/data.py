@@ -19,7 +19,7 @@ from flowtui import catalog
 from flowtui.errors import FlowtuiError, QueryError
 from flowtui.query.compiler import compile_query
 from flowtui.query.complete import Completion, completions
-from flowtui.query.engine import QueryEngine, columns_for
+from flowtui.query.engine import DEFAULT_TIMEOUT, QueryEngine, columns_for
 from flowtui.query.history import QueryHistory
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store, StoreError
@@ -112,12 +112,12 @@ _WRITABLE_LANES = frozenset({"history"})
 class _Lane:
     """One connection and the engine over it (read-only, but for the history lane)."""
 
-    def __init__(self, path: Path, now: Now, writable: bool = False) -> None:
+    def __init__(self, path: Path, now: Now, writable: bool = False, timeout: float | None = DEFAULT_TIMEOUT) -> None:
         if writable and not path.exists():
             # A viewer pointed at the wrong file must not leave an empty store there.
             Store(path, readonly=True)  # raises the one-sentence "no store at …"
         self.store = Store(path, readonly=not writable)
-        self.engine = QueryEngine(self.store)
+        self.engine = QueryEngine(self.store, timeout=timeout)
         self.lock = threading.Lock()
 
 
@@ -130,9 +130,10 @@ def pinned(window: TimeWindow, now: float) -> TimeWindow:
 class DataSource:
     """The store as the UI sees it: read-only, opened lazily, one lane per kind of work."""
 
-    def __init__(self, path: Path, now: Now) -> None:
+    def __init__(self, path: Path, now: Now, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.path = Path(path)
         self.now = now
+        self.timeout = timeout  # [query] timeout, for every lane but the export's
         self._lanes: dict[str, _Lane] = {}
         self._open_lock = threading.Lock()
 
@@ -141,7 +142,9 @@ class DataSource:
         with self._open_lock:
             lane = self._lanes.get(name)
             if lane is None:
-                lane = self._lanes[name] = _Lane(self.path, self.now, writable=name in _WRITABLE_LANES)
+                # An export has no time limit: it is as long as the snapshot, and cancellable.
+                timeout = None if name == "export" else self.timeout
+                lane = self._lanes[name] = _Lane(self.path, self.now, name in _WRITABLE_LANES, timeout)
         with lane.lock:
             yield lane
 
@@ -222,12 +225,21 @@ class DataSource:
     def columns_for(self, query: str) -> list[str]:
         return list(columns_for(query))
 
-    def page(self, query: str, window: TimeWindow, order: tuple[str, bool], offset: int, total: int | None) -> Page:
+    def page(
+        self,
+        query: str,
+        window: TimeWindow,
+        order: tuple[str, bool],
+        offset: int,
+        total: int | None,
+        upto_id: int | None = None,
+    ) -> Page:
         """A page of ``query``'s rows; with ``total`` None, counted too, in one read snapshot
-        with the newest flow id it saw (what an export of these results reads up to)."""
+        with the newest flow id it saw. A later page (or sort) of that snapshot passes the
+        id back as ``upto_id``: flows stored since never shift its pages."""
         columns = self.columns_for(query)
         fixed = pinned(window, self.now())
-        upto: int | None = None
+        upto = upto_id
         counting = total is None
         with self.lane("interactive") as lane:
             conn = lane.store.conn
@@ -237,7 +249,10 @@ class DataSource:
                 if counting:
                     upto = int(conn.execute("SELECT coalesce(max(id), 0) FROM flows").fetchone()[0])
                     total = lane.engine.count(query, fixed)
-                rows = lane.engine.search(query, fixed, fields=columns, limit=PAGE_SIZE, offset=offset, order=order_text(order))
+                rows = lane.engine.search(
+                    query, fixed, fields=columns, limit=PAGE_SIZE, offset=offset, order=order_text(order),
+                    upto_id=None if counting else upto,
+                )
             finally:
                 if counting and conn.in_transaction:
                     conn.execute("ROLLBACK")  # it only read
@@ -245,20 +260,26 @@ class DataSource:
         return Page(query, rows, columns, offset, total, order, named_fields(query), fixed, upto)
 
     def export_rows(
-        self, query: str, window: TimeWindow, columns: Sequence[str], order: tuple[str, bool], upto_id: int | None
+        self,
+        query: str,
+        window: TimeWindow,
+        columns: Sequence[str],
+        order: tuple[str, bool],
+        upto_id: int | None,
+        stop: threading.Event | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every row of a results snapshot: ``window`` pinned, no flow newer than ``upto_id``
         (so the rows are the ones the results counted, however many arrived since).
 
-        One streaming read on a lane of its own: a long export never holds up the results
-        view or an address page, and never pages by OFFSET (which re-reads every row before it).
+        One streaming read on a lane of its own, with no time limit (a big snapshot takes
+        long; ``stop`` ends it with QueryCancelled instead): a long export never holds up
+        the results view or an address page, and never pages by OFFSET.
         """
         fixed = pinned(window, self.now())
         with self.lane("export") as lane:
-            for row in lane.engine.iter_search(query, fixed, fields=list(columns), limit=None, order=order_text(order), with_id=True):
-                flow_id = row.pop("_id")  # read for the bound, never written
-                if upto_id is None or flow_id <= upto_id:
-                    yield row
+            yield from lane.engine.iter_search(
+                query, fixed, fields=list(columns), limit=None, order=order_text(order), upto_id=upto_id, stop=stop
+            )
 
     def completions(self, text: str, cursor: int) -> list[Suggestion]:
         with self.lane("complete") as lane:
@@ -329,7 +350,13 @@ class DataSource:
         return trail_data.validate(text)
 
     def trail_page(
-        self, text: str, window: TimeWindow, order: tuple[str, bool], offset: int, total: int | None
+        self,
+        text: str,
+        window: TimeWindow,
+        order: tuple[str, bool],
+        offset: int,
+        total: int | None,
+        upto_id: int | None = None,  # flows only: CloudTrail events carry no such bound yet
     ) -> Page:
         fixed = pinned(window, self.now())
         with self.lane("interactive") as lane:

@@ -6,7 +6,8 @@ fetches the next page with an offset, as ``n``/``p`` do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar
 
@@ -19,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from flowtui.errors import FlowtuiError, QueryError
+from flowtui.query.engine import QueryCancelled
 from flowtui.query.window import TimeWindow
 from flowtui.ui.columns import cut_in_middle, is_ip, is_numeric, needs_date, order_columns, plan_columns, widest
 from flowtui.ui.data import PAGE_SIZE, Page
@@ -48,6 +50,7 @@ class ResultsScreen(Screen[None]):
         Binding("p", "previous_page", "Prev page", id="results.previous_page"),
         Binding("s", "sort", "Sort", id="results.sort"),
         Binding("e", "export", "Export", id="results.export"),
+        Binding("x", "cancel_export", "Cancel export", id="results.cancel_export"),  # shown while one runs
         Binding("r", "rerun", "Re-run", id="results.rerun"),
         Binding("escape", "back", "Back", id="results.back"),
     ]
@@ -131,16 +134,20 @@ class ResultsScreen(Screen[None]):
             self._asked_at = self.app.now()  # type: ignore[attr-defined]
         self._loading = True
         self._summary(loading=True)
-        # A page turn or a sort reads the snapshot's pinned window, so its rows are those counted.
-        window = self.snapshot.window if total is not None and self.snapshot and self.snapshot.window else self.window
-        self._fetch(self.query_text, window, self.order, offset, total)
+        # A page turn or a sort reads the snapshot's pinned window up to its newest flow,
+        # so its rows are those counted: flows stored since shift no page.
+        snap = self.snapshot if total is not None and self.snapshot and self.snapshot.window else None
+        window = snap.window if snap is not None and snap.window is not None else self.window
+        self._fetch(self.query_text, window, self.order, offset, total, snap.upto_id if snap is not None else None)
 
     @work(thread=True, exclusive=True, group="results", exit_on_error=False)
-    def _fetch(self, query: str, window: TimeWindow, order: tuple[str, bool], offset: int, total: int | None) -> None:
+    def _fetch(
+        self, query: str, window: TimeWindow, order: tuple[str, bool], offset: int, total: int | None, upto_id: int | None
+    ) -> None:
         try:
             data = self.app.data  # type: ignore[attr-defined]
             fetch = data.trail_page if is_trail_query(query) else data.page
-            page = fetch(query, window, order, offset, total)
+            page = fetch(query, window, order, offset, total, upto_id)
         except FlowtuiError as exc:
             self.post_message(self.Failed(query, exc))
             return
@@ -362,7 +369,7 @@ class ResultsScreen(Screen[None]):
             return
         page, snapshot = self.page, self.snapshot
         if self.exporting is not None:
-            self.notify(f"Already {self.exporting.describe()}", markup=False, timeout=3)
+            self.notify(f"Already {self.exporting.describe()} · x cancels it", markup=False, timeout=3)
             return
         if page is None or snapshot is None or snapshot.query != page.query or snapshot.window is None:
             self.notify("The results are still loading", markup=False, timeout=3)
@@ -376,8 +383,20 @@ class ResultsScreen(Screen[None]):
 
         self.app.push_screen(ExportScreen(default_export_path(taken_at), what), chosen)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """x (cancel export) is in the footer only while an export runs."""
+        if action == "cancel_export":
+            return self.exporting is not None
+        return True
+
+    def action_cancel_export(self) -> None:
+        """Stop the export under way: its thread ends within a row, the partial file is removed."""
+        if self.exporting is not None:
+            self.exporting.stop.set()
+
     def _start_export(self, job: Export) -> None:
         self.exporting = job
+        self.refresh_bindings()
         self._summary()
         # The app's worker, not the screen's: leaving the results does not stop the export.
         self.app.run_worker(partial(self._export, job), name="export", group="export", thread=True, exit_on_error=False)
@@ -388,16 +407,23 @@ class ResultsScreen(Screen[None]):
         snap = job.snapshot
         error: str | None = None
         try:
-            rows = app.data.export_rows(snap.query, snap.window, snap.columns, job.order, snap.upto_id)
+            rows = app.data.export_rows(snap.query, snap.window, snap.columns, job.order, snap.upto_id, job.stop)
             job.written = write_export(
-                job.request.path, job.request.format, snap.columns, rows, progress=lambda n: self.post_message(self.ExportProgress(n))
+                job.request.path, job.request.format, snap.columns, rows, progress=partial(self._progress, job)
             )
+        except QueryCancelled:
+            pass  # job.stop is set: _exported says so
         except FlowtuiError as exc:
             error = str(exc)
         try:
             app.call_from_thread(self._exported, job, error)
         except RuntimeError:
             pass  # the app is closing
+
+    def _progress(self, job: Export, written: int) -> None:
+        """In the export's thread: the count so far, for the toast of a cancel, and for the summary line."""
+        job.written = written
+        self.post_message(self.ExportProgress(written))
 
     def on_results_screen_export_progress(self, message: ExportProgress) -> None:
         if self.exporting is not None:
@@ -407,7 +433,19 @@ class ResultsScreen(Screen[None]):
     def _exported(self, job: Export, error: str | None) -> None:
         self.exporting = None
         if self.is_mounted:
+            self.refresh_bindings()
             self._summary(loading=self._loading)
+        if job.stop.is_set() and error is None:
+            path = clean(str(job.request.path))
+            kept = f"{path} is as it was" if job.request.path.exists() else f"nothing was written to {path}"
+            self.app.notify(
+                f"Export cancelled after {job.written:,} of {job.snapshot.total:,} flows: "
+                f"the partial file was removed and {kept}",
+                markup=False,
+                severity="warning",
+                timeout=8,
+            )
+            return
         if error is not None:
             self.app.notify(clean(error), title="Export failed", markup=False, severity="error", timeout=8)
             return
@@ -454,6 +492,7 @@ class Export:
     snapshot: Page  # the counted page: query, columns, pinned window, newest flow id, total
     order: tuple[str, bool]
     written: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)  # set by x: the export's thread ends
 
     def describe(self) -> str:
         return f"exporting {self.written:,} of {self.snapshot.total:,} to {self.request.path.name}…"

@@ -1,0 +1,201 @@
+"""Results paging and export against a snapshot: flows stored later shift no page, the
+configured [query] timeout reaches the UI's queries but not an export, and x cancels an export."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from textual.widgets._footer import FooterKey
+
+from flowtui.config import Config
+from flowtui.query.engine import QueryCancelled
+from flowtui.query.window import TimeWindow
+from flowtui.ui import export as export_module
+from flowtui.ui.data import PAGE_SIZE, DataSource
+from flowtui.ui.export import write_export
+from flowtui.ui.screens.dialogs import ExportScreen
+from flowtui.ui.screens.results import ResultsScreen
+from tests.ui_data import (
+    NOW,
+    add_flows,
+    enter_query,
+    fixed_clock,
+    flow,
+    make_app,
+    refreshed,
+    table_rows,
+    until,
+    use_utc,
+    write_flows,
+)
+
+
+def _flows(n: int, first_port: int) -> list:  # type: ignore[type-arg]
+    """``n`` flows to port 80, one a second back from NOW - 1; source ports from ``first_port``."""
+    return [flow("192.0.2.66", first_port + i, "10.0.1.10", 80, 6, "ACCEPT", 100, 1, 1 + i) for i in range(n)]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return write_flows(tmp_path / "flows.db", _flows(450, 10_000))
+
+
+async def _results(pilot, query: str) -> ResultsScreen:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    await enter_query(pilot, query)
+    await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None and not app.screen._loading)
+    return app.screen
+
+
+def _ports(screen: ResultsScreen) -> list[int]:
+    return [int(r[3]) for r in table_rows(screen.table)]
+
+
+async def test_pages_and_sorts_keep_the_snapshot_while_flows_arrive(db: Path) -> None:
+    """450 flows counted; 300 more stored at the same times (each newer than its twin); the
+    three pages still hold exactly the 450, each once, and a sort reads the same 450."""
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await _results(pilot, "dst_port:80")
+        seen = _ports(screen)
+        assert seen == list(range(10_000, 10_200))
+        add_flows(db, _flows(300, 20_000))
+        for offset in (200, 400):
+            await pilot.press("n")
+            await until(pilot, lambda at=offset: screen.page is not None and screen.page.offset == at and not screen._loading)  # type: ignore[misc]
+            seen += _ports(screen)
+        assert seen == list(range(10_000, 10_450))
+        assert str(screen.query_one("#results-summary").render()).startswith("450 flows · last 15m · rows 401–450 (page 3 of 3)")
+        screen.sort_by("timestamp")  # oldest first: the snapshot's oldest, none of the late ones
+        await until(pilot, lambda: screen.order == ("timestamp", False) and not screen._loading)
+        assert _ports(screen) == list(range(10_449, 10_249, -1))
+        await pilot.press("r")  # a re-run is a new snapshot: the late flows are in it
+        await until(pilot, lambda: not screen._loading and screen.page is not None and screen.page.total == 750)
+
+
+async def test_the_export_of_a_snapshot_leaves_out_later_flows(db: Path, tmp_path: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await _results(pilot, "dst_port:80")
+        add_flows(db, _flows(300, 20_000))
+        out = tmp_path / "snap.csv"
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ExportScreen))
+        app.screen.query_one("#export-path").value = str(out)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is screen and screen.exporting is None and not list(app.workers))
+        lines = out.read_text().splitlines()
+        assert lines[1] == "2026-11-27T09:59:59Z,eni-0a1b2c3d,192.0.2.66,10000,10.0.1.10,80,TCP,ACCEPT,1,100"
+        assert [int(line.split(",")[3]) for line in lines[1:]] == list(range(10_000, 10_450))
+
+
+def test_the_query_timeout_reaches_every_lane_but_the_export(db: Path) -> None:
+    data = DataSource(db, fixed_clock, timeout=2.5)
+    try:
+        for name in ("panes", "interactive", "complete"):
+            with data.lane(name) as lane:
+                assert lane.engine.timeout == 2.5
+        with data.lane("export") as lane:
+            assert lane.engine.timeout is None
+    finally:
+        data.close()
+
+
+async def test_the_app_takes_the_configured_query_timeout(db: Path) -> None:
+    use_utc()
+    from flowtui.ui.app import FlowtuiApp
+
+    app = FlowtuiApp(db, Config({"ui": {"refresh": 60}, "query": {"timeout": "90s"}}), now=fixed_clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        assert app.data.timeout == 90.0
+        with app.data.lane("panes") as lane:
+            assert lane.engine.timeout == 90.0
+
+
+async def test_x_cancels_an_export_and_removes_its_partial_file(db: Path, tmp_path: Path) -> None:
+    """The export waits for the export lane (held here), x is pressed, then it goes on: it
+    stops before its first row, the hidden partial file goes and the old file stays."""
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await _results(pilot, "dst_port:80")
+        out = tmp_path / "flows.csv"
+        out.write_text("an earlier export\n")
+        assert "x Cancel export" not in _footer(screen)
+        lane = app.data.lane("export")
+        lane.__enter__()  # the export's thread blocks on the lane until it is let go
+        try:
+            await pilot.press("e")
+            await until(pilot, lambda: isinstance(app.screen, ExportScreen))
+            app.screen.query_one("#export-path").value = str(out)
+            await pilot.press("enter")
+            await until(pilot, lambda: app.screen is screen and screen.exporting is not None)
+            await until(pilot, lambda: len(_hidden(tmp_path)) == 1)  # the partial file, opened
+            assert "x Cancel export" in _footer(screen)
+            await pilot.press("e")
+            assert _toasts(app)[-1] == "Already exporting 0 of 450 to flows.csv… · x cancels it"
+            await pilot.press("x")
+        finally:
+            lane.__exit__(None, None, None)
+        await until(pilot, lambda: screen.exporting is None and not list(app.workers))
+        assert _toasts(app)[-1] == (
+            f"Export cancelled after 0 of 450 flows: the partial file was removed and {out} is as it was"
+        )
+        assert out.read_text() == "an earlier export\n"
+        assert _hidden(tmp_path) == []
+        assert "x Cancel export" not in _footer(screen)
+        # A new export after a cancel runs to the end.
+        out.unlink()
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ExportScreen))
+        app.screen.query_one("#export-path").value = str(out)
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.exporting is None and not list(app.workers) and out.exists())
+        assert len(out.read_text().splitlines()) == 451
+        assert _toasts(app)[-1] == f"Wrote 450 flows to {out}"
+
+
+def test_a_cancel_midway_removes_the_partial_file_and_keeps_the_old_one(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_module, "PROGRESS_EVERY", 100)
+    data = DataSource(db, fixed_clock)
+    out = tmp_path / "flows.json"
+    out.write_text("[]\n")
+    stop = threading.Event()
+    heard: list[int] = []
+
+    def progress(n: int) -> None:
+        heard.append(n)
+        if n == 200:
+            stop.set()  # as x does, from the UI thread, while rows stream
+
+    try:
+        rows = data.export_rows("dst_port:80", TimeWindow(NOW - 900, NOW), ["src_port"], ("timestamp", True), None, stop)
+        with pytest.raises(QueryCancelled):
+            write_export(out, "json", ["src_port"], rows, progress)
+    finally:
+        data.close()
+    assert heard == [100, 200]
+    assert out.read_text() == "[]\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("flows.db")) == ["flows.json"]
+
+
+def _footer(screen: ResultsScreen) -> str:
+    return " ".join(f"{k.key_display} {k.description}" for k in screen.query(FooterKey))
+
+
+def _hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def _toasts(app) -> list[str]:  # type: ignore[no-untyped-def]
+    return [str(n.message) for n in app._notifications]
+
+
+assert PAGE_SIZE == 200  # the page arithmetic above
