@@ -71,6 +71,34 @@ def test_jsonl_and_csv(db: Path) -> None:
     )
 
 
+def test_csv_times_are_iso_utc_as_the_results_export_writes_them(db: Path, tmp_path: Path) -> None:
+    """CSV is for spreadsheets: times in ISO 8601 UTC, the same file the dashboard's export writes;
+    JSON keeps them as unix seconds."""
+    from flowtui.query.window import TimeWindow
+    from flowtui.ui.data import DataSource
+    from flowtui.ui.export import write_export
+
+    names = ["timestamp", "start", "end", "src_addr", "bytes", "vpc_id", "src_addr_internal"]
+    out = flowtui("query", "--db", str(db), "--format", "csv", "--fields", ",".join(names), "vpc_id:vpc-123")
+    assert (out.returncode, out.stdout) == (
+        0,
+        (
+            "timestamp,start,end,src_addr,bytes,vpc_id,src_addr_internal\n"
+            "2026-11-27T10:15:00Z,2026-11-27T10:15:00Z,2026-11-27T10:16:00Z,10.0.1.10,9999,vpc-123,true\n"
+        ),
+    )
+    assert T0 + 900 == 1795774500  # 2026-11-27T10:15:00Z: the flow's start, in unix seconds
+    data = DataSource(db, lambda: float(T0 + 3600))
+    try:
+        rows = data.export_rows("vpc_id:vpc-123", TimeWindow(), names, ("timestamp", True), None)
+        write_export(tmp_path / "export.csv", "csv", names, rows)
+    finally:
+        data.close()
+    assert (tmp_path / "export.csv").read_text() == out.stdout
+    out = flowtui("query", "--db", str(db), "--format", "json", "--fields", "timestamp,start,end", "vpc_id:vpc-123")
+    assert json.loads(out.stdout) == [{"timestamp": T0 + 900, "start": T0 + 900, "end": T0 + 960}]
+
+
 def test_table_aligns_and_fits_the_terminal(db: Path) -> None:
     out = flowtui("query", "--db", str(db), "--fields", "timestamp,src_addr,dst_port,action,src_addr_entity_description", "src_addr:10.0.0.0/8 AND dst_port:443", columns=200)
     assert out.returncode == 0

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import sys
-import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any, TextIO
 
@@ -17,6 +16,7 @@ from flowtui.cli import common
 from flowtui.config import query_timeout
 from flowtui.errors import QueryError
 from flowtui.query.engine import QueryEngine, check_fields, columns_for
+from flowtui.query.output import csv_row, is_time, iso_utc
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store
 
@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         "--source", choices=("flows", "cloudtrail"), default="flows", help="what to search (default flows)"
     )
     p.add_argument("--count", action="store_true", help="print only the number of matching flows")
-    p.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table", help="output format (default table)")
+    p.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table", help="output format (default table; csv writes times in ISO 8601 UTC, json as unix seconds)")
     p.add_argument("--fields", metavar="a,b", help="fields to print (default: table - the usual columns plus the fields the query names; others - all)")
     p.add_argument("--sort", default="-timestamp", metavar="FIELD", help="sort by a number or time field, '-' for descending (default -timestamp)")
     p.add_argument("query", nargs="*", metavar="QUERY", help="the query (several words are joined by spaces; none: every flow)")
@@ -181,8 +181,9 @@ def _print_rows(fmt: str, fields: list[str], rows: Iterable[dict[str, Any]], wha
     else:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(fields)
+        cells = csv_row(fields)
         for row in rows:
-            writer.writerow([_csv_cell(row[f]) for f in fields])
+            writer.writerow(cells(row))
 
 
 # --- output -----------------------------------------------------------------------------
@@ -199,16 +200,6 @@ def _print_json(rows: Iterable[dict[str, Any]], out: TextIO) -> None:
     out.write("\n]\n" if not first else "]\n")
 
 
-def _csv_cell(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, list):
-        return ",".join(map(str, v))
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return v
-
-
 def cell(name: str, v: Any) -> str:
     """A value as a table shows it: '-' for missing, UTC times, true/false."""
     if v is None:
@@ -217,9 +208,8 @@ def cell(name: str, v: Any) -> str:
         return "true" if v else "false"
     if isinstance(v, list):
         return ",".join(map(str, v)) or "-"
-    f = catalog.BY_NAME.get(name)
-    if (f is not None and f.type == "time" or name == "eventTime") and isinstance(v, int):
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(v))
+    if is_time(name) and isinstance(v, int):
+        return iso_utc(v)
     return str(v)
 
 

@@ -1,11 +1,9 @@
 """Writing a results snapshot to a file: CSV or JSON, the columns the results view has.
 
-CSV is for a spreadsheet or ``lnav``: a header row, times in ISO 8601 UTC
-(``2026-11-27T09:59:30Z``), counts (bytes, packets, ports) as plain numbers, a
-missing value as an empty field and booleans as ``true``/``false``. JSON is one
-array of objects keyed by the catalog names, JSON null for a missing value,
-numbers as numbers (times too) and booleans as booleans: what ``flowtui query
---format json`` prints, so a script reads either.
+Both are what ``flowtui query`` prints (:mod:`flowtui.query.output`), so a
+script reads either: CSV with times in ISO 8601 UTC for a spreadsheet or
+``lnav``; JSON as one array of objects keyed by the catalog names, JSON null
+for a missing value, numbers as numbers (times too) and booleans as booleans.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from flowtui.errors import FlowtuiError
-from flowtui.ui.columns import field_type
+from flowtui.query.output import csv_row
 
 PROGRESS_EVERY = 5000  # rows between two progress reports
 
@@ -43,24 +41,6 @@ def default_export_path(taken_at: float, fmt: str = "csv") -> str:
     """
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(taken_at))
     return f"~/flowtui-export-{stamp}.{fmt}"
-
-
-def iso_utc(seconds: float) -> str:
-    """Unix seconds as ISO 8601 UTC: ``2026-11-27T09:59:30Z``."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-
-
-def _csv_cell(value: Any, is_time: bool) -> Any:
-    """A value as a CSV field: times in ISO 8601 UTC, lists comma-joined, the rest as it is."""
-    if value is None:
-        return ""
-    if value is True or value is False:
-        return "true" if value else "false"
-    if is_time and isinstance(value, (int, float)):
-        return iso_utc(value)
-    if isinstance(value, list):
-        return ",".join(map(str, value))
-    return value  # the csv module writes numbers and text as they are
 
 
 def write_export(
@@ -89,12 +69,12 @@ def write_export(
             if fmt == "csv":
                 writer = csv.writer(out, lineterminator="\n")
                 writer.writerow(columns)
-                times = [(c, field_type(c) == "time") for c in columns]  # looked up once, not per cell
+                cells = csv_row(columns)
             else:
                 out.write("[")
             for row in rows:
                 if fmt == "csv":
-                    writer.writerow([_csv_cell(row.get(c), t) for c, t in times])
+                    writer.writerow(cells(row))
                 else:
                     out.write(",\n  " if count else "\n  ")
                     out.write(json.dumps({c: row.get(c) for c in columns}, ensure_ascii=False))
