@@ -78,6 +78,7 @@ Seal = tuple[int, int, int]
 _SEAL = f'SELECT count(*), coalesce(sum(flows), 0), coalesce(max(last_id), 0) FROM {schema.ROLLUPS[0].table} WHERE "start" >= ? AND "start" < ?'
 TOPS_GRACE = 60  # a bucket is closed once flows this much newer than its end are stored
 TOPS_LOOKBACK = 3600  # buckets this much older than the newest flow are left as they are
+TOPS_MIN_ROWS = 16_384  # rollup rows a bucket needs for its biggest to be kept (fewer are sorted in ~2 ms)
 
 
 def seal(conn: sqlite3.Connection, start: int, seconds: int) -> Seal:
@@ -105,12 +106,16 @@ def stale_tops(conn: sqlite3.Connection) -> list[tuple[int, Seal, bool]]:
         f'SELECT m.b, m.n, m.f, m.l, s."start" IS NOT NULL FROM (SELECT "start" - "start" % {unit} AS b, count(*) AS n, '
         f"sum(flows) AS f, max(last_id) AS l FROM {schema.ROLLUPS[0].table} WHERE \"start\" >= ? AND \"start\" < ? GROUP BY b) m "
         f'LEFT JOIN {schema.SEALS_TABLE} s ON s."start" = m.b '
-        "WHERE s.\"start\" IS NULL OR (s.minutes, s.flows, s.last_id) <> (m.n, m.f, m.l) ORDER BY m.b"
+        # A small bucket's seal is kept with its flows as -1 - flows: as it was, and nothing kept (see keep_tops).
+        "WHERE s.\"start\" IS NULL OR ((s.minutes, s.flows, s.last_id) <> (m.n, m.f, m.l) "
+        "AND (s.minutes, -1 - s.flows, s.last_id) <> (m.n, m.f, m.l)) ORDER BY m.b"
     )
     return [(b, (n, f, last), bool(was)) for b, n, f, last, was in conn.execute(sql, (lo, hi))]
 
 
-def keep_tops(conn: sqlite3.Connection, bucket: int, sealed: Seal, keep: int = schema.TOPS_KEEP) -> None:
+def keep_tops(
+    conn: sqlite3.Connection, bucket: int, sealed: Seal, keep: int = schema.TOPS_KEEP, min_rows: int | None = None
+) -> None:
     """Keep the biggest rows of ``bucket`` (see :data:`schema.TOPS_TABLE`), as of ``sealed`` (inside the writing transaction).
 
     Grouped and ranked here rather than by SQLite's window functions: twice as fast
@@ -120,6 +125,11 @@ def keep_tops(conn: sqlite3.Connection, bucket: int, sealed: Seal, keep: int = s
     cols = ", ".join(f'"{c}"' for c in r.dims)
     metrics = ", ".join(schema.TOPS_METRICS)
     rows = conn.execute(f'SELECT {cols}, {metrics} FROM {r.table} WHERE "start" = ?', (bucket,)).fetchall()
+    conn.execute(f'DELETE FROM {schema.TOPS_TABLE} WHERE "start" = ?', (bucket,))
+    if len(rows) < (TOPS_MIN_ROWS if min_rows is None else min_rows):  # read whole in a few ms: keeping its rows would cost more room than it saves time
+        minutes, flows, last_id = sealed  # a seal no reader matches, that stale_tops knows as this one
+        conn.execute(f"INSERT OR REPLACE INTO {schema.SEALS_TABLE} VALUES (?, ?, ?, ?)", (bucket, minutes, -1 - flows, last_id))
+        return
     n = len(r.dims)
     assert [schema.STORAGE_BY_COLUMN.get(c) for c in r.dims[:2]] == ["address", "address"], "the pair leads the key"
     ids = sorted({row[0] for row in rows} | {row[1] for row in rows})
@@ -141,7 +151,6 @@ def keep_tops(conn: sqlite3.Connection, bucket: int, sealed: Seal, keep: int = s
             if len(ranked) > keep:  # the biggest left out
                 out.append((bucket, m, 1, ranked[keep][n + m], *ranked[keep][:n]))
     out.sort(key=lambda t: (t[1], t[2], -t[3], t[4:]))  # the table's key order: appended, not spread over its pages
-    conn.execute(f'DELETE FROM {schema.TOPS_TABLE} WHERE "start" = ?', (bucket,))
     conn.executemany(f"INSERT INTO {schema.TOPS_TABLE} VALUES ({', '.join('?' * (n + 4))})", out)
     conn.execute(f"INSERT OR REPLACE INTO {schema.SEALS_TABLE} VALUES (?, ?, ?, ?)", (bucket, *sealed))
 

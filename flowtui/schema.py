@@ -10,6 +10,8 @@ The layout is made for size and speed at tens of millions of flows:
 * Custom-format columns are added to ``flows`` the first time a format that
   has them is ingested, so v2-only stores never carry them.
 * ``start`` and ``duration`` replace ``start``/``end`` (a duration fits one byte).
+* ``version``, ``protocol_number`` and the ports are packed into one integer
+  (:data:`PACKED`, since schema 6) and read through generated columns.
 * Rollups (:data:`ROLLUPS`) hold per-minute sums (flows, bytes, packets) keyed
   by the columns the dashboard's panes group and filter on. They are upserted
   in the same transaction as the rows they sum, so they always agree with
