@@ -168,7 +168,7 @@ def test_the_shipped_inventory_is_classified_exactly(demo: DemoRun) -> None:
         "10.0.0.10": ("ec2:i-0f1e2d3c4b5a69788", "bastion", "EC2"),
         "10.0.10.37": ("ec2:i-06d2c8e4a0b6f1d39", "reports-worker", "EC2"),
         "10.0.11.99": ("ec2:i-0badc0ffee0ddf00d", "[bold red]x[/", "EC2"),
-        "10.0.20.58": ("rds:eni-0a3c5e7f9b1d2f4a6", "RDSNetworkInterface", "RDS"),
+        "10.0.20.58": ("rds:eni-0a3c5e7f9b1d2f4a6", "RDS eni-0a3c5e7f9b1d2f4a6", "RDS"),
         "10.0.0.200": ("nat:nat-0a1b2c3d4e5f60718", "Interface for NAT Gateway nat-0a1b2c3d4e5f60718", "NAT"),
         "10.0.11.140": (
             "lambda:orders-worker",

@@ -87,7 +87,7 @@ def world(moto_server: str) -> World:  # noqa: F811 - the imported fixture
     w.eni("10.20.1.61", "ELB my-lb")
     w.expected["10.20.1.61"] = ("elb:my-lb", "ELB my-lb", "ELB")
     rds = w.eni("10.20.1.70", "RDSNetworkInterface")  # moto cannot set RequesterId: the description path
-    w.expected["10.20.1.70"] = (f"rds:{rds}", "RDSNetworkInterface", "RDS")
+    w.expected["10.20.1.70"] = (f"rds:{rds}", f"RDS {rds}", "RDS")  # no DB instance: named by its ENI
     nat_desc = "Interface for NAT Gateway nat-0123456789abcdef0"
     nat = w.eni("10.20.1.80", nat_desc)
     nat_public = w.elastic_ip(NetworkInterfaceId=nat)
@@ -272,3 +272,54 @@ def test_first_refresh_failing_leaves_an_empty_map_and_an_error(tmp_path: Any, m
     assert enricher.refresher is not None and enricher.refresher.last_error is not None
     assert enricher.profile("10.1.2.3", 0)[:4] == (True, None, None, None)  # default internal ranges
     enricher.close()
+
+
+def test_rds_enis_are_named_for_their_db_instance_where_one_fits(moto_server: str) -> None:  # noqa: F811
+    """DescribeDBInstances names no ENI: an RDS ENI gets a DB instance's name when that DB is its
+    only candidate (VPC, subnet group, zone, account) and it the DB's only ENI in that zone."""
+    ec2 = boto3.client("ec2", endpoint_url=moto_server, region_name=REGION)
+    rds = boto3.client("rds", endpoint_url=moto_server, region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    subnet = {
+        zone: ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.30.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"]["SubnetId"]
+        for i, zone in enumerate("abcd", start=1)
+    }
+
+    def group(name: str, zones: str) -> None:
+        rds.create_db_subnet_group(
+            DBSubnetGroupName=name, DBSubnetGroupDescription=name, SubnetIds=[subnet[z] for z in zones]
+        )
+
+    def db(name: str, group_name: str, zone: str) -> None:
+        rds.create_db_instance(
+            DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="postgres", AllocatedStorage=20,
+            DBSubnetGroupName=group_name, AvailabilityZone=f"{REGION}{zone}", MasterUsername="admin",
+            MasterUserPassword="not-a-secret-1",
+        )
+
+    def eni(zone: str, ip: str) -> str:
+        return ec2.create_network_interface(SubnetId=subnet[zone], PrivateIpAddress=ip, Description="RDSNetworkInterface")[
+            "NetworkInterface"
+        ]["NetworkInterfaceId"]
+
+    group("orders", "ab")
+    db("orders-db", "orders", "a")
+    group("reports", "c")
+    db("reports-1", "reports", "c")
+    db("reports-2", "reports", "c")
+    group("audit", "d")
+    db("audit-db", "audit", "d")
+    orders = eni("a", "10.30.1.10")  # orders-db's zone: it
+    spare = eni("b", "10.30.2.10")  # the group's other zone, and orders-db is not Multi-AZ
+    reports = [eni("c", "10.30.3.10"), eni("c", "10.30.3.11")]  # two DBs, two ENIs: which is which?
+    audit = [eni("d", "10.30.4.10"), eni("d", "10.30.4.11")]  # one DB, two ENIs (a proxy's?)
+    holders = fetch_snapshot(AwsSettings(regions=(REGION,), endpoint_url=moto_server)).holders
+    assert {ip: h[0] for ip, h in holders.items()} == {
+        "10.30.1.10": ("rds:orders-db", "orders-db", "RDS"),
+        "10.30.2.10": (f"rds:{spare}", f"RDS {spare}", "RDS"),
+        "10.30.3.10": (f"rds:{reports[0]}", f"RDS {reports[0]}", "RDS"),
+        "10.30.3.11": (f"rds:{reports[1]}", f"RDS {reports[1]}", "RDS"),
+        "10.30.4.10": (f"rds:{audit[0]}", f"RDS {audit[0]}", "RDS"),
+        "10.30.4.11": (f"rds:{audit[1]}", f"RDS {audit[1]}", "RDS"),
+    }
+    assert orders.startswith("eni-")

@@ -305,7 +305,7 @@ EXPECTED = {
     "3.210.1.10": ("elb:front-alb", "ELB app/front-alb/50dc6c495c0c9188", "ELB"),
     "10.0.2.20": ("elb:inner-nlb", "ELB net/inner-nlb/6d4b1a2b3c4d5e6f", "ELB"),
     "10.0.2.30": ("elb:my-lb", "ELB my-lb", "ELB"),
-    "10.0.3.10": ("rds:eni-0rds", "RDSNetworkInterface", "RDS"),
+    "10.0.3.10": ("rds:eni-0rds", "RDS eni-0rds", "RDS"),
     "10.0.0.50": ("nat:nat-0123456789abcdef0", "Interface for NAT Gateway nat-0123456789abcdef0", "NAT"),
     "52.1.2.3": ("nat:nat-0123456789abcdef0", "Interface for NAT Gateway nat-0123456789abcdef0", "NAT"),
     "10.0.4.10": ("lambda:orders-api", "AWS Lambda VPC ENI-orders-api-3c8ac2d2-5a29-4f5d-bb5c-1f4c7a8e2f10", "LAMBDA"),
@@ -376,8 +376,8 @@ def test_describe_instances_alone_is_enough(tmp_path: Path) -> None:
     ("content", "message"),
     [
         ("{not json", "is not JSON"),
-        ('{"Buckets": []}', "no NetworkInterfaces, Reservations or Vpcs key"),
-        ("[]", "no NetworkInterfaces, Reservations or Vpcs key"),
+        ('{"Buckets": []}', "no NetworkInterfaces, Reservations, Vpcs or DBInstances key"),
+        ("[]", "no NetworkInterfaces, Reservations, Vpcs or DBInstances key"),
     ],
 )
 def test_bad_inventory_files_are_config_errors(tmp_path: Path, content: str, message: str) -> None:
@@ -404,7 +404,7 @@ def test_classification_fallbacks() -> None:
         }
     ) == ("lambda:eni-2", "fn", "LAMBDA")
     assert classify({"NetworkInterfaceId": "eni-3", "InterfaceType": "vpc_endpoint"}) == ("vpce:eni-3", None, "VPCE")
-    assert classify({"NetworkInterfaceId": "eni-4", "RequesterId": "amazon-rds"}) == ("rds:eni-4", None, "RDS")
+    assert classify({"NetworkInterfaceId": "eni-4", "RequesterId": "amazon-rds"}) == ("rds:eni-4", "RDS eni-4", "RDS")
     assert classify({"NetworkInterfaceId": "eni-5", "RequesterId": "ecs-tasks"}) == ("ecs:eni-5", None, "ECS")
     assert classify({"NetworkInterfaceId": "eni-6", "Description": "ELB gwy/inspect/0123"}) == (
         "elb:inspect",
@@ -427,6 +427,55 @@ def _snapshot(holders: dict[str, tuple[tuple[str, str | None, str], int | None]]
 
 OLD = ("ec2:i-0old", "old-web", "EC2")
 NEW = ("ec2:i-0new", "new-web", "EC2")
+
+
+def _rds_eni(eni_id: str, ip: str, zone: str, owner: str = "111122223333") -> dict[str, Any]:
+    return {
+        **_eni(eni_id, ip, "RDSNetworkInterface", requester="amazon-rds"),
+        "AvailabilityZone": zone, "SubnetId": f"subnet-{zone}", "VpcId": "vpc-1", "OwnerId": owner,
+    }
+
+
+def _db(name: str, zone: str, standby: str | None = None, account: str = "111122223333") -> dict[str, Any]:
+    """One DBInstances item, as `aws rds describe-db-instances` prints it (the fields read)."""
+    return {
+        "DBInstanceIdentifier": name,
+        "DBInstanceArn": f"arn:aws:rds:eu-west-1:{account}:db:{name}",
+        "DBInstanceStatus": "available",
+        "AvailabilityZone": zone,
+        "MultiAZ": standby is not None,
+        **({"SecondaryAvailabilityZone": standby} if standby else {}),
+        "Endpoint": {"Address": f"{name}.c0ffee.eu-west-1.rds.amazonaws.com", "Port": 5432},
+        "DBSubnetGroup": {
+            "VpcId": "vpc-1",
+            "Subnets": [
+                {"SubnetIdentifier": f"subnet-{z}", "SubnetAvailabilityZone": {"Name": z}}
+                for z in ("eu-west-1a", "eu-west-1b")
+            ],
+        },
+    }
+
+
+def test_rds_enis_from_describe_db_instances_files(tmp_path: Path) -> None:
+    """A Multi-AZ DB names its ENI in each of its zones; a DB of another account names none."""
+    enis = tmp_path / "enis.json"
+    enis.write_text(json.dumps({"NetworkInterfaces": [
+        _rds_eni("eni-p", "10.1.1.5", "eu-west-1a"), _rds_eni("eni-s", "10.1.2.5", "eu-west-1b"),
+        _rds_eni("eni-x", "10.1.1.6", "eu-west-1a", owner="444455556666"),
+    ]}))
+    dbs = tmp_path / "dbs.json"
+    dbs.write_text(json.dumps({"DBInstances": [_db("orders", "eu-west-1a", standby="eu-west-1b")]}))
+    inv = Inventory.from_files([enis, dbs])
+    assert inv.entity_at("10.1.1.5", None) == ("rds:orders", "orders", "RDS")
+    assert inv.entity_at("10.1.2.5", None) == ("rds:orders", "orders", "RDS")
+    assert inv.entity_at("10.1.1.6", None) == ("rds:eni-x", "RDS eni-x", "RDS")
+    # Without the DB list, or with the standby's zone unknown, each ENI is named by itself.
+    assert Inventory.from_files([enis]).entity_at("10.1.1.5", None) == ("rds:eni-p", "RDS eni-p", "RDS")
+    unsure = _db("orders", "eu-west-1a")
+    unsure["MultiAZ"] = True
+    dbs.write_text(json.dumps({"DBInstances": [unsure]}))
+    assert Inventory.from_files([enis, dbs]).entity_at("10.1.1.5", None) == ("rds:orders", "orders", "RDS")
+    assert Inventory.from_files([enis, dbs]).entity_at("10.1.2.5", None) == ("rds:orders", "orders", "RDS")
 
 
 def test_point_in_time_from_attach_times() -> None:

@@ -87,7 +87,8 @@ def _opt_str(table: dict[str, Any], key: str, where: str) -> str | None:
 
 
 def collect_documents(settings: AwsSettings) -> list[dict[str, Any]]:
-    """describe-network-interfaces, -instances and -vpcs of every account and region, paginated."""
+    """describe-network-interfaces, -instances, -vpcs and RDS's describe-db-instances of every
+    account and region, paginated."""
     import boto3
     from botocore.config import Config as BotoConfig
 
@@ -115,7 +116,31 @@ def collect_documents(settings: AwsSettings) -> list[dict[str, Any]]:
                 for page in ec2.get_paginator(operation).paginate():
                     items.extend(page.get(key) or ())
                 docs.append({key: items})
+            rds = session.client("rds", region_name=region, endpoint_url=settings.endpoint_url, config=boto_config)
+            docs.append({"DBInstances": _db_instances(rds, region)})
     return docs
+
+
+def _db_instances(rds: Any, region: str) -> list[Any]:
+    """The DB instances (their names label RDS ENIs); none where the role may not list them.
+
+    A role made for flowtui before it read RDS has only ec2:Describe*: its
+    RDS ENIs keep their ``RDS eni-…`` label rather than the whole refresh
+    failing. Any other error fails the refresh, as the EC2 calls do.
+    """
+    from botocore.exceptions import ClientError
+
+    items: list[Any] = []
+    try:
+        for page in rds.get_paginator("describe_db_instances").paginate():
+            items.extend(page.get("DBInstances") or ())
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code not in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+            raise
+        log.warning("inventory: no rds:DescribeDBInstances in %s (%s); RDS addresses are named by ENI", region, code)
+        return []
+    return items
 
 
 def _assume(session: Any, account: Account, settings: AwsSettings, boto_config: Any) -> Any:

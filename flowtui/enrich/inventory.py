@@ -1,9 +1,9 @@
 """Which AWS entity holds an address, as of a flow's time.
 
-The inventory is built from what DescribeNetworkInterfaces, DescribeInstances
-and DescribeVpcs return, whether live through boto3 (see
-:mod:`flowtui.enrich.aws`) or offline from the JSON the AWS CLI prints; both
-arrive here as the same dictionaries.
+The inventory is built from what DescribeNetworkInterfaces, DescribeInstances,
+DescribeVpcs and RDS's DescribeDBInstances return, whether live through boto3
+(see :mod:`flowtui.enrich.aws`) or offline from the JSON the AWS CLI prints;
+both arrive here as the same dictionaries.
 
 Addresses move between resources (an instance is replaced, an Elastic IP is
 re-associated, a public IP goes back to Amazon's pool), and flow records arrive
@@ -42,7 +42,7 @@ Entity = tuple[str, str | None, str]
 # Per address: the start times and the holders from then on (None: nobody).
 History = tuple[tuple[int, ...], tuple[Entity | None, ...]]
 
-INVENTORY_KEYS = ("NetworkInterfaces", "Reservations", "Vpcs")
+INVENTORY_KEYS = ("NetworkInterfaces", "Reservations", "Vpcs", "DBInstances")
 # How long a superseded holder is remembered: flows older than this are rarely ingested.
 KEEP_HISTORY_SECONDS = 30 * 86400
 _NEG_INF = -math.inf
@@ -52,6 +52,7 @@ _NAT_RE = re.compile(r"\bnat-[0-9a-f]+\b")
 _VPCE_RE = re.compile(r"\bvpce-[0-9a-f]+\b")
 _TGW_RE = re.compile(r"\btgw-attach-[0-9a-f]+\b")
 _LAMBDA_PREFIX = "AWS Lambda VPC ENI-"
+_RDS_DESCRIPTION = "RDSNetworkInterface"
 _UUID_TAIL = re.compile(r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -95,8 +96,15 @@ def _canonical(address: Any) -> str | None:
         return None
 
 
-def classify(eni: Mapping[str, Any], instances: Mapping[str, InstanceInfo] | None = None) -> Entity:
-    """The entity an ENI stands for, from its InterfaceType, Description, RequesterId and attachment."""
+def classify(
+    eni: Mapping[str, Any],
+    instances: Mapping[str, InstanceInfo] | None = None,
+    databases: Mapping[str, str] | None = None,
+) -> Entity:
+    """The entity an ENI stands for, from its InterfaceType, Description, RequesterId and attachment.
+
+    ``databases`` maps an RDS ENI's id to the DB instance it belongs to (see :func:`rds_owners`).
+    """
     eni_id = str(eni.get("NetworkInterfaceId") or "eni-unknown")
     raw_desc = eni.get("Description")
     desc = raw_desc if isinstance(raw_desc, str) else ""
@@ -117,7 +125,11 @@ def classify(eni: Mapping[str, Any], instances: Mapping[str, InstanceInfo] | Non
         name = parts[1] if len(parts) >= 3 and parts[0] in ("app", "net", "gwy") else rest
         return (f"elb:{name or eni_id}", shown, "ELB")
     if "amazon-rds" in (requester, owner) or desc.startswith("RDSNetworkInterface"):
-        return (f"rds:{eni_id}", shown, "RDS")
+        db = (databases or {}).get(eni_id)
+        if db is not None:
+            return (f"rds:{db}", db, "RDS")
+        # Every RDS ENI is described "RDSNetworkInterface": say which one it is instead.
+        return (f"rds:{eni_id}", tag_name or (desc if desc != _RDS_DESCRIPTION else "") or f"RDS {eni_id}", "RDS")
     if itype == "nat_gateway" or desc.startswith("Interface for NAT Gateway"):
         found = _NAT_RE.search(desc)
         return (f"nat:{found.group(0) if found else eni_id}", shown, "NAT")
@@ -143,6 +155,80 @@ def classify(eni: Mapping[str, Any], instances: Mapping[str, InstanceInfo] | Non
     return (f"eni:{eni_id}", shown or None, "ENI")
 
 
+def _is_rds(eni: Mapping[str, Any]) -> bool:
+    owner = str((eni.get("Attachment") or {}).get("InstanceOwnerId") or "")
+    desc = eni.get("Description")
+    return "amazon-rds" in (str(eni.get("RequesterId") or ""), owner) or (
+        isinstance(desc, str) and desc.startswith(_RDS_DESCRIPTION)
+    )
+
+
+def _db_account(db: Mapping[str, Any]) -> str | None:
+    """The account of a DB instance, from its ARN (arn:aws:rds:REGION:ACCOUNT:db:NAME)."""
+    parts = str(db.get("DBInstanceArn") or "").split(":")
+    return parts[4] if len(parts) > 5 and parts[4] else None
+
+
+def _db_places(db: Mapping[str, Any]) -> tuple[str, set[str], set[str] | None] | None:
+    """A DB instance's VPC, the subnets its ENIs may be in, and their AZs (None: any of them)."""
+    group = db.get("DBSubnetGroup") or {}
+    vpc = group.get("VpcId")
+    subnets = {str(s.get("SubnetIdentifier")) for s in group.get("Subnets") or () if s.get("SubnetIdentifier")}
+    if not isinstance(vpc, str) or not subnets:
+        return None
+    zones = {z for z in (db.get("AvailabilityZone"), db.get("SecondaryAvailabilityZone")) if isinstance(z, str) and z}
+    # Multi-AZ without its standby's zone named, or no zone at all: the standby may be in any.
+    if not zones or (db.get("MultiAZ") and len(zones) < 2):
+        return vpc, subnets, None
+    return vpc, subnets, zones
+
+
+def rds_owners(enis: Iterable[Mapping[str, Any]], databases: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """RDS ENI id -> the DB instance it belongs to, where the describe-* results leave one answer.
+
+    Neither API links the two: the ENI says only "RDSNetworkInterface" and
+    DescribeDBInstances gives an endpoint's DNS name, no ENI or address. What
+    does tie them: a DB instance's ENI lies in its VPC, in a subnet of its DB
+    subnet group, in its zone (or its Multi-AZ standby's), in its account. An
+    ENI is named for a DB instance only when that DB is its one candidate AND
+    it is the DB's only candidate ENI in that zone; anything else (two DBs
+    sharing subnets, an RDS Proxy or Aurora Serverless v1 ENI beside a DB, a
+    DB list that could not be read) stays ``RDS eni-…``: a wrong name is worse
+    than none.
+    """
+    places = []
+    for db in databases:
+        ident = db.get("DBInstanceIdentifier")
+        place = _db_places(db)
+        if isinstance(ident, str) and ident and place is not None and db.get("DBInstanceStatus") != "deleting":
+            places.append((ident, _db_account(db), *place))
+    if not places:
+        return {}
+    candidates: dict[str, tuple[set[str], Any]] = {}
+    for eni in enis:
+        if not _is_rds(eni) or not eni.get("NetworkInterfaceId"):
+            continue
+        zone, owner = eni.get("AvailabilityZone"), eni.get("OwnerId")
+        found = {
+            ident
+            for ident, account, vpc, subnets, zones in places
+            if vpc == eni.get("VpcId")
+            and eni.get("SubnetId") in subnets
+            and (zones is None or zone in zones)
+            and (account is None or owner is None or account == owner)
+        }
+        candidates[str(eni["NetworkInterfaceId"])] = (found, zone)
+    per_zone: dict[tuple[str, Any], int] = {}
+    for found, zone in candidates.values():
+        for ident in found:
+            per_zone[(ident, zone)] = per_zone.get((ident, zone), 0) + 1
+    return {
+        eni_id: next(iter(found))
+        for eni_id, (found, zone) in candidates.items()
+        if len(found) == 1 and per_zone[(next(iter(found)), zone)] == 1
+    }
+
+
 def _eni_addresses(eni: Mapping[str, Any]) -> Iterator[Any]:
     """Every private (IPv4, IPv6) and public address of an ENI or an instance's interface."""
     yield from (eni.get("PrivateIpAddress"), (eni.get("Association") or {}).get("PublicIp"))
@@ -166,12 +252,14 @@ class Snapshot:
 
 
 def snapshot_from_documents(documents: Iterable[Mapping[str, Any]]) -> Snapshot:
-    """Parse describe-network-interfaces / describe-instances / describe-vpcs results (any mix)."""
+    """Parse describe-network-interfaces / describe-instances / describe-vpcs / describe-db-instances results (any mix)."""
     enis: list[Mapping[str, Any]] = []
     instances: list[Mapping[str, Any]] = []
+    databases: list[Mapping[str, Any]] = []
     cidrs: dict[str, None] = {}
     for doc in documents:
         enis.extend(doc.get("NetworkInterfaces") or ())
+        databases.extend(doc.get("DBInstances") or ())
         for reservation in doc.get("Reservations") or ():
             instances.extend(reservation.get("Instances") or ())
         for vpc in doc.get("Vpcs") or ():
@@ -182,9 +270,10 @@ def snapshot_from_documents(documents: Iterable[Mapping[str, Any]]) -> Snapshot:
         if i.get("InstanceId")
     }
     snap = Snapshot(vpc_cidrs=list(cidrs))
+    owners = rds_owners(enis, databases)
     # An address claimed twice (overlapping VPCs in two accounts) goes to the latest attachment.
     for eni in enis:
-        entity = classify(eni, infos)
+        entity = classify(eni, infos, owners)
         attachment = eni.get("Attachment") or {}
         since = _unix(attachment.get("AttachTime"))
         info = infos.get(attachment.get("InstanceId") or "")
@@ -251,7 +340,8 @@ def read_inventory_files(paths: Iterable[str | os.PathLike[str]]) -> list[dict[s
         if not items or not all(isinstance(d, dict) and any(k in d for k in INVENTORY_KEYS) for d in items):
             raise ConfigError(
                 f"inventory file {p} is not the output of aws ec2 describe-network-interfaces, "
-                "describe-instances or describe-vpcs (no NetworkInterfaces, Reservations or Vpcs key)"
+                "describe-instances, describe-vpcs or aws rds describe-db-instances "
+                "(no NetworkInterfaces, Reservations, Vpcs or DBInstances key)"
             )
         docs.extend(items)
     return docs
