@@ -117,6 +117,23 @@ async def test_the_app_takes_the_configured_query_timeout(db: Path) -> None:
             assert lane.engine.timeout == 90.0
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("soon", "bad [query] timeout 'soon': use a number with s, m, h, d or w, e.g. 15m"),
+        (0, "config: [query] timeout must be more than 0 s, not 0"),
+        ("-5s", "config: [query] timeout must be more than 0 s, not '-5s'"),
+    ],
+)
+def test_a_bad_query_timeout_is_one_sentence(db: Path, value: object, message: str) -> None:
+    from flowtui.errors import ConfigError
+    from flowtui.ui.app import FlowtuiApp
+
+    with pytest.raises(ConfigError) as caught:
+        FlowtuiApp(db, Config({"query": {"timeout": value}}), now=fixed_clock)
+    assert str(caught.value) == message
+
+
 async def test_x_cancels_an_export_and_removes_its_partial_file(db: Path, tmp_path: Path) -> None:
     """The export waits for the export lane (held here), x is pressed, then it goes on: it
     stops before its first row, the hidden partial file goes and the old file stays."""

@@ -369,7 +369,8 @@ class ResultsScreen(Screen[None]):
             return
         page, snapshot = self.page, self.snapshot
         if self.exporting is not None:
-            self.notify(f"Already {self.exporting.describe()} · x cancels it", markup=False, timeout=3)
+            key = self.app.keymap.get("results.cancel_export", "x").split(",")[0].strip()  # type: ignore[attr-defined]
+            self.notify(f"Already {self.exporting.describe()} · {key} cancels it", markup=False, timeout=3)
             return
         if page is None or snapshot is None or snapshot.query != page.query or snapshot.window is None:
             self.notify("The results are still loading", markup=False, timeout=3)
