@@ -76,3 +76,34 @@ def test_a_stop_event_ends_a_search_without_a_time_limit(db: Path) -> None:
             list(rows)
         # The engine answers the next search as usual.
         assert len(engine.search("*", WINDOW, ["src_port"], limit=None, order="-bytes")) == 300
+
+
+def test_a_rare_match_keeps_its_rollup_guided_first_page_under_a_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """150 matches among 20,000 flows: the rollups guide the first page; 150 more matches stored
+    after the snapshot, at the same times, make the guide read twice as many and drop them."""
+    from flowtui.query import pages
+
+    noise = [flow("192.0.2.66", 30_000 + i, "10.0.1.10", 443, 6, "ACCEPT", 100, 1, 1 + i % 800) for i in range(20_000)]
+    rare = [flow("192.0.2.66", 10_000 + i, "10.0.1.10", 80, 6, "ACCEPT", 100, 1, 1 + 5 * i) for i in range(150)]
+    db = write_flows(tmp_path / "flows.db", noise + rare)
+    guided: list[tuple[int, int | None]] = []  # (rows asked, rows the guide gave; None: it left it to the walk)
+    real = pages.guided_page
+
+    def watched(*args):  # type: ignore[no-untyped-def]
+        got = real(*args)
+        guided.append((args[6], None if got is None else len(got[0])))
+        return got
+
+    monkeypatch.setattr(pages, "guided_page", watched)
+    with Store(db, readonly=True) as store:
+        engine = QueryEngine(store)
+        upto = engine.ids("*")[-1]
+        add_flows(db, [flow("192.0.2.66", 20_000 + i, "10.0.1.10", 80, 6, "ACCEPT", 100, 1, 1 + 5 * i) for i in range(150)])
+        rows = engine.search("dst_port:80", WINDOW, ["src_port"], limit=100, upto_id=upto)
+        assert _ports(rows) == list(range(10_000, 10_100))
+        assert guided == [(100, 100), (200, 200)]
+        guided.clear()
+        assert _ports(engine.search("dst_port:80", WINDOW, ["src_port"], limit=4)) == [20_000, 10_000, 20_001, 10_001]
+        assert guided == [(4, 4)]

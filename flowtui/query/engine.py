@@ -368,9 +368,11 @@ class QueryEngine:
     ) -> list[Row] | None:
         """The page through the rollup's minutes (see :mod:`flowtui.query.pages`); None: walk the index.
 
-        The rollups count every stored flow, so with ``upto_id`` below the newest
-        id the guide would count flows the page must leave out: the walk, which
-        can bound the id, reads it instead.
+        The rollups count every stored flow, so with ``upto_id`` the guide reads
+        the first matches of all flows and those stored after the bound are
+        dropped: what is left are the first matches of the bounded set. Where
+        that leaves fewer than ``limit`` (flows arrived in the page's minutes),
+        the guide reads twice as many, up to _PAGE rows, then leaves it to the walk.
         """
         compiled = self.compile(query)
         if compiled.match_all:
@@ -382,15 +384,24 @@ class QueryEngine:
             where, params = compiled.render(self._resolver())
             if where == "0":
                 return []
-            if upto_id is not None and upto_id < _newest_id(self.store.conn):
-                return None
             start, end = (window or TimeWindow()).bounds()
-            got = pages.guided_page(self.store.conn, plan.finest(rollup), where, list(params), start, end, limit, descending)
-            if got is None:
-                return None
-            rows, columns = got
-            decode = self.decoder.rows(names, columns, with_id)
-            return [decode(r) for r in rows]
+            want = limit
+            while True:
+                got = pages.guided_page(self.store.conn, plan.finest(rollup), where, list(params), start, end, want, descending)
+                if got is None:
+                    return None
+                rows, columns = got
+                if upto_id is not None:
+                    at = columns.index("id")
+                    kept = [r for r in rows if r[at] <= upto_id]
+                    if len(kept) < limit and len(rows) == want:
+                        if want >= _PAGE:
+                            return None  # mostly newer flows here: the walk bounds the id as it reads
+                        want = min(_PAGE, max(2 * want, want + limit - len(kept)))
+                        continue
+                    rows = kept[:limit]
+                decode = self.decoder.rows(names, columns, with_id)
+                return [decode(r) for r in rows]
 
     def _time_bounds(self) -> tuple[int, int] | None:
         """First and last start, from the ends of the time index (min and max in one SELECT scan it)."""
@@ -533,11 +544,6 @@ def _upto(where: str, params: list[Any], upto_id: int | None) -> tuple[str, list
     if upto_id is None or where == "0":
         return where, params
     return f"({where}) AND f.id <= ?", [*params, upto_id]
-
-
-def _newest_id(conn: sqlite3.Connection) -> int:
-    """The id of the newest stored flow (one probe of the rowid's end)."""
-    return int(conn.execute("SELECT coalesce(max(id), 0) FROM flows").fetchone()[0])
 
 
 def _rows(conn: sqlite3.Connection, table: str) -> int:
