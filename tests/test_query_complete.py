@@ -73,6 +73,12 @@ def test_operators_and_exists(store: Store) -> None:
     assert texts("nosuch:") == []
 
 
+def test_nothing_is_offered_right_after_a_closed_group(store: Store) -> None:
+    assert texts("(dst_port:22)", store) == []
+    assert texts("src_addr_internal:false AND (dst_port:80 OR dst_port:443)", store) == []
+    assert texts("(action:REJECT) ", store)[:2] == ["version:", "account_id:"]  # a space: the next term
+
+
 def test_values_are_quoted_when_lucene_would_split_them() -> None:
     assert quote("eni-1") == "eni-1"
     assert quote("alb [prod]*") == '"alb [prod]*"'

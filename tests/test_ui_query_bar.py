@@ -94,6 +94,43 @@ async def test_enter_runs_what_was_typed_even_with_the_list_open(db: Path) -> No
         assert app.screen.page.total == 6
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["(dst_port:22)", "dst_addr_entity_aws_type:EC2 AND src_addr_internal:false AND (dst_port:80 OR dst_port:443)"],
+)
+async def test_no_list_after_a_closed_group_and_none_over_the_results(db: Path, query: str) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash", *query)
+        await pilot.pause(0.3)  # the completion worker has answered
+        assert suggestions(app) == []
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        await pilot.pause(0.3)
+        assert suggestions(app) == []  # the results' bar holds the query and lists nothing
+        results = app.screen
+        await pilot.press("slash", "space", *"action:REJ")
+        await until(pilot, lambda: suggestions(app) == ["REJECT"])
+        await pilot.press("escape")  # one Escape: the list closes, the results stay
+        assert suggestions(app) == [] and app.screen is results and app.focused is bar(app).input
+        await pilot.press("escape")  # the next leaves the bar, still over the results
+        assert app.screen is results and isinstance(app.focused, FlowTable)
+
+
+async def test_the_list_closes_when_the_query_runs(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash", *"dst_addr:10.0.1.1")
+        await until(pilot, lambda: suggestions(app) == ["10.0.1.11", "10.0.1.10"])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        await pilot.pause(0.3)
+        lists = [b.query_one(OptionList).display for s in app.screen_stack for b in s.query(QueryBar)]
+        assert lists == [False, False]  # neither the dashboard's bar nor the results' shows one
+
+
 async def test_escape_leaves_the_bar_for_the_panes(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -57,6 +57,8 @@ def completions(
     while start < cursor and text[start] in _PREFIXES:
         start += 1
     word = text[start:cursor]
+    if not word and text[:start].endswith(")"):
+        return []  # right after a closed group only a space or an operator can follow
     colon = _unescaped_colon(word)
     if colon is None:
         fields = [Completion(name + ":", start, end, "field") for name in match_fields(word, names)]

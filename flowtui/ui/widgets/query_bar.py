@@ -77,6 +77,11 @@ class QueryInput(Input):
     def on_resize(self) -> None:
         self.bar.fit_placeholder()
 
+    def on_blur(self) -> None:
+        # The list belongs to the text being typed: once the focus is elsewhere (the query
+        # ran, a results screen came up) it would hide the view and take its Escape.
+        self.bar.close_suggestions()
+
     def action_complete(self) -> None:
         if not self.bar.accept_suggestion():
             self.screen.focus_next()
@@ -132,7 +137,7 @@ class QueryBar(Vertical):
         self._history: list[str] | None = None
         self._history_pos: int | None = None  # index into history while browsing
         self._draft = ""
-        self._recalled: str | None = None  # a value put in by history, not typed
+        self._recalled: str | None = value or None  # a value put in by history or the view, not typed
         self._own_label = False  # a view that is not live (results: a snapshot) labels itself
 
     def compose(self) -> ComposeResult:
@@ -311,6 +316,10 @@ class QueryBar(Vertical):
         else:
             items = data.trail_completions(text, cursor) if is_trail_query(text) else data.completions(text, cursor)
         self.post_message(self._Suggestions(text, cursor, items))
+
+    def close_suggestions(self) -> None:
+        if self._suggestions:
+            self._show_suggestions([])
 
     def on_query_bar__suggestions(self, message: QueryBar._Suggestions) -> None:
         if message.text != self.input.value or not self.input.has_focus:
