@@ -7,6 +7,7 @@ checks the file, and resolves paths relative to it.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class Config:
             raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read config file {p}: {exc}") from None
+        check_names(data, str(p))
         return cls(data, p)
 
     def section(self, name: str) -> dict[str, Any]:
@@ -82,6 +84,70 @@ class Config:
 
     def _where(self) -> str:
         return str(self.path) if self.path else "config"
+
+
+# The sections and keys a config file may hold, so a misspelling is an error rather than a
+# setting silently not applied. Tables whose own module checks their keys with more to say
+# (alert rules, notifiers, sources by type) are listed as None: any keys.
+_ACCOUNT_KEYS = frozenset(("role_arn", "profile", "external_id", "regions"))
+_LIST_KEYS = frozenset(("id", "url", "path", "format"))
+_PANE_KEYS = frozenset(("title", "query", "by", "metric", "limit"))
+SECTIONS: dict[str, frozenset[str] | None] = {
+    "store": frozenset(("path", "retain", "max_size", "rollup_retain")),
+    "ingest": frozenset(("format",)),
+    "query": frozenset(("timeout",)),
+    "enrich": frozenset((
+        "internal_cidrs", "geoip_city", "geoip_asn", "inventory_files", "aws_inventory", "regions",
+        "profile", "refresh_interval", "endpoint_url", "accounts", "cache_size",
+    )),
+    "threat": frozenset(("cache_dir", "max_size", "timeout", "reload_interval", "lists")),
+    "ui": frozenset(("theme", "refresh", "window", "keys")),
+    "panes": _PANE_KEYS,
+    "alerts": None,
+    "notifiers": None,
+    "sources": None,
+}
+# Arrays of tables nested in a section: (section, key) → the keys of each table.
+_NESTED: dict[tuple[str, str], frozenset[str]] = {("enrich", "accounts"): _ACCOUNT_KEYS, ("threat", "lists"): _LIST_KEYS}
+
+
+def did_you_mean(name: str, known: list[str], show: str = "{}", otherwise: str | None = None) -> str:
+    """' (did you mean X?)' for a close name, else ``otherwise`` or the names there are."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {show.format(close[0])}?)"
+    return otherwise if otherwise is not None else f" (known: {', '.join(show.format(k) for k in sorted(known))})"
+
+
+def _check_keys(table: dict[str, Any], known: frozenset[str], where: str, path: str) -> None:
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"unknown key {key!r} in {where} of {path}" + did_you_mean(key, sorted(known)))
+
+
+def check_names(data: dict[str, Any], path: str) -> None:
+    """Every section and key of ``data`` is one flowtui reads; else a ConfigError with a suggestion."""
+    for name, value in data.items():
+        if name not in SECTIONS:
+            owners = [s for s, keys in SECTIONS.items() if keys and name in keys and not isinstance(value, dict)]
+            if owners:
+                raise ConfigError(f"{name!r} in {path} is outside any section: it belongs under [{owners[0]}]")
+            raise ConfigError(f"unknown section [{name}] in {path}" + did_you_mean(name, list(SECTIONS), "[{}]"))
+        known = SECTIONS[name]
+        if known is None:
+            continue
+        tables = value if isinstance(value, list) else [value]
+        for n, table in enumerate(tables, 1):
+            if not isinstance(table, dict):
+                continue  # the section's reader says what shape it must have
+            where = f"[[{name}]] #{n}" if isinstance(value, list) else f"[{name}]"
+            _check_keys(table, known, where, path)
+            for (section, key), nested_keys in _NESTED.items():
+                inner = table.get(key) if section == name else None
+                if isinstance(inner, list):
+                    for m, item in enumerate(inner, 1):
+                        if isinstance(item, dict):
+                            _check_keys(item, nested_keys, f"[[{section}.{key}]] #{m}", path)
 
 
 def parse_duration(text: str | float, what: str = "duration") -> float:

@@ -25,7 +25,7 @@ from textual.reactive import reactive
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
-from flowtui.config import Config, query_timeout
+from flowtui.config import Config, did_you_mean, query_timeout
 from flowtui.errors import ConfigError, FlowtuiError
 from flowtui.query.window import TimeWindow
 from flowtui.ui.commands import FlowtuiCommands
@@ -111,9 +111,11 @@ class FlowtuiApp(App[int]):
             self.register_theme(t)
         self._theme_name = resolve_theme_name(theme or self.settings.theme or DEFAULT_THEME, self.available_themes)
         self.keymap = dict(self.settings.keys or {})
-        unknown = sorted(set(self.keymap) - set(all_binding_ids()))
+        ids = all_binding_ids()
+        unknown = sorted(set(self.keymap) - set(ids))
         if unknown:
-            raise ConfigError(f"[ui.keys]: no binding {', '.join(map(repr, unknown))}; see the help screen (?) for ids")
+            hint = did_you_mean(unknown[0], ids, otherwise="; see the help screen (?) for ids")
+            raise ConfigError(f"[ui.keys]: no binding {unknown[0]!r}{hint}")
         self.set_reactive(FlowtuiApp.window, self.settings.window)
         self.set_reactive(FlowtuiApp.interval, self.settings.refresh)
         self.saved_queries: list[tuple[str, str]] = []
