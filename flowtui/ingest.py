@@ -45,6 +45,8 @@ class IngestStats:
     skipped_lines: int = 0  # lines a previous run already stored (file resumed)
     files: int = 0
     cloudtrail: int = 0  # CloudTrail events stored (their duplicates count in duplicates)
+    errors: int = 0  # inputs that could not be read to their end (cut short, damaged): exit status 1
+    first_reject: str = ""  # where and why the first line was rejected, for a file nothing of which is stored
     messages: list[str] = field(default_factory=list)
 
     def add(self, result: WriteResult) -> None:
@@ -53,24 +55,34 @@ class IngestStats:
         self.rejected += result.dead
 
     def merge(self, other: IngestStats) -> None:
-        for name in ("stored", "duplicates", "rejected", "payloads", "control_messages", "skipped_lines", "files", "cloudtrail"):
+        for name in ("stored", "duplicates", "rejected", "payloads", "control_messages", "skipped_lines", "files", "cloudtrail", "errors"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.messages.extend(other.messages)
+        self.first_reject = self.first_reject or other.first_reject
 
     def summary(self) -> str:
-        parts = [f"{self.stored:,} flows stored"]
+        parts = [_count(self.stored, "flow", "stored")]
         if self.cloudtrail:
-            parts.append(f"{self.cloudtrail:,} CloudTrail events stored")
+            parts.append(_count(self.cloudtrail, "CloudTrail event", "stored"))
         if self.duplicates:
             parts.append(f"{self.duplicates:,} already stored")
         if self.skipped_lines:
-            parts.append(f"{self.skipped_lines:,} lines read before")
+            parts.append(_count(self.skipped_lines, "line", "read before"))
         parts.append(f"{self.rejected:,} rejected to dead letters")
         if self.payloads:
-            parts.append(f"{self.payloads:,} payloads")
+            parts.append(_count(self.payloads, "payload"))
         if self.control_messages:
-            parts.append(f"{self.control_messages:,} control messages skipped")
+            parts.append(_count(self.control_messages, "control message", "skipped"))
         return ", ".join(parts)
+
+    def nothing_good(self) -> bool:
+        """Lines or payloads were rejected and none stored: most likely the wrong format."""
+        return bool(self.rejected) and not (self.stored or self.cloudtrail or self.duplicates or self.skipped_lines)
+
+
+def _count(n: int, noun: str, verb: str = "") -> str:
+    """'1 flow stored', '2 flows stored'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}{' ' + verb if verb else ''}"
 
 
 class Pipeline:
@@ -165,6 +177,7 @@ class Pipeline:
             numbers = _line_numbers(lines, rejects, first_line_number)
             for (line, reason), number in zip(rejects, numbers):
                 batch.dead.append(DeadLetter(source, f"{location}:{number}", reason, line))
+            stats.first_reject = f"line {numbers[0]}: {rejects[0][1]}"
         stats.add(self.store.write(batch, self.enrich))
         return stats
 
@@ -216,6 +229,8 @@ class Pipeline:
         stats = IngestStats()
         batches = list(trail.file_batches(data, name, source, stats.messages))
         for n, (batch, _) in enumerate(batches, 1):
+            if batch.dead and not stats.first_reject:
+                stats.first_reject = batch.dead[0].reason
             batch.checkpoint = checkpoint if n == len(batches) else None
             stats.add(self.store.write(batch))
             _count_trail(batch, stats)
@@ -229,6 +244,7 @@ class Pipeline:
         for n, doc in enumerate(iter_payload_documents(data), 1):
             if isinstance(doc, Exception):
                 stats.rejected += 1
+                stats.first_reject = stats.first_reject or f"payload {n}: {doc}"
                 self.store.write(Batch(dead=[DeadLetter(source, f"{name}#{n}", str(doc), None)]))
                 continue
             batch.append((doc, f"{name}#{n}"))
@@ -275,6 +291,7 @@ class Pipeline:
                     chunk, first = [], number + 1
         except (OSError, EOFError, zlib.error) as exc:
             stats.messages.append(f"{name}: stopped at line {number + 1}: {exc}")
+            stats.errors += 1
             self.store.write(Batch(dead=[DeadLetter(source, f"{name}:{number + 1}", f"unreadable: {exc}", None)]))
             stats.rejected += 1
         if chunk or (resumable and number > done):

@@ -63,11 +63,14 @@ def test_a_bad_record_in_a_file_loses_only_itself(tmp_path: Path) -> None:
     ]
 
 
-def test_a_file_that_is_not_a_trail_file_is_a_dead_letter(tmp_path: Path) -> None:
+def test_a_file_that_is_not_a_trail_file_is_a_dead_letter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "cut.json.gz"
     path.write_bytes(gzip.compress(LOG_FILE.read_bytes())[:-40])
     db = tmp_path / "ct.db"
-    assert main(["ingest", "--db", str(db), str(path)]) == 0
+    assert main(["ingest", "--db", str(db), str(path)]) == 1  # nothing stored from it
+    assert capsys.readouterr().err == (
+        f"flowtui: {path}: nothing stored and 1 rejected to dead letters (truncated gzip data: the file ends early)\n"
+    )
     assert [(loc, reason) for loc, reason, _ in dead(db)] == [(str(path), "truncated gzip data: the file ends early")]
 
 

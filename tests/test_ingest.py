@@ -157,7 +157,7 @@ def test_cli_ingest_prints_a_summary_and_reads_stdin(tmp_path: Path) -> None:
     db = str(tmp_path / "f.db")
     result = _cli("ingest", "--db", db, "-", stdin=f"{LINE_A}\n{LINE_BAD}\n".encode())
     assert result.returncode == 0, result.stderr
-    assert result.stdout.decode() == "1 file: 1 flows stored, 1 rejected to dead letters\n"
+    assert result.stdout.decode() == "1 file: 1 flow stored, 1 rejected to dead letters\n"
 
 
 def test_cli_ingest_errors_are_one_line(tmp_path: Path) -> None:
@@ -169,3 +169,75 @@ def test_cli_ingest_errors_are_one_line(tmp_path: Path) -> None:
     assert badfmt.returncode == 2
     assert badfmt.stderr.decode().startswith("flowtui: unknown flow-log field 'nonsense'")
     assert "Traceback" not in badfmt.stderr.decode()
+
+
+def _flow_rows(db: Path) -> int:
+    with Store(db, readonly=True) as s:
+        return int(s.conn.execute("SELECT count(*) FROM flows").fetchone()[0])
+
+
+def test_cli_ingest_of_a_file_in_another_format_exits_1_with_a_hint(tmp_path: Path, shared_testdata: Path) -> None:
+    db = tmp_path / "c2.db"
+    log = shared_testdata / "flowlogs" / "nat-no-version.log"
+    result = _cli("ingest", "--db", str(db), str(log))
+    assert result.returncode == 1
+    assert result.stdout.decode() == "1 file: 0 flows stored, 1 rejected to dead letters\n"
+    assert result.stderr.decode() == (
+        f"flowtui: {log}: nothing stored and 1 rejected to dead letters (line 1: expected 14 fields, found 6);"
+        " a custom format is given with --format or [ingest] format\n"
+    )
+    with Store(db, readonly=True) as s:
+        assert s.dead_letter_count() == 1
+
+
+def test_cli_ingest_reads_every_path_and_exits_1_when_one_cannot_be_read(tmp_path: Path) -> None:
+    db = tmp_path / "f.db"
+    good = tmp_path / "good.log"
+    good.write_text(f"{LINE_A}\n{LINE_B}\n")
+    notgzip = tmp_path / "bad.gz"
+    notgzip.write_bytes(b"\x1f\x8bxxxxxxxx")
+    result = _cli("ingest", "--db", str(db), str(tmp_path / "missing.log"), str(notgzip), str(good))
+    assert result.returncode == 1
+    assert result.stderr.decode() == (
+        f"flowtui: cannot read {tmp_path / 'missing.log'}: No such file or directory\n"
+        f"flowtui: {notgzip}: not a readable gzip file (Error -3 while decompressing data: unknown compression method)\n"
+    )
+    assert result.stdout.decode() == "1 file: 2 flows stored, 0 rejected to dead letters\n"
+    assert _flow_rows(db) == 2
+
+
+def test_cli_ingest_of_a_truncated_gzip_keeps_what_it_read_and_exits_1(tmp_path: Path) -> None:
+    lines = [LINE_A.replace(" 50000 ", f" {40000 + n} ") for n in range(2000)]
+    data = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    db = tmp_path / "f.db"
+    result = _cli("ingest", "--db", str(db), str(cut))
+    assert result.returncode == 1
+    stored = _flow_rows(db)
+    assert 0 < stored < 2000
+    assert result.stdout.decode() == f"1 file: {stored:,} flows stored, 1 rejected to dead letters\n"
+    assert result.stderr.decode() == (
+        f"flowtui: {cut}: stopped at line {stored + 1}: Compressed file ended before the end-of-stream marker was reached\n"
+    )
+
+
+def test_cli_ingest_with_some_bad_lines_among_good_ones_exits_0(tmp_path: Path) -> None:
+    result = _cli("ingest", "--db", str(tmp_path / "f.db"), "-", stdin=f"{LINE_A}\n{LINE_BAD}\n{LINE_B}\n".encode())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == "1 file: 2 flows stored, 1 rejected to dead letters\n"
+
+
+def test_the_summary_says_one_in_the_singular() -> None:
+    from flowtui.ingest import IngestStats
+
+    one = IngestStats(stored=1, cloudtrail=1, skipped_lines=1, rejected=1, payloads=1, control_messages=1)
+    assert one.summary() == (
+        "1 flow stored, 1 CloudTrail event stored, 1 line read before, 1 rejected to dead letters, 1 payload,"
+        " 1 control message skipped"
+    )
+    two = IngestStats(stored=2, cloudtrail=2, skipped_lines=2, rejected=2, payloads=2, control_messages=2)
+    assert two.summary() == (
+        "2 flows stored, 2 CloudTrail events stored, 2 lines read before, 2 rejected to dead letters, 2 payloads,"
+        " 2 control messages skipped"
+    )

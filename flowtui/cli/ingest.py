@@ -8,7 +8,7 @@ import sys
 from flowtui.cli.common import add_store_args, load_config, open_store
 from flowtui.config import Config
 from flowtui.formats import LogFormat
-from flowtui.ingest import IngestStats, Pipeline
+from flowtui.ingest import IngestError, IngestStats, Pipeline
 from flowtui.store import Enrich
 
 
@@ -20,6 +20,11 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
             "Read plain or gzip files of VPC flow-log lines (default v2 format, a custom format given by"
             " --format, or the header line of S3 exports) or of CloudWatch Logs subscription payloads."
             " A file read before is resumed where it ended; '-' reads standard input."
+        ),
+        epilog=(
+            "Exit status: 0 when every file was read; 1 when a file could not be read to its end, or when"
+            " nothing of a file was stored and some of it was rejected to dead letters (a wrong format);"
+            " 2 for bad arguments. What was read is stored either way."
         ),
     )
     add_store_args(p)
@@ -59,17 +64,30 @@ def run(args: argparse.Namespace) -> int:
     with open_store(args, config) as store:
         pipeline = Pipeline(store, enrich, log_format)
         for path in args.paths:
-            if path.startswith("s3://"):
-                from flowtui.sources.s3 import S3Export, parse_since
-                from flowtui.sources.spec import AwsTarget
-
-                since = parse_since(args.since) if args.since else None
-                target = AwsTarget(args.region, args.profile, args.endpoint_url)
-                stats = S3Export(pipeline, target, since, log_format).ingest(path)
-            else:
-                stats = pipeline.ingest_path(path, log_format)
+            stats = _ingest_one(pipeline, path, args, log_format)
             for message in stats.messages:
                 print(f"flowtui: {message}", file=sys.stderr)
+            if stats.nothing_good():
+                stats.errors += 1
+                why = f" ({stats.first_reject})" if stats.first_reject else ""
+                # Flow-log lines all rejected: most often a custom format not given.
+                hint = "; a custom format is given with --format or [ingest] format" if why.startswith(" (line ") else ""
+                print(f"flowtui: {path}: nothing stored and {stats.rejected:,} rejected to dead letters{why}{hint}", file=sys.stderr)
             total.merge(stats)
     print(f"{total.files} file{'s' if total.files != 1 else ''}: {total.summary()}")
-    return 0
+    return 1 if total.errors else 0
+
+
+def _ingest_one(pipeline: Pipeline, path: str, args: argparse.Namespace, log_format: LogFormat | None) -> IngestStats:
+    """One PATH argument; a file that cannot be read is an error counted, and the other files are still read."""
+    try:
+        if path.startswith("s3://"):
+            from flowtui.sources.s3 import S3Export, parse_since
+            from flowtui.sources.spec import AwsTarget
+
+            since = parse_since(args.since) if args.since else None
+            target = AwsTarget(args.region, args.profile, args.endpoint_url)
+            return S3Export(pipeline, target, since, log_format).ingest(path)
+        return pipeline.ingest_path(path, log_format)
+    except IngestError as exc:
+        return IngestStats(errors=1, messages=[str(exc)])
