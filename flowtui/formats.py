@@ -252,6 +252,11 @@ class LogFormat:
         return cls.DEFAULT
 
     @property
+    def has_start(self) -> bool:
+        """Whether records carry their own ``start``; without it the reader supplies a time (see ingest)."""
+        return "start" in self.aws_names
+
+    @property
     def spec(self) -> str:
         """The format as AWS writes it, for ``--format`` and for messages."""
         return " ".join(f"${{{name}}}" for name in self.aws_names)

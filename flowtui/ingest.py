@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import sys
+import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -166,13 +167,16 @@ class Pipeline:
         checkpoint: tuple[str, str] | None = None,
         origin: tuple[str | None, ...] | None = None,
         first_line_number: int = 1,
+        fallback_start: int | None = None,
     ) -> IngestStats:
+        """Lines of one format; ``fallback_start`` is the time of records that have no start
+        (the store's clock when None)."""
         fmt = log_format or self.log_format
         stats = IngestStats()
         records, rejects = fmt.parse_lines(lines)
         batch = Batch(checkpoint=checkpoint)
         if records:
-            batch.parts.append(Part(records, present(fmt), origin=origin))
+            batch.parts.append(Part(records, present(fmt), origin=origin, fallback_start=fallback_start))
         if rejects:
             numbers = _line_numbers(lines, rejects, first_line_number)
             for (line, reason), number in zip(rejects, numbers):
@@ -194,10 +198,15 @@ class Pipeline:
         except OSError as exc:
             raise IngestError(f"cannot read {path}: {exc.strerror}") from None
         with fh:
-            return self._ingest_stream(fh, str(p), _FileIdentity.of(p, fh), log_format)
+            return self._ingest_stream(fh, str(p), _FileIdentity.of(p, fh), log_format, int(os.fstat(fh.fileno()).st_mtime))
 
     def _ingest_stream(
-        self, raw: IO[bytes], name: str, identity: _FileIdentity | None, log_format: LogFormat | None
+        self,
+        raw: IO[bytes],
+        name: str,
+        identity: _FileIdentity | None,
+        log_format: LogFormat | None,
+        mtime: int | None = None,
     ) -> IngestStats:
         head = raw.read(_HEAD_BYTES)
         text_head = head
@@ -219,7 +228,7 @@ class Pipeline:
         stream: IO[bytes] = io.BufferedReader(_Prefixed(head, raw))  # type: ignore[arg-type,type-var]
         if head[:2] == _GZIP_MAGIC:
             stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
-        stats.merge(self._ingest_text_file(stream, name, source, identity, log_format))
+        stats.merge(self._ingest_text_file(stream, name, source, identity, log_format, mtime))
         return stats
 
     def ingest_trail_file(
@@ -262,8 +271,14 @@ class Pipeline:
         source: str,
         identity: _FileIdentity | None,
         log_format: LogFormat | None,
+        mtime: int | None = None,
     ) -> IngestStats:
-        """Lines in batches; the checkpoint (lines read + what the file began with) lets a re-run resume."""
+        """Lines in batches; the checkpoint (lines read + what the file began with) lets a re-run resume.
+
+        A format without ``start`` leaves the flows no time of their own, yet windows, rollups and
+        retention place every flow by one: they get the file's modification time (close to when AWS
+        delivered it), standard input the time it is read, and a note says which.
+        """
         stats = IngestStats()
         resumable = identity is not None
         done = identity.lines_done(self.store.checkpoint(source)) if identity is not None else 0
@@ -287,7 +302,7 @@ class Pipeline:
                 chunk.append(line.rstrip("\r\n"))
                 if len(chunk) >= FILE_BATCH_LINES:
                     cp = (source, identity.position(number)) if identity is not None else None
-                    stats.merge(self.ingest_lines(chunk, source, name, fmt, cp, first_line_number=first))
+                    stats.merge(self.ingest_lines(chunk, source, name, fmt, cp, None, first, mtime))
                     chunk, first = [], number + 1
         except (OSError, EOFError, zlib.error) as exc:
             stats.messages.append(f"{name}: stopped at line {number + 1}: {exc}")
@@ -296,11 +311,21 @@ class Pipeline:
             stats.rejected += 1
         if chunk or (resumable and number > done):
             cp = (source, identity.position(number)) if identity is not None else None
-            stats.merge(self.ingest_lines(chunk, source, name, fmt, cp, first_line_number=first))
+            stats.merge(self.ingest_lines(chunk, source, name, fmt, cp, None, first, mtime))
+        if not fmt.has_start and stats.stored:
+            stats.messages.append(_no_start_note(name, mtime))
         return stats
 
 
 _PRESENT: dict[LogFormat, tuple[int, ...]] = {}
+
+
+def _no_start_note(name: str, mtime: int | None) -> str:
+    if mtime is None:
+        when = "the time they were read"
+    else:
+        when = "the file's modification time, " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(mtime))
+    return f"{name}: the format has no ${{start}}, so its flows get {when} as their start and timestamp"
 
 
 def _count_trail(batch: Batch, stats: IngestStats) -> None:

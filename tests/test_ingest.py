@@ -241,3 +241,44 @@ def test_the_summary_says_one_in_the_singular() -> None:
         "2 flows stored, 2 CloudTrail events stored, 2 lines read before, 2 rejected to dead letters, 2 payloads,"
         " 2 control messages skipped"
     )
+
+
+def test_a_format_without_start_places_file_flows_at_the_files_time_not_now(tmp_path: Path, shared_testdata: Path) -> None:
+    import os
+
+    flowlogs = shared_testdata / "flowlogs"
+    log = tmp_path / "nat.log"
+    log.write_bytes((flowlogs / "nat-no-version.log").read_bytes())
+    os.utime(log, (1_700_000_000, 1_700_000_000))  # 2023-11-14T22:13:20Z
+    db = tmp_path / "n.db"
+    fmt = (flowlogs / "nat-no-version.format").read_text().strip()
+    result = _cli("ingest", "--db", str(db), "--format", fmt, str(log))
+    assert result.returncode == 0
+    assert result.stdout.decode() == "1 file: 1 flow stored, 0 rejected to dead letters\n"
+    assert result.stderr.decode() == (
+        f"flowtui: {log}: the format has no ${{start}}, so its flows get the file's modification time,"
+        " 2023-11-14T22:13:20Z as their start and timestamp\n"
+    )
+    recent = _cli("query", "--db", str(db), "--since", "15m", "--format", "json", "*")
+    assert (recent.returncode, json.loads(recent.stdout)) == (0, [])
+    every = _cli("query", "--db", str(db), "--all", "--format", "json", "--fields", "start,timestamp,end,src_addr", "*")
+    assert json.loads(every.stdout) == [{"start": 1_700_000_000, "timestamp": 1_700_000_000, "end": None, "src_addr": "10.0.1.5"}]
+
+
+def test_a_format_without_start_on_standard_input_says_it_uses_the_time_read(tmp_path: Path, shared_testdata: Path) -> None:
+    flowlogs = shared_testdata / "flowlogs"
+    fmt = (flowlogs / "nat-no-version.format").read_text().strip()
+    result = _cli("ingest", "--db", str(tmp_path / "n.db"), "--format", fmt, "-", stdin=(flowlogs / "nat-no-version.log").read_bytes())
+    assert result.returncode == 0
+    assert result.stderr.decode() == (
+        "flowtui: <stdin>: the format has no ${start}, so its flows get the time they were read as their start and timestamp\n"
+    )
+
+
+def test_a_payload_without_start_takes_the_cloudwatch_events_time(tmp_path: Path) -> None:
+    from flowtui.formats import LogFormat
+
+    fmt = LogFormat.from_spec("${interface-id} ${srcaddr} ${dstaddr} ${action}")
+    with Store(tmp_path / "p.db") as s:
+        Pipeline(s, log_format=fmt).ingest_payloads([(_payload([("1", 1_700_000_123_456, "eni-1 10.0.0.1 10.0.0.2 ACCEPT")]), "#1")], "test")
+        assert s.conn.execute("SELECT start FROM flows").fetchall() == [(1_700_000_123,)]
