@@ -592,3 +592,38 @@ async def test_the_pane_with_the_focused_table_has_the_bright_border(db: Path) -
         await pilot.pause()
         assert borders() == [True, False, False, False]
         assert app.export_screenshot() == first
+
+
+async def test_a_focus_change_is_painted_once_with_the_borders_and_the_footer(db: Path) -> None:
+    """Tab, '/' and Escape: the tables', the panes' and the footer's changes in one paint; the
+    screen's paint is held only until the focused widget has heard of it (never for good)."""
+    from textual.screen import Screen
+
+    paints: list[set[str]] = []
+    real = Screen._on_timer_update
+
+    def counted(screen: Screen[object]) -> None:
+        if screen._dirty_widgets or screen._layout_required:
+            paints.append({type(w).__name__ for w in screen._dirty_widgets})
+        real(screen)
+
+    Screen._on_timer_update = counted  # type: ignore[method-assign]  # before the screen's frame timer is made
+    try:
+        app = make_app(db)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await refreshed(pilot)
+            await pilot.pause(0.3)
+            for key in ("tab", "slash", "escape"):
+                paints.clear()
+                await pilot.press(key)
+                await pilot.pause(0.2)
+                assert app._batch_count == 0
+                assert len(paints) == 1, (key, paints)
+            assert {"FlowTable", "Pane", "QueryInput"} <= paints[0]  # Escape: out of the bar, into the table
+            table = app.dashboard.pane("rejects").table
+            app.dashboard.set_focus(table)
+            await table.remove()  # gone before it heard of the focus: the paint is held 0.1 s, not for good
+            await pilot.pause(0.2)
+            assert app._batch_count == 0
+    finally:
+        Screen._on_timer_update = real  # type: ignore[method-assign]

@@ -11,10 +11,44 @@ tells the screen now, and the change is painted with the rest.
 
 from __future__ import annotations
 
+from typing import Any
+
+from textual.screen import Screen
 from textual.widget import Widget
+
+HOLD_AT_MOST = 0.1  # seconds a focus change may hold the screen's paint
 
 
 def paint_with_the_key(widget: Widget) -> None:
     """Hand ``widget``'s pending repaint (or layout) to its screen now, not at its next idle."""
     if widget.is_attached:
         widget._check_refresh()  # what Widget._on_idle does
+
+
+def hold_paint_for_focus(screen: Screen[Any], widget: Widget | None) -> None:
+    """Paint ``screen`` no sooner than ``widget`` has heard it has the focus (its new look).
+
+    What a focus change hands the screen at once (a pane's border, the footer's keys)
+    would otherwise be painted alone, and the focused and blurred widgets' new look a
+    frame later. Never longer than HOLD_AT_MOST (a widget that goes away first, a screen
+    pushed over this one: its widgets hear nothing until it is in front again).
+    """
+    app = screen.app
+    if widget is None or app.screen is not screen or not getattr(app, "refresh_count", 0):
+        # A screen in the background (a focus set as another is pushed) does not paint; nor is
+        # anything held while the app starts (Textual mounts it in batches of its own).
+        return
+    app._begin_batch()  # what App.batch_update does, across the widget's turn
+    ended = False
+
+    def end() -> None:
+        nonlocal ended
+        if not ended:
+            ended = True
+            app._end_batch()
+            screen.check_idle()  # the screen paints when next idle: make it look again
+
+    if not widget.call_later(end):
+        end()
+    else:
+        app.set_timer(HOLD_AT_MOST, end)  # the app's timers run whichever screen is in front

@@ -19,6 +19,7 @@ from textual.widgets import DataTable
 
 from flowtui import catalog
 from flowtui.ui.data import PaneResult
+from flowtui.ui.frames import hold_paint_for_focus
 from flowtui.ui.panes import PaneSpec
 from flowtui.ui.widgets.flow_table import FlowTable
 from flowtui.ui.widgets.key_footer import KeyFooter
@@ -84,10 +85,13 @@ class DashboardScreen(Screen[None]):
         keys change in the frame the tables change in (Textual has the panes hear of it from
         their tables' focus events, the footer after the next paint: two or three frames,
         ~20 ms each)."""
+        previous = self.focused
         super().set_focus(widget, scroll_visible, from_app_focus)
         if not self.is_attached:
             return
         focused = self.focused
+        if focused is not previous:
+            hold_paint_for_focus(self, focused)
         for pane in self.query(Pane):
             pane.show_focus(focused is not None and pane in focused.ancestors)
         if self.app.screen is self:
