@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# (table, predicate, params) -> the ids, or None to keep the subquery (too many).
-Resolver = Callable[[str, str, tuple[Any, ...]], Sequence[int] | None]
+# (table, predicate, params, complement) -> the ids, or None to keep the subquery (too many).
+# ``complement``: the predicate is :func:`complement` of a lookup's, asked for the few ids it misses.
+Resolver = Callable[[str, str, tuple[Any, ...], bool], Sequence[int] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ def render(cond: Cond, resolve: Resolver | None = None) -> tuple[str, tuple[Any,
 def _fold(cond: Cond, resolve: Resolver) -> Cond:
     """Replace lookups by their ids (or a constant) and simplify."""
     if cond.op == "in":
-        ids = resolve(cond.table, cond.sql, cond.params)
+        ids = resolve(cond.table, cond.sql, cond.params, False)
         if ids is None:
             return _complement(cond, resolve)
         if not ids:
@@ -103,16 +104,9 @@ def rebuild(cond: Cond, each: Callable[[Cond], Cond]) -> Cond:
     return cond
 
 
-_NOT = "NOT coalesce(("
-
-
 def complement(pred: str) -> str:
     """The predicate true exactly where ``pred`` is not (false or NULL)."""
-    return f"{_NOT}{pred}), 0)"
-
-
-def is_complement(pred: str) -> bool:
-    return pred.startswith(_NOT)
+    return f"NOT coalesce(({pred}), 0)"
 
 
 def _complement(cond: Cond, resolve: Resolver) -> Cond:
@@ -122,7 +116,7 @@ def _complement(cond: Cond, resolve: Resolver) -> Cond:
     being one of these; testing a short literal list costs a fraction of
     probing a subquery's thousands of ids on every row.
     """
-    others = resolve(cond.table, complement(cond.sql), cond.params)
+    others = resolve(cond.table, complement(cond.sql), cond.params, True)
     if others is None:
         return cond
     if not others:

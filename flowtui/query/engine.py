@@ -24,7 +24,7 @@ from flowtui.config import DEFAULT_QUERY_TIMEOUT
 from flowtui.errors import FlowtuiError, QueryError, UsageError
 from flowtui.query import aggregate, functions, pages, plan
 from flowtui.query.compiler import CompiledQuery, compile_query, unknown_field
-from flowtui.query.conditions import Resolver, is_complement, render
+from flowtui.query.conditions import Resolver, render
 from flowtui.query.decode import END_SQL, Decoder, Row
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store
@@ -184,12 +184,12 @@ class QueryEngine:
         budget = [_LITERAL_BUDGET]
         tops: dict[str, int] = {}  # each table's highest id, read once in this query
 
-        def resolve(table: str, pred: str, params: tuple[Any, ...]) -> list[int] | None:
+        def resolve(table: str, pred: str, params: tuple[Any, ...], complement: bool) -> list[int] | None:
             key = (table, pred, params)
             if key not in memo:
                 if table not in tops:
                     tops[table] = _rows(self.store.conn, table)
-                if is_complement(pred) and tops[table] > _COMPLEMENT_ROWS:
+                if complement and tops[table] > _COMPLEMENT_ROWS:
                     memo[key] = None  # finding the few ids a lookup misses would read the whole table
                     return None
                 ids = self._lookup(key, tops[table])
