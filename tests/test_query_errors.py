@@ -204,3 +204,27 @@ def _shared_engine(factory: pytest.TempPathFactory) -> QueryEngine:
     if "e" not in _ENGINES:
         _ENGINES["e"] = QueryEngine(query_data.build(Path(factory.mktemp("hyp")) / "flows.db"))
     return _ENGINES["e"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "start", "end"),
+    [
+        ("src_addr_threat_indicated_bogus:true", "unknown threat list 'bogus' (lists: feodo, spamhaus, tor)", 0, 31),
+        ("action:REJECT AND dst_addr_threat_indicated_spamhau:true",
+         "unknown threat list 'spamhau' (did you mean spamhaus?)", 18, 51),
+        ("_exists_:src_addr_threat_indicated_tr", "unknown threat list 'tr' (did you mean tor?)", 9, 37),
+    ],
+)
+def test_an_unknown_threat_list_id_is_named_with_the_known_ones(query: str, message: str, start: int, end: int) -> None:
+    with pytest.raises(QueryError) as info:
+        compile_query(query, threat_lists=("spamhaus", "tor", "feodo"))
+    assert (info.value.message, info.value.start, info.value.end) == (message, start, end)
+    assert info.value.exit_code == 2
+
+
+def test_threat_list_ids_are_checked_only_against_lists_given() -> None:
+    assert compile_query("src_addr_threat_indicated_tor:true", threat_lists=["tor"]).fields == ("src_addr_threat_indicated_by",)
+    assert compile_query("src_addr_threat_indicated_bogus:true").fields == ("src_addr_threat_indicated_by",)
+    with pytest.raises(QueryError) as info:
+        compile_query("src_addr_threat_indicated_tor:true", threat_lists=[])
+    assert info.value.message == "unknown threat list 'tor' (no lists are configured: [[threat.lists]] in the config)"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -121,8 +121,12 @@ def check_group_field(name: str, what: str) -> None:
         raise ValueError(f"{what}: message cannot be grouped by; pick its parts (src_addr, dst_port, …)")
 
 
-def parse_rule(table: Mapping[str, Any], where: str = "config", index: int = 0) -> Rule:
-    """One ``[[alerts]]`` table; a ConfigError names the rule and what is wrong with it."""
+def parse_rule(
+    table: Mapping[str, Any], where: str = "config", index: int = 0, threat_lists: Collection[str] | None = None
+) -> Rule:
+    """One ``[[alerts]]`` table; a ConfigError names the rule and what is wrong with it.
+
+    With ``threat_lists`` (the configured ids), a query's X_threat_indicated_<id> must name one."""
     raw_name = table.get("name")
     label = f"{where}: [[alerts]] {raw_name!r}" if isinstance(raw_name, str) and raw_name else f"{where}: [[alerts]] #{index + 1}"
 
@@ -140,7 +144,7 @@ def parse_rule(table: Mapping[str, Any], where: str = "config", index: int = 0) 
         raise fail("query must be a string")
     query = query.strip() or "*"
     try:
-        compile_query(query)
+        compile_query(query, threat_lists=threat_lists)
     except QueryError as exc:
         pointer = "\n".join("    " + line for line in exc.pointer().splitlines())
         raise fail(f"bad query at character {exc.start + 1}: {exc.message}\n{pointer}") from None
@@ -188,14 +192,18 @@ def parse_rule(table: Mapping[str, Any], where: str = "config", index: int = 0) 
 
 def load_rules(config: Config) -> list[Rule]:
     """The enabled ``[[alerts]]`` rules of ``config`` (names unique; notifiers are checked by the caller)."""
+    from flowtui.enrich.threat import ThreatSettings
+
     where = str(config.path) if config.path else "config"
     rules: list[Rule] = []
     seen: set[str] = set()
+    # Only a config that has lists can say an id is wrong (rules handed to a worker come without them).
+    lists = [spec.id for spec in ThreatSettings.from_config(config).lists] or None
     for i, table in enumerate(config.tables("alerts")):
         enabled = table.get("enabled", True)
         if not isinstance(enabled, bool):
             raise ConfigError(f"{where}: [[alerts]] #{i + 1}: enabled must be true or false")
-        rule = parse_rule(table, where, i)
+        rule = parse_rule(table, where, i, lists)
         if rule.name in seen:
             raise ConfigError(f"{where}: [[alerts]] {rule.name!r} is defined twice")
         seen.add(rule.name)

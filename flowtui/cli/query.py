@@ -13,8 +13,9 @@ from typing import Any, TextIO
 
 from flowtui import catalog
 from flowtui.cli import common
-from flowtui.config import query_timeout
+from flowtui.config import Config, query_timeout
 from flowtui.errors import QueryError
+from flowtui.query.compiler import compile_query
 from flowtui.query.engine import QueryEngine, check_fields, columns_for
 from flowtui.query.output import csv_row, is_time, iso_utc
 from flowtui.query.window import TimeWindow
@@ -91,10 +92,33 @@ def query_text(args: argparse.Namespace) -> str:
     return text or "*"
 
 
-def engine_for(args: argparse.Namespace) -> QueryEngine:
+def engine_for(args: argparse.Namespace, text: str | None = None) -> QueryEngine:
+    """The engine on the store; with ``text``, that query's threat-list ids are checked first."""
     config = common.load_config(args)
     store = common.open_store(args, config, readonly=True)
+    if text is not None:
+        try:
+            check_threat_lists(text, config, store)
+        except QueryError:
+            store.close()
+            raise
     return QueryEngine(store, timeout=query_timeout(config))
+
+
+def check_threat_lists(text: str, config: Config, store: Store) -> None:
+    """X_threat_indicated_<id> must name a list the config has or the store's addresses were
+    listed by (a demo store's lists, one filled under another config): a typo would match nothing."""
+    if "_threat_indicated_" not in text:
+        return
+    from flowtui.enrich.threat import ThreatSettings
+
+    known = {spec.id for spec in ThreatSettings.from_config(config).lists}
+    listed = store.conn.execute(
+        "SELECT DISTINCT threat_indicated_by FROM addrs WHERE coalesce(threat_indicated_by, '') <> ''"
+    )
+    for (ids,) in listed:
+        known.update(ids.split(","))
+    compile_query(text, threat_lists=known)
 
 
 def report_query_error(exc: QueryError) -> int:
@@ -109,7 +133,10 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "source", "flows") == "cloudtrail":
         return _run_cloudtrail(args, window, text)
     fields = check_fields(_split(args.fields)) if args.fields else None
-    engine = engine_for(args)
+    try:
+        engine = engine_for(args, text)
+    except QueryError as exc:
+        return report_query_error(exc)
     if fields is None:
         fields = columns_for(text) if args.format == "table" else [f.name for f in catalog.FIELDS]
     return _search(

@@ -77,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
     metric = cast(Metric, args.metric or "bytes")
     window = window_from_args(args)
     text = query_text(args)
-    engine = engine_for(args)
+    try:
+        engine = engine_for(args, text)
+    except QueryError as exc:
+        return report_query_error(exc)
     try:
         rows = engine.top(text, window, by, metric=metric, limit=args.limit)
     except QueryError as exc:

@@ -127,20 +127,38 @@ def _flow_names() -> list[str]:
 FLOWS = Scope("flows", _flow_target, _flow_names, message.term, message.phrase, message.pattern)
 
 
-def compile_query(text: str, columns: Collection[str] | None = None, scope: Scope = FLOWS) -> CompiledQuery:
+def compile_query(
+    text: str,
+    columns: Collection[str] | None = None,
+    scope: Scope = FLOWS,
+    threat_lists: Collection[str] | None = None,
+) -> CompiledQuery:
     """Compile ``text``; ``columns`` are the flows columns the store has (None: all).
 
     Custom-format columns a store has not seen yet compile to "no value".
-    Compiled queries are cached by text, columns and scope.
+    ``threat_lists`` are the configured list ids: with them, X_threat_indicated_<id>
+    naming another id is a QueryError (a typo would otherwise match nothing).
+    Compiled queries are cached by text, columns, scope and lists.
     """
     present = None if columns is None else frozenset(c for c in columns if c in _OPTIONAL)
-    return _compile(text, present, scope)
+    lists = None if threat_lists is None else frozenset(threat_lists)
+    return _compile(text, present, scope, lists)
+
+
+def unknown_threat_list(list_id: str, known: Collection[str]) -> str:
+    """'unknown threat list …' with the closest known id, or the ids there are."""
+    close = difflib.get_close_matches(list_id, sorted(known), n=1, cutoff=0.6)
+    if close:
+        return f"unknown threat list {list_id!r} (did you mean {close[0]}?)"
+    if not known:
+        return f"unknown threat list {list_id!r} (no lists are configured: [[threat.lists]] in the config)"
+    return f"unknown threat list {list_id!r} (lists: {', '.join(sorted(known))})"
 
 
 @lru_cache(maxsize=1024)
-def _compile(text: str, present: frozenset[str] | None, scope: Scope) -> CompiledQuery:
+def _compile(text: str, present: frozenset[str] | None, scope: Scope, lists: frozenset[str] | None = None) -> CompiledQuery:
     parsed = syntax.parse(text)
-    c = _Compiler(parsed, present, scope)
+    c = _Compiler(parsed, present, scope, lists)
     cond = TRUE if parsed.tree is None else c.node(parsed.tree, None)
     return CompiledQuery(text, cond, tuple(dict.fromkeys(c.fields)))
 
@@ -171,10 +189,13 @@ def unknown_field(name: str, scope: Scope = FLOWS) -> str:
 
 
 class _Compiler:
-    def __init__(self, parsed: syntax.Parsed, present: frozenset[str] | None, scope: Scope) -> None:
+    def __init__(
+        self, parsed: syntax.Parsed, present: frozenset[str] | None, scope: Scope, lists: frozenset[str] | None = None
+    ) -> None:
         self.parsed = parsed
         self.present = present
         self.scope = scope
+        self.lists = lists
         self.fields: list[str] = []
 
     def error(self, message: str, item: lt.Item) -> QueryError:
@@ -251,11 +272,13 @@ class _Compiler:
 
     def resolve(self, name: str, item: lt.Item, span: tuple[int, int] | None = None) -> Target:
         target = self.scope.resolve(name)
-        if target is not None:
-            self.fields.append(target.field or target.name)
-            return target
         start, end = span if span is not None else self.parsed.span(item)
-        raise self.parsed.error(unknown_field(name, self.scope), start, end)
+        if target is None:
+            raise self.parsed.error(unknown_field(name, self.scope), start, end)
+        if target.threat_id is not None and self.lists is not None and target.threat_id not in self.lists:
+            raise self.parsed.error(unknown_threat_list(target.threat_id, self.lists), start, end)
+        self.fields.append(target.field or target.name)
+        return target
 
     # --- where a value lives --------------------------------------------------------------
 
