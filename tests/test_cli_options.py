@@ -58,3 +58,35 @@ def test_demo_takes_a_theme_before_or_after_the_command(argv: list[str]) -> None
 
     args = build_parser().parse_args(argv)
     assert (args.command, args.theme) == ("demo", "light")
+
+
+def _bytes_sorted(db: Path, capsys: pytest.CaptureFixture[str], *sort: str) -> list[int | None]:
+    capsys.readouterr()
+    assert main(["query", "--db", str(db), "--format", "json", "--fields", "bytes", *sort, "*"]) == 0
+    return [row["bytes"] for row in json.loads(capsys.readouterr().out)]
+
+
+DESCENDING = [9999, 8000, 5000, 3000, 2000, 1000, 700, 300, 200, 100, 84, 64, 40, 10, None, None]
+
+
+@pytest.mark.parametrize("sort", [["--sort", "-bytes"], ["--sort=-bytes"]])
+def test_sort_takes_a_descending_field_as_a_separate_word(db: Path, capsys: pytest.CaptureFixture[str], sort: list[str]) -> None:
+    assert _bytes_sorted(db, capsys, *sort) == DESCENDING
+
+
+def test_an_ascending_sort_puts_rows_without_the_value_last(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _bytes_sorted(db, capsys, "--sort", "bytes") == [*sorted(DESCENDING[:-2]), None, None]  # type: ignore[type-var]
+
+
+def test_a_sort_without_its_value_is_still_an_argument_error(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["query", "--db", str(db), "--sort", "--limit", "3", "*"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.endswith("flowtui: error: argument --sort: expected one argument\n")
+
+
+def test_only_options_before_a_double_dash_are_joined() -> None:
+    from flowtui.cli import join_dash_values
+
+    assert join_dash_values(["query", "--sort", "-bytes", "--", "--sort", "-x"]) == ["query", "--sort=-bytes", "--", "--sort", "-x"]
+    assert join_dash_values(["tail", "--stream", "s", "--start", "-2h"]) == ["tail", "--stream", "s", "--start=-2h"]

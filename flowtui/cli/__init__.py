@@ -34,9 +34,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose value may begin with '-' (--sort -bytes, --start -2h). argparse takes such a
+# value for an option of its own and fails with "expected one argument"; written as one
+# word (--sort=-bytes) it is read as meant, so that is what they are turned into.
+DASH_VALUE_OPTIONS: frozenset[str] = frozenset(("--sort", "--start"))
+
+
+def join_dash_values(argv: Sequence[str]) -> list[str]:
+    """``--sort -bytes`` → ``--sort=-bytes`` (up to a ``--``, after which all are positional)."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            out.append(arg)
+            out.extend(args)
+            break
+        if arg in DASH_VALUE_OPTIONS:
+            value = next(args, None)
+            if value is not None and value.startswith("-") and not value.startswith("--"):
+                out.append(f"{arg}={value}")
+                continue
+            out.append(arg)
+            if value is not None:
+                out.append(value)
+            continue
+        out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_dash_values(sys.argv[1:] if argv is None else argv))
     run = getattr(args, "run", None)
     if run is None:  # no command: the dashboard
         run = getattr(args, "run_default", None)

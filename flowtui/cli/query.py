@@ -70,7 +70,7 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
     p.add_argument("--count", action="store_true", help="print only the number of matching flows")
     p.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table", help="output format (default table; csv writes times in ISO 8601 UTC, json as unix seconds)")
     p.add_argument("--fields", metavar="a,b", help="fields to print (default: table - the usual columns plus the fields the query names; others - all)")
-    p.add_argument("--sort", default="-timestamp", metavar="FIELD", help="sort by a number or time field, '-' for descending (default -timestamp)")
+    p.add_argument("--sort", default="-timestamp", metavar="FIELD", help="sort by a number or time field, -FIELD for descending (default -timestamp); flows without the value come last")
     p.add_argument("query", nargs="*", metavar="QUERY", help="the query (several words are joined by spaces; none: every flow)")
     p.set_defaults(run=run)
 

@@ -566,7 +566,9 @@ def _order_sql(order: str) -> str:
         raise UsageError(f"cannot sort by {name}: sort by a number or time field (e.g. -timestamp, -bytes)")
     if expr == 'f."start"':
         return f'f."start" {direction}, f.id {direction}'
-    return f'{expr} {direction}, f."start" DESC, f.id DESC'
+    # Rows with no value come last either way, as a reader of a sorted column expects (SQLite
+    # puts NULL first in ascending order).
+    return f'{expr} {direction} NULLS LAST, f."start" DESC, f.id DESC'
 
 
 def _seconds(s: float) -> str:
