@@ -39,17 +39,18 @@ async def test_default_panes_show_the_known_rows(db: Path) -> None:
             ["203.0.113.5", "10.0.1.11", "60 B", "1"],
         ]
         assert pane_rows(app, "rejects") == [
-            ["198.51.100.7", "spamhaus ·…", "22", "5", "600 B"],
-            ["203.0.113.5", "US Example…", "3389", "1", "60 B"],
+            ["198.51.100.7", "spamhaus · N…", "22", "5", "600 B"],
+            ["203.0.113.5", "US Example N…", "3389", "1", "60 B"],
         ]
+        # The room whole IPv4 addresses leave (no label fits) shows a third metric.
         assert pane_rows(app, "external-ec2") == [
-            ["198.51.100.7", "10.0.1.11", "5", "600 B"],
-            ["203.0.113.5", "10.0.1.10", "3", "4.0 MB"],
-            ["203.0.113.5", "10.0.1.11", "1", "60 B"],
+            ["198.51.100.7", "10.0.1.11", "5", "600 B", "10"],
+            ["203.0.113.5", "10.0.1.10", "3", "4.0 MB", "2,800"],
+            ["203.0.113.5", "10.0.1.11", "1", "60 B", "1"],
         ]
         assert pane_rows(app, "threat-matches") == [
-            ["198.51.100.7", "10.0.1.11", "5", "600 B"],
-            ["10.0.1.11", "192.0.2.66", "1", "40.0 kB"],
+            ["198.51.100.7", "10.0.1.11", "5", "600 B", "10"],
+            ["10.0.1.11", "192.0.2.66", "1", "40.0 kB", "50"],
         ]
 
 
@@ -62,7 +63,7 @@ async def test_wide_panes_say_who_each_address_is(db: Path) -> None:
             "src_addr", "who", "dst_addr", "who", "flows ▼", "bytes",
         ]
         assert pane_rows(app, "threat-matches") == [
-            ["198.51.100.7", "spamhaus · NL Bad…", "10.0.1.11", MARKUP_NAME, "5", "600 B"],
+            ["198.51.100.7", "spamhaus · NL Bad Host…", "10.0.1.11", MARKUP_NAME, "5", "600 B"],
             ["10.0.1.11", MARKUP_NAME, "192.0.2.66", "tor · DE Relay GmbH", "1", "40.0 kB"],
         ]
         assert pane_rows(app, "top-talkers")[0] == ["203.0.113.5", "US Example Net", "10.0.1.10", "web-1", "4.0 MB", "3"]
@@ -112,9 +113,9 @@ async def test_new_rows_are_highlighted_and_rows_update_in_place(db: Path) -> No
         app.request_refresh(force=False)
         await refreshed(pilot, 2)
         assert pane_rows(app, "rejects") == [
-            ["198.51.100.7", "spamhaus ·…", "22", "6", "720 B"],
-            ["192.0.2.66", "tor · DE Re…", "23", "1", "40 B"],
-            ["203.0.113.5", "US Example…", "3389", "1", "60 B"],
+            ["198.51.100.7", "spamhaus · N…", "22", "6", "720 B"],
+            ["192.0.2.66", "tor · DE Rel…", "23", "1", "40 B"],
+            ["203.0.113.5", "US Example N…", "3389", "1", "60 B"],
         ]
         # The old rows kept their keys (updated, not rebuilt); only the new one is highlighted.
         assert set(keys_before) < set(table.rows)
@@ -133,7 +134,7 @@ async def test_cursor_stays_on_its_row_when_the_order_changes(db: Path) -> None:
         add_flows(db, [flow("203.0.113.5", 2000 + i, "10.0.1.11", 3389, 6, "REJECT", 60, 1, 20) for i in range(9)])
         app.request_refresh(force=False)
         await refreshed(pilot, 2)
-        assert pane_rows(app, "rejects")[0][:4] == ["203.0.113.5", "US Example…", "3389", "10"]
+        assert pane_rows(app, "rejects")[0][:4] == ["203.0.113.5", "US Example N…", "3389", "10"]
         assert table.cursor_coordinate.row == 0
 
 
@@ -398,7 +399,7 @@ async def test_a_refresh_renders_only_the_cells_that_changed(db: Path) -> None:
         await pilot.pause()
         after = pane_rows(app, "rejects")
         changed = sum(a != b for old, new in zip(rows, after) for a, b in zip(old, new))
-        assert (rows[0][:3], after[0][:3], changed) == (["198.51.100.7", "spamhaus ·…", "22"], ["198.51.100.7", "spamhaus ·…", "22"], 2)
+        assert (rows[0][:3], after[0][:3], changed) == (["198.51.100.7", "spamhaus · N…", "22"], ["198.51.100.7", "spamhaus · N…", "22"], 2)
         assert table.cells_rendered - before == 2
 
 
@@ -460,9 +461,9 @@ async def test_a_configured_limit_wins_over_the_height(tmp_path: Path) -> None:
         assert len(rows) == 6 and rows[-1][0] == "(other)"
 
 
-async def test_at_80_columns_the_threat_pane_cuts_addresses_and_keeps_who(tmp_path: Path) -> None:
-    """The column that says tor or spamhaus is why the pane is there: IPv6 addresses are cut in
-    the middle (12 cells) so it fits, where it used to be dropped and src_addr took 28 cells."""
+async def test_addresses_stay_whole_and_who_gives_way_first(tmp_path: Path) -> None:
+    """An address is what the user copies and queries: an IPv4 one is never cut, an IPv6 one is
+    whole when it can be, and who each address is takes the room left (none at 80 columns here)."""
     from tests.ui_data import FLOWS, IPV6_TOR, IPV6_WEB
 
     db = write_flows(tmp_path / "flows.db", [*FLOWS, flow(IPV6_TOR, 443, IPV6_WEB, 50000, 6, "ACCEPT", 9000, 9, 30)])
@@ -470,13 +471,18 @@ async def test_at_80_columns_the_threat_pane_cuts_addresses_and_keeps_who(tmp_pa
     async with app.run_test(size=(80, 24)) as pilot:
         await refreshed(pilot)
         pane = app.dashboard.pane("threat-matches")
-        assert [str(c.label).strip() for c in pane.table.columns.values()] == [
-            "src_addr", "who", "dst_addr", "who", "flows ▼", "bytes",
-        ]
+        assert [str(c.label).strip() for c in pane.table.columns.values()] == ["src_addr", "dst_addr", "flows ▼", "bytes"]
         assert pane_rows(app, "threat-matches") == [
-            ["198.51.100.7", "spamhaus ·…", "10.0.1.11", f"{MARKUP_NAME[:11]}…", "5", "600 B"],
-            ["10.0.1.11", f"{MARKUP_NAME[:11]}…", "192.0.2.66", "tor · DE Re…", "1", "40.0 kB"],
-            ["2001:…70::77", "tor · NL On…", "2a05:…b:9023", "web-3", "1", "9.0 kB"],
+            ["198.51.100.7", "10.0.1.11", "5", "600 B"],
+            ["10.0.1.11", "192.0.2.66", "1", "40.0 kB"],
+            ["2001:db8:70::77", "2a05:d018:1c4:3a00…7d2:3e61:c05b:9023", "1", "9.0 kB"],
+        ]
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause(0.1)
+        assert pane_rows(app, "threat-matches") == [
+            ["198.51.100.7", "spamhau…", "10.0.1.11", f"{MARKUP_NAME[:7]}…", "5", "600 B"],
+            ["10.0.1.11", f"{MARKUP_NAME[:7]}…", "192.0.2.66", "tor · D…", "1", "40.0 kB"],
+            ["2001:db8:70::77", "tor · N…", IPV6_WEB, "web-3", "1", "9.0 kB"],
         ]
 
 

@@ -403,6 +403,30 @@ def test_columns_give_way_in_order() -> None:
     assert "src_port" in shown and "interface_id" not in shown
 
 
+def test_an_ipv4_address_is_never_cut_and_descriptions_give_way_first() -> None:
+    from flowtui.ui.columns import plan_columns
+
+    cols = ["timestamp", "src_addr", "src_addr_entity_description", "dst_addr", "dst_addr_entity_description", "bytes"]
+    natural = dict(zip(cols, (8, 13, 30, 15, 28, 7)))
+    shown, caps = plan_columns(cols, natural, 78)
+    assert shown == cols
+    assert [caps[c] for c in cols] == [8, 13, 12, 15, 12, 7]  # the descriptions took the cut
+    shown, caps = plan_columns(cols, natural, 50)
+    assert (caps["src_addr"], caps["dst_addr"]) == (13, 15)  # whole, even where the table must scroll
+    # An IPv6 address gives way after the descriptions, the two addresses alike.
+    natural = {**natural, "src_addr": 38, "dst_addr": 38}
+    shown, caps = plan_columns(cols, natural, 120)
+    assert [caps[c] for c in cols] == [8, 34, 12, 35, 12, 7]
+    shown, caps = plan_columns(cols, natural, 100)
+    assert [caps[c] for c in cols] == [8, 24, 12, 25, 12, 7]
+    # The room dropped columns leave goes back to the values that were cut.
+    cols = ["timestamp", "interface_id", "src_addr", "src_port", "dst_addr", "dst_port", "bytes"]
+    natural = dict(zip(cols, (8, 21, 38, 8, 38, 8, 7)))
+    shown, caps = plan_columns(cols, natural, 110)
+    assert shown == ["timestamp", "src_addr", "src_port", "dst_addr", "dst_port", "bytes"]
+    assert (caps["src_addr"], caps["dst_addr"]) == (33, 34)  # not the 24 they had before interface_id went
+
+
 async def test_results_say_they_are_a_snapshot_of_their_own_window(db: Path) -> None:
     from flowtui.query.window import TimeWindow
     from flowtui.ui.widgets.status_bar import StatusBar
@@ -453,7 +477,8 @@ def test_named_columns_stay_on_screen_and_cuts_keep_the_start() -> None:
                "userIdentity.userName": 21, "errorCode": 28, "awsRegion": 9}
     shown, caps = plan_columns(cols, natural, 78, keep=["errorCode"])
     assert shown == ["eventTime", "sourceIPAddress", "eventName", "userIdentity.userName", "errorCode"]
-    assert (caps["errorCode"], caps["eventName"], caps["userIdentity.userName"]) == (21, 12, 12)  # named: cut last
+    assert (caps["errorCode"], caps["eventName"], caps["userIdentity.userName"]) == (18, 12, 12)  # named: cut last
+    assert sum(caps[c] + 2 for c in shown) == 78
     shown, _ = plan_columns(cols, natural, 50, keep=["errorCode"])  # not even that fits: room left of it
     assert shown == ["eventTime", "sourceIPAddress", "errorCode"]
     assert [cut_in_middle(n) for n in ("sourceIPAddress", "src_addr", "eventName")] == [True, True, False]

@@ -3,8 +3,9 @@
 A narrow terminal loses the columns an on-call engineer needs least first
 (interface, source port, packets, protocol; a CloudTrail event's region and
 service), never the ones the query names; if that is not enough, long values
-give way (an address in the middle, other text at its end), and at last
-other columns left of the last named one go, so that every named one is on screen.
+give way (other text at its end first, then an IPv6 address in the middle; an
+IPv4 address is always whole), and at last other columns left of the last
+named one go, so that every named one is on screen.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ DROP_ORDER: tuple[str, ...] = ("interface_id", "src_port", "packets", "protocol"
 ENDPOINTS: tuple[str, ...] = ("src_addr", "src_port", "dst_addr", "dst_port")
 SOFT_WIDTH = 24  # long values (IPv6 addresses, names) give way to this before a column is dropped
 MIN_WIDTH = 12  # and to this when nothing else helps
+IPV4_WIDTH = 15  # '203.0.113.200': an address is cut no shorter, so an IPv4 one is always whole
 HEADER_WIDTH = 12  # a long header over short values (a flag's name) gives way to this first
 PADDING = 2  # DataTable's cell padding, both sides
 # A short list of flows (an address's latest, those around a CloudTrail call): who, how, how much,
@@ -50,43 +52,67 @@ def plan_columns(
     """(the columns to show, the most each may take) for a table ``width`` cells wide.
 
     ``natural`` is each column's widest value (or header); ``keep`` names columns
-    never dropped (the ones the query is about). Long values give way to
-    SOFT_WIDTH first, then whole columns go (in DROP_ORDER, and come back if
-    there turns out to be room), then long values give way to MIN_WIDTH.
-    Before all that, a header wider than its values (``values``: the widest
-    value) is cut at its end, down to HEADER_WIDTH ('src_addr_threat_in…').
+    never dropped (the ones the query is about). A header wider than its values
+    (``values``: the widest value) is cut at its end first, down to HEADER_WIDTH
+    ('src_addr_threat_in…'). Whole columns go (in DROP_ORDER) when the table does
+    not fit even with long values at SOFT_WIDTH, and come back if there turns out
+    to be room. What is still too wide is then taken from the columns shown (see
+    :func:`_give_way`): descriptions first, an address last and an IPv4 one never,
+    so that the room the dropped columns left goes back to the values that were cut.
     """
     caps = {c: natural.get(c, 0) for c in columns}
-
-    def total(cols: Sequence[str]) -> int:
-        return sum(caps[c] + PADDING for c in cols)
-
     for name in sorted(columns, key=lambda c: -caps[c]):
-        excess = total(columns) - width
+        excess = _total(columns, caps) - width
         if excess <= 0 or values is None:
             break
         caps[name] -= min(excess, max(0, caps[name] - max(values.get(name, 0), HEADER_WIDTH)))
-    _squeeze(columns, caps, total(columns) - width, SOFT_WIDTH, keep)
+
+    def soft(cols: Sequence[str]) -> int:
+        return _total(cols, {c: min(caps[c], SOFT_WIDTH) if _is_text(c) else caps[c] for c in cols})
+
     shown = list(columns)
     dropped: list[str] = []
     for name in DROP_ORDER:
-        if total(shown) <= width:
+        if soft(shown) <= width:
             break
         if name in shown and name not in keep and len(shown) > 1:
             shown.remove(name)
             dropped.append(name)
     for name in reversed(dropped):  # a later drop may have made room for an earlier one
         candidate = [c for c in columns if c in shown or c == name]
-        if total(candidate) <= width:
+        if soft(candidate) <= width:
             shown = candidate
-    _squeeze(shown, caps, total(shown) - width, MIN_WIDTH, keep)
-    while (upto := _upto_named(shown, keep)) and total(upto) > width:
+    fitted = _give_way(shown, caps, width, keep)
+    while (upto := _upto_named(shown, keep)) and _total(upto, fitted) > width:
         # The last named column would be off screen: make room left of it.
         spare = [c for c in upto[1:] if c not in keep and c not in ("src_addr", "dst_addr")]
         if not spare:
             break
         shown.remove(spare[-1])
-    return shown, {c: caps[c] for c in shown}
+        fitted = _give_way(shown, caps, width, keep)
+    return shown, {c: fitted[c] for c in shown}
+
+
+def _total(columns: Sequence[str], caps: dict[str, int]) -> int:
+    return sum(caps[c] + PADDING for c in columns)
+
+
+def _give_way(shown: Sequence[str], caps: dict[str, int], width: int, keep: Sequence[str]) -> dict[str, int]:
+    """Caps for ``shown`` in ``width``: other text down to SOFT_WIDTH then MIN_WIDTH (the named
+    columns last), then IPv6 addresses down to IPV4_WIDTH; an IPv4 address is never cut."""
+    out = {c: caps[c] for c in shown}
+    excess = _total(shown, out) - width
+    words = [c for c in shown if _is_text(c) and not is_ip(c)]
+    ips = [c for c in shown if is_ip(c)]
+    for group, floor in (
+        ([c for c in words if c not in keep], SOFT_WIDTH),
+        ([c for c in words if c not in keep], MIN_WIDTH),
+        (words, MIN_WIDTH),
+        ([c for c in ips if c not in keep], IPV4_WIDTH),
+        (ips, IPV4_WIDTH),
+    ):
+        excess = _squeeze(group, out, excess, floor)
+    return out
 
 
 def _upto_named(shown: list[str], keep: Sequence[str]) -> list[str]:
@@ -95,15 +121,16 @@ def _upto_named(shown: list[str], keep: Sequence[str]) -> list[str]:
     return shown[: named[-1] + 1] if named else []
 
 
-def _squeeze(columns: Sequence[str], caps: dict[str, int], excess: int, floor: int, keep: Sequence[str] = ()) -> None:
-    """Take ``excess`` cells from the widest text columns, none below ``floor``: the named ones last."""
-    for texts in ([c for c in columns if _is_text(c) and c not in keep], [c for c in columns if _is_text(c)]):
-        while excess > 0 and texts:
-            widest = max(texts, key=lambda c: caps[c])
-            if caps[widest] <= floor:
-                break
-            caps[widest] -= 1
-            excess -= 1
+def _squeeze(columns: Sequence[str], caps: dict[str, int], excess: int, floor: int) -> int:
+    """Take up to ``excess`` cells from the widest of ``columns``, none below ``floor``; what is still to take."""
+    columns = list(columns)
+    while excess > 0 and columns:
+        widest = max(columns, key=lambda c: caps[c])
+        if caps[widest] <= floor:
+            break
+        caps[widest] -= 1
+        excess -= 1
+    return excess
 
 
 def order_columns(columns: Sequence[str], named: Sequence[str]) -> list[str]:

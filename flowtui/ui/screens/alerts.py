@@ -70,7 +70,8 @@ def rule_names(config: Config | None) -> list[str]:
 
 def alert_columns(natural: dict[str, int], width: int) -> tuple[list[str], dict[str, int]]:
     """(the columns that fit ``width`` cells, the most each may take): the flow count goes first
-    (the line under the table says it too), then group, rule and condition give way in turn."""
+    (the line under the table says it too), then condition, rule and group give way in turn: the
+    group holds the addresses, which are cut only when nothing else is left to cut."""
     caps = dict(natural)
     shown = list(caps)
 
@@ -79,9 +80,9 @@ def alert_columns(natural: dict[str, int], width: int) -> tuple[list[str], dict[
 
     if excess() > 0:
         shown.remove("flows")
-    for name in ("group", "rule", "measured"):
+    for name in ("measured", "rule", "group"):
         if excess() > 0:
-            caps[name] = max(MIN_WIDTH, caps[name] - excess())
+            caps[name] = max(min(MIN_WIDTH, caps[name]), caps[name] - excess())
     return shown, {c: caps[c] for c in shown}
 
 

@@ -24,9 +24,7 @@ from flowtui.ui.panes import PaneSpec
 from flowtui.ui.widgets.flow_table import FlowTable
 
 _METRIC_ORDER = ("flows", "bytes", "packets")
-_IPV4_WIDTH = 15
-_MIN_ADDRESS = 12  # '203.0…13.200': an address cut in the middle so its label fits
-_MIN_LABEL = 12
+_MIN_LABEL = 8
 _MAX_LABEL = 28
 _MIN_WIDTH = {"ip": 15, "int": 6, "other": 12}
 _MAX_WIDTH = {"ip": 39, "int": 6, "other": 30}
@@ -115,44 +113,55 @@ class Pane(Vertical):
     def _layout(self, width: int) -> tuple[tuple[str, ...], tuple[int, ...], int]:
         """(metric columns, room for each group value, room for an address's label; 0: none).
 
-        What gets room first: the pane's metric and whole IPv4 addresses, then a
-        second metric, then who each address is ('web-1', 'tor · NL Onion Relay', up
-        to _MAX_LABEL; addresses are cut to _MIN_ADDRESS for it), then the third
-        metric; what is left widens IPv6 addresses.
+        What gets room first: the pane's metric and whole IPv4 addresses (never cut), then a
+        second metric, then the IPv6 addresses the rows hold, whole if they can be, then who
+        each address is ('web-1', 'tor · NL Onion Relay': _MIN_LABEL to _MAX_LABEL), then the
+        third metric. Who an address is gives way before the address does: a label says
+        less than the address it is about, which the user copies and queries.
         """
         others = tuple(m for m in _METRIC_ORDER if m != self.spec.metric)
-        mins = [_MIN_WIDTH[_kind(n)] for n in self.spec.by]
-        maxes = [_MAX_WIDTH[_kind(n)] for n in self.spec.by]
+        # An address column is as wide as its widest address (an IPv4 one whole, whatever comes).
+        widest = [self._widest(i) if _kind(n) == "ip" else 0 for i, n in enumerate(self.spec.by)]
+        mins = [min(_MIN_WIDTH["ip"], max(w, 7)) if _kind(n) == "ip" else _MIN_WIDTH[_kind(n)]
+                for n, w in zip(self.spec.by, widest)]
+        wants = [max(low, min(w, _MAX_WIDTH["ip"])) if _kind(n) == "ip" else _MAX_WIDTH[_kind(n)]
+                 for n, low, w in zip(self.spec.by, mins, widest)]
         n_ip = sum(1 for n in self.spec.by if _kind(n) == "ip")
         metrics: list[str] = [self.spec.metric]
         used = sum(w + 2 for w in mins) + _metric_width(self.spec.metric)
         if used + _metric_width(others[0]) <= width:
             metrics.append(others[0])
             used += _metric_width(others[0])
+        widths = list(mins)
+        for i, n in enumerate(self.spec.by):
+            if _kind(n) == "ip":
+                grow = max(0, min(wants[i] - widths[i], width - used))  # IPv6 toward whole
+                widths[i] += grow
+                used += grow
         label = 0
-        # Who an address is (tor, spamhaus, web-1) says more than its last digits: shorten the
-        # addresses (cut in the middle) to _MIN_ADDRESS before leaving the labels out.
-        cut = max(0, -(-(used + n_ip * (_MIN_LABEL + 2) - width) // n_ip)) if n_ip else 0
-        if n_ip and len(metrics) == 2 and _IPV4_WIDTH - cut >= _MIN_ADDRESS:
-            label = _MIN_LABEL
-            used += n_ip * (_MIN_LABEL + 2 - cut)
-            mins = [w - cut if _kind(n) == "ip" else w for n, w in zip(self.spec.by, mins)]
-            grow = min(_MAX_LABEL - label, (width - used) // n_ip)
-            label += grow
-            used += grow * n_ip
+        if n_ip and len(metrics) == 2 and used + n_ip * (_MIN_LABEL + 2) <= width:
+            label = min(_MAX_LABEL, (width - used) // n_ip - 2)
+            used += n_ip * (label + 2)
         if len(metrics) == 2 and (not label or label == _MAX_LABEL) and used + _metric_width(others[1]) <= width:
             metrics.append(others[1])
             used += _metric_width(others[1])
-        spare = max(0, width - used)
-        widths = list(mins)
-        for i, (low, high) in enumerate(zip(mins, maxes)):
-            grow = min(high - low, spare)
-            widths[i] += grow
-            spare -= grow
+        for i, n in enumerate(self.spec.by):  # what is left widens the other values
+            if _kind(n) != "ip":
+                grow = max(0, min(wants[i] - widths[i], width - used))
+                widths[i] += grow
+                used += grow
         if not label and used > width:  # too narrow even for the minimum: squeeze the values
             short = used - width
             widths = [max(8, w - (short + len(widths) - 1) // len(widths)) for w in widths]
         return tuple(metrics), tuple(widths), label
+
+    def _widest(self, index: int) -> int:
+        """The longest value the rows hold in group column ``index``; 15 (an IPv4 address) before any."""
+        if self.result is None or not self.result.rows:
+            return _MIN_WIDTH["ip"]
+        name = self.spec.by[index]
+        lengths = [len(_show(name, r.values[index])) for r in self.result.rows if index < len(r.values) and not r.other]
+        return max(lengths, default=_MIN_WIDTH["ip"])
 
     def _build_columns(self) -> None:
         """(Re)make the columns for the current layout, keeping the cursor on its row and column."""
