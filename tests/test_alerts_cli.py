@@ -120,8 +120,16 @@ def test_show_prints_the_firing_and_its_flows(db: Path, capsys: pytest.CaptureFi
 
 def test_ack(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "alerts", "ack", "1", "--db", str(db))[1] == "acknowledged 1 firing\n"
-    code, out, err = run(capsys, "alerts", "ack", "2", "7", "--db", str(db))
-    assert (code, out, err) == (1, "acknowledged 1 firing\n", "flowtui: no firing 7\n")
+    code, out, err = run(capsys, "alerts", "ack", "2", "7", "--db", str(db))  # ids are checked first: 2 stays
+    assert (code, out, err) == (1, "", f"flowtui: no firing 7 in {db}; nothing acknowledged\n")
+    code, out, err = run(capsys, "alerts", "ack", "2", "7", "8", "--db", str(db))
+    assert (code, out, err) == (1, "", f"flowtui: no firings 7, 8 in {db}; nothing acknowledged\n")
+    with Store(db) as store:
+        assert [(f.id, f.acknowledged) for f in AlertLog(store).recent()] == [(3, False), (2, False), (1, True)]
+    assert run(capsys, "alerts", "ack", "1", "--db", str(db)) == (0, "firing 1 was already acknowledged\n", "")
+    assert run(capsys, "alerts", "ack", "1", "2", "--db", str(db)) == (
+        0, "acknowledged 1 firing\nfiring 1 was already acknowledged\n", ""
+    )
     with Store(db) as store:
         assert [(f.id, f.acknowledged) for f in AlertLog(store).recent()] == [(3, False), (2, True), (1, True)]
     assert run(capsys, "alerts", "ack", "--all", "--db", str(db))[1] == "acknowledged 1 firing\n"
@@ -142,7 +150,12 @@ def test_mute_and_unmute(db: Path, cfg: Path, capsys: pytest.CaptureFixture[str]
     assert [(m["rule"], m["group"]) for m in mutes] == [("scan", {"src_addr": "198.51.100.23"}), ("ssh", None)]
     assert before + 7200 <= mutes[1]["until"] <= time.time() + 7200
     code, _, err = run(capsys, "alerts", "mute", "nope", "--for", "1h", "--db", str(db), "--config", str(cfg))
-    assert (code, err) == (2, "flowtui: no rule named 'nope' in the config or among the stored firings\n")
+    assert (code, err) == (2, "flowtui: no rule named 'nope' in the config, the example rules or the stored firings;"
+                              " the config's: ssh, scan; the examples: ec2-direct, db-egress, threat-match, port-scan,"
+                              " reject-spike\n")
+    code, _, err = run(capsys, "alerts", "mute", "port-scn", "--for", "1h", "--db", str(db), "--config", str(cfg))
+    assert (code, err) == (2, "flowtui: no rule named 'port-scn' in the config, the example rules or the stored firings"
+                              " (did you mean port-scan?)\n")
     code, _, err = run(capsys, "alerts", "mute", "scan", "--for", "1h", "--group", "dst_port=22", "--db", str(db),
                        "--config", str(cfg))
     assert (code, err) == (2, "flowtui: --group must name each field scan groups by: src_addr\n")
@@ -171,7 +184,8 @@ def test_test_shows_what_a_rule_finds_in_the_newest_window(db: Path, cfg: Path, 
     code, out, _ = run(capsys, "alerts", "test", "port-scan", "--db", str(db), "--config", str(cfg))
     assert out.splitlines()[0] == "rule port-scan (the example rule, not in your config): action:REJECT"
     code, _, err = run(capsys, "alerts", "test", "nope", "--db", str(db), "--config", str(cfg))
-    assert (code, err) == (2, "flowtui: no rule named 'nope' in the config (flowtui alerts rules lists them)\n")
+    assert (code, err) == (2, "flowtui: no rule named 'nope' in the config or the example rules; the config's: ssh, scan;"
+                              " the examples: ec2-direct, db-egress, threat-match, port-scan, reject-spike\n")
 
 
 def test_rules_and_a_bad_rule(tmp_path: Path, cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -199,3 +213,40 @@ def test_notify_sends_a_test_message(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert body["text"].startswith(":rotating_light: *flowtui alert* flowtui-test: count = 1 (count &gt; 0) for src_addr=192.0.2.1")
     code, _, err = run(capsys, "alerts", "notify", "pager", "--config", str(c))
     assert (code, err) == (2, "flowtui: no [notifiers.pager] in the config\n")
+
+
+def test_list_writes_value_and_flows_alike(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "big.db"
+    with Store(path) as store:
+        r = rule(name="many", query="*", window="5m", condition="count > 1000")
+        ev = AlertEvaluator(store, [r], clock=lambda: FIRED).start()
+        write(store, [flow(src="203.0.113.9", dport=1 + i % 60000, start=T0 + i % 60) for i in range(5602)])
+        ev.close()
+    code, out, _ = run(capsys, "alerts", "--db", str(path))
+    assert code == 0
+    assert out.splitlines() == [
+        "ID  FIRED (UTC)          RULE  GROUP      VALUE  WINDOW (UTC)       FLOWS  STATE",
+        " 1  2026-11-27 10:01:40  many  all flows  5,602  11-27 09:56–10:01  5,602  new",
+    ]
+
+
+def test_mute_takes_an_example_rule_as_test_does(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "alerts", "--db", str(db), "mute", "port-scan", "--for", "1h")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("muted port-scan until ") and lines[0].endswith(" UTC (1h); firings are still recorded")
+    assert lines[1:] == ["(port-scan is an example rule: flowtui demo runs it; your config does not)"]
+    with Store(db) as store:
+        assert [(m["rule"], m["group"]) for m in AlertLog(store).mutes()] == [("port-scan", None)]
+
+
+def test_rules_lists_and_checks_notifiers_no_rule_uses(tmp_path: Path, cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg.write_text(CONFIG + '[notifiers.pager]\ntype = "command"\ncommand = ["/bin/true"]\n')
+    code, out, _ = run(capsys, "alerts", "rules", "--config", str(cfg))
+    assert code == 0
+    assert out.splitlines()[-2:] == ["", "[notifiers.pager] command true, timeout 30 s, 4 attempts (unused: no rule tells it)"]
+    cfg.write_text(CONFIG + '[notifiers.chat]\ntype = "slack"\nurl_env = "FLOWTUI_TEST_NO_SUCH_VAR"\n')
+    code, out, err = run(capsys, "alerts", "rules", "--config", str(cfg))
+    assert code == 1
+    assert (out, err) == ("", f"flowtui: {cfg}: [notifiers.chat]: url_env names FLOWTUI_TEST_NO_SUCH_VAR, which is not set"
+                              " in the environment\n")

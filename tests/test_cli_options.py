@@ -90,3 +90,18 @@ def test_only_options_before_a_double_dash_are_joined() -> None:
 
     assert join_dash_values(["query", "--sort", "-bytes", "--", "--sort", "-x"]) == ["query", "--sort=-bytes", "--", "--sort", "-x"]
     assert join_dash_values(["tail", "--stream", "s", "--start", "-2h"]) == ["tail", "--stream", "s", "--start=-2h"]
+
+
+def test_a_table_column_of_dashes_only_is_left_aligned_numbers_right() -> None:
+    import io
+
+    from flowtui.cli.query import print_table
+
+    out = io.StringIO()
+    rows = [{"eventName": "DeleteBucket", "errorCode": None, "n": 5602}, {"eventName": "Get", "errorCode": None, "n": 7}]
+    print_table(["eventName", "errorCode", "n"], [{**r, "n": f"{r['n']:,}"} for r in rows], out)
+    assert out.getvalue().splitlines() == [
+        "eventName     errorCode      n",
+        "DeleteBucket  -          5,602",
+        "Get           -              7",
+    ]

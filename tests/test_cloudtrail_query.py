@@ -45,7 +45,7 @@ def test_the_guide_example_as_a_table(run) -> None:  # type: ignore[no-untyped-d
     assert (code, err) == (0, "")
     assert out == (
         "eventTime             sourceIPAddress  eventSource       eventName           userIdentity.userName  errorCode  awsRegion\n"
-        "2026-11-27T10:02:30Z  198.51.100.77    s3.amazonaws.com  DeleteBucketPolicy  Deployer                       -  us-east-2\n"
+        "2026-11-27T10:02:30Z  198.51.100.77    s3.amazonaws.com  DeleteBucketPolicy  Deployer               -          us-east-2\n"
     )
 
 

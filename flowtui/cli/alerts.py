@@ -14,7 +14,7 @@ from flowtui.alerts.firings import group_json
 from flowtui.alerts.notifiers import DeliveryError, load_notifiers
 from flowtui.alerts.rules import Rule, load_rules, parse_rule
 from flowtui.cli import common
-from flowtui.config import Config, parse_duration
+from flowtui.config import Config, did_you_mean, parse_duration
 from flowtui.errors import ConfigError, FlowtuiError, QueryError, UsageError
 from flowtui.query.window import TimeWindow, format_duration, parse_time
 
@@ -138,7 +138,7 @@ def run_list(args: argparse.Namespace) -> int:
             "group": f.group_text,
             "value": f.value_text,
             "window": _window_text(f),
-            "flows": f.flows,
+            "flows": f"{f.flows:,}",  # as VALUE is written: 5,602 next to 5,602
             "state": _state(f),
         }
         for f in firings
@@ -198,19 +198,27 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_ack(args: argparse.Namespace) -> int:
+    """Every id named is checked before any is acknowledged: one wrong id changes nothing."""
     if not args.ids and not args.all_:
         raise UsageError("name the firings to acknowledge (flowtui alerts ack 12 13) or pass --all")
     with common.open_store(args) as store:
         history = AlertLog(store)
-        ids = list(args.ids)
+        named = list(dict.fromkeys(args.ids))
+        firings = {i: history.get(i) for i in named}
+        missing = [i for i, f in firings.items() if f is None]
+        if missing:
+            s = "s" if len(missing) > 1 else ""
+            raise FlowtuiError(f"no firing{s} {', '.join(map(str, missing))} in {store.path}; nothing acknowledged")
+        already = [i for i, f in firings.items() if f is not None and f.acknowledged]
+        ids = [i for i in named if i not in already]
         if args.all_:
-            ids += [f.id for f in history.recent(unacknowledged=True, limit=None) if f.id is not None]
-        found = history.acknowledge(ids)
-    missing = [i for i in args.ids if i not in found]
-    print(f"acknowledged {len(found)} firing{'s' if len(found) != 1 else ''}")
-    if missing:
-        print(f"flowtui: no firing {', '.join(map(str, missing))}", file=sys.stderr)
-        return 1
+            ids += [f.id for f in history.recent(unacknowledged=True, limit=None) if f.id is not None and f.id not in ids]
+        done = history.acknowledge(ids) if ids else []
+    if done or not already:
+        print(f"acknowledged {len(done)} firing{'s' if len(done) != 1 else ''}")
+    if already:
+        print(f"firing{'s' if len(already) > 1 else ''} {', '.join(map(str, already))} "
+              f"{'were' if len(already) > 1 else 'was'} already acknowledged")
     return 0
 
 
@@ -230,6 +238,8 @@ def run_mute(args: argparse.Namespace) -> int:
         history.mute(args.rule, until, group or None)
     what = f"{args.rule} for {' '.join(f'{k}={v}' for k, v in group.items())}" if group else args.rule
     print(f"muted {what} until {_utc(until)} UTC ({format_duration(int(seconds))}); firings are still recorded")
+    if rule is not None and not any(r.name == rule.name for r in load_rules(config)):
+        print(f"({args.rule} is an example rule: flowtui demo runs it; your config does not)")
     return 0
 
 
@@ -244,13 +254,33 @@ def run_unmute(args: argparse.Namespace) -> int:
 
 
 def _known_rule(name: str, config: Config, history: AlertLog) -> Rule | None:
-    """The configured rule named ``name``; None if only the store knows it; UsageError if nothing does."""
-    for rule in load_rules(config):
+    """The rule named ``name`` as :func:`_find_rule` finds it; None if only the store knows it."""
+    rule, _ = _find_rule(name, config, history)
+    return rule
+
+
+def _find_rule(name: str, config: Config, history: AlertLog | None = None) -> tuple[Rule | None, bool]:
+    """(rule, whether it is an example rule): the config's, else an example rule's (the ones
+    ``flowtui demo`` runs), else (None, False) for a name only stored firings carry.
+
+    Not found anywhere, a UsageError names the rules there are."""
+    rules = load_rules(config)
+    for rule in rules:
         if rule.name == name:
-            return rule
-    if history.recent(rule=name, limit=1):
-        return None
-    raise UsageError(f"no rule named {name!r} in the config or among the stored firings")
+            return rule, False
+    for table in DEFAULT_RULES:
+        if table["name"] == name:
+            return parse_rule(table, "example rules"), True
+    if history is not None and history.recent(rule=name, limit=1):
+        return None, False
+    configured = [r.name for r in rules]
+    known = list(dict.fromkeys([*configured, *(t["name"] for t in DEFAULT_RULES)]))
+    hint = did_you_mean(name, known, otherwise="")
+    where = "the config, the example rules or the stored firings" if history is not None else "the config or the example rules"
+    listed = (f"; the config's: {', '.join(configured)}" if configured else "") + (
+        f"; the examples: {', '.join(t['name'] for t in DEFAULT_RULES)}"
+    )
+    raise UsageError(f"no rule named {name!r} in {where}{hint or listed}")
 
 
 def _group(pairs: list[str], rule: Rule | None) -> dict[str, Any]:
@@ -320,22 +350,19 @@ def run_test(args: argparse.Namespace) -> int:
 
 
 def _rule_for_test(name: str, config: Config) -> tuple[Rule, bool]:
-    for rule in load_rules(config):
-        if rule.name == name:
-            return rule, False
-    for table in DEFAULT_RULES:
-        if table["name"] == name:
-            return parse_rule(table, "example rules"), True
-    raise UsageError(f"no rule named {name!r} in the config (flowtui alerts rules lists them)")
+    rule, example = _find_rule(name, config)
+    assert rule is not None  # without a store to ask, _find_rule finds a rule or raises
+    return rule, example
 
 
 def run_rules(args: argparse.Namespace) -> int:
     config = common.load_config(args)
-    rules, notifiers = load(config)
+    rules, _ = load(config)
+    notifiers = load_notifiers(config)  # every one, used or not: each is checked
+    used = {n for r in rules for n in r.notifiers}
     if not rules:
         print("no [[alerts]] rules in " + (str(config.path) if config.path else "the config (there is no config file)"))
         print("config.example.toml has examples to copy")
-        return 0
     for rule in rules:
         groups = f" by {', '.join(rule.group_by)}" if rule.group_by else ""
         tell = ", ".join(rule.notifiers) or "nobody (stored only)"
@@ -345,7 +372,8 @@ def run_rules(args: argparse.Namespace) -> int:
     if notifiers:
         print()
         for name, n in notifiers.items():
-            print(f"[notifiers.{name}] {n.describe()}, timeout {n.timeout:g} s, {n.attempts} attempts")
+            unused = "" if name in used else " (unused: no rule tells it)"
+            print(f"[notifiers.{name}] {n.describe()}, timeout {n.timeout:g} s, {n.attempts} attempts{unused}")
     return 0
 
 

@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable, Generator, Iterable, Sequence
@@ -246,7 +247,10 @@ def print_table(
     """Aligned columns, numbers to the right, shrunk to the terminal's width; returns the row count."""
     cells = [[cell(h, row.get(h)) for h in headers] for row in rows]
     titles = [(labels or {}).get(h, h) for h in headers]
-    right = [all(_numeric(r[i]) for r in cells) and bool(cells) for i in range(len(headers))]
+    # Numbers to the right; '-' (missing) goes with them, but a column of '-' alone is no number.
+    right = [
+        all(_numeric(r[i]) for r in cells) and any(r[i] != "-" for r in cells) for i in range(len(headers))
+    ]
     widths = [max([len(titles[i])] + [len(r[i]) for r in cells]) for i in range(len(headers))]
     limit = terminal_width()
     keep = len(headers)
@@ -296,8 +300,12 @@ def _line(values: Sequence[str], widths: Sequence[int], right: Sequence[bool]) -
     return "  ".join(parts).rstrip()
 
 
+_NUMBER = re.compile(r"-?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?%?")
+
+
 def _numeric(v: str) -> bool:
-    return v == "-" or v.lstrip("-").rstrip("%").replace(".", "", 1).isdigit()
+    """A number as tables print it (12, -3, 4.5, 50.0%, 5,602), or '-' for none."""
+    return v == "-" or _NUMBER.fullmatch(v) is not None
 
 
 def _split(text: str) -> list[str]:
