@@ -264,23 +264,43 @@ async def test_ticks_never_pile_up(db: Path) -> None:
         assert state["peak"] == 1
 
 
+@pytest.mark.parametrize(("size", "heights", "rooms"), [((80, 24), [5, 5, 5, 6], [2, 2, 2, 3]), ((100, 30), [6, 7, 7, 7], [3, 4, 4, 4])])
+async def test_a_small_terminal_shows_all_four_panes_with_fewer_rows(
+    tmp_path: Path, size: tuple[int, int], heights: list[int], rooms: list[int]
+) -> None:
+    from tests.ui_data import pair_flows
+
+    db = write_flows(tmp_path / "flows.db", pair_flows(30))
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        await refreshed(pilot)
+        panes = list(app.dashboard.query(Pane))
+        await until(pilot, lambda: len(pane_rows(app, "top-talkers")) == panes[0].room())
+        assert [p.region.height for p in panes] == heights
+        assert all(p.region.bottom <= size[1] - 2 for p in panes)  # above the status line and the footer
+        assert not any(p.query_one(".pane-rate").display for p in panes)  # the sparkline went
+        assert [p.room() for p in panes] == rooms
+        assert len(pane_rows(app, "top-talkers")) == rooms[0]  # its top groups and (other)
+        assert pane_rows(app, "top-talkers")[-1][0] == "(other)"
+
+
 async def test_narrow_terminal_stacks_panes_and_drops_columns(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(80, 24)) as pilot:
         await refreshed(pilot)
         panes = list(app.dashboard.query(Pane))
         assert [p.region.x for p in panes] == [0, 0, 0, 0]  # one column
-        assert [p.region.width for p in panes] == [79, 79, 79, 79]  # and a scrollbar
-        # Who each address is (tor, spamhaus) keeps its room: the addresses are cut first.
+        assert [p.region.width for p in panes] == [80, 80, 80, 80]  # no scrollbar: all four on screen
+        # Who each address is (tor, spamhaus) takes the room whole addresses leave.
         assert [str(c.label).strip() for c in panes[0].table.columns.values()] == [
             "src_addr", "who", "dst_addr", "who", "bytes ▼", "flows",
         ]
         await pilot.resize_terminal(60, 24)
         await pilot.pause(0.1)
         assert [str(c.label).strip() for c in panes[0].table.columns.values()] == [
-            "src_addr", "dst_addr", "bytes ▼", "flows",
+            "src_addr", "dst_addr", "bytes ▼", "flows", "packets",
         ]
-        assert pane_rows(app, "top-talkers")[0] == ["203.0.113.5", "10.0.1.10", "4.0 MB", "3"]
+        assert pane_rows(app, "top-talkers")[0] == ["203.0.113.5", "10.0.1.10", "4.0 MB", "3", "2,800"]
         await pilot.resize_terminal(44, 24)
         await pilot.pause(0.1)
         assert [str(c.label).strip() for c in panes[0].table.columns.values()] == ["src_addr", "dst_addr", "bytes ▼"]
@@ -468,14 +488,14 @@ async def test_addresses_stay_whole_and_who_gives_way_first(tmp_path: Path) -> N
 
     db = write_flows(tmp_path / "flows.db", [*FLOWS, flow(IPV6_TOR, 443, IPV6_WEB, 50000, 6, "ACCEPT", 9000, 9, 30)])
     app = make_app(db)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 40)) as pilot:
         await refreshed(pilot)
         pane = app.dashboard.pane("threat-matches")
         assert [str(c.label).strip() for c in pane.table.columns.values()] == ["src_addr", "dst_addr", "flows ▼", "bytes"]
         assert pane_rows(app, "threat-matches") == [
             ["198.51.100.7", "10.0.1.11", "5", "600 B"],
             ["10.0.1.11", "192.0.2.66", "1", "40.0 kB"],
-            ["2001:db8:70::77", "2a05:d018:1c4:3a00…7d2:3e61:c05b:9023", "1", "9.0 kB"],
+            ["2001:db8:70::77", IPV6_WEB, "1", "9.0 kB"],  # whole: who gave way
         ]
         await pilot.resize_terminal(200, 50)
         await pilot.pause(0.1)

@@ -210,8 +210,8 @@ class Pane(Vertical):
 
     def room(self) -> int:
         """Table rows that fit below the header (the ``(other)`` row among them); 0 before layout."""
-        height = self.content_size.height - 1 - 1  # the rate line, the table's header
-        return max(0, height)
+        rate = 1 if self.query_one(".pane-rate").display else 0  # a small terminal hides it
+        return max(0, self.content_size.height - rate - 1)  # and the table's header
 
     def _relayout(self) -> bool:
         """Fit the columns to the pane's width; True when they changed (and the table was rebuilt)."""
