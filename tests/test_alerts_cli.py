@@ -150,12 +150,12 @@ def test_mute_and_unmute(db: Path, cfg: Path, capsys: pytest.CaptureFixture[str]
     assert [(m["rule"], m["group"]) for m in mutes] == [("scan", {"src_addr": "198.51.100.23"}), ("ssh", None)]
     assert before + 7200 <= mutes[1]["until"] <= time.time() + 7200
     code, _, err = run(capsys, "alerts", "mute", "nope", "--for", "1h", "--db", str(db), "--config", str(cfg))
-    assert (code, err) == (2, "flowtui: no rule named 'nope' in the config, the example rules or the stored firings;"
+    assert (code, err) == (2, ("flowtui: no rule named 'nope' in the config, the example rules or the stored firings;"
                               " the config's: ssh, scan; the examples: ec2-direct, db-egress, threat-match, port-scan,"
-                              " reject-spike\n")
+                              " reject-spike\n"))
     code, _, err = run(capsys, "alerts", "mute", "port-scn", "--for", "1h", "--db", str(db), "--config", str(cfg))
-    assert (code, err) == (2, "flowtui: no rule named 'port-scn' in the config, the example rules or the stored firings"
-                              " (did you mean port-scan?)\n")
+    assert (code, err) == (2, ("flowtui: no rule named 'port-scn' in the config, the example rules or the stored firings"
+                              " (did you mean port-scan?)\n"))
     code, _, err = run(capsys, "alerts", "mute", "scan", "--for", "1h", "--group", "dst_port=22", "--db", str(db),
                        "--config", str(cfg))
     assert (code, err) == (2, "flowtui: --group must name each field scan groups by: src_addr\n")
@@ -184,8 +184,8 @@ def test_test_shows_what_a_rule_finds_in_the_newest_window(db: Path, cfg: Path, 
     code, out, _ = run(capsys, "alerts", "test", "port-scan", "--db", str(db), "--config", str(cfg))
     assert out.splitlines()[0] == "rule port-scan (the example rule, not in your config): action:REJECT"
     code, _, err = run(capsys, "alerts", "test", "nope", "--db", str(db), "--config", str(cfg))
-    assert (code, err) == (2, "flowtui: no rule named 'nope' in the config or the example rules; the config's: ssh, scan;"
-                              " the examples: ec2-direct, db-egress, threat-match, port-scan, reject-spike\n")
+    assert (code, err) == (2, ("flowtui: no rule named 'nope' in the config or the example rules; the config's: ssh, scan;"
+                              " the examples: ec2-direct, db-egress, threat-match, port-scan, reject-spike\n"))
 
 
 def test_rules_and_a_bad_rule(tmp_path: Path, cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -248,5 +248,5 @@ def test_rules_lists_and_checks_notifiers_no_rule_uses(tmp_path: Path, cfg: Path
     cfg.write_text(CONFIG + '[notifiers.chat]\ntype = "slack"\nurl_env = "FLOWTUI_TEST_NO_SUCH_VAR"\n')
     code, out, err = run(capsys, "alerts", "rules", "--config", str(cfg))
     assert code == 1
-    assert (out, err) == ("", f"flowtui: {cfg}: [notifiers.chat]: url_env names FLOWTUI_TEST_NO_SUCH_VAR, which is not set"
-                              " in the environment\n")
+    assert (out, err) == ("", (f"flowtui: {cfg}: [notifiers.chat]: url_env names FLOWTUI_TEST_NO_SUCH_VAR, which is not set"
+                              " in the environment\n"))

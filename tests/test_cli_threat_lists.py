@@ -49,9 +49,9 @@ def test_a_misspelled_list_id_exits_2_naming_the_lists(setup: tuple[Path, Path],
     assert run(capsys, "--config", str(cfg), "query", "--db", str(db), "--count", "src_addr_threat_indicated_bogus:true") == (
         2,
         "",
-        "flowtui: bad query: unknown threat list 'bogus' (lists: feodo, spamhaus, tor)\n"
+        ("flowtui: bad query: unknown threat list 'bogus' (lists: feodo, spamhaus, tor)\n"
         "  src_addr_threat_indicated_bogus:true\n"
-        "  ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n",
+        "  ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"),
     )
     rc, out, err = run(capsys, "--config", str(cfg), "top", "--db", str(db), "--by", "src_addr", "src_addr_threat_indicated_spamhau:true")
     assert (rc, out) == (2, "")
