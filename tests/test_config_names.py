@@ -69,23 +69,18 @@ def _uncommented_example() -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ConfigError,
-    reason="config.example.toml has `# cache_size` after `# [[enrich.accounts]]`, so uncommented it lands in the "
-    "account table (unknown key 'cache_size' in [[enrich.accounts]] #1); drop this marker once it moves above",
-)
 def test_the_example_config_fully_uncommented_loads(tmp_path: Path) -> None:
     p = tmp_path / "flowtui.toml"
     p.write_text(_uncommented_example())
     config = Config.load(p)
     assert set(config.data) == {"store", "ingest", "query", "enrich", "threat", "alerts", "notifiers", "sources", "ui", "panes"}
     assert config.data["ui"]["keys"] == {"app.quit": "ctrl+q"}
-    assert Retention.from_config(config).retain == 7 * 86400
+    retention = Retention.from_config(config)
+    assert (retention.max_age, retention.max_bytes, retention.rollup_max_age) == (7 * 86400, 20 * 2**30, 30 * 86400)
     assert query_timeout(config) == 10.0
     assert [s.id for s in ThreatSettings.from_config(config).lists] == ["spamhaus", "spamhaus_v6", "tor", "feodo", "firehol", "mine"]
     assert AwsSettings.from_config(config).regions == ("us-east-1", "eu-west-1")
-    assert [s.name for s in sources_from_config(config)] == ["vpc-flow-logs", "/vpc/flow-logs"]
+    assert [s.name for s in sources_from_config(config)] == ["kinesis:vpc-flow-logs", "cwlogs:/vpc/flow-logs"]
     env = {"FLOWTUI_SLACK_WEBHOOK": "https://hooks.slack.com/services/T/B/x", "FLOWTUI_SMTP_PASSWORD": "pw",
            "FLOWTUI_SIEM_TOKEN": "t"}
     rules, _ = alerts.load(config, env)
