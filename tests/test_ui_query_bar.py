@@ -165,6 +165,32 @@ async def test_history_up_and_down(db: Path) -> None:
         assert QueryHistory(store).recent() == ["action:REJECT", "dst_port:22"]
 
 
+async def test_a_recalled_query_that_fits_is_shown_from_its_start(db: Path) -> None:
+    short = "action:REJECT AND dst_port:22"
+    long = "dst_addr_entity_aws_type:EC2 AND src_addr_internal:false AND (dst_port:80 OR dst_port:443)"
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        for query in (short, long):
+            await pilot.press("slash", *query, "enter")
+            await until(pilot, lambda q=query: isinstance(app.screen, ResultsScreen) and app.screen.query_text == q)
+            await pilot.press("escape")
+        await pilot.press("slash", "up")  # the long one: scrolled to its end, where the cursor is
+        await pilot.pause()
+        field = bar(app).input
+        assert (bar(app).value, field.scroll_offset.x) == (long, len(long) + 1 - field.content_size.width)
+        await pilot.press("up")
+        await pilot.pause()
+        assert (bar(app).value, field.scroll_offset.x) == (short, 0)
+        assert field.render_line(0).text.startswith(short + " ")
+        await pilot.press("escape", "slash", *long, "enter")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.query_text == long)
+        await pilot.press("slash")  # the results' bar: its query's end, where the cursor is
+        await pilot.pause()
+        field = bar(app).input
+        assert (field.cursor_position, field.scroll_offset.x) == (len(long), len(long) + 1 - field.content_size.width)
+
+
 async def test_history_from_the_store_is_there_at_start(db: Path) -> None:
     with Store(db) as store:
         QueryHistory(store).add("dst_port:3389")

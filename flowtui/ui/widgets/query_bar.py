@@ -185,8 +185,20 @@ class QueryBar(Vertical):
     def set_value(self, value: str) -> None:
         self._recalled = value
         self.input.value = value
-        self.input.cursor_position = len(value)
+        self._cursor_to_end()
         self._check(value)
+
+    def _cursor_to_end(self) -> None:
+        """The cursor after the text, in view, the text shown from its start when it fits.
+
+        Input scrolls only as far as its cursor needs and only when the cursor moves: the
+        offset a long query left hid the start of a short one that fits whole, and a query
+        put in when the bar was made (a results screen's) had its cursor out of sight.
+        """
+        field = self.input
+        field.scroll_to(x=0, animate=False, immediate=True)
+        field.cursor_position = 0
+        field.cursor_position = len(field.value)
 
     def show_query(self, query: str) -> None:
         """The view now shows ``query``: the bar's text, and what it goes back to."""
@@ -238,7 +250,7 @@ class QueryBar(Vertical):
         # At once, not on the next idle (``focus()``): the keys typed right after '/'
         # (a fast typist, a paste) are already queued and must land in the bar.
         self.screen.set_focus(self.input)
-        self.input.cursor_position = len(self.input.value)
+        self._cursor_to_end()
 
     # --- validation ---------------------------------------------------------------
     def _check(self, text: str) -> None:
