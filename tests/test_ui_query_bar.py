@@ -68,9 +68,18 @@ async def test_completion_offers_fields_then_values_and_tab_takes_one(db: Path) 
         await pilot.press("slash", *"src_addr_th")
         await until(pilot, lambda: suggestions(app) != [])
         assert suggestions(app) == ["src_addr_threat_indicated:", "src_addr_threat_indicated_by:"]
-        await pilot.press("tab")
-        assert bar(app).value == "src_addr_threat_indicated:"
+        await pilot.press("tab")  # two candidates: what they share, as a shell does
+        assert bar(app).value == "src_addr_threat_indicated"
         assert app.focused is bar(app).input  # Tab completed; it did not move focus
+        await pilot.press("ctrl+u", *"dst_addr_ent")
+        await until(pilot, lambda: len(suggestions(app)) == 3)
+        await pilot.press("tab")
+        assert bar(app).value == "dst_addr_entity"  # not the first candidate's 'dst_addr_entity:'
+        await until(pilot, lambda: bar(app)._suggestions and bar(app).value == "dst_addr_entity")
+        await pilot.press("tab")  # nothing more is shared: nothing changes
+        assert bar(app).value == "dst_addr_entity" and app.focused is bar(app).input
+        await pilot.press("down", "down", "tab")  # the highlighted one
+        assert bar(app).value == "dst_addr_entity_description:"
         await pilot.press("ctrl+u")  # clear the line
         await pilot.press(*"dst_addr:10.0.1.1")
         await until(pilot, lambda: suggestions(app) != [])

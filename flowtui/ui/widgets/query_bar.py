@@ -1,7 +1,7 @@
 """The query bar: Graylog syntax checked as you type, completion, history.
 
-Enter always runs the query, even with the completion list open; Tab takes a
-completion. ↑/↓ move in the completion list while it is open and through the
+Enter always runs the query, even with the completion list open; Tab takes the
+highlighted completion, or completes what all candidates share (as a shell does). ↑/↓ move in the completion list while it is open and through the
 history otherwise. Escape closes the list, then leaves the bar.
 
 A query that starts with ``@cloudtrail`` searches CloudTrail events instead of
@@ -11,6 +11,7 @@ or takes it out, and the prompt says which scope the bar is in.
 
 from __future__ import annotations
 
+import os
 from typing import ClassVar
 
 from rich.highlighter import Highlighter
@@ -353,7 +354,7 @@ class QueryBar(Vertical):
             Option(Text.assemble((clean(s.label), "bold"), ("  " + clean(s.detail), "dim") if s.detail else ""))
             for s in items
         )
-        box.highlighted = None  # ↓ goes into the list; Tab takes the first
+        box.highlighted = None  # ↓ goes into the list; Tab completes what the candidates share
         box.display = True
 
     @property
@@ -361,19 +362,31 @@ class QueryBar(Vertical):
         return bool(self._suggestions) and self.query_one(OptionList).display
 
     def accept_suggestion(self, index: int | None = None) -> bool:
-        """Put the highlighted completion into the text; False when there is none."""
+        """Put the highlighted completion into the text; False when there is none.
+
+        With none highlighted, Tab completes as a shell does: the one candidate, or what
+        all candidates share (``dst_addr_ent`` → ``dst_addr_entity``), or nothing more.
+        """
         if not self.suggesting:
             return False
         box = self.query_one(OptionList)
         i = box.highlighted if index is None else index
-        if i is None:
-            i = 0
-        s = self._suggestions[i]
-        value = self.input.value
-        new = value[: s.start] + s.insert + value[s.end :]
-        self.input.value = new
-        self.input.cursor_position = s.start + len(s.insert)
+        if i is not None or len(self._suggestions) == 1:
+            s = self._suggestions[i or 0]
+            self._replace(s.start, s.end, s.insert)
+            return True
+        first = self._suggestions[0]
+        same_span = all((s.start, s.end) == (first.start, first.end) for s in self._suggestions)
+        shared = os.path.commonprefix([s.insert for s in self._suggestions])
+        typed = self.input.value[first.start : self.input.cursor_position]
+        if same_span and len(shared) > len(typed) and shared.startswith(typed):
+            self._replace(first.start, first.end, shared)
         return True
+
+    def _replace(self, start: int, end: int, text: str) -> None:
+        value = self.input.value
+        self.input.value = value[:start] + text + value[end:]
+        self.input.cursor_position = start + len(text)
 
     @on(OptionList.OptionSelected, "#query-suggestions")
     def _clicked(self, event: OptionList.OptionSelected) -> None:
