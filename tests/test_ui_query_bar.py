@@ -49,7 +49,7 @@ async def test_slash_focuses_the_bar_and_a_bad_query_is_marked(db: Path) -> None
         assert b.error is not None
         assert (b.error.start, b.error.end) == (9, 10)
         # The caret sits under the '(' that is never closed: prompt (2) + padding (1) + offset 9.
-        assert error_text(app) == " " * 12 + "^ unbalanced parentheses: this '(' is never closed (at 10)"
+        assert error_text(app) == " " * 12 + "^ ✗ unbalanced parentheses: this '(' is never closed (at 10)"
         assert b.input.has_class("-invalid")
         await pilot.press("enter")  # a bad query is not run
         assert not isinstance(app.screen, ResultsScreen)
@@ -59,6 +59,22 @@ async def test_slash_focuses_the_bar_and_a_bad_query_is_marked(db: Path) -> None
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
         assert app.screen.query_text == "dst_port:(22 OR 23)"
+
+
+async def test_every_error_has_the_same_form_cross_message_caret(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash", *"action:REJCT")
+        await until(pilot, lambda: error_text(app) != "")
+        message = bar(app).error.message
+        assert "did you mean REJECT?" in message
+        # The message does not fit after the caret at 80 columns: it goes on the next line.
+        assert error_text(app) == " " * 10 + "^^^^^\n" + f"✗ {message} (at 8)"
+        await pilot.press("ctrl+u", *"dst_port:[1 TO")
+        await until(pilot, lambda: "range" in error_text(app))
+        message = bar(app).error.message
+        assert error_text(app) == " " * 12 + f"^^^^^ ✗ {message} (at 10)"  # room after the caret
 
 
 async def test_completion_offers_fields_then_values_and_tab_takes_one(db: Path) -> None:

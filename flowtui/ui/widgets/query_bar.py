@@ -271,20 +271,20 @@ class QueryBar(Vertical):
         box.display = True
 
     def _error_line(self, error: QueryError) -> Text:
-        """A caret under the bad spot (when it is in view) and the message."""
+        """One form for every error: a caret under the bad spot (when it is in view), then
+        ``✗ message (at N)`` after it, or on the next line when the line has no room for it."""
         prompt = self.query_one(".query-prompt").outer_size.width or 1
         scroll_x = self.input.scroll_offset.x
         column = prompt + 1 + error.start - scroll_x  # 1: the input's left padding
         width = max(1, error.end - error.start)
-        message = f"{clean(error.message)} (at {error.start + 1})"
+        room = max(self.size.width, 1)
+        message = Text.assemble(("✗ ", "bold"), f"{clean(error.message)} (at {error.start + 1})")
         line = Text()
-        if 0 <= column and column + width + 2 + len(message) <= max(self.size.width, 1):
+        if 0 <= column and column + width <= room:
             line.append(" " * column)
             line.append("^" * width, style="bold")
-            line.append(" ")
-        else:
-            line.append("✗ ", style="bold")
-        line.append(message)
+            line.append(" " if column + width + 1 + len(message) <= room else "\n")
+        line.append_text(message)
         return line
 
     @on(Input.Changed, "#query-input")
