@@ -27,11 +27,11 @@ def plain(widget: Static, width: int = 100) -> str:
     return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())  # type: ignore[attr-defined]
 
 
-async def open_address(pilot: Any, pane: str, row: int, column: int) -> AddressScreen:
+async def open_address(pilot: Any, pane: str, row: int, column: str) -> AddressScreen:
     app = pilot.app
     table = app.dashboard.pane(pane).table
     table.focus()
-    table.move_cursor(row=row, column=column)
+    table.move_cursor(row=row, column=list(table.columns).index(column))  # by name: a 'who' column may come between
     await pilot.press("enter")
     await until(pilot, lambda: isinstance(app.screen, AddressScreen) and app.screen.info is not None)
     return app.screen
@@ -41,7 +41,7 @@ async def test_address_page_contents(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(140, 45)) as pilot:
         await refreshed(pilot)
-        screen = await open_address(pilot, "threat-matches", 0, 1)  # 198.51.100.7 → [10.0.1.11]
+        screen = await open_address(pilot, "threat-matches", 0, "dst_addr")  # 198.51.100.7 → [10.0.1.11]
         assert screen.address == "10.0.1.11"
         assert plain(screen.query_one("#address-title", Static)) == f"10.0.1.11  EC2  {MARKUP_NAME}  internal"
         assert plain(screen.query_one("#address-facts", Static)).splitlines() == [
@@ -71,7 +71,7 @@ async def test_an_external_threat_address(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(140, 45)) as pilot:
         await refreshed(pilot)
-        screen = await open_address(pilot, "rejects", 0, 0)  # [198.51.100.7] → 22
+        screen = await open_address(pilot, "rejects", 0, "src_addr")  # [198.51.100.7] → 22
         assert plain(screen.query_one("#address-title", Static)) == "198.51.100.7  external   THREAT"
         assert plain(screen.query_one("#address-facts", Static)).splitlines() == [
             "entity    –   country       NL",
@@ -85,7 +85,7 @@ async def test_flows_from_flows_to_and_copy(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(140, 45)) as pilot:
         await refreshed(pilot)
-        await open_address(pilot, "top-talkers", 0, 1)  # 203.0.113.5 → [10.0.1.10]
+        await open_address(pilot, "top-talkers", 0, "dst_addr")  # 203.0.113.5 → [10.0.1.10]
         await pilot.press("c")
         assert app.clipboard == "10.0.1.10"
         await pilot.press("f")
@@ -103,7 +103,7 @@ async def test_enter_on_a_peer_opens_the_peer(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(140, 45)) as pilot:
         await refreshed(pilot)
-        screen = await open_address(pilot, "top-talkers", 0, 1)
+        screen = await open_address(pilot, "top-talkers", 0, "dst_addr")
         peers = screen.query_one("#address-peers")
         peers.focus()
         await pilot.press("enter")

@@ -506,6 +506,39 @@ async def test_addresses_stay_whole_and_who_gives_way_first(tmp_path: Path) -> N
         ]
 
 
+async def test_a_stopped_source_shows_no_rate_or_lag_and_a_cut_line_says_so(db: Path) -> None:
+    from flowtui.store import Store
+
+    with Store(db) as store:
+        store.set_status("demo:1", "running", None, 612.0, 5)
+        store.set_status("demo:1", "running", None, 612.0, 5)
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        bar = app.screen.query_one("#status-bar")
+        assert str(bar.render()).startswith("● demo:1 running 612/s lag 5ms │ dead 0 │")
+        with Store(db) as store:
+            store.set_status("demo:1", "stopped", None, 612.0, 5)
+        app.request_refresh(force=False)
+        await until(pilot, lambda: str(bar.render()).startswith("● demo:1 stopped │ dead 0 │"))
+        detail = "synthetic traffic, seed 1, 500 records/s; making the first hour"
+        with Store(db) as store:
+            store.set_status("demo:1", "backfilling", detail, 41_400.0, 5)
+        app.request_refresh(force=False)
+        await until(pilot, lambda: "backfilling" in str(bar.render()))
+        line = str(bar.render())
+        assert line == "● demo:1 backfilling 41.4k/s lag 5ms — synthetic traffic, seed 1, 500 records…"
+        assert len(line) == bar.content_size.width == 78  # inside its padding
+
+
+async def test_a_byte_rate_is_never_zero_over_visible_bars() -> None:
+    from flowtui.ui.formatting import human_byte_rate
+
+    assert [human_byte_rate(r) for r in (2_500_000.0, 3.0, 0.3, 0.05, 0.0001, 0.0)] == [
+        "2.5 MB/s", "3 B/s", "18 B/min", "3 B/min", "8 B/d", "0 B/s",
+    ]
+
+
 async def test_a_new_source_shows_no_rate_until_one_is_measured(db: Path) -> None:
     """'running 0.0/s' in a source's (or a viewer's) first second is no rate: it says 'running'."""
     from flowtui.store import Store

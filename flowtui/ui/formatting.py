@@ -61,6 +61,15 @@ def human_bytes(value: float | None) -> str:
     return f"{v:.1f} {unit}" if v < 100 else f"{v:.0f} {unit}"
 
 
+def human_byte_rate(per_second: float) -> str:
+    """'1.2 MB/s'; below a byte a second, per minute, hour or day ('340 B/h'), never '0 B/s'
+    over bars that show traffic (a long window's buckets are hours or days wide)."""
+    for unit, seconds in (("s", 1), ("min", 60), ("h", 3600)):
+        if per_second == 0 or per_second * seconds >= 1:
+            return f"{human_bytes(per_second * seconds)}/{unit}"
+    return f"{human_bytes(per_second * 86400)}/d"
+
+
 def human_count(value: float | None) -> str:
     """12345 → '12.3k'; small counts stay exact."""
     if value is None:

@@ -20,7 +20,7 @@ from flowtui.query.window import TimeWindow
 from flowtui.ui.columns import FLOW_FIELDS, needs_date
 from flowtui.ui.data import AddressInfo
 from flowtui.ui.flow_list import fill_flows, flow_target
-from flowtui.ui.formatting import SortableText, clean, format_time, human_bytes, human_count, safe_text
+from flowtui.ui.formatting import SortableText, clean, format_time, human_byte_rate, human_bytes, human_count, safe_text
 from flowtui.ui.screens.trail_event import TrailEventScreen
 from flowtui.ui.terms import quote
 from flowtui.ui.widgets.flow_table import FlowTable
@@ -128,7 +128,7 @@ class AddressScreen(Screen[None]):
             peak = max(info.rate, default=0.0)
             per = info.bucket_seconds or 1
             self.query_one(".address-rate-label", Static).update(
-                Text(f"peak {human_bytes(peak / per)}/s", style="dim")
+                Text(f"peak {human_byte_rate(peak / per)}", style="dim")
             )
             self._fill_peers(info)
             self._fill_ports(info)

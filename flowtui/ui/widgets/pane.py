@@ -18,7 +18,7 @@ from textual.widgets.data_table import CellDoesNotExist
 from flowtui import catalog
 from flowtui.ui.columns import is_ip, is_numeric
 from flowtui.ui.data import PaneResult, PaneRow
-from flowtui.ui.formatting import METRIC_FORMAT, SortableText, fit, human_bytes, human_rate
+from flowtui.ui.formatting import METRIC_FORMAT, SortableText, fit, human_byte_rate, human_rate
 from flowtui.ui.frames import paint_with_the_key
 from flowtui.ui.panes import PaneSpec
 from flowtui.ui.widgets.flow_table import FlowTable
@@ -309,7 +309,7 @@ class Pane(Vertical):
         if not result.rate or per <= 0:
             self._update_line(".pane-rate-label", Text(""))
             return
-        value = human_bytes(peak / per) + "/s" if self.spec.metric == "bytes" else human_rate(peak / per)
+        value = human_byte_rate(peak / per) if self.spec.metric == "bytes" else human_rate(peak / per)
         self._update_line(".pane-rate-label", Text(f"peak {value}", style="dim"))
 
     def _show_empty(self, result: PaneResult) -> None:

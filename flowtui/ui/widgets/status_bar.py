@@ -14,6 +14,7 @@ from flowtui.ui.frames import paint_with_the_key
 STALE_AFTER = 30.0  # seconds without a status update before a source looks dead
 _GOOD = {"running", "ok", "tailing", "live", "caught-up", "caught_up", "idle", "done", "finished"}
 _BAD = {"error", "failed", "stopped", "dead", "crashed"}
+_ENDED = {"stopped", "dead", "crashed", "failed", "done", "finished"}  # no rate or lag to show
 
 
 class StatusBar(Static):
@@ -34,6 +35,9 @@ class StatusBar(Static):
             watch.changed.subscribe(self, self._alerts_changed)
         self._changed()
 
+    def on_resize(self) -> None:
+        self._changed()  # the cut, and its '…', move with the width
+
     def _alerts_changed(self, state: AlertState) -> None:
         self.alerts = state
         self._changed()
@@ -43,6 +47,9 @@ class StatusBar(Static):
         # layout, so the screen is not laid out again (this runs every tick); the same text
         # is not even repainted.
         text = self.status_text()
+        width = self.content_size.width
+        if width and text.cell_len > width:
+            text.truncate(width, overflow="ellipsis")  # Static crops without a sign: say the line goes on
         if text != getattr(self, "_shown", None):
             self._shown = text
             self.update(text, layout=False)
@@ -137,9 +144,11 @@ def _source(src: SourceState, now: float, vars_: dict[str, str], rate_known: boo
     out.append(clean(src.state), style=colour)
     if stale:
         out.append(f" (no news for {human_duration(now - src.updated)})", style=vars_.get("warning", "yellow"))
-    if src.records_per_s is not None and rate_known:
+    # A stopped or silent source's last rate and lag are history, not news: left out.
+    current = not stale and state not in _ENDED
+    if src.records_per_s is not None and rate_known and current:
         out.append(f" {human_rate(src.records_per_s)}")
-    if src.lag_ms is not None:
+    if src.lag_ms is not None and current:
         out.append(f" lag {human_duration(src.lag_ms / 1000)}")
     if src.errors:
         out.append(f" {src.errors} err", style=vars_.get("error", "red"))
