@@ -25,6 +25,26 @@ def help_rows(screen: HelpScreen) -> dict[str, list[tuple[str, str]]]:
     return dict(screen.sections)
 
 
+async def test_help_scrolls_with_the_table_keys(db: Path) -> None:
+    from textual.containers import VerticalScroll
+
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("question_mark")
+        body = app.screen.query_one("#help-body", VerticalScroll)
+        assert body.max_scroll_y > 1
+        await pilot.press("j")
+        await pilot.pause()
+        assert body.scroll_y == 1
+        await pilot.press("G")
+        await pilot.pause()
+        assert body.scroll_y == body.max_scroll_y
+        await pilot.press("g")
+        await pilot.pause()
+        assert body.scroll_y == 0
+
+
 async def test_help_lists_the_bindings(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(120, 50)) as pilot:
