@@ -43,6 +43,24 @@ async def event_page(pilot: Any) -> TrailEventScreen:
     return pilot.app.screen
 
 
+async def test_a_narrow_address_page_fits_its_calls_and_marks_the_cuts(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(60, 30)) as pilot:
+        await refreshed(pilot)
+        screen = await address_page(pilot, "198.51.100.7")
+        table = screen.query_one("#address-calls")
+        assert [str(c.label) for c in table.columns.values()] == ["time", "eventName", "user", "errorCode"]
+        assert table_rows(table) == [
+            ["09:59:15", "DeleteBucketPol…", "Deployer", ""],
+            ["09:56:40", "DeleteSecurityG…", "Bob", "Client.Unauthori…"],
+        ]
+        assert table.virtual_size.width <= table.size.width  # nothing runs past the box
+        table.focus()
+        table.move_cursor(row=1, column=1)
+        await pilot.press("enter")
+        assert (await event_page(pilot)).event_id == "ev-delete-sg"
+
+
 async def test_the_address_page_lists_its_calls_and_enter_opens_one(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(140, 50)) as pilot:

@@ -17,16 +17,19 @@ from textual.widgets import DataTable, Footer, Sparkline, Static
 
 from flowtui.errors import FlowtuiError
 from flowtui.query.window import TimeWindow
-from flowtui.ui.columns import FLOW_FIELDS, needs_date
+from flowtui.ui.columns import FLOW_FIELDS, needs_date, plan_columns, widest
 from flowtui.ui.data import AddressInfo
 from flowtui.ui.flow_list import fill_flows, flow_target
-from flowtui.ui.formatting import SortableText, clean, format_time, human_byte_rate, human_bytes, human_count, safe_text
+from flowtui.ui.formatting import SortableText, clean, fit, format_time, human_byte_rate, human_bytes, human_count, safe_text
 from flowtui.ui.screens.trail_event import TrailEventScreen
 from flowtui.ui.terms import quote
 from flowtui.ui.widgets.flow_table import FlowTable
 from flowtui.ui.widgets.status_bar import StatusBar
 
 CALL_FIELDS = ("time", "eventSource", "eventName", "user", "errorCode")
+# The CloudTrail field each column shows: its type says how it gives way to a narrow box.
+CALL_AS = {"time": "eventTime", "eventSource": "eventSource", "eventName": "eventName",
+           "user": "userIdentity.userName", "errorCode": "errorCode"}
 
 
 class AddressScreen(Screen[None]):
@@ -90,9 +93,6 @@ class AddressScreen(Screen[None]):
         calls_box = self.query_one("#address-calls-box")
         calls_box.border_title = Text("CloudTrail calls from this address")
         calls_box.display = False  # shown when there are some
-        calls = self.query_one("#address-calls", FlowTable)
-        for key in CALL_FIELDS:
-            calls.add_column(Text(key), key=key)
         peers = self.query_one("#address-peers", FlowTable)
         for key, label in (("direction", ""), ("peer", "peer"), ("bytes", "bytes"), ("flows", "flows")):
             peers.add_column(Text(label, justify="right" if key in ("bytes", "flows") else "left"), key=key)
@@ -231,18 +231,31 @@ class AddressScreen(Screen[None]):
         box.display = bool(calls)
         box.border_subtitle = Text(f"{len(calls)} in {self.window.describe()}") if calls else ""
         table = self.query_one("#address-calls", FlowTable)
-        table.clear()
         dated = needs_date(self.window, self.app.now())  # type: ignore[attr-defined]
         reject = self.app.theme_variables.get("reject", "red")
-        for i, call in enumerate(calls):
-            table.add_row(
-                SortableText(format_time(call["time"], with_date=dated), call["time"]),
-                safe_text(call["event_source"]),
-                safe_text(call["event_name"], style="bold"),
-                safe_text(call["user"]),
-                safe_text(call["error_code"] or "", style=f"bold {reject}"),
-                key=f"call-{i}",
-            )
+        texts = [
+            [format_time(c["time"], with_date=dated), *(clean(str(c[k] or "")) for k in ("event_source", "event_name", "user", "error_code"))]
+            for c in calls
+        ]
+        # Fitted as a results table is (their CloudTrail names say which give way): a cut value
+        # ends in '…', where the table used to run past the box and lose its end and border.
+        names = [CALL_AS[k] for k in CALL_FIELDS]
+        width = (self.query_one("#address-calls-box").size.width or self.size.width) - 3  # borders, scrollbar
+        shown, caps = plan_columns(names, widest(names, texts, list(CALL_FIELDS)), width)
+        styles = {"eventName": "bold", "errorCode": f"bold {reject}"}
+        with self.app.batch_update():
+            table.clear(columns=True)
+            for key, name in zip(CALL_FIELDS, names):
+                if name in shown:
+                    table.add_column(Text(key), key=key)
+            for i, (call, row) in enumerate(zip(calls, texts)):
+                cells = [SortableText(fit(row[0], caps[names[0]]), call["time"])] if names[0] in shown else []
+                cells += [
+                    Text(fit(t, caps[n], middle=False), style=styles.get(n, ""))
+                    for n, t in zip(names[1:], row[1:])
+                    if n in shown
+                ]
+                table.add_row(*cells, key=f"call-{i}")
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """A focused table brings its whole box into view, title and all (focus alone shows the table)."""
@@ -253,6 +266,7 @@ class AddressScreen(Screen[None]):
     def on_resize(self) -> None:
         if self.info is not None and self.is_mounted:
             self._fill_flows(self.info)
+            self._fill_calls(self.calls)
 
     # --- actions -----------------------------------------------------------------------
     def action_flows_from(self) -> None:
