@@ -198,6 +198,11 @@ async def test_a_src_dst_group_an_acked_mute_and_the_flows_that_came_after_it_fi
         # Enter's count is of now; the query gives way so that the window and the count at firing fit 100 columns.
         assert detail[1] == 'Enter opens the 3 flows of (src_addr:"2a05…:1c4b:7e2a:90d3" in 09:54:00–09:59:00 · 1 when it fired'
         assert len(detail[1]) == 100 - 2
+        await pilot.resize_terminal(80, 24)  # narrower: the window goes (the line above says it), not the query
+        await until(pilot, lambda: "when it fired" in str(screen.query_one("#alerts-detail").render()))
+        await pilot.pause()
+        detail = str(screen.query_one("#alerts-detail").render()).splitlines()
+        assert detail[1] == 'Enter opens the 3 flows of (src_addr:"2a05:…:1c4b:7e2a:90d3" · 1 when it fired'
 
 
 async def test_enter_opens_exactly_the_firings_flows(db: Path) -> None:

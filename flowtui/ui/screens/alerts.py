@@ -331,9 +331,14 @@ class AlertsScreen(Screen[None]):
         # Enter's count is of now: flows for the window may have arrived after it fired.
         now = self.flows_now.get(f.id) if f.id is not None else None
         head = "\nEnter opens the " + (f"{now:,} flow{'s' if now != 1 else ''} of " if now is not None else "flows of ")
-        tail = f" in {window} · {f.flows:,} when it fired"
         query = clean(f.query.strip() or "*") if not f.group else clean(f.drilldown_query())
-        room = (self.size.width or self.app.size.width) - 2 - len(head.lstrip()) - len(tail)
+        # The query first: a narrow line drops the window (the line above says it), then the
+        # count when it fired, before it cuts the query.
+        width = (self.size.width or self.app.size.width) - 2 - len(head.lstrip())
+        for tail in (f" in {window} · {f.flows:,} when it fired", f" · {f.flows:,} when it fired", ""):
+            room = width - len(tail)
+            if room >= min(len(query), 24):
+                break
         text.append(head, style="dim")
         text.append(fit(query, max(room, 12)))
         text.append(tail, style="dim")
