@@ -20,7 +20,16 @@ from flowtui.query.window import TimeWindow
 from flowtui.ui.columns import FLOW_FIELDS, needs_date, plan_columns, widest
 from flowtui.ui.data import AddressInfo
 from flowtui.ui.flow_list import fill_flows, flow_target
-from flowtui.ui.formatting import SortableText, clean, fit, format_time, human_byte_rate, human_bytes, human_count, safe_text
+from flowtui.ui.formatting import (
+    SortableText,
+    clean,
+    fit,
+    format_time,
+    human_byte_rate,
+    human_bytes,
+    human_count,
+    safe_text,
+)
 from flowtui.ui.screens.trail_event import TrailEventScreen
 from flowtui.ui.terms import quote
 from flowtui.ui.widgets.flow_table import FlowTable
@@ -249,7 +258,7 @@ class AddressScreen(Screen[None]):
                 if name in shown:
                     table.add_column(Text(key), key=key)
             for i, (call, row) in enumerate(zip(calls, texts)):
-                cells = [SortableText(fit(row[0], caps[names[0]]), call["time"])] if names[0] in shown else []
+                cells: list[Text] = [SortableText(fit(row[0], caps[names[0]]), call["time"])] if names[0] in shown else []
                 cells += [
                     Text(fit(t, caps[n], middle=False), style=styles.get(n, ""))
                     for n, t in zip(names[1:], row[1:])
