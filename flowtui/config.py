@@ -131,7 +131,8 @@ def check_names(data: dict[str, Any], path: str) -> None:
         if name not in SECTIONS:
             owners = [s for s, keys in SECTIONS.items() if keys and name in keys and not isinstance(value, dict)]
             if owners:
-                raise ConfigError(f"{name!r} in {path} is outside any section: it belongs under [{owners[0]}]")
+                under = " or ".join(f"[{o}]" for o in owners)
+                raise ConfigError(f"{name!r} in {path} is outside any section: it belongs under {under}")
             raise ConfigError(f"unknown section [{name}] in {path}" + did_you_mean(name, list(SECTIONS), "[{}]"))
         known = SECTIONS[name]
         if known is None:

@@ -34,6 +34,7 @@ def _error(tmp_path: Path, text: str) -> str:
         ('[stor]\nretain = "1d"\n', "unknown section [stor] in bad.toml (did you mean [store]?)"),
         ('[store]\nretaim = "1d"\n', "unknown key 'retaim' in [store] of bad.toml (did you mean retain?)"),
         ('retain = "1d"\n', "'retain' in bad.toml is outside any section: it belongs under [store]"),
+        ("timeout = 5\n", "'timeout' in bad.toml is outside any section: it belongs under [query] or [threat]"),
         ("[zzz]\n", ("unknown section [zzz] in bad.toml (known: [alerts], [enrich], [ingest], [notifiers], "
                     "[panes], [query], [sources], [store], [threat], [ui])")),
         ('[[panes]]\ntitel = "x"\n', "unknown key 'titel' in [[panes]] #1 of bad.toml (did you mean title?)"),

@@ -282,3 +282,15 @@ def test_a_payload_without_start_takes_the_cloudwatch_events_time(tmp_path: Path
     with Store(tmp_path / "p.db") as s:
         Pipeline(s, log_format=fmt).ingest_payloads([(_payload([("1", 1_700_000_123_456, "eni-1 10.0.0.1 10.0.0.2 ACCEPT")]), "#1")], "test")
         assert s.conn.execute("SELECT start FROM flows").fetchall() == [(1_700_000_123,)]
+
+
+def test_cli_ingest_of_a_gzip_cut_in_its_first_block_says_so_once(tmp_path: Path, shared_testdata: Path) -> None:
+    """An unreadable file is one error and one message, not also 'nothing stored' as if its format were wrong."""
+    db = tmp_path / "cut.db"
+    cut = tmp_path / "cut.gz"
+    cut.write_bytes(gzip.compress((shared_testdata / "flowlogs" / "aws-docs-v2.log").read_bytes())[:30])
+    result = _cli("ingest", "--db", str(db), str(cut))
+    assert result.returncode == 1
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"flowtui: {cut}: stopped at line "), lines
+    assert "nothing stored" not in result.stderr.decode()

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             stats = _ingest_one(pipeline, path, args, log_format)
             for message in stats.messages:
                 print(f"flowtui: {message}", file=sys.stderr)
-            if stats.nothing_good():
+            if stats.nothing_good() and not stats.errors:  # an unreadable file has said so already
                 stats.errors += 1
                 why = f" ({stats.first_reject})" if stats.first_reject else ""
                 # Flow-log lines all rejected: most often a custom format not given.
