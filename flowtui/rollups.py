@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 import json
 import sqlite3
+import time
 from collections.abc import Mapping
 from operator import itemgetter
 from typing import Any
@@ -75,10 +76,13 @@ def prune(conn: sqlite3.Connection, cutoff: int | None, step_rows: int) -> int:
 
 
 Seal = tuple[int, int, int]
-_SEAL = f'SELECT count(*), coalesce(sum(flows), 0), coalesce(max(last_id), 0) FROM {schema.ROLLUPS[0].table} WHERE "start" >= ? AND "start" < ?'
+_SEAL_COLS = ("count(*)", "coalesce(sum(flows), 0)", "coalesce(max(last_id), 0)")  # a bucket's seal, from its minutes
+_SEAL = f'SELECT {", ".join(_SEAL_COLS)} FROM {schema.ROLLUPS[0].table} WHERE "start" >= ? AND "start" < ?'
 TOPS_GRACE = 60  # a bucket is closed once flows this much newer than its end are stored
 TOPS_LOOKBACK = 3600  # buckets this much older than the newest flow are left as they are
+TOPS_CLOCK_SLACK = 120  # flows dated further past the writer's clock do not close buckets
 TOPS_MIN_ROWS = 16_384  # rollup rows a bucket needs for its biggest to be kept (fewer are sorted in ~2 ms)
+TOPS_MAX_SHARE = 0.5  # kept rows, at most, per row of the bucket (small groups are kept whole, once per metric)
 
 
 def seal(conn: sqlite3.Connection, start: int, seconds: int) -> Seal:
@@ -89,22 +93,26 @@ def seal(conn: sqlite3.Connection, start: int, seconds: int) -> Seal:
     return tuple(conn.execute(_SEAL, (start, start + seconds)).fetchone())  # type: ignore[return-value]
 
 
-def stale_tops(conn: sqlite3.Connection) -> list[tuple[int, Seal, bool]]:
+def stale_tops(conn: sqlite3.Connection, now: float | None = None) -> list[tuple[int, Seal, bool]]:
     """(bucket, seal, kept before) of the recent closed buckets whose biggest rows are not kept as they are now.
 
-    Closed: flows more than :data:`TOPS_GRACE` newer than the bucket's end are stored.
-    Flows arriving later still change it (its seal then differs, and readers sort the
-    bucket again until the writer keeps it anew).
+    Closed: flows at least :data:`TOPS_GRACE` seconds newer than the bucket's end are
+    stored, "newest" going no further than :data:`TOPS_CLOCK_SLACK` past ``now`` (the
+    writer's clock), so one flow dated ahead closes no bucket early. Flows arriving
+    later still change it (its seal then differs, and readers sort the bucket again
+    until the writer keeps it anew).
     """
     unit = schema.TOPS_OF.seconds
     newest = conn.execute(f'SELECT max("start") FROM {schema.ROLLUPS[0].table}').fetchone()[0]
     if newest is None:
         return []
-    hi = floor(newest + schema.ROLLUP_SECONDS - TOPS_GRACE, unit)  # buckets ending by then are closed
+    newest = min(int(newest), int(time.time() if now is None else now) + TOPS_CLOCK_SLACK)
+    hi = floor(newest - TOPS_GRACE, unit)  # a bucket before it ends TOPS_GRACE or more before newest
     lo = floor(newest - TOPS_LOOKBACK, unit)
     sql = (
-        f'SELECT m.b, m.n, m.f, m.l, s."start" IS NOT NULL FROM (SELECT "start" - "start" % {unit} AS b, count(*) AS n, '
-        f"sum(flows) AS f, max(last_id) AS l FROM {schema.ROLLUPS[0].table} WHERE \"start\" >= ? AND \"start\" < ? GROUP BY b) m "
+        f'SELECT m.b, m.n, m.f, m.l, s."start" IS NOT NULL FROM (SELECT "start" - "start" % {unit} AS b, '
+        + ", ".join(f"{e} AS {a}" for e, a in zip(_SEAL_COLS, "nfl"))
+        + f" FROM {schema.ROLLUPS[0].table} WHERE \"start\" >= ? AND \"start\" < ? GROUP BY b) m "
         f'LEFT JOIN {schema.SEALS_TABLE} s ON s."start" = m.b '
         # A small bucket's seal is kept with its flows as -1 - flows: as it was, and nothing kept (see keep_tops).
         "WHERE s.\"start\" IS NULL OR ((s.minutes, s.flows, s.last_id) <> (m.n, m.f, m.l) "
@@ -114,7 +122,12 @@ def stale_tops(conn: sqlite3.Connection) -> list[tuple[int, Seal, bool]]:
 
 
 def keep_tops(
-    conn: sqlite3.Connection, bucket: int, sealed: Seal, keep: int = schema.TOPS_KEEP, min_rows: int | None = None
+    conn: sqlite3.Connection,
+    bucket: int,
+    sealed: Seal,
+    keep: int = schema.TOPS_KEEP,
+    min_rows: int | None = None,
+    max_share: float | None = None,
 ) -> None:
     """Keep the biggest rows of ``bucket`` (see :data:`schema.TOPS_TABLE`), as of ``sealed`` (inside the writing transaction).
 
@@ -127,8 +140,7 @@ def keep_tops(
     rows = conn.execute(f'SELECT {cols}, {metrics} FROM {r.table} WHERE "start" = ?', (bucket,)).fetchall()
     conn.execute(f'DELETE FROM {schema.TOPS_TABLE} WHERE "start" = ?', (bucket,))
     if len(rows) < (TOPS_MIN_ROWS if min_rows is None else min_rows):  # read whole in a few ms: keeping its rows would cost more room than it saves time
-        minutes, flows, last_id = sealed  # a seal no reader matches, that stale_tops knows as this one
-        conn.execute(f"INSERT OR REPLACE INTO {schema.SEALS_TABLE} VALUES (?, ?, ?, ?)", (bucket, minutes, -1 - flows, last_id))
+        _keep_nothing(conn, bucket, sealed)
         return
     n = len(r.dims)
     assert [schema.STORAGE_BY_COLUMN.get(c) for c in r.dims[:2]] == ["address", "address"], "the pair leads the key"
@@ -150,9 +162,18 @@ def keep_tops(
             out += [(bucket, m, 0, row[n + m], *row[:n]) for row in ranked[:keep]]
             if len(ranked) > keep:  # the biggest left out
                 out.append((bucket, m, 1, ranked[keep][n + m], *ranked[keep][:n]))
+    if len(out) > (TOPS_MAX_SHARE if max_share is None else max_share) * len(rows):  # mostly small groups: room, little time saved
+        _keep_nothing(conn, bucket, sealed)
+        return
     out.sort(key=lambda t: (t[1], t[2], -t[3], t[4:]))  # the table's key order: appended, not spread over its pages
     conn.executemany(f"INSERT INTO {schema.TOPS_TABLE} VALUES ({', '.join('?' * (n + 4))})", out)
     conn.execute(f"INSERT OR REPLACE INTO {schema.SEALS_TABLE} VALUES (?, ?, ?, ?)", (bucket, *sealed))
+
+
+def _keep_nothing(conn: sqlite3.Connection, bucket: int, sealed: Seal) -> None:
+    """Seal ``bucket`` as kept with no rows: readers sort it themselves, and :func:`stale_tops` leaves it alone."""
+    minutes, flows, last_id = sealed  # a seal no reader matches, that stale_tops knows as this one
+    conn.execute(f"INSERT OR REPLACE INTO {schema.SEALS_TABLE} VALUES (?, ?, ?, ?)", (bucket, minutes, -1 - flows, last_id))
 
 
 def set_raw_from(conn: sqlite3.Connection, bound: int) -> None:

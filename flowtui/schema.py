@@ -133,7 +133,8 @@ def flows_insert_sql(columns: Sequence[str], packed: bool) -> str:
     at = {c: i + 1 for i, c in enumerate(columns)}
     plain = [c for c in columns if c not in PACKED_COLUMNS]
     values = [f"?{at[c]}" for c in plain]
-    pack = [f"(coalesce(?{at[c]} + 1, 0) << {shift})" for c, shift, _ in _PACKING if c in at]
+    # Each field masked to its bits: a value out of range comes back wrong but never spills into its neighbours.
+    pack = [f"((coalesce(?{at[c]} + 1, 0) & {(1 << bits) - 1}) << {shift})" for c, shift, bits in _PACKING if c in at]
     if "version" in at:
         fits = f"?{at['version']} BETWEEN 1 AND {(1 << _VERSION_BITS) - 1}"
         pack.append(f"CASE WHEN {fits} THEN ?{at['version']} ELSE 0 END")

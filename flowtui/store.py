@@ -46,8 +46,8 @@ _ADDR_CACHE = 200_000  # addresses kept in memory before the cache starts over
 _PAGE_SIZE = 8192  # new files: fewer, fuller pages for the narrow rows and their indexes
 _WRITER_CACHE_KB = 32_768  # page cache of a writing connection (SQLite's default is 2 MB)
 _REBUILD_STEP = 500_000  # flows summed at a time when an upgrade builds the rollups
-_TOPS_AGAIN = 60.0  # seconds before a kept bucket changed by late flows is kept anew
-_TOPS_PER_WRITE = 2  # closed buckets kept by one write, at most
+_TOPS_AGAIN = 180.0  # seconds between two re-keeps of buckets changed by late flows (each a sort inside a write)
+_TOPS_PER_WRITE = 1  # closed buckets kept by one write, at most (~0.2 s for 80,000 rows)
 _MASK47 = (1 << 47) - 1
 _TOP = 1 << 63
 
@@ -216,7 +216,7 @@ class Store:
         self.retention = retention or Retention()
         self._next_prune = time.monotonic() + self.retention.interval
         self._last_addr: dict[str, tuple[Profile, int]] = {}
-        self._tops_kept: dict[int, float] = {}  # bucket -> when this writer last kept its biggest rows
+        self._tops_again_at = 0.0  # monotonic time from which this writer may keep a changed bucket anew
         # Called with each WriteResult after its transaction commits, on the writing
         # thread (alert rules evaluate the new rows here). A listener must not raise.
         self.on_write: list[Callable[[WriteResult], None]] = []
@@ -298,8 +298,8 @@ class Store:
             if version == 6:  # its closed buckets' biggest rows were kept in another layout: kept again below
                 for stmt in (f"DROP VIEW {schema.TOPS_VIEW}", f"DROP TABLE {schema.TOPS_TABLE}", f"DROP TABLE {schema.SEALS_TABLE}"):
                     self.conn.execute(stmt)
-            if version in (3, 4, 5, 6):  # schemas 6, 7 (1, 2: rebuilt above): the writer keeps closed buckets'
-                for stmt in schema.tops_statements():  # biggest rows, and five-minute buckets keep no flows ids
+            if version in (3, 4, 5, 6):  # what schemas 6 and 7 added (1, 2: rebuilt above): the writer keeps closed
+                for stmt in schema.tops_statements():  # buckets' biggest rows, and five-minute buckets keep no flows ids
                     self.conn.execute(stmt)
                 for r in schema.ROLLUPS:
                     self._reorder_rollup(r)
@@ -316,8 +316,7 @@ class Store:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version == schema.SCHEMA_VERSION:
             return True
-        if version > schema.SCHEMA_VERSION:
-            raise StoreError(f"{self.path} was written by a newer flowtui (schema {version}); upgrade flowtui")
+        self._check_not_newer(version)
         if self.readonly:
             raise StoreError(
                 f"{self.path} needs an upgrade (schema {version} → {schema.SCHEMA_VERSION}), which a reader cannot do: "
@@ -326,6 +325,10 @@ class Store:
         if locked and version == 0 and self.db.table_names():
             raise StoreError(f"{self.path} is an SQLite file but not a flowtui store")
         return False
+
+    def _check_not_newer(self, version: int) -> None:
+        if version > schema.SCHEMA_VERSION:
+            raise StoreError(f"{self.path} was written by a newer flowtui (schema {version}); upgrade flowtui")
 
     def _keep_legacy_seen(self, prefix: str) -> None:
         """Older schemas hashed events otherwise; their days stay readable under ``prefix`` names.
@@ -454,7 +457,8 @@ class Store:
             self._origin_rows[row[0]] = tuple(row[1:])
             self._max["origins"] = max(self._max["origins"], row[0])
         schema_version = ex("PRAGMA schema_version").fetchone()[0]
-        if schema_version != self._schema_version:  # a column may have been added
+        if schema_version != self._schema_version:  # a column may have been added, or a newer flowtui upgraded the file
+            self._check_not_newer(ex("PRAGMA user_version").fetchone()[0])
             self._schema_version = schema_version
             columns = self._flow_columns()
             if columns != self._columns:
@@ -522,27 +526,28 @@ class Store:
     def _keep_tops(self, again_after: float = _TOPS_AGAIN, most: int = _TOPS_PER_WRITE) -> None:
         """Keep the biggest rows of buckets that have closed since (see :data:`schema.TOPS_TABLE`), inside the write.
 
-        A few buckets a write, each about a sort of its rows; a bucket that late flows
-        changed after it was kept is kept anew at most every ``again_after`` seconds
-        (readers sort it themselves meanwhile).
+        At most ``most`` buckets a write, each about a sort of its rows; a bucket that
+        late flows changed after it was kept is kept anew only when no other was in the
+        last ``again_after`` seconds (readers sort it themselves meanwhile), so late
+        flows, which every source has, cost a write a sort only now and then.
         """
         now = time.monotonic()
         done = 0
         for bucket, sealed, before in rollups.stale_tops(self.conn):
             if done >= most:
                 break
-            if before and now - self._tops_kept.get(bucket, -again_after) < again_after:
-                continue
+            if before and again_after > 0:
+                if now < self._tops_again_at:
+                    continue
+                self._tops_again_at = now + again_after
             rollups.keep_tops(self.conn, bucket, sealed)
-            self._tops_kept[bucket] = now
             done += 1
-        if len(self._tops_kept) > 1024:
-            self._tops_kept = {b: t for b, t in self._tops_kept.items() if now - t < again_after}
 
     def keep_all_tops(self) -> None:
-        """Keep the biggest rows of every recent closed bucket now (a bulk build's last step, an upgrade)."""
+        """Keep the biggest rows of every recent closed bucket now (a bulk build's last step; an upgrade calls :meth:`_keep_tops` itself)."""
         with self.transaction():
             self._keep_tops(again_after=0, most=1 << 30)
+        self._tops_again_at = time.monotonic() + _TOPS_AGAIN  # all just kept: late flows wait for the next re-keep
 
     def _after_write(self, result: WriteResult) -> None:
         for listener in self.on_write:
@@ -1147,7 +1152,12 @@ class _Transaction:
             # data_version changes only when another connection commits.
             version = conn.execute("PRAGMA data_version").fetchone()[0]
             if version != store._data_version:
-                store.sync()
+                try:
+                    store.sync()
+                except BaseException:  # __exit__ is not called when __enter__ raises (a newer flowtui upgraded the file)
+                    store._txn = self.outer
+                    conn.execute("ROLLBACK")
+                    raise
                 store._data_version = version
         return self
 

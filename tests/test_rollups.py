@@ -487,10 +487,12 @@ def test_closed_buckets_biggest_rows_kept_by_the_writer_give_the_panes_the_same_
     _ingest(store, 6_000, 5, T0, T0 + SPAN)
     m0 = rollups.ceil(T0, 300)
     window = TimeWindow(m0, m0 + 600)
-    sealed = [b for (b,) in store.conn.execute(f'SELECT "start" FROM {schema.SEALS_TABLE} ORDER BY 1')]
-    assert {m0, m0 + 300} <= set(sealed)  # kept by the writer as they closed
-    store.keep_all_tops()  # and again after the late flows that came since, as a writer does within a minute
+    kept = store.conn.execute(f"SELECT count(*) FROM {schema.SEALS_TABLE}").fetchone()[0]
+    assert kept  # kept by the writer as they closed, one a write
+    store.keep_all_tops()  # all of them, and again after the late flows that came since
     assert rollups.stale_tops(store.conn) == []
+    sealed = [b for (b,) in store.conn.execute(f'SELECT "start" FROM {schema.SEALS_TABLE} ORDER BY 1')]
+    assert {m0, m0 + 300} <= set(sealed)
     raw = QueryEngine(store, rollups=False)
     labelled = {q: [*by, *(f"{b}_{s}" for b in by if b.endswith("_addr") for s in LABELS)] for q, by, _ in PANES}
     want = {(q, limit): raw.top(q, window, labelled[q], m, limit) for q, _, m in PANES for limit in (1, 10, 1000)}  # type: ignore[arg-type]
@@ -508,7 +510,7 @@ def test_closed_buckets_biggest_rows_kept_by_the_writer_give_the_panes_the_same_
     for keep in (1, 3, schema.TOPS_KEEP):  # few rows kept: the bound of those left out decides more often
         with store.transaction():
             for b in sealed:
-                rollups.keep_tops(store.conn, b, rollups.seal(store.conn, b, 300), keep, min_rows=0)
+                rollups.keep_tops(store.conn, b, rollups.seal(store.conn, b, 300), keep, min_rows=0, max_share=float("inf"))
         read = statements()
         assert sum(f"FROM {schema.TOPS_VIEW} f" in s for s in read) == 2  # each bucket's rows first
         if keep == schema.TOPS_KEEP:  # and enough of them: no sort of a bucket (fewer may need the second round)
@@ -517,7 +519,7 @@ def test_closed_buckets_biggest_rows_kept_by_the_writer_give_the_panes_the_same_
         for q, _, m in PANES:
             for limit in (1, 10, 1000):
                 assert fast.top(q, window, labelled[q], m, limit) == want[q, limit], (keep, q, limit)  # type: ignore[arg-type]
-    # Late flows into a kept bucket, less than a minute after it was kept: it stays as it was (stale),
+    # Late flows into a kept bucket, less than _TOPS_AGAIN after it was kept: it stays as it was (stale),
     # and readers sort the bucket themselves until the writer keeps it anew.
     for n in (1, 2, 3):
         if n == 3:
@@ -533,10 +535,26 @@ def test_closed_buckets_biggest_rows_kept_by_the_writer_give_the_panes_the_same_
     assert [r["src_addr"] for r in top[:2]] == ["198.51.100.72", "198.51.100.71"]
 
 
-def test_a_schema_6_store_keeps_its_closed_buckets_biggest_rows_again_in_the_layout_of_7(tmp_path: Path) -> None:
+def _reads_kept_tops(store: Store, window: TimeWindow) -> int:
+    """How many statements a pane's query reads the kept biggest rows with."""
+    seen: list[str] = []
+    store.conn.set_trace_callback(seen.append)
+    QueryEngine(store).top("*", window, ["src_addr", "dst_addr"], "bytes", 10)
+    store.conn.set_trace_callback(None)
+    return sum(f"FROM {schema.TOPS_VIEW} f" in s for s in seen)
+
+
+def test_a_schema_6_store_keeps_its_closed_buckets_biggest_rows_again_in_the_layout_of_7(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rollups, "TOPS_MIN_ROWS", 0)  # small buckets kept too: their rows are read below
+    monkeypatch.setattr(rollups, "TOPS_MAX_SHARE", float("inf"))
     path = tmp_path / "v6.db"
     store = Store(path)
     _ingest(store, 3_000, 9, T0, T0 + SPAN)
+    m0 = rollups.ceil(T0, 300)
+    store.write(Batch([Part([_flow(m0 + 660, src="198.51.100.8")], V2_PRESENT)]))  # closes the buckets read below
+    store.keep_all_tops()
     store.close()
     conn = sqlite3.connect(path, isolation_level=None)  # as schema 6 left it: its own table, and its seals
     conn.execute(f"DROP VIEW {schema.TOPS_VIEW}")
@@ -549,8 +567,66 @@ def test_a_schema_6_store_keeps_its_closed_buckets_biggest_rows_again_in_the_lay
     assert sealed
     store = Store(path)
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 7
-    assert store.conn.execute(f"SELECT count(*) FROM {schema.SEALS_TABLE}").fetchone()[0] == sealed
-    window = TimeWindow(rollups.ceil(T0, 300), rollups.ceil(T0, 300) + 600)
+    m0 = rollups.ceil(T0, 300)
+    assert rollups.stale_tops(store.conn) == []  # every closed bucket kept again, in the new layout
+    seals = store.conn.execute(f'SELECT "start", minutes, flows, last_id FROM {schema.SEALS_TABLE} ORDER BY 1').fetchall()
+    assert len(seals) >= sealed
+    assert [(b, *rollups.seal(store.conn, b, 300)) for b, *_ in seals] == seals  # seals readers match
+    assert store.conn.execute(f"SELECT count(DISTINCT start) FROM {schema.TOPS_TABLE}").fetchone()[0] == len(seals)
+    window = TimeWindow(m0, m0 + 600)
+    assert _reads_kept_tops(store, window) == 1  # its one bucket with flows (they end before m0 + 300)
     fast, raw = QueryEngine(store), QueryEngine(store, rollups=False)
     for q, by, m in PANES:
         assert fast.top(q, window, by, m, 10) == raw.top(q, window, by, m, 10)  # type: ignore[arg-type]
+
+
+def test_a_late_flow_into_a_kept_bucket_is_kept_anew_one_bucket_a_write_and_answers_stay_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rollups, "TOPS_MIN_ROWS", 0)
+    monkeypatch.setattr(rollups, "TOPS_MAX_SHARE", float("inf"))
+    store = Store(tmp_path / "late.db")
+    _ingest(store, 3_000, 11, T0, T0 + SPAN)
+    m0 = rollups.ceil(T0, 300)
+    store.write(Batch([Part([_flow(m0 + 660, src="198.51.100.8")], V2_PRESENT)]))  # closes the buckets read below
+    store.keep_all_tops()
+    window = TimeWindow(m0, m0 + 600)
+    raw = QueryEngine(store, rollups=False)
+
+    def exact() -> None:
+        for q, by, m in PANES:
+            assert QueryEngine(store).top(q, window, by, m, 10) == raw.top(q, window, by, m, 10), q  # type: ignore[arg-type]
+
+    late = [_flow(b + 7, src="198.51.100.9", dst_addr="10.0.1.20", bytes=10**9) for b in (m0, m0 + 300)]
+    store.write(Batch([Part(late, V2_PRESENT)]))  # just after all were kept: not kept anew yet
+    assert [b for b, _, _ in rollups.stale_tops(store.conn)] == [m0, m0 + 300]
+    assert _reads_kept_tops(store, window) == 0  # seals differ: readers sort both buckets
+    exact()
+    store._tops_again_at = 0.0  # as after _TOPS_AGAIN seconds
+    store.write(Batch([Part([_flow(m0 + 600, src="198.51.100.10")], V2_PRESENT)]))
+    assert [b for b, _, _ in rollups.stale_tops(store.conn)] == [m0 + 300]  # one bucket a write, then a pause
+    assert _reads_kept_tops(store, window) == 1
+    exact()
+    store.write(Batch([Part([_flow(m0 + 610, src="198.51.100.11")], V2_PRESENT)]))
+    assert [b for b, _, _ in rollups.stale_tops(store.conn)] == [m0 + 300]
+    store._tops_again_at = 0.0
+    store.write(Batch([Part([_flow(m0 + 620, src="198.51.100.12")], V2_PRESENT)]))
+    assert rollups.stale_tops(store.conn) == []
+    assert _reads_kept_tops(store, window) == 2
+    exact()
+
+
+def test_a_future_dated_flow_closes_no_bucket_and_a_bucket_closes_a_full_grace_after_its_end(tmp_path: Path) -> None:
+    store = Store(tmp_path / "future.db")
+    b = rollups.ceil(T0, 300)
+    flows = [_flow(b - 290), _flow(b + 5), _flow(b + 86_400, src="10.9.9.9")]  # the last dated a day ahead
+    store.write(Batch([Part(flows, V2_PRESENT)]))
+    store.conn.execute(f"DELETE FROM {schema.SEALS_TABLE}")  # as if none were kept yet
+
+    def closed(now: int) -> list[int]:
+        return [bucket for bucket, _, _ in rollups.stale_tops(store.conn, now=now)]
+
+    assert closed(b + 30) == [b - 300]  # the open bucket stays open whatever the future flow says
+    grace = rollups.TOPS_GRACE - rollups.TOPS_CLOCK_SLACK
+    assert closed(b + 300 + grace - 1) == [b - 300]  # newest (the clock's limit) 59 s past b's end
+    assert closed(b + 300 + grace) == [b - 300, b]  # 60 s past it

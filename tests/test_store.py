@@ -167,6 +167,35 @@ def test_files_that_are_not_stores_are_refused(tmp_path: Path) -> None:
         Store(tmp_path / "missing.db", readonly=True)
 
 
+def test_a_store_upgraded_by_a_newer_flowtui_while_open_refuses_writes_with_the_same_error(tmp_path: Path) -> None:
+    path = tmp_path / "flows.db"
+    store = Store(path)
+    store.write(Batch([Part([_flow()], V2_PRESENT)]))
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE added_by_schema_99 (x)")
+    other.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
+    other.commit()
+    other.close()
+    message = f"{path} was written by a newer flowtui (schema {schema.SCHEMA_VERSION + 1}); upgrade flowtui"
+    for _ in range(2):  # refused again, not left inside a transaction
+        with pytest.raises(StoreError) as caught:
+            store.write(Batch([Part([_flow(start=1_700_000_060)], V2_PRESENT)]))
+        assert str(caught.value) == message
+    assert store.flow_count() == 1
+    store.close()
+
+
+def test_packed_ports_and_protocols_stay_in_their_fields_at_and_past_their_bounds(store: Store) -> None:
+    store.write(Batch([Part([_flow(src_port=65535, dst_port=0, protocol_number=255)], V2_PRESENT)]))
+    store.write(Batch([Part([_flow(src_port=0, dst_port=65535, protocol_number=0, start=1_700_000_060)], V2_PRESENT)]))
+    rows = store.conn.execute("SELECT src_port, dst_port, protocol_number, version FROM flows ORDER BY id").fetchall()
+    assert rows == [(65535, 0, 255, 2), (0, 65535, 0, 2)]
+    # Past the bounds (a bulk writer's bad row): each field is masked to its own bits, its neighbours kept.
+    store.write_rows(["start", "src_port", "dst_port", "protocol_number", "version"], [(1_700_000_120, 1 << 17, 80, 1 << 9, 2)])
+    last = store.conn.execute("SELECT src_port, dst_port, protocol_number, version FROM flows ORDER BY id DESC LIMIT 1").fetchone()
+    assert last == (0, 80, 0, 2)  # 2**17 + 1 and 2**9 + 1 masked: 1, stored as 0
+
+
 def test_retention_by_age_deletes_in_small_steps_and_drops_old_days(tmp_path: Path) -> None:
     from flowtui.store import Retention
 

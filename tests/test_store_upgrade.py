@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from flowtui import schema
+from flowtui import rollups, schema
 from flowtui.ingest import Pipeline
 from flowtui.store import Retention, Store, StoreError
 from tests.test_rollups import _rollup_rows, _summed_from_flows
@@ -103,7 +103,10 @@ def test_retention_drops_the_older_schemas_days_too(v4_path: Path) -> None:
 V5_FIXTURE = Path(__file__).parent / "data" / "store-v5.db.gz"  # the same three payloads, written at schema 5 (6930bc4)
 
 
-def test_a_schema_5_store_upgrades_to_keep_closed_buckets_biggest_rows(tmp_path: Path) -> None:
+def test_a_schema_5_store_upgrades_to_keep_closed_buckets_biggest_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rollups, "TOPS_GRACE", 0)  # its last flows start as its first bucket ends: closed at once
     path = tmp_path / "v5.db"
     with gzip.open(V5_FIXTURE) as src, open(path, "wb") as dst:
         shutil.copyfileobj(src, dst)
@@ -113,7 +116,10 @@ def test_a_schema_5_store_upgrades_to_keep_closed_buckets_biggest_rows(tmp_path:
     assert {schema.TOPS_TABLE, schema.SEALS_TABLE} <= tables
     for r in schema.ROLLUPS:  # five-minute buckets keep no flows ids now; their rows are copied as they were
         assert [row[1] for row in store.conn.execute(f"PRAGMA table_info({r.table})")] == ["start", *r.dims, *r.metrics]
-    assert "first_id" not in schema.TOPS_OF.metrics
+    # The upgrade sealed its closed bucket (1 minute, 50 flows, last id 50), as too small to keep rows of.
+    seals = store.conn.execute(f'SELECT "start", minutes, flows, last_id FROM {schema.SEALS_TABLE}').fetchall()
+    assert seals == [(1_779_926_100, 1, -1 - 50, 50)]
+    assert rollups.stale_tops(store.conn) == []
     assert store.flow_count() == 75
     pipeline = Pipeline(store)
     stats = pipeline.ingest_payloads([(p, f"again#{n}") for n, p in enumerate(payloads())], "test")
