@@ -177,6 +177,34 @@ async def test_x_cancels_an_export_and_removes_its_partial_file(db: Path, tmp_pa
         assert _toasts(app)[-1] == f"Wrote 450 flows to {out}"
 
 
+
+async def test_an_x_after_the_file_is_complete_is_too_late_and_says_what_was_written(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """x pressed between the file's rename into place and the end's toast: the file is whole, and the toast says so."""
+    from flowtui.ui.screens import results as results_module
+
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await _results(pilot, "dst_port:80")
+        out = tmp_path / "flows.csv"
+
+        def write_then_x(*args, **kwargs):  # type: ignore[no-untyped-def]
+            written = write_export(*args, **kwargs)
+            assert screen.exporting is not None
+            screen.exporting.stop.set()  # what x does
+            return written
+
+        monkeypatch.setattr(results_module, "write_export", write_then_x)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ExportScreen))
+        app.screen.query_one("#export-path").value = str(out)
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.exporting is None and not list(app.workers) and out.exists())
+        assert len(out.read_text().splitlines()) == 451
+        assert _toasts(app)[-1] == f"Wrote 450 flows to {out}"
+
 def test_a_cancel_midway_removes_the_partial_file_and_keeps_the_old_one(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -413,7 +413,7 @@ class ResultsScreen(Screen[None]):
                 job.request.path, job.request.format, snap.columns, rows, progress=partial(self._progress, job)
             )
         except QueryCancelled:
-            pass  # job.stop is set: _exported says so
+            job.cancelled = True  # _exported says so
         except FlowtuiError as exc:
             error = str(exc)
         try:
@@ -436,7 +436,7 @@ class ResultsScreen(Screen[None]):
         if self.is_mounted:
             self.refresh_bindings()
             self._summary(loading=self._loading)
-        if job.stop.is_set() and error is None:
+        if job.cancelled:
             path = clean(str(job.request.path))
             kept = f"{path} is as it was" if job.request.path.exists() else f"nothing was written to {path}"
             self.app.notify(
@@ -494,6 +494,7 @@ class Export:
     order: tuple[str, bool]
     written: int = 0
     stop: threading.Event = field(default_factory=threading.Event)  # set by x: the export's thread ends
+    cancelled: bool = False  # the export stopped on x before its file was complete (an x after that is too late)
 
     def describe(self) -> str:
         return f"exporting {self.written:,} of {self.snapshot.total:,} to {self.request.path.name}…"
