@@ -168,14 +168,9 @@ async def test_x_cancels_an_export_and_removes_its_partial_file(db: Path, tmp_pa
         assert "x Cancel export" not in _footer(screen)
         # A new export after a cancel runs to the end.
         out.unlink()
-        await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, ExportScreen))
-        app.screen.query_one("#export-path").value = str(out)
-        await pilot.press("enter")
-        await until(pilot, lambda: screen.exporting is None and not list(app.workers) and out.exists())
+        await _export_whole(pilot, screen, out)
         assert len(out.read_text().splitlines()) == 451
         assert _toasts(app)[-1] == f"Wrote 450 flows to {out}"
-
 
 
 async def test_an_x_after_the_file_is_complete_is_too_late_and_says_what_was_written(
@@ -197,13 +192,20 @@ async def test_an_x_after_the_file_is_complete_is_too_late_and_says_what_was_wri
             return written
 
         monkeypatch.setattr(results_module, "write_export", write_then_x)
-        await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, ExportScreen))
-        app.screen.query_one("#export-path").value = str(out)
-        await pilot.press("enter")
-        await until(pilot, lambda: screen.exporting is None and not list(app.workers) and out.exists())
+        await _export_whole(pilot, screen, out)
         assert len(out.read_text().splitlines()) == 451
         assert _toasts(app)[-1] == f"Wrote 450 flows to {out}"
+
+
+async def _export_whole(pilot, screen: ResultsScreen, out: Path) -> None:  # type: ignore[no-untyped-def]
+    """e, the path, Enter; back when the export has ended and its file is in place."""
+    app = pilot.app
+    await pilot.press("e")
+    await until(pilot, lambda: isinstance(app.screen, ExportScreen))
+    app.screen.query_one("#export-path").value = str(out)
+    await pilot.press("enter")
+    await until(pilot, lambda: screen.exporting is None and not list(app.workers) and out.exists())
+
 
 def test_a_cancel_midway_removes_the_partial_file_and_keeps_the_old_one(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
