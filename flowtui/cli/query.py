@@ -114,8 +114,9 @@ def check_threat_lists(text: str, config: Config, store: Store) -> None:
     from flowtui.enrich.threat import ThreatSettings
 
     known = {spec.id for spec in ThreatSettings.from_config(config).lists}
+    # From the distinct enrichment profiles (a few dozen rows), not every address.
     listed = store.conn.execute(
-        "SELECT DISTINCT threat_indicated_by FROM addrs WHERE coalesce(threat_indicated_by, '') <> ''"
+        "SELECT DISTINCT threat_indicated_by FROM profiles WHERE coalesce(threat_indicated_by, '') <> ''"
     )
     for (ids,) in listed:
         known.update(ids.split(","))
