@@ -128,7 +128,9 @@ def test_viewer_query_help_address_and_quit(tmp_path: Path, terminal: Terminal) 
     terminal.keys("/")
     terminal.type("action:REJECT")
     terminal.keys("Enter")
-    lines = terminal.wait_for("6 flows")
+    # The summary can be painted a frame before the rows are measured to their widest
+    # value (the rows are drawn at their header's width until then): wait for the rows.
+    lines = terminal.wait(lambda lines: any("6 flows" in line for line in lines) and "198.51.100.7" in lines[3])
     assert lines[0].startswith(" / action:REJECT ")
     assert lines[1] == " 6 flows · last 15m · rows 1–6 (page 1 of 1) · sorted by timestamp ↓"
     assert re.split(r"\s+", lines[2].strip()) == [
