@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 from flowtui.catalog import RECORD_INDEX
 from flowtui.cloudtrail import ingest as trail
@@ -30,6 +30,9 @@ from flowtui.store import Batch, DeadLetter, Enrich, Part, Store, WriteResult, e
 FILE_BATCH_LINES = 20_000
 _GZIP_MAGIC = b"\x1f\x8b"
 _HEAD_BYTES = 4096
+
+
+RejectKind = Literal["", "line", "payload", "cloudtrail"]
 
 
 class IngestError(FlowtuiError):
@@ -48,6 +51,9 @@ class IngestStats:
     cloudtrail: int = 0  # CloudTrail events stored (their duplicates count in duplicates)
     errors: int = 0  # inputs that could not be read to their end (cut short, damaged): exit status 1
     first_reject: str = ""  # where and why the first line was rejected, for a file nothing of which is stored
+    # What first_reject is: a flow-log line the format did not fit ("line", the hint to give a format
+    # applies), a payload that could not be decoded, or a CloudTrail file or record.
+    first_reject_kind: RejectKind = ""
     messages: list[str] = field(default_factory=list)
 
     def add(self, result: WriteResult) -> None:
@@ -59,7 +65,8 @@ class IngestStats:
         for name in ("stored", "duplicates", "rejected", "payloads", "control_messages", "skipped_lines", "files", "cloudtrail", "errors"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.messages.extend(other.messages)
-        self.first_reject = self.first_reject or other.first_reject
+        if not self.first_reject:
+            self.first_reject, self.first_reject_kind = other.first_reject, other.first_reject_kind
 
     def summary(self) -> str:
         parts = [_count(self.stored, "flow", "stored")]
@@ -181,7 +188,7 @@ class Pipeline:
             numbers = _line_numbers(lines, rejects, first_line_number)
             for (line, reason), number in zip(rejects, numbers):
                 batch.dead.append(DeadLetter(source, f"{location}:{number}", reason, line))
-            stats.first_reject = f"line {numbers[0]}: {rejects[0][1]}"
+            stats.first_reject, stats.first_reject_kind = f"line {numbers[0]}: {rejects[0][1]}", "line"
         stats.add(self.store.write(batch, self.enrich))
         return stats
 
@@ -239,7 +246,7 @@ class Pipeline:
         batches = list(trail.file_batches(data, name, source, stats.messages))
         for n, (batch, _) in enumerate(batches, 1):
             if batch.dead and not stats.first_reject:
-                stats.first_reject = batch.dead[0].reason
+                stats.first_reject, stats.first_reject_kind = batch.dead[0].reason, "cloudtrail"
             batch.checkpoint = checkpoint if n == len(batches) else None
             stats.add(self.store.write(batch))
             _count_trail(batch, stats)
@@ -253,7 +260,8 @@ class Pipeline:
         for n, doc in enumerate(iter_payload_documents(data), 1):
             if isinstance(doc, Exception):
                 stats.rejected += 1
-                stats.first_reject = stats.first_reject or f"payload {n}: {doc}"
+                if not stats.first_reject:
+                    stats.first_reject, stats.first_reject_kind = f"payload {n}: {doc}", "payload"
                 self.store.write(Batch(dead=[DeadLetter(source, f"{name}#{n}", str(doc), None)]))
                 continue
             batch.append((doc, f"{name}#{n}"))

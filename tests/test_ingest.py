@@ -190,6 +190,29 @@ def test_cli_ingest_of_a_file_in_another_format_exits_1_with_a_hint(tmp_path: Pa
         assert s.dead_letter_count() == 1
 
 
+def test_the_format_hint_follows_the_kind_of_reject_not_its_wording(store: Store, tmp_path: Path, shared_testdata: Path) -> None:
+    """Only flow-log lines the format did not fit call for --format; a damaged payload does not."""
+    from flowtui.ingest import IngestStats
+
+    lines = Pipeline(store).ingest_path(str(shared_testdata / "flowlogs" / "nat-no-version.log"))
+    assert (lines.first_reject, lines.first_reject_kind) == ("line 1: expected 14 fields, found 6", "line")
+    path = tmp_path / "payloads.gz"
+    path.write_bytes(_payload([("1", 1_700_000_000_000, LINE_A)]) + gzip.compress(b'{"messageType": "DATA_MESSAGE", "logEve'))
+    payloads = Pipeline(store).ingest_path(str(path))
+    assert payloads.first_reject_kind == "payload" and payloads.first_reject.startswith("payload 2: ")
+    merged = IngestStats()
+    merged.merge(IngestStats(first_reject="line 3: not a flow", first_reject_kind="payload"))
+    merged.merge(lines)
+    assert (merged.first_reject, merged.first_reject_kind) == ("line 3: not a flow", "payload")  # the first one kept
+    broken = tmp_path / "broken.gz"
+    broken.write_bytes(gzip.compress(b'{"messageType": "DATA_MESSAGE", "logEve'))
+    result = _cli("ingest", "--db", str(tmp_path / "p.db"), str(broken))
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert err.startswith(f"flowtui: {broken}: nothing stored and 1 rejected to dead letters (payload 1: ")
+    assert "--format" not in err
+
+
 def test_cli_ingest_reads_every_path_and_exits_1_when_one_cannot_be_read(tmp_path: Path) -> None:
     db = tmp_path / "f.db"
     good = tmp_path / "good.log"

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                 stats.errors += 1
                 why = f" ({stats.first_reject})" if stats.first_reject else ""
                 # Flow-log lines all rejected: most often a custom format not given.
-                hint = "; a custom format is given with --format or [ingest] format" if why.startswith(" (line ") else ""
+                hint = "; a custom format is given with --format or [ingest] format" if stats.first_reject_kind == "line" else ""
                 print(f"flowtui: {path}: nothing stored and {stats.rejected:,} rejected to dead letters{why}{hint}", file=sys.stderr)
             total.merge(stats)
     print(f"{total.files} file{'s' if total.files != 1 else ''}: {total.summary()}")
