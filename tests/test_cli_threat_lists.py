@@ -1,4 +1,5 @@
-"""X_threat_indicated_<id> in the CLI: an id no list has is a bad query (exit 2), not zero matches."""
+"""Threat-list ids in queries (X_threat_indicated_<id>, X_threat_indicated_by:<id>): an id no
+list has is a bad query (CLI exit 2, an alert rule's ConfigError), not zero matches."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 from flowtui import alerts
 from flowtui.cli import main
 from flowtui.config import Config
-from flowtui.errors import ConfigError
+from flowtui.errors import ConfigError, QueryError
+from flowtui.query.threat_lists import check_threat_lists, known_threat_lists
+from flowtui.store import Store
 
 LINES = (
     "2 123456789012 eni-1 198.51.100.7 10.0.0.5 50000 443 6 10 840 1700000000 1700000060 ACCEPT OK\n"
@@ -81,3 +84,60 @@ def test_an_alert_rule_naming_an_unknown_list_is_a_config_error(setup: tuple[Pat
         "    src_addr_threat_indicated_torr:true\n"
         "    " + "^" * len("src_addr_threat_indicated_torr")
     )
+
+
+def test_an_unknown_id_as_threat_indicated_by_value_exits_2_with_a_did_you_mean(
+    setup: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg, db = setup
+    assert run(capsys, "--config", str(cfg), "query", "--db", str(db), "--count", "src_addr_threat_indicated_by:spamhau") == (
+        2,
+        "",
+        ("flowtui: bad query: unknown threat list 'spamhau' (did you mean spamhaus?)\n"
+        "  src_addr_threat_indicated_by:spamhau\n"
+        "                               ^^^^^^^\n"),
+    )
+    rc, out, err = run(capsys, "--config", str(cfg), "top", "--db", str(db), "--by", "src_addr", "dst_addr_threat_indicated_by:(tor OR fedo)")
+    assert (rc, out, err.splitlines()[0]) == (2, "", "flowtui: bad query: unknown threat list 'fedo' (did you mean feodo?)")
+    assert run(capsys, "--config", str(cfg), "query", "--db", str(db), "--count", "src_addr_threat_indicated_by:spamhaus") == (0, "1\n", "")
+    # A pattern names no id: it is run, and matches what it matches.
+    assert run(capsys, "--config", str(cfg), "query", "--db", str(db), "--count", "src_addr_threat_indicated_by:spam*") == (0, "1\n", "")
+
+
+def test_an_alert_rule_naming_an_unknown_list_as_a_value_is_a_config_error(setup: tuple[Path, Path]) -> None:
+    cfg, _ = setup
+    cfg.write_text(cfg.read_text() + '[[alerts]]\nname = "tor-in"\nquery = "action:ACCEPT AND src_addr_threat_indicated_by:torr"\n')
+    with pytest.raises(ConfigError) as exc:
+        alerts.load(Config.load(cfg), {})
+    assert str(exc.value) == (
+        f"{cfg}: [[alerts]] 'tor-in': bad query at character 48: unknown threat list 'torr' (did you mean tor?)\n"
+        "    action:ACCEPT AND src_addr_threat_indicated_by:torr\n"
+        "    " + " " * 47 + "^^^^"
+    )
+
+
+def test_the_known_ids_are_the_configs_and_the_stores(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    cfg, db = setup
+    other = tmp_path / "other.toml"
+    other.write_text('[[threat.lists]]\nid = "firehol_level1"\npath = "fh.netset"\n')
+    with Store(db, readonly=True) as store:
+        assert known_threat_lists(Config.load(cfg), store) == {"spamhaus", "tor", "feodo"}
+        # The store's addresses were listed by spamhaus and tor (feodo listed none).
+        assert known_threat_lists(Config.load(other), store) == {"firehol_level1", "spamhaus", "tor"}
+    assert known_threat_lists(Config.load(other)) == {"firehol_level1"}
+
+
+def test_the_known_ids_are_asked_for_only_by_a_query_that_names_one() -> None:
+    asked: list[str] = []
+
+    def known() -> set[str]:
+        asked.append("asked")
+        return {"tor"}
+
+    assert check_threat_lists("action:REJECT AND src_addr_threat_indicated_by:tor*", known).lists == ()
+    assert asked == []
+    assert check_threat_lists("src_addr_threat_indicated_tor:true", known).lists == ("tor",)
+    with pytest.raises(QueryError) as info:
+        check_threat_lists("src_addr_threat_indicated_by:torr", known)
+    assert (info.value.message, info.value.start, info.value.end) == ("unknown threat list 'torr' (did you mean tor?)", 29, 33)
+    assert asked == ["asked", "asked"]

@@ -228,3 +228,33 @@ def test_threat_list_ids_are_checked_only_against_lists_given() -> None:
     with pytest.raises(QueryError) as info:
         compile_query("src_addr_threat_indicated_tor:true", threat_lists=[])
     assert info.value.message == "unknown threat list 'tor' (no lists are configured: [[threat.lists]] in the config)"
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "start", "end"),
+    [
+        ("src_addr_threat_indicated_by:spamhaus_dropp",
+         "unknown threat list 'spamhaus_dropp' (did you mean spamhaus_drop?)", 29, 43),
+        ('action:REJECT AND dst_addr_threat_indicated_by:"tr"', "unknown threat list 'tr' (did you mean tor?)", 47, 51),
+        ("dst_addr_threat_indicated_by:(tor OR feodo)", "unknown threat list 'feodo' (lists: spamhaus_drop, tor)", 37, 42),
+        ("src_addr_threat_indicated_by:tor,spamhaus", "unknown threat list 'spamhaus' (did you mean spamhaus_drop?)", 29, 41),
+    ],
+)
+def test_an_unknown_id_as_the_value_of_threat_indicated_by_is_named_too(
+    query: str, message: str, start: int, end: int
+) -> None:
+    with pytest.raises(QueryError) as info:
+        compile_query(query, threat_lists=("spamhaus_drop", "tor"))
+    assert (info.value.message, info.value.start, info.value.end) == (message, start, end)
+
+
+def test_a_query_tells_the_list_ids_it_names_and_patterns_name_none() -> None:
+    known = ("spamhaus_drop", "tor")
+    assert compile_query("src_addr_threat_indicated_by:tor OR dst_addr_threat_indicated_spamhaus_drop:true", threat_lists=known).lists == (
+        "tor",
+        "spamhaus_drop",
+    )
+    assert compile_query('src_addr_threat_indicated_by:"tor,spamhaus_drop"', threat_lists=known).lists == ("tor", "spamhaus_drop")
+    # A wildcard, a regex or _exists_ on the list field names no id: nothing to check.
+    for query in ("src_addr_threat_indicated_by:spam*", "src_addr_threat_indicated_by:/sp.m/", "_exists_:src_addr_threat_indicated_by", "action:REJECT"):
+        assert compile_query(query, threat_lists=known).lists == ()

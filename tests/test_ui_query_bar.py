@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 from textual.widgets import OptionList
 
+from flowtui.config import Config
 from flowtui.query.history import QueryHistory
 from flowtui.store import Store
 from flowtui.ui.screens.results import ResultsScreen
 from flowtui.ui.widgets.flow_table import FlowTable
 from flowtui.ui.widgets.query_bar import QueryBar
 from tests.test_ui_results import run_query
-from tests.ui_data import enter_query, make_app, refreshed, until, write_flows
+from tests.ui_data import enter_query, fixed_clock, make_app, refreshed, ui_config, until, use_utc, write_flows
 
 
 @pytest.fixture
@@ -342,3 +343,37 @@ async def test_the_hint_is_the_longest_that_fits_never_a_cut_one(db: Path, width
         await pilot.press("space")  # paused: the window label is wider, the field narrower
         await pilot.pause(0.1)
         assert len(field.placeholder) < field.content_size.width
+
+
+async def test_an_unknown_threat_list_is_refused_with_a_did_you_mean(db: Path) -> None:
+    # The store's addresses were listed by spamhaus and tor; the config adds spamhaus_drop.
+    from flowtui.ui.app import FlowtuiApp
+
+    use_utc()
+    config = Config({**ui_config().data, "threat": {"lists": [{"id": "spamhaus_drop", "path": "drop.txt"}]}})
+    app = FlowtuiApp(db, config, now=fixed_clock)
+    refused: set[int] = set()  # message ids (the hook sees a bubbling message at each widget)
+    async with app.run_test(size=(120, 40), message_hook=lambda m: isinstance(m, QueryBar.Refused) and refused.add(id(m))) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash", *"src_addr_threat_indicated_by:spamhaus_dropp")
+        await until(pilot, lambda: error_text(app) != "")
+        b = bar(app)
+        assert (b.error.message, b.error.start, b.error.end) == (
+            "unknown threat list 'spamhaus_dropp' (did you mean spamhaus_drop?)", 29, 43
+        )
+        # The caret under the id (prompt 2 + padding 1 + offset 29), the message below: no room after it.
+        assert error_text(app) == " " * 32 + "^" * 14 + "\n✗ unknown threat list 'spamhaus_dropp' (did you mean spamhaus_drop?) (at 30)"
+        assert b.input.has_class("-invalid")
+        await pilot.press("enter")
+        await until(pilot, lambda: len(refused) == 1)
+        assert not isinstance(app.screen, ResultsScreen)  # not run
+        # An id only the store knows is known too; a typo of it is refused the same way.
+        await pilot.press("ctrl+u", *"dst_addr_threat_indicated_tr:true")
+        await until(pilot, lambda: b.error is not None and "tor" in b.error.message)
+        assert b.error.message == "unknown threat list 'tr' (did you mean tor?)"
+        await pilot.press("ctrl+u", *"dst_addr_threat_indicated_tor:true")
+        await until(pilot, lambda: b.error is None and error_text(app) == "")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        assert app.screen.query_text == "dst_addr_threat_indicated_tor:true"
+        assert app.screen.page.total == 1

@@ -20,6 +20,7 @@ from flowtui import catalog, schema
 from flowtui.config import Config, parse_duration
 from flowtui.errors import ConfigError, QueryError
 from flowtui.query.compiler import compile_query, unknown_field
+from flowtui.query.threat_lists import known_threat_lists
 
 Metric = Literal["count", "sum", "distinct"]
 SUMMABLE: tuple[str, ...] = ("bytes", "packets")
@@ -126,7 +127,7 @@ def parse_rule(
 ) -> Rule:
     """One ``[[alerts]]`` table; a ConfigError names the rule and what is wrong with it.
 
-    With ``threat_lists`` (the configured ids), a query's X_threat_indicated_<id> must name one."""
+    With ``threat_lists`` (the known ids), the threat lists a query names must be among them."""
     raw_name = table.get("name")
     label = f"{where}: [[alerts]] {raw_name!r}" if isinstance(raw_name, str) and raw_name else f"{where}: [[alerts]] #{index + 1}"
 
@@ -192,13 +193,11 @@ def parse_rule(
 
 def load_rules(config: Config) -> list[Rule]:
     """The enabled ``[[alerts]]`` rules of ``config`` (names unique; notifiers are checked by the caller)."""
-    from flowtui.enrich.threat import ThreatSettings
-
     where = str(config.path) if config.path else "config"
     rules: list[Rule] = []
     seen: set[str] = set()
     # Only a config that has lists can say an id is wrong (rules handed to a worker come without them).
-    lists = [spec.id for spec in ThreatSettings.from_config(config).lists] or None
+    lists = known_threat_lists(config) or None
     for i, table in enumerate(config.tables("alerts")):
         enabled = table.get("enabled", True)
         if not isinstance(enabled, bool):

@@ -14,11 +14,11 @@ from typing import Any, TextIO
 
 from flowtui import catalog
 from flowtui.cli import common
-from flowtui.config import Config, query_timeout
+from flowtui.config import query_timeout
 from flowtui.errors import QueryError
-from flowtui.query.compiler import compile_query
 from flowtui.query.engine import QueryEngine, check_fields, columns_for
 from flowtui.query.output import csv_row, is_time, iso_utc
+from flowtui.query.threat_lists import check_threat_lists, known_threat_lists
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store
 
@@ -99,28 +99,11 @@ def engine_for(args: argparse.Namespace, text: str | None = None) -> QueryEngine
     store = common.open_store(args, config, readonly=True)
     if text is not None:
         try:
-            check_threat_lists(text, config, store)
-        except QueryError:
+            check_threat_lists(text, lambda: known_threat_lists(config, store))
+        except BaseException:  # a bad query, or a bad [threat] in the config
             store.close()
             raise
     return QueryEngine(store, timeout=query_timeout(config))
-
-
-def check_threat_lists(text: str, config: Config, store: Store) -> None:
-    """X_threat_indicated_<id> must name a list the config has or the store's addresses were
-    listed by (a demo store's lists, one filled under another config): a typo would match nothing."""
-    if "_threat_indicated_" not in text:
-        return
-    from flowtui.enrich.threat import ThreatSettings
-
-    known = {spec.id for spec in ThreatSettings.from_config(config).lists}
-    # From the distinct enrichment profiles (a few dozen rows), not every address.
-    listed = store.conn.execute(
-        "SELECT DISTINCT threat_indicated_by FROM profiles WHERE coalesce(threat_indicated_by, '') <> ''"
-    )
-    for (ids,) in listed:
-        known.update(ids.split(","))
-    compile_query(text, threat_lists=known)
 
 
 def report_query_error(exc: QueryError) -> int:

@@ -90,6 +90,7 @@ class CompiledQuery:
     text: str
     cond: Cond  # the condition tree; render() it, resolving lookups, to run it
     fields: tuple[str, ...]  # the catalog fields the query names, first mention first
+    lists: tuple[str, ...] = ()  # the threat-list ids it names (X_threat_indicated_<id>, X_threat_indicated_by:<id>)
 
     @property
     def match_all(self) -> bool:
@@ -136,8 +137,9 @@ def compile_query(
     """Compile ``text``; ``columns`` are the flows columns the store has (None: all).
 
     Custom-format columns a store has not seen yet compile to "no value".
-    ``threat_lists`` are the configured list ids: with them, X_threat_indicated_<id>
-    naming another id is a QueryError (a typo would otherwise match nothing).
+    ``threat_lists`` are the known list ids (:mod:`flowtui.query.threat_lists`): with
+    them, X_threat_indicated_<id> or X_threat_indicated_by:<id> naming another id is a
+    QueryError (a typo would otherwise match nothing); a wildcard or regex is not checked.
     Compiled queries are cached by text, columns, scope and lists.
     """
     present = None if columns is None else frozenset(c for c in columns if c in _OPTIONAL)
@@ -160,7 +162,7 @@ def _compile(text: str, present: frozenset[str] | None, scope: Scope, lists: fro
     parsed = syntax.parse(text)
     c = _Compiler(parsed, present, scope, lists)
     cond = TRUE if parsed.tree is None else c.node(parsed.tree, None)
-    return CompiledQuery(text, cond, tuple(dict.fromkeys(c.fields)))
+    return CompiledQuery(text, cond, tuple(dict.fromkeys(c.fields)), tuple(dict.fromkeys(c.lists)))
 
 
 def field_names(scope: Scope = FLOWS) -> list[str]:
@@ -195,8 +197,15 @@ class _Compiler:
         self.parsed = parsed
         self.present = present
         self.scope = scope
-        self.lists = lists
+        self.known = lists
         self.fields: list[str] = []
+        self.lists: list[str] = []  # the list ids named, checked against ``known`` when given
+
+    def list_id(self, list_id: str, start: int, end: int) -> None:
+        """A threat-list id the query names; unknown (when the ids are known), a QueryError there."""
+        if self.known is not None and list_id not in self.known:
+            raise self.parsed.error(unknown_threat_list(list_id, self.known), start, end)
+        self.lists.append(list_id)
 
     def error(self, message: str, item: lt.Item) -> QueryError:
         start, end = self.parsed.span(item)
@@ -275,8 +284,8 @@ class _Compiler:
         start, end = span if span is not None else self.parsed.span(item)
         if target is None:
             raise self.parsed.error(unknown_field(name, self.scope), start, end)
-        if target.threat_id is not None and self.lists is not None and target.threat_id not in self.lists:
-            raise self.parsed.error(unknown_threat_list(target.threat_id, self.lists), start, end)
+        if target.threat_id is not None:
+            self.list_id(target.threat_id, start, end)
         self.fields.append(target.field or target.name)
         return target
 
@@ -378,6 +387,10 @@ class _Compiler:
                 # An address held in the row may be a name instead (CloudTrail: ec2.amazonaws.com).
         except ValueError as exc:
             raise self.error(f"{t.name}: {exc}", item) from None
+        if t.storage.attr == _LIST_ATTR:
+            start, end = self.parsed.span(item)
+            for list_id in filter(None, text.split(",")):
+                self.list_id(list_id, start, end)
         if t.storage.attr == _LIST_ATTR and "," not in text:  # one list id: membership
             return self.wrap(t, f"instr(',' || {v} || ',', ?) > 0", (f",{text},",))
         return self.wrap(t, f"{v} = ?", (text,))

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from flowtui import catalog
+from flowtui.config import Config
 from flowtui.errors import FlowtuiError, QueryError
 from flowtui.query.compiler import compile_query
 from flowtui.query.complete import Completion, completions
 from flowtui.query.engine import DEFAULT_TIMEOUT, QueryEngine, columns_for
 from flowtui.query.history import QueryHistory
+from flowtui.query.threat_lists import check_threat_lists, known_threat_lists
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store, StoreError
 from flowtui.ui import trail_data
@@ -214,13 +216,25 @@ class DataSource:
         return PaneResult(spec, _pane_rows(spec, top), rate, width, label, room=room)
 
     # --- queries ------------------------------------------------------------------------
-    def validate(self, query: str) -> QueryError | None:
-        """The error in ``query``, or None (parsing only: no store needed, fast enough to run per key)."""
+    def validate(self, query: str, config: Config | None = None) -> QueryError | None:
+        """The error in ``query``, or None; fast enough to run per key. With ``config``, a
+        threat-list id the query names must be one the config or the store knows: that
+        costs a read of the store's few enrichment profiles (on the typing's lane) only for
+        a query that names one."""
         try:
-            compile_query(query)
+            if config is None:
+                compile_query(query)
+            else:
+                check_threat_lists(query, lambda: self._threat_lists(config))
         except QueryError as exc:
             return exc
+        except FlowtuiError:  # no store yet, a bad [threat]: the query's run says so
+            return None
         return None
+
+    def _threat_lists(self, config: Config) -> frozenset[str]:
+        with self.lane("complete") as lane:
+            return known_threat_lists(config, lane.store)
 
     def columns_for(self, query: str) -> list[str]:
         return list(columns_for(query))

@@ -257,8 +257,12 @@ class QueryBar(Vertical):
     def _check(self, text: str) -> None:
         self._show_scope(text)
         data = self.app.data  # type: ignore[attr-defined]
-        check = data.trail_validate if is_trail_query(text) else data.validate
-        self.error = check(text) if text.strip() else None
+        if not text.strip():
+            self.error = None
+        elif is_trail_query(text):
+            self.error = data.trail_validate(text)
+        else:  # the config's threat lists and the store's: an unknown id is refused, not run
+            self.error = data.validate(text, getattr(self.app, "config", None))
         self._highlighter.span = None if self.error is None else (self.error.start, self.error.end)
         self.input.refresh()
         box = self.query_one("#query-error", Static)
