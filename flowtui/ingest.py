@@ -238,6 +238,12 @@ class Pipeline:
         stats.merge(self._ingest_text_file(stream, name, source, identity, log_format, mtime))
         return stats
 
+    def unreadable(self, source: str, name: str, line: int, why: object) -> IngestStats:
+        """An input that stops being readable at ``line`` (cut short, damaged): a dead letter
+        that says where, and an error (exit status 1); what was read before it stays stored."""
+        self.store.write(Batch(dead=[DeadLetter(source, f"{name}:{line}", f"unreadable: {why}", None)]))
+        return IngestStats(rejected=1, errors=1, messages=[f"{name}: stopped at line {line}: {why}"])
+
     def ingest_trail_file(
         self, data: bytes, name: str, source: str, checkpoint: tuple[str, str] | None = None
     ) -> IngestStats:
@@ -313,26 +319,24 @@ class Pipeline:
                     stats.merge(self.ingest_lines(chunk, source, name, fmt, cp, None, first, mtime))
                     chunk, first = [], number + 1
         except (OSError, EOFError, zlib.error) as exc:
-            stats.messages.append(f"{name}: stopped at line {number + 1}: {exc}")
-            stats.errors += 1
-            self.store.write(Batch(dead=[DeadLetter(source, f"{name}:{number + 1}", f"unreadable: {exc}", None)]))
-            stats.rejected += 1
+            stats.merge(self.unreadable(source, name, number + 1, exc))
         if chunk or (resumable and number > done):
             cp = (source, identity.position(number)) if identity is not None else None
             stats.merge(self.ingest_lines(chunk, source, name, fmt, cp, None, first, mtime))
         if not fmt.has_start and stats.stored:
-            stats.messages.append(_no_start_note(name, mtime))
+            stats.messages.append(no_start_note(name, mtime))
         return stats
 
 
 _PRESENT: dict[LogFormat, tuple[int, ...]] = {}
 
 
-def _no_start_note(name: str, mtime: int | None) -> str:
+def no_start_note(name: str, mtime: int | None, clock: str = "the file's modification time") -> str:
+    """What time the flows of a format without ``${start}`` were given (``clock``, at ``mtime``)."""
     if mtime is None:
         when = "the time they were read"
     else:
-        when = "the file's modification time, " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(mtime))
+        when = f"{clock}, " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(mtime))
     return f"{name}: the format has no ${{start}}, so its flows get {when} as their start and timestamp"
 
 

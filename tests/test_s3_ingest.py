@@ -234,3 +234,75 @@ def test_missing_bucket_is_one_sentence(moto_server: str, tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert code == 1
     assert err.strip() == "flowtui: S3 bucket 'no-such-bucket' does not exist"
+
+
+NO_START_HEADER = "instance-id interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr action"
+
+
+def ingest_url(bucket: Bucket, db: Path, url: str) -> int:
+    return main(["ingest", "--db", str(db), "--endpoint-url", bucket.endpoint, "--region", REGION, url])
+
+
+def test_a_format_without_start_places_flows_at_the_objects_last_modified_time(
+    bucket: Bucket, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = plain_key("2024-05-07", "20240507T0000Z")
+    bucket.put(key, NO_START_HEADER, ["i-0a1 eni-0b2 10.0.1.5 10.0.0.220 10.0.1.5 203.0.113.5 ACCEPT", "- eni-0b2 10.0.1.6 10.0.0.221 - - REJECT"])
+    (listed,) = bucket.s3.list_objects_v2(Bucket="flow-logs", Prefix=key)["Contents"]
+    modified = int(listed["LastModified"].timestamp())
+    db = tmp_path / "flows.db"
+    assert ingest_url(bucket, db, f"s3://flow-logs/{PLAIN}2024/05/07/") == 0
+    out = capsys.readouterr()
+    assert out.out == "1 file: 2 flows stored, 0 rejected to dead letters\n"
+    when = dt.datetime.fromtimestamp(modified, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert out.err == (
+        f"flowtui: s3://flow-logs/{key}: the format has no ${{start}}, so its flows get the object's"
+        f" LastModified time, {when} as their start and timestamp\n"
+    )
+    with Store(db) as store:
+        assert store.conn.execute("SELECT start, duration FROM flows ORDER BY id").fetchall() == [(modified, None), (modified, None)]
+
+
+def _gzip_lines(count: int) -> bytes:
+    return gzip.compress(("\n".join([V2_HEADER, *v2_lines(count)]) + "\n").encode(), mtime=0)
+
+
+def test_a_damaged_gzip_object_exits_1_and_keeps_every_good_line_and_object(
+    moto_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811 - the imported fixture
+) -> None:
+    bucket = Bucket(moto_server)
+    day = f"{PLAIN}2024/05/08/"
+    bucket.put(f"{day}a-good.log.gz", V2_HEADER, v2_lines(30))
+    cut = _gzip_lines(3000)
+    bucket.s3.put_object(Bucket="flow-logs", Key=f"{day}b-cut.log.gz", Body=cut[: len(cut) // 2])
+    crc = bytearray(_gzip_lines(40))
+    crc[-8] ^= 0xFF  # the trailer's CRC no longer matches: every line decompresses, the check fails
+    stored_crc, real_crc = int.from_bytes(crc[-8:-4], "little"), int.from_bytes(crc[-8:-4], "little") ^ 0xFF
+    bucket.s3.put_object(Bucket="flow-logs", Key=f"{day}c-crc.log.gz", Body=bytes(crc))
+    bucket.s3.put_object(Bucket="flow-logs", Key=f"{day}d-garbage.log.gz", Body=b"\x1f\x8b" + b"not gzip at all" * 10)
+    bucket.put(f"{day}e-good.log.gz", V2_HEADER, v2_lines(20))
+    db = tmp_path / "flows.db"
+    url = f"s3://flow-logs/{day}"
+
+    assert ingest_url(bucket, db, url) == 1
+    out = capsys.readouterr()
+    with Store(db) as store:
+        kept = store.flow_count()
+        cut_lines = kept - 30 - 40 - 20  # every line of the others; the cut one's up to the cut
+        assert 0 < cut_lines < 3000
+        dead = store.conn.execute("SELECT location, reason FROM dead_letters ORDER BY id").fetchall()
+    stops = [
+        (f"{url}b-cut.log.gz:{cut_lines + 2}", "Compressed file ended before the end-of-stream marker was reached"),
+        (f"{url}c-crc.log.gz:42", f"CRC check failed {hex(stored_crc)} != {hex(real_crc)}"),
+        (f"{url}d-garbage.log.gz:1", "Unknown compression method"),
+    ]
+    assert out.out == f"5 files: {kept:,} flows stored, 3 rejected to dead letters\n"
+    assert out.err.splitlines() == [f"flowtui: {where.rpartition(':')[0]}: stopped at line {where.rpartition(':')[2]}: {why}" for where, why in stops]
+    assert dead == [(where, f"unreadable: {why}") for where, why in stops]
+
+    # Not marked done: a re-run reads none of it again, and says again that it is damaged.
+    assert ingest_url(bucket, db, url) == 1
+    out = capsys.readouterr()
+    assert out.out == f"3 files: 0 flows stored, {cut_lines + 40:,} lines read before, 3 rejected to dead letters\n"
+    assert out.err.splitlines()[-1] == "flowtui: 2 objects read before; skipped"
+    assert distinct_flow_count(db) == flow_count(db) == kept

@@ -7,6 +7,10 @@ Objects are streamed (gzip is decompressed as it arrives) in batches; each
 batch is stored with the object's checkpoint (source ``s3:<bucket>/<key>``,
 position ``<etag>:<lines read>``, and ``<etag>:done`` with the last batch), so
 a re-run reads only new objects and an interrupted one resumes at its line.
+A damaged object (a cut or corrupt gzip) keeps its good lines, is an error
+(exit status 1) and is never marked done: a re-run says so again, as for a
+local file. Flows of a format without ``${start}`` get the object's
+LastModified time, as a local file's get its modification time.
 ``since`` skips objects whose key says they hold only older records.
 """
 
@@ -27,7 +31,7 @@ from flowtui.cloudtrail.records import digest_skipped, is_digest_name
 from flowtui.config import parse_duration
 from flowtui.errors import ConfigError, SourceError, UsageError
 from flowtui.formats import LogFormat, is_header_line
-from flowtui.ingest import FILE_BATCH_LINES, IngestStats, Pipeline
+from flowtui.ingest import FILE_BATCH_LINES, IngestStats, Pipeline, no_start_note
 from flowtui.sources import aws
 from flowtui.sources.aws import classify, describe, user_error
 from flowtui.sources.spec import AwsTarget
@@ -91,6 +95,7 @@ class S3Object:
     key: str
     etag: str
     size: int
+    modified: int | None = None  # LastModified, unix seconds: the time of flows whose format has no start
 
 
 class S3Export:
@@ -180,7 +185,13 @@ class S3Export:
                     key = item["Key"]
                     if key.endswith("/"):
                         continue
-                    yield S3Object(key, str(item.get("ETag", "")).strip('"'), int(item.get("Size", 0)))
+                    modified = item.get("LastModified")
+                    yield S3Object(
+                        key,
+                        str(item.get("ETag", "")).strip('"'),
+                        int(item.get("Size", 0)),
+                        int(modified.timestamp()) if isinstance(modified, dt.datetime) else None,
+                    )
         except Exception as exc:
             if classify(exc) is None:
                 raise
@@ -212,7 +223,8 @@ class S3Export:
                 if kind not in (aws.NETWORK, aws.TRANSIENT, aws.THROTTLED, None) or attempt >= READ_ATTEMPTS:
                     if kind in (aws.DENIED, aws.CREDENTIALS):
                         raise user_error(exc.cause, f"s3://{bucket}/{obj.key}", self.target, PERMISSIONS) from None
-                    stats.messages.append(f"s3://{bucket}/{obj.key}: stopped at line {exc.line}: {describe(exc.cause)}")
+                    location = f"s3://{bucket}/{obj.key}"
+                    stats.merge(self.pipeline.unreadable(source, location, exc.line, describe(exc.cause)))
                     return stats
                 position = self.pipeline.store.checkpoint(source)
                 done_lines = _lines_of(position, obj.etag)
@@ -234,6 +246,7 @@ class S3Export:
         fmt = self.log_format or self.pipeline.log_format
         chunk: list[str] = []
         first = done + 1
+        end = "done"  # the checkpoint's state after the last batch: read to its end
         try:
             with body:
                 lines = _lines(body)
@@ -251,20 +264,29 @@ class S3Export:
                         continue
                     chunk.append(line.rstrip("\r\n"))
                     if len(chunk) >= self.batch_lines:
-                        cp = (source, f"{obj.etag}:{number}")
-                        stats.merge(self.pipeline.ingest_lines(chunk, source, location, fmt, cp, None, first))
+                        stats.merge(self._store(chunk, source, location, fmt, f"{obj.etag}:{number}", first, obj))
                         chunk, first = [], number + 1
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             if classify(exc) == aws.NETWORK and not isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile)):
                 raise _ReadFailed(exc, number + 1) from None
-            stats.messages.append(f"{location}: unreadable after line {number}: {exc}")
+            # A damaged object (cut short, corrupt): its good lines are kept, it counts as an
+            # error, and it is not marked done, so a re-run says so again, as for a local file.
+            stats.merge(self.pipeline.unreadable(source, location, number + 1, exc))
+            end = str(max(number, done))
         except Exception as exc:
             if classify(exc) is None:
                 raise
             raise _ReadFailed(exc, number + 1) from None
-        cp = (source, f"{obj.etag}:done")
-        stats.merge(self.pipeline.ingest_lines(chunk, source, location, fmt, cp, None, first))
+        stats.merge(self._store(chunk, source, location, fmt, f"{obj.etag}:{end}", first, obj))
+        if not fmt.has_start and stats.stored:
+            stats.messages.append(no_start_note(location, obj.modified, "the object's LastModified time"))
         return stats
+
+    def _store(
+        self, chunk: list[str], source: str, location: str, fmt: LogFormat, position: str, first: int, obj: S3Object
+    ) -> IngestStats:
+        """One batch with its checkpoint; flows of a format without start get the object's LastModified."""
+        return self.pipeline.ingest_lines(chunk, source, location, fmt, (source, position), None, first, obj.modified)
 
 
 class _ReadFailed(Exception):
