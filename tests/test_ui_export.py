@@ -233,6 +233,55 @@ def test_a_cancel_midway_removes_the_partial_file_and_keeps_the_old_one(
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("flows.db")) == ["flows.json"]
 
 
+async def test_x_stops_the_running_statement_not_only_the_rows_it_yields(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot's one flow is the last the export's statement reaches: 3,000 others are read
+    and left out first, so no row comes out to look at x. The statement is held inside its scan
+    (in its regexp), x is pressed, and it goes on: SQLite's progress handler, seeing x, stops it
+    there. Without that path the statement would read every flow before anything heard x."""
+    from flowtui.query import engine as engine_module
+
+    # The handler looks every 100 VM steps (a few rows), not every 20,000: the stop lands well
+    # inside the scan. How soon it lands is not asserted; that it lands before the end is.
+    monkeypatch.setattr(engine_module, "_PROGRESS_STEPS", 100)
+    others = [flow("192.0.2.66", 20_000 + i, "10.0.1.10", 80, 6, "ACCEPT", 100, 1, 1 + i * 800 // 3000) for i in range(3000)]
+    db = write_flows(tmp_path / "big.db", [*others, flow("192.0.2.66", 9999, "10.0.1.10", 80, 6, "ACCEPT", 100, 1, 850)])
+    held, go = threading.Event(), threading.Event()
+    scanned = [0]
+
+    def regexp(pattern: str, value: object) -> bool:  # the export lane's REGEXP, held at its 50th flow
+        scanned[0] += 1
+        if scanned[0] == 50:
+            held.set()
+            go.wait(10)
+        return str(value) == "9999" if pattern == "9999" else False
+
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await _results(pilot, "src_port:/9999/")
+        assert screen.page is not None and screen.page.total == 1
+        with app.data.lane("export") as lane:
+            lane.store.conn.create_function("regexp", 2, regexp)
+        out = tmp_path / "flows.csv"
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ExportScreen))
+        app.screen.query_one("#export-path").value = str(out)
+        await pilot.press("enter")
+        try:
+            await until(pilot, held.is_set)  # the statement is running, no row out yet
+            await pilot.press("x")
+        finally:
+            go.set()
+        await until(pilot, lambda: screen.exporting is None and not list(app.workers))
+        assert _toasts(app)[-1] == (
+            f"Export cancelled after 0 of 1 flows: the partial file was removed and nothing was written to {out}"
+        )
+        assert not out.exists() and _hidden(tmp_path) == []
+        assert 50 <= scanned[0] < 3001  # stopped inside the scan, never reaching the snapshot's flow
+
+
 def _footer(screen: ResultsScreen) -> str:
     return " ".join(f"{k.key_display} {k.description}" for k in screen.query(FooterKey))
 
