@@ -377,3 +377,14 @@ async def test_an_unknown_threat_list_is_refused_with_a_did_you_mean(db: Path) -
         await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
         assert app.screen.query_text == "dst_addr_threat_indicated_tor:true"
         assert app.screen.page.total == 1
+
+
+def test_before_there_is_a_store_the_configs_lists_are_the_known_ones(tmp_path: Path) -> None:
+    from flowtui.ui.data import DataSource
+
+    data = DataSource(tmp_path / "not-yet.db", fixed_clock)
+    config = Config({"threat": {"lists": [{"id": "spamhaus_drop", "path": "drop.txt"}]}})
+    error = data.validate("src_addr_threat_indicated_by:spamhaus_dropp", config)
+    assert error is not None and error.message == "unknown threat list 'spamhaus_dropp' (did you mean spamhaus_drop?)"
+    assert data.validate("src_addr_threat_indicated_by:spamhaus_drop", config) is None
+    assert not (tmp_path / "not-yet.db").exists()  # checking made no store

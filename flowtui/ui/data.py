@@ -228,13 +228,16 @@ class DataSource:
                 check_threat_lists(query, lambda: self._threat_lists(config))
         except QueryError as exc:
             return exc
-        except FlowtuiError:  # no store yet, a bad [threat]: the query's run says so
+        except FlowtuiError:  # a bad [threat] in the config: the check cannot be made
             return None
         return None
 
     def _threat_lists(self, config: Config) -> frozenset[str]:
-        with self.lane("complete") as lane:
-            return known_threat_lists(config, lane.store)
+        try:
+            with self.lane("complete") as lane:
+                return known_threat_lists(config, lane.store)
+        except StoreError:  # no store yet: the config's lists are all there are
+            return known_threat_lists(config)
 
     def columns_for(self, query: str) -> list[str]:
         return list(columns_for(query))
