@@ -283,7 +283,7 @@ async def test_x_stops_the_running_statement_not_only_the_rows_it_yields(
 
 
 def _footer(screen: ResultsScreen) -> str:
-    return " ".join(f"{k.key_display} {k.description}" for k in screen.query(FooterKey))
+    return " ".join(f"{k.key_display} {k.description}" for k in screen.query(FooterKey) if k.display)
 
 
 def _hidden(folder: Path) -> list[str]:

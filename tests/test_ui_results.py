@@ -514,3 +514,67 @@ def test_export_rows_hold_the_asked_columns_only_with_or_without_a_bound(db: Pat
     assert unbound == bound == [
         {"src_addr": row[2], "dst_port": int(row[5]), "action": "REJECT"} for row in REJECT_ROWS
     ]
+
+
+def shown_keys(screen: ResultsScreen) -> list[str]:
+    """The footer's keys on screen, left to right, each as it reads; all of each key is on the line."""
+    from textual.widgets._footer import FooterKey
+
+    keys = [k for k in screen.query(FooterKey) if k.display]
+    footer = screen.query_one("KeyFooter")
+    for key in keys:
+        assert footer.region.x <= key.region.x and key.region.right <= footer.region.right, key.key
+    return [f"{k.key_display} {k.description}" for k in sorted(keys, key=lambda k: k.region.x)]
+
+
+TABLE_KEYS_80 = ["esc Back", "n Next page", "p Prev page", "s Sort", "e Export", "? Help", "q Quit", "^p Commands"]
+BAR_KEYS = ["⏎ Run", "tab Complete", "esc Leave", "^s Save query", "^t CloudTrail", "^p Commands"]
+
+
+async def test_the_results_footer_shows_its_keys_whole_most_important_first(db: Path) -> None:
+    """At 80 columns the footer cut 'q Quit' to 'q'; the screen's keys, help and quit come
+    first now, each whole. In the query bar (after ctrl+s too) it showed '^p Commands' alone."""
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "action:REJECT")
+        assert shown_keys(screen) == TABLE_KEYS_80
+        await pilot.press("s")  # a sort changes no key
+        await until(pilot, lambda: not screen._loading)
+        assert shown_keys(screen) == TABLE_KEYS_80
+        await pilot.press("slash")
+        await pilot.pause()
+        assert shown_keys(screen) == BAR_KEYS
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen is not screen)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        await pilot.pause()
+        assert shown_keys(screen) == BAR_KEYS
+        await pilot.press("escape")
+        await pilot.pause()
+        assert shown_keys(screen) == TABLE_KEYS_80
+        # Wider: the keys that had no room come back, in their order.
+        await pilot.resize_terminal(120, 30)
+        await pilot.pause()
+        assert shown_keys(screen) == [
+            *TABLE_KEYS_80[:-1], "r Re-run", "y Copy", "/ Query", "w Window", "^p Commands",
+        ]
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert shown_keys(screen) == TABLE_KEYS_80
+
+
+def test_footer_keys_fit_whole_in_order() -> None:
+    from flowtui.ui.widgets.key_footer import PALETTE, fitting
+
+    def key(display: str, description: str, classes: str = "") -> tuple[str, str, str, str, bool, str, str]:
+        return (display, display, description, display, False, "", classes)
+
+    keys = [key("esc", "Back"), key("n", "Next page"), key("q", "Quit"), key("^p", "Commands", PALETTE)]
+    # 'esc Back ' 9, 'n Next page ' 12, 'q Quit ' 7, '▏^p Commands ' 13: 41 cells.
+    assert fitting(keys, 41) == [True, True, True, True]
+    assert fitting(keys, 40) == [True, True, False, True]  # not cut: gone
+    assert fitting(keys, 33) == [True, False, False, True]  # 'q Quit' would fit, but n comes first
+    assert fitting(keys, 10) == [False, False, False, True]
+    assert fitting(keys, 0) == [True, True, True, True]  # before the layout: all, fitted on resize

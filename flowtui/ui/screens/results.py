@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from flowtui.errors import FlowtuiError, QueryError
 from flowtui.query.engine import QueryCancelled
@@ -30,6 +30,7 @@ from flowtui.ui.screens.dialogs import ExportRequest, ExportScreen
 from flowtui.ui.screens.trail_event import TrailEventScreen
 from flowtui.ui.trail_data import is_address, is_trail_query
 from flowtui.ui.widgets.flow_table import FlowTable
+from flowtui.ui.widgets.key_footer import FooterKeys, KeyFooter
 from flowtui.ui.widgets.query_bar import QueryBar
 from flowtui.ui.widgets.status_bar import StatusBar
 
@@ -54,6 +55,15 @@ class ResultsScreen(Screen[None]):
         Binding("r", "rerun", "Re-run", id="results.rerun"),
         Binding("escape", "back", "Back", id="results.back"),
     ]
+    # The footer's keys, most important first: at 80 columns the screen's own keys, help and
+    # quit (r re-runs is said beside the snapshot's time too); in the query bar, its own keys.
+    FOOTER_KEYS: ClassVar[FooterKeys] = (
+        ("back", ""), ("cancel_export", ""), ("next_page", ""), ("previous_page", ""), ("sort", ""),
+        ("export", ""), ("help", ""), ("quit", ""), ("rerun", ""), ("copy_cell", ""), ("focus_query", ""),
+        ("window", ""),
+        ("submit", "Run"), ("complete", "Complete"), ("leave", "Leave"), ("save_query", "Save query"),
+        ("toggle_scope", "CloudTrail"),
+    )
 
     class PageLoaded(Message):
         def __init__(self, page: Page) -> None:
@@ -96,7 +106,7 @@ class ResultsScreen(Screen[None]):
         yield Static("", id="results-summary")
         yield FlowTable(id="results-table", cursor_type="cell")
         yield StatusBar(id="status-bar")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     @property
     def table(self) -> FlowTable:
