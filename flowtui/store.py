@@ -25,7 +25,7 @@ from hashlib import blake2b
 from itertools import chain, repeat
 from operator import sub
 from pathlib import Path
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
 
 import orjson
 import sqlite_utils
@@ -217,6 +217,10 @@ class Store:
         self.retention = retention or Retention()
         self._next_prune = time.monotonic() + self.retention.interval
         self._last_addr: dict[str, tuple[Profile, int]] = {}
+        # address → (lo, hi, addrs id): the id its flows get for starts in [lo, hi), while the
+        # enricher that said so (and its generation, see _SpanSource) stays the one in _span_of.
+        self._spans: dict[str, tuple[float, float, int]] = {}
+        self._span_of: tuple[object, int] | None = None
         self._tops_again_at = 0.0  # monotonic time from which this writer may keep a changed bucket anew
         # Called with each WriteResult after its transaction commits, on the writing
         # thread (alert rules evaluate the new rows here). A listener must not raise.
@@ -671,6 +675,7 @@ class Store:
         starts = part.starts(fallback)
         out: list[list[Any]] = [starts]
         S = self._strings
+        spans = self._span_source(enrich)
         for position, kind in plan.kinds:
             col = part.columns[position]
             if kind == "int":
@@ -678,11 +683,26 @@ class Store:
             elif kind == "string":
                 out.append(list(map(S.__getitem__, col)) if None not in col else [None if v is None else S[v] for v in col])
             elif kind == "address":
-                out.append(_address_ids(col, starts, enrich, self._last_addr, self._addr_id))
+                if spans is not None:
+                    out.append(_spanned_address_ids(col, starts, spans, self._spans, self._last_addr, self._addr_id))
+                else:
+                    out.append(_address_ids(col, starts, enrich, self._last_addr, self._addr_id))
             else:  # end -> duration
                 out.append(list(map(sub, col, starts)) if None not in col else [None if e is None else e - t for e, t in zip(col, starts)])
         out.append([origin_id] * len(starts))
         return out
+
+    def _span_source(self, enrich: Enrich) -> _SpanSource | None:
+        """The enricher behind ``enrich`` when it tells how long its answers hold; its spans kept meanwhile are
+        forgotten when it is another one or its generation changed (a new inventory or threat lists)."""
+        owner = getattr(enrich, "__self__", None)
+        if getattr(enrich, "__name__", None) != "profile" or not isinstance(owner, _SpanSource):
+            return None
+        generation = owner.settled_generation()
+        if self._span_of is None or self._span_of[0] is not owner or self._span_of[1] != generation:
+            self._spans.clear()
+            self._span_of = (owner, generation)
+        return owner
 
     def _event_keys(self, part: Part) -> _EventKeys:
         """(starts, events, stored keys) of a part's events: see :func:`schema.seen_key`."""
@@ -913,6 +933,7 @@ class Store:
         self._addrs.clear()
         self._addr_rows.clear()
         self._last_addr.clear()
+        self._spans.clear()
 
     def _origin_id(self, origin: tuple[str | None, ...]) -> int:
         oid = self._origins.get(origin)
@@ -1119,6 +1140,47 @@ def _address_ids(
     return out
 
 
+@runtime_checkable
+class _SpanSource(Protocol):
+    """An enricher that also tells how long an answer holds (flowtui.enrich.Enricher)."""
+
+    def span(self, addr: str, ts: int) -> tuple[float, float, Profile]: ...
+
+    def settled_generation(self) -> int: ...
+
+
+def _spanned_address_ids(
+    ips: list[str | None],
+    starts: list[int],
+    source: _SpanSource,
+    spans: dict[str, tuple[float, float, int]],
+    last: dict[str, tuple[Profile, int]],
+    add: Callable[[str, Profile], int],
+) -> list[int | None]:
+    """:func:`_address_ids` for an enricher that tells how long its answers hold.
+
+    A flow whose start falls in the span of its address's last answer takes that
+    answer's id with one dict lookup, without calling the enricher (0.4 → 0.22 µs
+    a flow for both addresses).
+    """
+    out: list[int | None] = []
+    append = out.append
+    get = spans.get
+    for ip, t in zip(ips, starts):
+        s = get(ip)  # type: ignore[arg-type]
+        if s is not None and s[0] <= t < s[1]:
+            append(s[2])
+        elif ip is None:
+            append(None)
+        else:
+            lo, hi, p = source.span(ip, t)
+            k = last.get(ip)
+            aid = k[1] if k is not None and k[0] is p else add(ip, p)
+            spans[ip] = (lo, hi, aid)
+            append(aid)
+    return out
+
+
 def _no_profile(ip: str, start: int) -> Profile:
     return NO_PROFILE
 
@@ -1174,6 +1236,7 @@ class _Transaction:
             forward.pop(key, None)
             backward.pop(new_id, None)
         store._last_addr.clear()
+        store._spans.clear()
         store._columns = store._flow_columns()
         store._schema_version = -1
         store._insert_sql.clear()

@@ -93,6 +93,34 @@ def test_same_address_with_a_new_owner_gets_its_own_profile(store: Store) -> Non
     assert store.conn.execute("SELECT count(*) FROM addrs WHERE ip = '10.0.0.1'").fetchone()[0] == 2
 
 
+def test_an_enrichers_answers_are_reused_over_the_times_they_hold_and_no_longer(store: Store) -> None:
+    """Columnar parts enriched by an Enricher take an address's id from the span its answer holds for:
+    a flow after the address changed hands, or after the inventory changed, gets the new owner."""
+    from flowtui.enrich import Enricher, Inventory
+    from flowtui.enrich.inventory import Snapshot
+
+    t0 = 1_790_000_000
+    old, new = ("ec2:i-old", "old-web", "EC2"), ("ec2:i-new", "new-web", "EC2")
+    handed = Inventory.from_snapshot(Snapshot(holders={"10.0.0.1": (old, t0)}), t0).updated(
+        Snapshot(holders={"10.0.0.1": (new, t0 + 3600)}), t0 + 3660
+    )
+    enricher = Enricher(inventory=handed)
+
+    def write(*starts: int) -> list[str | None]:
+        records = [_flow(start=t) for t in starts]
+        before = store.conn.execute("SELECT coalesce(max(id), 0) FROM flows").fetchone()[0]
+        store.write(Batch([Part([], V2_PRESENT, columns=_columns_of(records, V2_PRESENT))]), enricher.profile)
+        rows = store.conn.execute("SELECT src_addr FROM flows WHERE id > ? ORDER BY id", (before,))
+        return [store.address(a)[1][1] for (a,) in rows]
+
+    assert write(t0, t0 + 3599, t0 + 3600, t0 + 10, t0 + 7200) == ["ec2:i-old", "ec2:i-old", "ec2:i-new", "ec2:i-old", "ec2:i-new"]
+    assert write(t0 + 20) == ["ec2:i-old"]
+    enricher.set_inventory(Inventory.from_snapshot(Snapshot(holders={"10.0.0.1": (new, t0 - 60)}), t0 - 60))
+    assert write(t0 + 20, t0 + 3700) == ["ec2:i-new", "ec2:i-new"]  # a new generation: nothing kept from before
+    ids = store.conn.execute("SELECT src_addr FROM flows ORDER BY id").fetchall()
+    assert len({a for (a,) in ids}) == 2  # one addrs row per (address, profile), reused
+
+
 def test_event_seen_before_is_not_stored_twice(store: Store) -> None:
     keys = [event_key("g", "s", "1", 1000, "a"), event_key("g", "s", "2", 1000, "b")]
     part = Part([_flow(), _flow(src="10.0.0.2")], V2_PRESENT, origin=("g", "s", None, "1"), event_keys=keys)

@@ -157,6 +157,25 @@ class Enricher:
                 pass
         return self._resolve(addr, ts, entry)
 
+    def span(self, addr: str, ts: int) -> tuple[float, float, Profile]:
+        """:meth:`profile` of ``addr`` at ``ts``, and the times ``[lo, hi)`` over which it is the answer.
+
+        Until :meth:`settled_generation` changes, a caller may reuse the answer for any
+        time in that interval without asking again (the store does, for each address
+        column of a batch: a dict lookup where a call cost twice as much).
+        """
+        profile = self.profile(addr, ts)
+        entry = self._cache.get(addr)
+        if entry is not None and entry[2] is profile and entry[0] <= ts < entry[1]:
+            return entry[0], entry[1], profile
+        return ts, ts + 1, profile  # not cached (a full cache was just emptied): this second only
+
+    def settled_generation(self) -> int:
+        """Take up what the background threads changed (as :meth:`profile` does), and the generation answers are from."""
+        if self._dirty:
+            self._apply_pending()
+        return self.generation
+
     def _resolve(self, addr: str | None, ts: int | None, entry: tuple[Any, Any, Profile, Any] | None) -> Profile:
         if addr is None:
             return EMPTY_PROFILE
