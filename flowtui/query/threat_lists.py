@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def configured_threat_lists(config: Config) -> frozenset[str]:
     """The ids of the config's ``[[threat.lists]]`` (a ConfigError for a bad ``[threat]``)."""
-    from flowtui.enrich.threat import ThreatSettings  # only asked for by queries that name a list
+    from flowtui.enrich.threat import ThreatSettings  # not at import: flowtui.enrich loads the enrichers
 
     return frozenset(spec.id for spec in ThreatSettings.from_config(config).lists)
 
