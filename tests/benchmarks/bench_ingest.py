@@ -1,6 +1,6 @@
 """Ingest throughput: payloads → decode → parse → (enrich) → SQLite, against a bare baseline.
 
-    python tests/benchmarks/bench_ingest.py [--records N] [--repeat N] [--stages]
+    python tests/benchmarks/bench_ingest.py [--records N] [--repeat N] [--stages] [--batch N]
 
 Prints records/s for decode+parse alone, for the whole ingest without and with
 enrichment (the demo environment: inventory, two threat lists, GeoIP City and
@@ -49,7 +49,11 @@ BATCH = 50  # payloads per transaction (~5,000 records), as a Kinesis GetRecords
 
 
 def baseline(
-    payloads: list[bytes], path: str, clock: dict[str, float] | None = None, loads: Callable[[bytes], Any] = json.loads
+    payloads: list[bytes],
+    path: str,
+    clock: dict[str, float] | None = None,
+    loads: Callable[[bytes], Any] = json.loads,
+    batch: int = BATCH,
 ) -> float:
     """gunzip + json + split + executemany into a plain table: the floor for any pipeline (``loads``: the JSON parser)."""
     conn = sqlite3.connect(path, isolation_level=None)
@@ -58,9 +62,9 @@ def baseline(
     conn.execute("CREATE TABLE f (a, b, c, d, e, f, g, h, i, j, k, l, m, n)")
     c0 = time.thread_time()
     t0 = time.perf_counter()
-    for i in range(0, len(payloads), BATCH):
-        rows = []
-        for p in payloads[i : i + BATCH]:
+    for i in range(0, len(payloads), batch):
+        rows: list[list[str]] = []
+        for p in payloads[i : i + batch]:
             doc = loads(gzip.decompress(p))
             rows.extend(e["message"].split() for e in doc["logEvents"])
         conn.execute("BEGIN")
@@ -82,7 +86,7 @@ def decode_parse(payloads: list[bytes]) -> float:
 
 
 def full(
-    payloads: list[bytes], path: str, enrich: bool, clock: dict[str, float] | None = None
+    payloads: list[bytes], path: str, enrich: bool, clock: dict[str, float] | None = None, batch: int = BATCH
 ) -> tuple[float, int]:
     """The real pipeline; ``clock`` gets the CPU time ("cpu") and, when it holds "stages", each stage's."""
     st = Store(path)
@@ -91,8 +95,8 @@ def full(
     timers = _StageTimers(st) if clock is not None and "stages" in clock else None
     c0 = time.thread_time()
     t0 = time.perf_counter()
-    for i in range(0, len(payloads), BATCH):
-        chunk = [(p, f"bench:{i + j}") for j, p in enumerate(payloads[i : i + BATCH])]
+    for i in range(0, len(payloads), batch):
+        chunk = [(p, f"bench:{i + j}") for j, p in enumerate(payloads[i : i + batch])]
         pipeline.ingest_payloads(chunk, "bench:0", checkpoint=("bench:0", str(i)))
     elapsed = time.perf_counter() - t0
     if clock is not None:
@@ -183,6 +187,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs (the machine is shared: median and range)")
     parser.add_argument("--stages", action="store_true", help="also time each stage of the enriched ingest")
+    parser.add_argument("--batch", type=int, default=BATCH, help="payloads a transaction, both pipelines (file ingest: 200)")
     args = parser.parse_args()
     now = int(time.time())
     payloads = list(generate_payloads(args.records, 1, now - 900, now))
@@ -193,18 +198,18 @@ def main() -> None:
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
             base_clock: dict[str, float] = {}
-            base = baseline(payloads, os.path.join(tmp, "base.db"), base_clock)
+            base = baseline(payloads, os.path.join(tmp, "base.db"), base_clock, batch=args.batch)
             oj_clock: dict[str, float] = {}
-            baseline(payloads, os.path.join(tmp, "base_orjson.db"), oj_clock, orjson.loads)
+            baseline(payloads, os.path.join(tmp, "base_orjson.db"), oj_clock, orjson.loads, args.batch)
             dp = decode_parse(payloads)
-            bare, stored = full(payloads, os.path.join(tmp, "bare.db"), enrich=False)
+            bare, stored = full(payloads, os.path.join(tmp, "bare.db"), enrich=False, batch=args.batch)
             enriched_path = os.path.join(tmp, "enriched.db")
             clock: dict[str, float] = {}
-            enr, stored_e = full(payloads, enriched_path, enrich=True, clock=clock)
+            enr, stored_e = full(payloads, enriched_path, enrich=True, clock=clock, batch=args.batch)
             size = os.path.getsize(enriched_path)
             if args.stages:
                 staged: dict[str, float] = {"stages": 1.0}
-                full(payloads, os.path.join(tmp, "staged.db"), enrich=True, clock=staged)
+                full(payloads, os.path.join(tmp, "staged.db"), enrich=True, clock=staged, batch=args.batch)
                 staged.pop("stages")
                 staged["baseline (CPU)"] = base_clock["cpu"]
                 for name, seconds in staged.items():
@@ -226,7 +231,7 @@ def main() -> None:
             return f"{statistics.median(v):>12.2f} x  ({min(v):.2f}–{max(v):.2f})"
         return f"{statistics.median(v):>12,.0f} {unit}  ({min(v):,.0f}–{max(v):,.0f})"
 
-    print(f"records                         {n:>12,}  ({len(payloads):,} payloads, {args.repeat} runs: median (range))")
+    print(f"records                         {n:>12,}  ({len(payloads):,} payloads, {args.batch} a transaction, {args.repeat} runs: median (range))")
     print(f"baseline gunzip+json+split+SQL  {fmt('base')}")
     print(f"decode + parse                  {fmt('dp')}")
     print(f"ingest, no enrichment           {fmt('bare')}  ({stored:,} stored)")
