@@ -678,7 +678,7 @@ async def test_a_focus_change_is_painted_once_with_the_borders_and_the_footer(db
                 await pilot.pause(0.2)
                 assert app._batch_count == 0
                 assert len(paints) == 1, (key, paints)
-            assert {"FlowTable", "Pane", "QueryInput"} <= paints[0]  # Escape: out of the bar, into the table
+            assert {"PaneTable", "Pane", "QueryInput"} <= paints[0]  # Escape: out of the bar, into the table
             table = app.dashboard.pane("rejects").table
             app.dashboard.set_focus(table)
             await table.remove()  # gone before it heard of the focus: the paint is held 0.1 s, not for good
@@ -686,3 +686,46 @@ async def test_a_focus_change_is_painted_once_with_the_borders_and_the_footer(db
             assert app._batch_count == 0
     finally:
         Screen._on_timer_update = real  # type: ignore[method-assign]
+
+
+async def test_a_focus_change_repaints_the_cursor_rows_and_the_borders_alone(db: Path) -> None:
+    """Tab repaints each table's cursor row and each pane's four edges, and what is on the
+    screen then is what a whole repaint of every widget paints (nothing left stale)."""
+    from textual.geometry import Region
+    from textual.widget import Widget
+
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.pause(0.3)
+        first, second = app.dashboard.pane("top-talkers"), app.dashboard.pane("rejects")
+        watched = {first: "first", second: "second", first.table: "first table", second.table: "second table"}
+        asked: list[tuple[str, tuple[Region, ...]]] = []
+        real = Widget.refresh
+
+        def refresh(widget: Widget, *regions: Region, **kw: bool) -> Widget:
+            if widget in watched:
+                asked.append((watched[widget], regions))
+            return real(widget, *regions, **kw)
+
+        Widget.refresh = refresh  # type: ignore[method-assign]  # what reaches Textual's refresh
+        try:
+            await pilot.press("tab")
+            await pilot.pause(0.2)
+        finally:
+            Widget.refresh = real  # type: ignore[method-assign]
+
+        def edges(pane: Pane) -> tuple[Region, ...]:  # relative to the content, inside the border
+            width, height = pane.outer_size
+            return Region(-1, -1, width, 1), Region(-1, height - 2, width, 1), Region(-1, -1, 1, height), Region(width - 2, -1, 1, height)
+
+        repaints = {name: regions for name, regions in asked if regions}
+        assert not [name for name, regions in asked if not regions]  # no whole repaint
+        assert (repaints["first"], repaints["second"]) == (edges(first), edges(second))
+        assert [len(regions) for name, regions in asked if name.endswith("table")] == [1, 1]  # each cursor's row
+        assert app.dashboard.focused is second.table
+        shown = app.export_screenshot()
+        for widget in app.screen.walk_children():
+            widget.refresh()
+        await pilot.pause(0.2)
+        assert app.export_screenshot() == shown

@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Sparkline, Static
+from textual.geometry import Region
+from textual.widgets import DataTable, Sparkline, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from flowtui import catalog
@@ -39,6 +41,75 @@ def _metric_width(metric: str) -> int:
     return max(len(metric) + 2, 7) + 2
 
 
+class PaneTable(FlowTable):
+    """A pane's table, whose focus change repaints the cursor's line, not the table.
+
+    Textual repaints a widget whole when it gains or loses the focus (``Widget._on_focus``)
+    and when restyling it for ``:focus`` changes any of its styles or component styles
+    (DataTable also forgets its caches then): on Tab both tables, ~40 lines through the
+    compositor. A pane's table has no focus tint (flowtui.tcss), so only the cursor's look
+    depends on the focus: while the focus changes, a whole repaint is narrowed to the
+    cursor's row. Should the table's own look change with the focus after all (a theme or
+    stylesheet that tints it), it is repainted whole as before.
+    """
+
+    _narrowing = False  # a focus change is being applied: whole repaints become the cursor's row
+
+    def _on_focus(self, event: events.Focus) -> None:
+        event.prevent_default()  # Widget's handler: the same, with a whole repaint
+        self._focus_changed(True)
+
+    def _on_blur(self, event: events.Blur) -> None:
+        event.prevent_default()
+        self._focus_changed(False)
+
+    def _focus_changed(self, focused: bool) -> None:
+        before = self._focus_free_look()
+        self._narrowing = True
+        try:
+            self.has_focus = focused  # restyles the table for :focus / :blur
+        finally:
+            self._narrowing = False
+        if self._focus_free_look() != before:
+            self.refresh()
+        else:
+            self.refresh_row(self.cursor_coordinate.row)
+        if self.parent is not None:
+            message = events.DescendantFocus(self) if focused else events.DescendantBlur(self)
+            self.parent.post_message(message)
+
+    def _focus_free_look(self) -> tuple[Any, ...]:
+        """Everything of the table's look but its cursor's (on a fixed row or column too, when there are none)."""
+        cursors = {"datatable--cursor"} if self.fixed_rows or self.fixed_columns else {"datatable--cursor", "datatable--fixed-cursor"}
+        parts = sorted(self.COMPONENT_CLASSES - cursors)
+        return (self.rich_style, self.background_colors, *(self.get_component_rich_style(c, partial=True) for c in parts))
+
+    def notify_style_update(self) -> None:
+        if not self._narrowing:
+            super().notify_style_update()
+            return
+        # DataTable's forgets its caches and the widget's rendered lines, all to be drawn again
+        # at the next paint: only the caches of how a cell is styled are forgotten here (the
+        # cursor's style is among them); FlowTable keys the lines it keeps by those styles.
+        super(DataTable, self).notify_style_update()
+        self._get_styles_to_render_cell.cache_clear()
+        self._row_render_cache.clear()
+        self._cell_render_cache.clear()
+        self._line_cache.clear()
+
+    def focus(self, scroll_visible: bool = True) -> PaneTable:
+        self._narrowing = True  # Widget.focus repaints the table whole before the focus moves
+        try:
+            return super().focus(scroll_visible)
+        finally:
+            self._narrowing = False
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False) -> PaneTable:
+        if self._narrowing and not regions and not layout and not recompose:
+            return self  # _focus_changed repaints what changed
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+
 class Pane(Vertical):
     """One ``[[panes]]`` entry on the dashboard."""
 
@@ -57,6 +128,7 @@ class Pane(Vertical):
         self._seen_keys: set[str] | None = None  # keys of the previous refresh
         self._lines: dict[str, tuple[str, str]] = {}  # what the one-line Statics show (text, style), by selector
         self._lit: bool | None = None  # the bright border is on (None: not set yet)
+        self._edges_only = False  # show_focus is changing the border's colour
         self.border_title = Text(spec.title)
         self.border_subtitle = Text(self._subtitle())
         if accent:
@@ -67,11 +139,11 @@ class Pane(Vertical):
             yield Sparkline([], summary_function=max, classes="pane-sparkline")
             yield Static("", classes="pane-rate-label")
         yield Static("", classes="pane-empty")
-        yield FlowTable(classes="pane-table", cursor_type="cell")
+        yield PaneTable(classes="pane-table", cursor_type="cell")
 
     @property
-    def table(self) -> FlowTable:
-        return self.query_one(FlowTable)
+    def table(self) -> PaneTable:
+        return self.query_one(PaneTable)
 
     def on_mount(self) -> None:
         self._build_columns()
@@ -97,14 +169,37 @@ class Pane(Vertical):
         if within == self._lit and not again:
             return
         self._lit = within
-        if within:
-            colour = Color.parse(self.app.theme_variables.get("primary", "blue"))
-            self.styles.border = ("round", colour)  # over the stylesheet's dimmer one
-        else:
-            for edge in ("border_top", "border_right", "border_bottom", "border_left"):
-                self.styles.inline.clear_rule(edge)
-            self.refresh()
+        self._edges_only = True  # the border's colour changes, not its size: repaint it alone
+        try:
+            if within:
+                colour = Color.parse(self.app.theme_variables.get("primary", "blue"))
+                self.styles.border = ("round", colour)  # over the stylesheet's dimmer one
+            else:
+                for edge in ("border_top", "border_right", "border_bottom", "border_left"):
+                    self.styles.inline.clear_rule(edge)
+        finally:
+            self._edges_only = False
+        self._refresh_border()
         paint_with_the_key(self)
+
+    def _refresh_border(self) -> None:
+        """Repaint the four edges (a whole repaint composes every line of the pane again)."""
+        width, height = self.outer_size
+        if not width or not height:
+            self.refresh()
+            return
+        x, y = self.content_offset  # refresh's regions are relative to the content
+        self.refresh(
+            Region(-x, -y, width, 1),
+            Region(-x, height - 1 - y, width, 1),
+            Region(-x, -y, 1, height),
+            Region(width - 1 - x, -y, 1, height),
+        )
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Pane:
+        if self._edges_only and not regions and not layout and not recompose:
+            return self  # show_focus repaints the edges
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def _subtitle(self) -> str:
         return f"{self.spec.metric} by {', '.join(self.spec.by)}"
