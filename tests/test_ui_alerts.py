@@ -189,9 +189,9 @@ async def test_a_src_dst_group_an_acked_mute_and_the_flows_that_came_after_it_fi
     async with app.run_test(size=(100, 24)) as pilot:
         screen = await alerts_screen(pilot)
         await until(pilot, lambda: screen.flows_now.get(1) == 3)
-        # Each address gives way in its own middle, an arrow between them; the row says its mute.
+        # Each address gives way in its own middle, by whole groups, an arrow between them; the row says its mute.
         assert table_rows(screen.table) == [
-            ["09:59:30", "v6-pair", "2a05:d01…90d3:a021 → 2001:db8…e2a:90d3", "count 1 > 0", "acked, muted until 11:00"]
+            ["09:59:30", "v6-pair", "2a05:d018:…:a021 → 2001:db8:…:90d3", "count 1 > 0", "acked, muted until 11:00"]
         ]
         detail = str(screen.query_one("#alerts-detail").render()).splitlines()
         assert detail[0].endswith(" · 1 flow, 100 B · 09:54:00–09:59:00 · muted until 11:00:00")

@@ -3,8 +3,8 @@
 A narrow terminal loses the columns an on-call engineer needs least first
 (interface, source port, packets, protocol; a CloudTrail event's region and
 service), never the ones the query names; if that is not enough, long values
-give way (other text at its end first, then an IPv6 address in the middle; an
-IPv4 address is always whole), and at last other columns left of the last
+give way (other text at its end first, then an IPv6 address in the middle, by
+whole groups; an IPv4 address is always whole), and at last other columns left of the last
 named one go, so that every named one is on screen.
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from flowtui import catalog
 from flowtui.cloudtrail import fields as trail_fields
 from flowtui.query.window import TimeWindow
+from flowtui.ui.formatting import IPV6_SHORT
 
 # Dropped first to last when the table is too wide (flow fields, then CloudTrail's).
 DROP_ORDER: tuple[str, ...] = ("interface_id", "src_port", "packets", "protocol", "log_status", "awsRegion", "eventSource")
@@ -99,7 +100,8 @@ def _total(columns: Sequence[str], caps: dict[str, int]) -> int:
 
 def _give_way(shown: Sequence[str], caps: dict[str, int], width: int, keep: Sequence[str]) -> dict[str, int]:
     """Caps for ``shown`` in ``width``: other text down to SOFT_WIDTH then MIN_WIDTH (the named
-    columns last), then IPv6 addresses down to IPV4_WIDTH; an IPv4 address is never cut."""
+    columns last), then IPv6 addresses down to their short form (IPV6_SHORT: '2a05:d018:…:9023');
+    an IPv4 address is never cut."""
     out = {c: caps[c] for c in shown}
     excess = _total(shown, out) - width
     words = [c for c in shown if _is_text(c) and not is_ip(c)]
@@ -108,8 +110,8 @@ def _give_way(shown: Sequence[str], caps: dict[str, int], width: int, keep: Sequ
         ([c for c in words if c not in keep], SOFT_WIDTH),
         ([c for c in words if c not in keep], MIN_WIDTH),
         (words, MIN_WIDTH),
-        ([c for c in ips if c not in keep], IPV4_WIDTH),
-        (ips, IPV4_WIDTH),
+        ([c for c in ips if c not in keep], IPV6_SHORT),
+        (ips, IPV6_SHORT),
     ):
         excess = _squeeze(group, out, excess, floor)
     return out
@@ -175,3 +177,76 @@ def needs_date(window: TimeWindow, now: float) -> bool:
     """Whether times in a table need their date: not when the window spans a day or less."""
     span = window.span(now)
     return span is None or span > 86400
+
+
+# --- a dashboard pane's columns ------------------------------------------------------------
+PANE_METRICS = ("flows", "bytes", "packets")  # a pane's second and third metric, in this order
+LABEL_MIN = 8  # who an address is ('web-1', 'tor · NL Onion Relay'): shown at no fewer cells,
+LABEL_FIRST = 16  # given this much before an IPv6 address grows past its short form ('spamhaus · RU N…'),
+LABEL_MAX = 28  # and this much at most
+_VALUE_MIN = {"int": 6, "other": 12}
+_VALUE_MAX = {"ip": 39, "int": 6, "other": 30}
+
+
+def plan_pane(
+    by: Sequence[str], metric: str, widest: Sequence[int], width: int
+) -> tuple[tuple[str, ...], tuple[int, ...], int]:
+    """(metric columns, room for each group value, room for each address's label; 0: none) in ``width`` cells.
+
+    ``widest``: the longest value the rows hold in each group column (an address column's
+    width follows it). What gets room first: the pane's metric and the addresses in their
+    short form — an IPv4 one whole (it is never cut), an IPv6 one by whole groups, its /32
+    and its last group ('2a05:d018:…:9023'); then a second metric; then who each address
+    is, up to LABEL_FIRST (which threat list matched: 'spamhaus · …'); then the IPv6
+    addresses toward whole; then the labels up to LABEL_MAX; then the third metric. An
+    IPv6 address's middle is worth less than the list it is on, its ends more.
+    """
+    kinds = ["ip" if is_ip(n) else "int" if is_numeric(n) else "other" for n in by]
+    widths = [_pane_floor(k, w) for k, w in zip(kinds, widest)]
+    wants = [max(f, min(w, _VALUE_MAX["ip"])) if k == "ip" else _VALUE_MAX[k] for k, f, w in zip(kinds, widths, widest)]
+    others = [m for m in PANE_METRICS if m != metric]
+    metrics = [metric]
+    used = sum(w + PADDING for w in widths) + pane_metric_width(metric)
+    if used + pane_metric_width(others[0]) <= width:
+        metrics.append(others[0])
+        used += pane_metric_width(others[0])
+    addresses = kinds.count("ip")
+    label = 0
+    if addresses and len(metrics) == 2 and (width - used) // addresses - PADDING >= LABEL_MIN:
+        label = min(LABEL_FIRST, (width - used) // addresses - PADDING)
+        used += addresses * (label + PADDING)
+
+    def grow(kind: str) -> None:
+        """Widen the ``kind`` columns toward what they want, a cell at a time to the narrowest
+        (two IPv6 addresses get the same form, not one whole and one cut to its short form)."""
+        nonlocal used
+        growing = [i for i, k in enumerate(kinds) if (k == "ip") == (kind == "ip")]
+        while used < width and (short := [i for i in growing if widths[i] < wants[i]]):
+            widths[min(short, key=lambda i: widths[i])] += 1
+            used += 1
+
+    grow("ip")
+    if label:
+        more = max(0, min(LABEL_MAX - label, (width - used) // addresses))
+        label += more
+        used += addresses * more
+    if len(metrics) == 2 and label in (0, LABEL_MAX) and used + pane_metric_width(others[1]) <= width:
+        metrics.append(others[1])
+        used += pane_metric_width(others[1])
+    grow("other")
+    if not label and used > width:  # too narrow even for the short forms: squeeze the values
+        short = used - width
+        widths = [max(8, w - (short + len(widths) - 1) // len(widths)) for w in widths]
+    return tuple(metrics), tuple(widths), label
+
+
+def pane_metric_width(metric: str) -> int:
+    """A metric column: its label (with ' ▼') or its widest value ('99.9 kB', '12.3k'), and the cell padding."""
+    return max(len(metric) + 2, 7) + PADDING
+
+
+def _pane_floor(kind: str, widest: int) -> int:
+    """The fewest cells a group value gets: an IPv4 address whole, an IPv6 one's short form."""
+    if kind != "ip":
+        return _VALUE_MIN[kind]
+    return max(7, min(widest, IPV6_SHORT if widest > IPV4_WIDTH else IPV4_WIDTH))

@@ -160,8 +160,35 @@ def fit(text: str, width: int, middle: bool = True) -> str:
         return text
     if not middle:
         return text[: max(0, width - 1)].rstrip() + "…"
+    if _IPV6.fullmatch(text) and (short := shorten_ipv6(text, width)) is not None:
+        return short
     if width < 5:
         return text[:width]
     head = (width - 1) // 2
     tail = width - 1 - head
     return f"{text[:head]}…{text[-tail:]}"
+
+
+_IPV6 = re.compile(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}")
+IPV6_SHORT = len("2a05:d018:…:9023")  # the narrowest cut that keeps an IPv6 address's /32 and its last group
+
+
+def shorten_ipv6(address: str, width: int) -> str | None:
+    """An IPv6 address in ``width`` cells by whole groups: its first groups (the network:
+    the /32 names the provider and region) and its last ones (the host), the middle as
+    '…' ('2a05:d018:…:c05b:9023'), never a group cut in two ('2a05:d018:1c4:3a0…d2:3e61'
+    left both halves unreadable). None when not even one group each side fits."""
+    groups = address.split(":")
+
+    def shown(head: int, tail: int) -> str:  # a '::' beside the cut is part of what it leaves out
+        return (":".join(groups[:head]).rstrip(":") + ":…:" + ":".join(groups[-tail:]).lstrip(":")).replace("::…", ":…")
+
+    if len(shown(1, 1)) > width:
+        return None
+    head, tail = (2, 1) if len(shown(2, 1)) <= width else (1, 1)
+    while head + tail < len(groups) - 1:
+        more = (head, tail + 1) if tail < head else (head + 1, tail)
+        if len(shown(*more)) > width:
+            break
+        head, tail = more
+    return shown(head, tail)

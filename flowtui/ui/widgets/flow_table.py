@@ -17,12 +17,18 @@ from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
+from flowtui.ui.formatting import clean
+
 CACHE_TIMES = 3  # the render caches hold this many screenfuls of cells and lines
 CACHE_FLOOR = 64
 
 
 def cell_text(value: Any) -> str:
-    """The text a cell shows, as the clipboard should get it."""
+    """The text a cell shows, as the clipboard should get it; a value cut to fit its column
+    ('2a05:d018:…:9023', 'spamhaus · RU Ne…') is copied whole, as the user queries it."""
+    raw = getattr(value, "raw", None)
+    if isinstance(value, Text) and isinstance(raw, str) and "…" in value.plain and "…" not in raw:
+        return clean(raw)
     if isinstance(value, Text):
         return value.plain
     return "" if value is None else str(value)

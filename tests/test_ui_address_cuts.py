@@ -1,0 +1,86 @@
+"""Addresses that do not fit: an IPv4 one is never cut, an IPv6 one keeps its network and its
+host by whole groups, a pane's "who" (which threat list matched) gets room before an IPv6
+address's middle, and a cut value is still copied whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flowtui.ui.columns import LABEL_FIRST, LABEL_MAX, plan_pane
+from flowtui.ui.formatting import fit, shorten_ipv6
+from flowtui.ui.panes import DEFAULT_PANES
+from flowtui.ui.screens.results import ResultsScreen
+from tests.ui_data import IPV6_TOR, IPV6_WEB, enter_query, flow, make_app, refreshed, until, write_flows
+
+THREATS = DEFAULT_PANES[3]  # Threat matches: by src_addr, dst_addr; flows
+TALKERS = DEFAULT_PANES[0]  # Top talkers: bytes
+
+
+@pytest.mark.parametrize(
+    ("width", "shown"),
+    [
+        (38, IPV6_WEB),
+        (37, "2a05:d018:1c4:3a00:…:3e61:c05b:9023"),
+        (25, "2a05:d018:1c4:…:c05b:9023"),
+        (24, "2a05:d018:…:c05b:9023"),
+        (20, "2a05:d018:…:9023"),
+        (16, "2a05:d018:…:9023"),
+        (15, "2a05:…:9023"),
+    ],
+)
+def test_an_ipv6_address_is_cut_between_whole_groups(width: int, shown: str) -> None:
+    assert fit(IPV6_WEB, width) == shown
+
+
+def test_a_compressed_ipv6_address_keeps_its_ends_and_other_text_its_middle_cut() -> None:
+    assert fit("2001:db8:bad::15", 14) == "2001:db8:…:15"  # the '::' beside the cut is part of it
+    assert fit("fe80::1:2:3:4:5", 12) == "fe80:…:4:5"
+    assert shorten_ipv6(IPV6_WEB, 10) is None  # no group each side fits: cut by characters
+    assert fit(IPV6_WEB, 10) == "2a05…:9023"
+    assert fit("ec2:i-0123456789abcdef0", 12) == "ec2:i…bcdef0"  # not an address: as before
+
+
+def test_ipv4_panes_are_laid_out_as_before() -> None:
+    """Addresses whole, then who they are up to LABEL_MAX, then the third metric."""
+    assert plan_pane(TALKERS.by, "bytes", [15, 13], 77) == (("bytes", "flows"), (15, 13), 11)
+    assert plan_pane(TALKERS.by, "bytes", [15, 13], 95) == (("bytes", "flows"), (15, 13), 20)
+    assert plan_pane(TALKERS.by, "bytes", [15, 13], 150) == (("bytes", "flows", "packets"), (15, 13), LABEL_MAX)
+    assert plan_pane(THREATS.by, "flows", [15, 15], 77) == (("flows", "bytes"), (15, 15), 10)
+
+
+def test_the_threat_list_gets_room_before_the_middle_of_an_ipv6_address() -> None:
+    """Threat matches between two whole IPv6 addresses at 200×50 showed both addresses and no
+    'who' (the list that matched); now the addresses' short forms, the list, then the rest."""
+    # 200×50: each pane 97 cells inside. Both short forms ('2a05:d018:…:9023'), who at 16.
+    metrics, widths, label = plan_pane(THREATS.by, "flows", [38, 38], 97)
+    assert (metrics, label) == (("flows", "bytes"), LABEL_FIRST)
+    assert [fit(IPV6_WEB, w) for w in widths] == ["2a05:d018:…:9023", "2a05:d018:…:9023"]
+    # 80 columns, stacked (77 inside): who still shows which list ('spamhaus…').
+    metrics, widths, label = plan_pane(THREATS.by, "flows", [38, 38], 77)
+    assert (metrics, widths, label) == (("flows", "bytes"), (17, 16), 9)
+    assert fit("spamhaus · RU Neva Bulletproof", label, middle=False) == "spamhaus…"
+    # Wider: the addresses grow toward whole, alike, before who grows past LABEL_FIRST.
+    assert plan_pane(THREATS.by, "flows", [38, 38], 130) == (("flows", "bytes"), (36, 36), LABEL_FIRST)
+    assert plan_pane(THREATS.by, "flows", [38, 38], 150) == (("flows", "bytes"), (38, 38), 24)
+    # One IPv6 side: it takes the room, the IPv4 side stays whole.
+    assert plan_pane(THREATS.by, "flows", [38, 15], 97) == (("flows", "bytes"), (24, 15), LABEL_FIRST)
+    # A short IPv6 address ('2001:db8:70::77') is whole from the start.
+    assert plan_pane(THREATS.by, "flows", [len(IPV6_TOR), 15], 77) == (("flows", "bytes"), (15, 15), 10)
+
+
+async def test_a_cut_address_is_copied_whole(tmp_path: Path) -> None:
+    db = write_flows(tmp_path / "v6.db", [flow(IPV6_TOR, 443, IPV6_WEB, 50000, 6, "ACCEPT", 900, 3, 60)])
+    app = make_app(db)
+    async with app.run_test(size=(60, 24)) as pilot:
+        await refreshed(pilot)
+        await enter_query(pilot, f'dst_addr:"{IPV6_WEB}"')
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None)
+        screen = app.screen
+        await until(pilot, lambda: not screen._loading and screen.table.row_count == 1)
+        column = list(screen.table.columns).index("dst_addr")
+        assert screen.table.get_row_at(0)[column].plain == "2a05:d018:…:9023"
+        screen.table.move_cursor(row=0, column=column)
+        await pilot.press("y")
+        assert app.clipboard == IPV6_WEB
