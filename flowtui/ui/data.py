@@ -34,6 +34,7 @@ Now = Callable[[], float]
 RATE_BUCKETS = 60
 PANE_DEFAULT_ROWS = 10  # groups in a pane whose height is not known yet (and the config sets no limit)
 PANE_MAX_ROWS = 500  # as the config's `limit` allows
+PANE_FEWEST_GROUPS = 3  # a pane shows its '(other)' row only below at least this many groups
 PAGE_SIZE = 200
 ADDRESS_FLOWS = 50
 _SUFFIXES = tuple(s for s, _, _ in catalog.ENRICH_SUFFIXES)
@@ -195,7 +196,10 @@ class DataSource:
         label = window.describe()
         if room is None:
             room = PANE_DEFAULT_ROWS + 1
-        limit = spec.limit or max(1, min(PANE_MAX_ROWS, room - 1))
+        # A pane too short for PANE_FEWEST_GROUPS groups above its '(other)' row gives that
+        # row's line to one more group (80×24: 2–3 groups each, not 1–2 and the rest's sum).
+        other = spec.limit is not None or room - 1 >= PANE_FEWEST_GROUPS
+        limit = spec.limit or max(1, min(PANE_MAX_ROWS, room - 1 if other else room))
         now = self.now()
         # The addresses' enrichment comes along (threat flags to colour them, names to label
         # them): it is grouped on the same stored address id, so it costs no extra grouping.
@@ -213,7 +217,10 @@ class DataSource:
         except FlowtuiError as exc:
             return PaneResult(spec, [], [], 0.0, label, error=str(exc))
         rate, width = _rate(hist, spec.metric, now)
-        return PaneResult(spec, _pane_rows(spec, top), rate, width, label, room=room)
+        rows = _pane_rows(spec, top)
+        if not other:
+            rows = [row for row in rows if not row.other]
+        return PaneResult(spec, rows, rate, width, label, room=room)
 
     # --- queries ------------------------------------------------------------------------
     def validate(self, query: str, config: Config | None = None) -> QueryError | None:

@@ -1,0 +1,73 @@
+"""A small terminal: each dashboard pane gives its lines to its biggest groups first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flowtui.query.window import TimeWindow
+from flowtui.ui.data import OTHER, PANE_FEWEST_GROUPS, DataSource
+from flowtui.ui.panes import DEFAULT_PANES, PaneSpec
+from flowtui.ui.widgets.pane import Pane
+from tests.ui_data import fixed_clock, make_app, pair_flows, refreshed, table_rows, until, write_flows
+
+TALKERS = DEFAULT_PANES[0]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return write_flows(tmp_path / "pairs.db", pair_flows(30))  # 30 pairs, bytes 10,000 falling by 10
+
+
+def groups(data: DataSource, spec: PaneSpec, room: int) -> list[tuple[object, ...]]:
+    return [(row.values, row.bytes) if not row.other else (OTHER, row.bytes) for row in data.pane(spec, TimeWindow.last(900), room).rows]
+
+
+@pytest.mark.parametrize("room", [1, 2, 3])
+def test_a_pane_too_short_for_three_groups_and_other_shows_groups_only(db: Path, room: int) -> None:
+    """The '(other)' row's line goes to one more group: the biggest talkers matter more than the rest's sum."""
+    data = DataSource(db, fixed_clock)
+    got = groups(data, TALKERS, room)
+    assert [b for _, b in got] == [10_000 - 10 * i for i in range(room)]
+    assert OTHER not in [v for v, _ in got]
+
+
+@pytest.mark.parametrize("room", [4, 5, 8])
+def test_a_pane_with_room_for_three_groups_keeps_its_other_row(db: Path, room: int) -> None:
+    data = DataSource(db, fixed_clock)
+    got = groups(data, TALKERS, room)
+    top = [10_000 - 10 * i for i in range(room - 1)]
+    assert [b for _, b in got] == [*top, sum(10_000 - 10 * i for i in range(30)) - sum(top)]  # the rest, exactly
+    assert got[-1][0] == OTHER and room - 1 >= PANE_FEWEST_GROUPS
+
+
+def test_a_configured_limit_keeps_its_other_row_at_any_height(db: Path) -> None:
+    data = DataSource(db, fixed_clock)
+    spec = PaneSpec("Top 2", "*", ("src_addr", "dst_addr"), "bytes", limit=2)
+    got = groups(data, spec, 2)
+    assert [b for _, b in got] == [10_000, 9_990, sum(10_000 - 10 * i for i in range(2, 30))]
+
+
+@pytest.mark.parametrize(
+    ("size", "talkers", "threats"),
+    [((80, 24), (2, False), (3, False)), ((100, 30), (3, False), (3, True))],
+)
+async def test_each_pane_at_a_small_terminal_shows_its_biggest_groups(
+    db: Path, size: tuple[int, int], talkers: tuple[int, bool], threats: tuple[int, bool]
+) -> None:
+    """(groups, an '(other)' row below them) of Top talkers and Threat matches; 80×24 showed
+    one group and '(other)' in Top talkers (the pane has 2 rows below its header)."""
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        await refreshed(pilot)
+        panes = {p.spec.key: p for p in app.dashboard.query(Pane)}
+        await until(pilot, lambda: all(p.result is not None and p.result.room == p.room() for p in panes.values()))
+
+        def shown(key: str) -> tuple[int, bool]:
+            rows = [r[0] for r in table_rows(panes[key].table)]
+            return len([r for r in rows if r != OTHER]), OTHER in rows
+
+        await until(pilot, lambda: (shown("top-talkers"), shown("threat-matches")) == (talkers, threats))
+        assert panes["top-talkers"].room() == talkers[0]  # every row it has room for is a group
+        assert table_rows(panes["top-talkers"].table)[0][:2] == ["10.0.1.10", "web-1"]  # the biggest pair first
