@@ -42,10 +42,10 @@ def test_python_collects_generation_2_again_after_stop(python_gc: None) -> None:
     assert gc.get_threshold() == before
 
 
-def test_a_full_collection_waits_for_a_quiet_second_or_the_latest(python_gc: None) -> None:
+def test_a_full_collection_waits_for_a_quiet_second_a_key_or_the_overdue(python_gc: None) -> None:
     clock = Clock()
-    collector = QuietCollector(every=10, quiet=1, latest=30, clock=clock)
-    assert not collector.due()  # not started: Python's own thresholds rule
+    collector = QuietCollector(every=10, quiet=1, latest=30, overdue=60, clock=clock)
+    assert not collector.due() and not collector.due_after_key()  # not started: Python's own thresholds rule
     collector.start()
     clock.now += 9.9
     assert not collector.due()
@@ -57,18 +57,26 @@ def test_a_full_collection_waits_for_a_quiet_second_or_the_latest(python_gc: Non
     assert not collector.due()
     clock.now += 0.5
     assert collector.due()
-    for _ in range(40):  # a key every half second: only the latest brings one
+    for _ in range(200):  # a key every half second: never quiet; after 30 s a key's paint brings one
         collector.key_pressed()
         clock.now += 0.5
-        assert collector.maybe_collect() == (clock.now - 1000.0 >= 30)
-        if collector.collections:
+        assert not collector.maybe_collect()
+        if collector.due_after_key():
             break
-    assert collector.collections == 1 and clock.now == 1030.0
+    assert clock.now == 1030.0
+    collector.collect()
+    assert not collector.due_after_key() and collector.collections == 1
+    for _ in range(200):  # keys that never ask for it (another screen's): at a refresh once overdue
+        collector.key_pressed()
+        clock.now += 0.5
+        if collector.maybe_collect():
+            break
+    assert collector.collections == 2 and clock.now == 1090.0
 
 
 def test_it_frees_cycles_and_freezes_what_lives_at_the_first_quiet_one(python_gc: None) -> None:
     clock = Clock()
-    collector = QuietCollector(every=10, quiet=1, latest=30, clock=clock)
+    collector = QuietCollector(every=10, quiet=1, latest=30, overdue=60, clock=clock)
     collector.start()
     frozen = gc.get_freeze_count()
     dead = Cycle()
@@ -77,7 +85,8 @@ def test_it_frees_cycles_and_freezes_what_lives_at_the_first_quiet_one(python_gc
     kept = Cycle()
     clock.now += 30
     collector.key_pressed()  # not quiet: collected, nothing frozen
-    assert collector.maybe_collect()
+    assert collector.due_after_key()
+    collector.collect()
     assert gone() is None
     assert gc.get_freeze_count() <= frozen  # nothing more frozen
     clock.now += 10
@@ -85,3 +94,35 @@ def test_it_frees_cycles_and_freezes_what_lives_at_the_first_quiet_one(python_gc
     assert gc.get_freeze_count() > frozen
     assert not any(o is kept for o in gc.get_objects())  # frozen: no longer among what is walked
     assert collector.collections == 2
+
+
+async def test_keys_that_keep_coming_get_the_collection_after_their_paint(python_gc: None, tmp_path) -> None:
+    """Once a collection is due after a key, the key's change is painted first, then it runs."""
+    from tests.ui_data import make_app, refreshed, write_flows
+
+    app = make_app(write_flows(tmp_path / "flows.db"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        collector = app.collector
+        runs: list[tuple[bool, int]] = []
+        real = collector.collect
+
+        def collect() -> None:
+            screen = app.screen
+            table = app.dashboard.pane("top-talkers").table
+            painted = not (screen._dirty_widgets or screen._repaint_required or screen._layout_required)
+            runs.append((painted, table.cursor_coordinate.row))
+            real()
+
+        collector.collect = collect  # type: ignore[method-assign]
+        await pilot.press("j")
+        await pilot.pause(0.2)
+        assert runs == []  # not due yet
+        collector._last_collection -= collector.latest
+        collector.key_pressed()
+        await pilot.press("j")
+        await pilot.pause(0.3)
+        assert runs == [(True, 2)]  # once, with the second j's move already painted
+        await pilot.press("k")
+        await pilot.pause(0.2)
+        assert len(runs) == 1

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -49,6 +50,8 @@ from flowtui.ui.widgets.query_bar import QueryBar, QueryInput
 Now = Callable[[], float]
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 SLIDE_FRACTION = 30  # a live window with no new flows still refreshes every span/30 (old flows slide out)
+KEY_PAINT_LOOK = 0.01  # seconds between looks whether a key's change is painted (a full collection waits for it)
+KEY_PAINT_LOOKS = 30  # looks at most: a key a widget keeps never comes back up to the app
 
 
 class FlowtuiApp(App[int]):
@@ -133,6 +136,8 @@ class FlowtuiApp(App[int]):
         self.refresh_count = 0  # pane refreshes shown in full (for tests and the curious)
         self.collector = QuietCollector()
         self.last_key_at = 0.0  # time.monotonic() of the last key (a refresh waits for its paint)
+        self._collect_pending = False  # a full collection waits for a key's paint
+        self._key_back = True  # the last key has come back up to the app (or there was none)
         self.pane_results: list[PaneResult] = []  # the newest, for a dashboard mounted after they came
 
     # --- set-up ------------------------------------------------------------------
@@ -156,10 +161,42 @@ class FlowtuiApp(App[int]):
         self._tick()
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key):
+        if not isinstance(event, events.Key):
+            await super().on_event(event)
+            return
+        back = event.is_forwarded  # (forwarding it marks it so)
+        if not back:
             self.collector.key_pressed()
             self.last_key_at = time.monotonic()
+            self._key_back = False
         await super().on_event(event)
+        if back:
+            self._key_back = True  # up from the focused widget: the app's bindings have run
+        elif self.collector.due_after_key() and not self._collect_pending:
+            self._collect_pending = True
+            self._collect_once_painted(KEY_PAINT_LOOKS)
+
+    def _collect_once_painted(self, looks: int) -> None:
+        """The full collection a key found due, once the key's change is on the screen, so
+        that it does not delay what the key shows: the key has come back up to the app (or
+        a widget kept it), nothing is left to handle, lay out or paint. Looked at every
+        10 ms, KEY_PAINT_LOOKS times at most."""
+        screen = self.screen
+        pending = (
+            not self._key_back
+            or self._batch_count
+            or screen._layout_required
+            or screen._repaint_required
+            or screen._dirty_widgets
+            or not self._message_queue.empty()
+            or any(not node._message_queue.empty() for node in screen.walk_children(with_self=True))
+        )
+        if pending and looks > 1:
+            self.set_timer(KEY_PAINT_LOOK, partial(self._collect_once_painted, looks - 1))
+            return
+        self._collect_pending = False
+        if self.collector.due_after_key():
+            self.collector.collect()
 
     def on_unmount(self) -> None:
         self.collector.stop()

@@ -1,4 +1,4 @@
-"""The dashboard's full garbage collections, at moments no one is typing.
+"""The dashboard's full garbage collections, at moments no one is waiting for a key.
 
 A full collection (generation 2) walks every object the collector tracks and holds
 every thread while it does: on a dashboard ingesting 50,000 records/s, 5–7 of them in
@@ -6,10 +6,12 @@ every thread while it does: on a dashboard ingesting 50,000 records/s, 5–7 of 
 starts them when enough objects have outlived the younger generations, whatever the
 user is doing. Here the young generations are collected as Python does; the full
 collections are the dashboard's: every 10 s once nobody has pressed a key for a
-second, and after 30 s whatever happens. They cannot be rarer: every line Textual
-paints is a Strip that refers to itself (its crop and divide caches hold it), so
-what it painted a while ago is garbage only a full collection frees (~2,500 objects
-a second under that load).
+second; and when keys keep coming, once 30 s have passed, right after a key's change
+has been painted (the person at the keyboard is reading it: the next key seldom comes
+within the ~50 ms a collection takes). After 60 s one runs whatever happens. They
+cannot be rarer: every line Textual paints is a Strip that refers to itself (its crop
+and divide caches hold it), so what it painted a while ago is garbage only a full
+collection frees (~2,500 objects a second under that load).
 
 The first quiet collection, once the panes have filled, also freezes what is left
 (the panes' rows and caches): later full collections no longer walk it. What of it
@@ -29,11 +31,18 @@ class QuietCollector:
     """Owns the process's generation-2 collections while the dashboard runs."""
 
     def __init__(
-        self, *, every: float = 10.0, quiet: float = 1.0, latest: float = 30.0, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        every: float = 10.0,
+        quiet: float = 1.0,
+        latest: float = 30.0,
+        overdue: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.every = every
         self.quiet = quiet
-        self.latest = latest
+        self.latest = latest  # after this, one runs after the next key's paint
+        self.overdue = overdue  # after this, one runs at the next refresh whatever happens
         self.clock = clock
         self.collections = 0  # full collections run here (for tests and the curious)
         self.last_pause_ms = 0.0
@@ -64,16 +73,26 @@ class QuietCollector:
         self._last_key = self.clock()
 
     def due(self) -> bool:
+        """A collection should run now (at a refresh): a quiet one, or an overdue one."""
         if self._thresholds is None:
             return False
         now = self.clock()
         since = now - self._last_collection
-        return since >= self.latest or (since >= self.every and now - self._last_key >= self.quiet)
+        return since >= self.overdue or (since >= self.every and now - self._last_key >= self.quiet)
+
+    def due_after_key(self) -> bool:
+        """Keys keep coming and none has been quiet long enough: collect once this key is painted."""
+        return self._thresholds is not None and self.clock() - self._last_collection >= self.latest
 
     def maybe_collect(self) -> bool:
         """A full collection if one is due; True if it ran."""
         if not self.due():
             return False
+        self.collect()
+        return True
+
+    def collect(self) -> None:
+        """A full collection now; the first at a quiet moment also freezes what is left."""
         quiet = self.clock() - self._last_key >= self.quiet
         started = time.perf_counter()
         gc.collect()
@@ -83,4 +102,3 @@ class QuietCollector:
         self.last_pause_ms = (time.perf_counter() - started) * 1000
         self.collections += 1
         self._last_collection = self.clock()
-        return True

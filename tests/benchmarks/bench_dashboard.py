@@ -125,6 +125,8 @@ class KeyTimer:
         self.sent = 0.0
         self.painted = 0.0  # perf_counter() of the last frame the app painted (headless: would have written)
         self.settled: dict[str, list[float]] = {}  # ms from sent to seen settled, per key
+        self.in_gc = [0.0, 0.0, 0.0]  # ms of garbage collection (by generation) within the key being timed
+        self.gc_ms: dict[str, list[tuple[float, float, float]]] = {}  # that, per press, per key
         display = app._display
 
         def timed_display(screen: Any, renderable: Any) -> None:
@@ -171,6 +173,7 @@ class KeyTimer:
                     profiler.disable()
                 self.cpu.setdefault(key, []).append((time.thread_time() - cpu0) * 1000)
                 self.settled.setdefault(key, []).append((done - self.sent) * 1000)
+                self.gc_ms.setdefault(key, []).append((self.in_gc[0], self.in_gc[1], self.in_gc[2]))
                 return self.painted if self.painted > self.sent else done  # no frame: nothing to wait for but the key
 
     async def press(self, pilot: Any, key: str) -> tuple[float, float]:
@@ -179,6 +182,7 @@ class KeyTimer:
 
         profiler = self.profiles.setdefault(key, cProfile.Profile()) if self._profile else None
         self.seen.clear()
+        self.in_gc = [0.0, 0.0, 0.0]
         cpu0 = time.thread_time()
         if profiler is not None:
             profiler.enable()
@@ -265,12 +269,15 @@ async def run_app(
         if phase == "start":
             started[0] = time.perf_counter()
         else:
-            pauses.setdefault(info["generation"], []).append((time.perf_counter() - started[0]) * 1000)
+            now = time.perf_counter()
+            pauses.setdefault(info["generation"], []).append((now - started[0]) * 1000)
+            if timer.sent:  # within a key's span: what of it the collector took
+                timer.in_gc[info["generation"]] += (now - started[0]) * 1000
 
-    gc.callbacks.append(gc_timer)
     Store(db).close()  # the app opens it read-only
     app = FlowtuiApp(db, Config({"ui": {"refresh": 1}}))
     timer = KeyTimer(app, profile=profile is not None)
+    gc.callbacks.append(gc_timer)
     clock = WorkerClock(app.data)
     async with app.run_test(size=(160, 48), message_hook=timer.hook) as pilot:
         deadline = time.monotonic() + 30
@@ -317,6 +324,12 @@ async def run_app(
         for key in keys:
             if timer.cpu.get(key):
                 print(f"  {key:>8}  {_summary(timer.cpu[key])}")
+        print("garbage collection within a key's span (generations 0+1 / 2), ms:")
+        for key in keys:
+            if timer.gc_ms.get(key):
+                young = [a + b for a, b, _ in timer.gc_ms[key]]
+                full = [c for _, _, c in timer.gc_ms[key] if c]
+                print(f"  {key:>8}  young {_summary(young)}   full ×{len(full)}" + (f" longest {max(full):.1f}" if full else ""))
         print(f"refresh worker (thread CPU): {clock.report()}")
         print("garbage collections (any thread of the dashboard's process): " + "; ".join(
             f"gen {g} ×{len(v)} longest {max(v):.1f} ms" for g, v in sorted(pauses.items())))

@@ -11,6 +11,7 @@ from typing import Any
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
+from textual.cache import LRUCache
 from textual.color import Color
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Region
@@ -23,7 +24,7 @@ from flowtui.ui.data import PaneResult, PaneRow
 from flowtui.ui.formatting import METRIC_FORMAT, SortableText, fit, human_byte_rate, human_rate
 from flowtui.ui.frames import paint_with_the_key
 from flowtui.ui.panes import PaneSpec
-from flowtui.ui.widgets.flow_table import FlowTable
+from flowtui.ui.widgets.flow_table import CACHE_FLOOR, CACHE_TIMES, FlowTable
 
 _METRIC_ORDER = ("flows", "bytes", "packets")
 _MIN_LABEL = 8
@@ -83,6 +84,18 @@ class PaneTable(FlowTable):
         cursors = {"datatable--cursor"} if self.fixed_rows or self.fixed_columns else {"datatable--cursor", "datatable--fixed-cursor"}
         parts = sorted(self.COMPONENT_CLASSES - cursors)
         return (self.rich_style, self.background_colors, *(self.get_component_rich_style(c, partial=True) for c in parts))
+
+    def _fit_caches(self) -> None:
+        """DataTable's own caches too: it keeps up to 1,000 rows' renderables and 10,000 cells,
+        keyed by a count every refresh moves on, all walked by each full garbage collection."""
+        room = self._cache_room
+        super()._fit_caches()
+        if self._cache_room != room:
+            rows = max(CACHE_FLOOR, CACHE_TIMES * self.size.height)
+            self._row_renderable_cache = LRUCache(rows)
+            self._row_render_cache = LRUCache(rows)
+            self._line_cache = LRUCache(rows)
+            self._cell_render_cache = LRUCache(rows * max(1, len(self.columns)))
 
     def notify_style_update(self) -> None:
         if not self._narrowing:
