@@ -48,6 +48,8 @@ def test_ipv4_panes_are_laid_out_as_before() -> None:
     assert plan_pane(TALKERS.by, "bytes", [15, 13], 95) == (("bytes", "flows"), (15, 13), 20)
     assert plan_pane(TALKERS.by, "bytes", [15, 13], 150) == (("bytes", "flows", "packets"), (15, 13), LABEL_MAX)
     assert plan_pane(THREATS.by, "flows", [15, 15], 77) == (("flows", "bytes"), (15, 15), 10)
+    # Other values widen in order, the first as far as it wants.
+    assert plan_pane(("protocol", "src_addr_country_code"), "bytes", [0, 0], 53) == (("bytes", "flows"), (19, 12), 0)
 
 
 def test_the_threat_list_gets_room_before_the_middle_of_an_ipv6_address() -> None:

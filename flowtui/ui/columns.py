@@ -216,16 +216,11 @@ def plan_pane(
         label = min(LABEL_FIRST, (width - used) // addresses - PADDING)
         used += addresses * (label + PADDING)
 
-    def grow(kind: str) -> None:
-        """Widen the ``kind`` columns toward what they want, a cell at a time to the narrowest
-        (two IPv6 addresses get the same form, not one whole and one cut to its short form)."""
-        nonlocal used
-        growing = [i for i, k in enumerate(kinds) if (k == "ip") == (kind == "ip")]
-        while used < width and (short := [i for i in growing if widths[i] < wants[i]]):
-            widths[min(short, key=lambda i: widths[i])] += 1
-            used += 1
-
-    grow("ip")
+    # The addresses widen a cell at a time, the narrowest first: two IPv6 ones get the same
+    # form, not one whole and one cut to its short form.
+    while used < width and (short := [i for i, k in enumerate(kinds) if k == "ip" and widths[i] < wants[i]]):
+        widths[min(short, key=lambda i: widths[i])] += 1
+        used += 1
     if label:
         more = max(0, min(LABEL_MAX - label, (width - used) // addresses))
         label += more
@@ -233,7 +228,11 @@ def plan_pane(
     if len(metrics) == 2 and label in (0, LABEL_MAX) and used + pane_metric_width(others[1]) <= width:
         metrics.append(others[1])
         used += pane_metric_width(others[1])
-    grow("other")
+    for i, k in enumerate(kinds):  # what is left widens the other values, in order
+        if k != "ip":
+            more = max(0, min(wants[i] - widths[i], width - used))
+            widths[i] += more
+            used += more
     if not label and used > width:  # too narrow even for the short forms: squeeze the values
         short = used - width
         widths = [max(8, w - (short + len(widths) - 1) // len(widths)) for w in widths]
