@@ -218,8 +218,8 @@ def plan_pane(
 
     # The addresses widen a cell at a time, the narrowest first: two IPv6 ones get the same
     # form, not one whole and one cut to its short form.
-    while used < width and (short := [i for i, k in enumerate(kinds) if k == "ip" and widths[i] < wants[i]]):
-        widths[min(short, key=lambda i: widths[i])] += 1
+    while used < width and (below := [i for i, k in enumerate(kinds) if k == "ip" and widths[i] < wants[i]]):
+        widths[min(below, key=lambda i: widths[i])] += 1
         used += 1
     if label:
         more = max(0, min(LABEL_MAX - label, (width - used) // addresses))
