@@ -86,3 +86,23 @@ async def test_a_cut_address_is_copied_whole(tmp_path: Path) -> None:
         screen.table.move_cursor(row=0, column=column)
         await pilot.press("y")
         assert app.clipboard == IPV6_WEB
+
+
+async def test_a_cut_address_in_a_pane_is_copied_and_opened_whole(tmp_path: Path) -> None:
+    from flowtui.ui.screens.address import AddressScreen
+
+    db = write_flows(tmp_path / "v6.db", [flow(IPV6_TOR, 443, IPV6_WEB, 50000, 6, "ACCEPT", 900, 3, 60)])
+    app = make_app(db)
+    async with app.run_test(size=(60, 24)) as pilot:
+        await refreshed(pilot)
+        pane = app.dashboard.pane("top-talkers")
+        await until(pilot, lambda: pane.table.row_count == 1)
+        column = list(pane.table.columns).index("dst_addr")
+        assert pane.table.get_row_at(0)[column].plain.startswith("2a05:d018:…:")  # cut between groups
+        pane.table.focus()
+        pane.table.move_cursor(row=0, column=column)
+        await pilot.press("y")
+        assert app.clipboard == IPV6_WEB
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AddressScreen))
+        assert app.screen.address == IPV6_WEB
