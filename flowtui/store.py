@@ -484,7 +484,7 @@ class Store:
             for part in batch.parts:
                 self._build_part(part, enrich, None if fresh else keyed.get(id(part)), result, plans)
             for sql, rows in plans.items():
-                self.conn.executemany(sql, chain(zip(*rows.columns), rows.rows))
+                self.conn.executemany(sql, rows.all())
                 result.stored += len(rows)
             if result.stored:
                 # Rowids are max + 1 and this transaction holds the write lock: one run of ids.
@@ -1099,20 +1099,20 @@ class _InsertPlan:
 
 @dataclass(slots=True)
 class _Rows:
-    """The rows of one INSERT in a write: from columnar parts column by column (zipped by the insert itself), and rows."""
+    """The rows of one INSERT in a write: columnar parts' columns (zipped by the insert itself), and rows."""
 
-    columns: list[list[Any]] = field(default_factory=list)
+    parts: list[list[list[Any]]] = field(default_factory=list)  # per columnar part, its stored columns
     rows: list[tuple[Any, ...]] = field(default_factory=list)
 
     def add_columns(self, columns: list[list[Any]]) -> None:
-        if not self.columns:
-            self.columns = [list(c) for c in columns]  # copies: some are the part's own lists
-        else:
-            for have, new in zip(self.columns, columns):
-                have.extend(new)
+        self.parts.append(columns)  # kept as they are: zipped part by part, never copied into one list
+
+    def all(self) -> Iterable[tuple[Any, ...]]:
+        """Every row, columnar parts first."""
+        return chain(chain.from_iterable(zip(*columns) for columns in self.parts), self.rows)
 
     def __len__(self) -> int:
-        return (len(self.columns[0]) if self.columns else 0) + len(self.rows)
+        return sum(len(columns[0]) for columns in self.parts) + len(self.rows)
 
 
 def _address_ids(
