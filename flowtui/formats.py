@@ -134,6 +134,15 @@ class _ValueCache(dict[str, Any]):
         return value
 
 
+def _converted(cache: _ValueCache, texts: list[str]) -> list[Any]:
+    """``texts`` through ``cache``; a column of one value (a stream's account, interface, status …)
+    with one lookup: comparing the texts costs less than hashing each (0.1 µs a value, fresh from split)."""
+    first = texts[0]
+    if texts[-1] == first and texts.count(first) == len(texts):
+        return [cache[first]] * len(texts)
+    return list(map(cache.__getitem__, texts))
+
+
 def _text(text: str) -> str:
     return text
 
@@ -310,7 +319,7 @@ class LogFormat:
             for position, cache in enumerate(converters):
                 texts = flat[position::width]
                 if cache is not None:
-                    columns.append(list(map(cache.__getitem__, texts)))
+                    columns.append(_converted(cache, texts))
                 elif "".join(texts).isdigit() and max(map(len, texts)) < 19:  # up to 18 digits fits an int64
                     columns.append(list(map(int, texts)))
                 else:  # '-' (NULL) among the counts, or something for parse_lines to judge

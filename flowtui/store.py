@@ -681,7 +681,7 @@ class Store:
             if kind == "int":
                 out.append(col)
             elif kind == "string":
-                out.append(list(map(S.__getitem__, col)) if None not in col else [None if v is None else S[v] for v in col])
+                out.append(_string_ids(col, S))
             elif kind == "address":
                 if spans is not None:
                     out.append(_spanned_address_ids(col, starts, spans, self._spans, self._last_addr, self._addr_id))
@@ -1179,6 +1179,17 @@ def _spanned_address_ids(
             spans[ip] = (lo, hi, aid)
             append(aid)
     return out
+
+
+def _string_ids(values: list[str | None], strings: _Interned) -> list[int | None]:
+    """The strings ids of a column; one lookup for a column of one value (the parser hands those over
+    as one object repeated: a stream's account, interface, status)."""
+    first = values[0]
+    if values[-1] is first and values.count(first) == len(values):
+        return [None if first is None else strings[first]] * len(values)
+    if None not in values:
+        return list(map(strings.__getitem__, values))  # type: ignore[arg-type]
+    return [None if v is None else strings[v] for v in values]
 
 
 def _no_profile(ip: str, start: int) -> Profile:

@@ -601,6 +601,18 @@ def test_columns_of_a_clean_batch_and_what_they_decline() -> None:
     assert text_only.parse_columns(["i-1 eni-1"]) is None  # its own header would pass for data
 
 
+def test_columns_of_one_value_are_converted_once_and_still_checked() -> None:
+    """A column whose texts are all the same (a stream's account, interface, status) is converted once."""
+    other = with_field("account-id", "210987654321")
+    for batch in ([GOOD] * 3, [GOOD, other, GOOD], [other, GOOD, GOOD], [GOOD, GOOD, other]):
+        columns = DEFAULT_FORMAT.parse_columns(batch)
+        assert columns is not None
+        assert _from_columns(DEFAULT_FORMAT, columns) == DEFAULT_FORMAT.parse_lines(batch)[0], batch
+    assert DEFAULT_FORMAT.parse_columns([with_field("dstport", "65536")] * 3) is None  # one bad value, declined once
+    records, rejects = DEFAULT_FORMAT.parse_lines([with_field("dstport", "65536")] * 3)
+    assert records == [] and len(rejects) == 3
+
+
 def test_columns_of_counts_that_are_all_missing() -> None:
     nodata = "2 123456789010 eni-1 - - - - - - - 1620140661 1620140721 - NODATA"
     columns = DEFAULT_FORMAT.parse_columns([nodata, nodata])
