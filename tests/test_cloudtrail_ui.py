@@ -16,7 +16,7 @@ from tests.cloudtrail_data import write_trail
 from tests.test_ui_address import plain
 from tests.test_ui_snapshots import make_app as snapshot_app
 from tests.test_ui_snapshots import settled
-from tests.ui_data import NOW, enter_query, make_app, refreshed, table_rows, until, write_flows
+from tests.ui_data import FLOWS, NOW, enter_query, flow, make_app, refreshed, table_rows, until, write_flows
 
 
 @pytest.fixture
@@ -90,14 +90,17 @@ async def test_the_address_page_lists_its_calls_and_enter_opens_one(db: Path) ->
             "source", "198.51.100.7", "spamhaus", "·", "NL", "Bad", "Hosting", "access", "key", "AKIAEXAMPLEKEYID0003"
         ]
         assert facts[-1].split()[:3] == ["message", "You", "are"]
-        # The source's flows from 5 minutes before the call (09:51:40) to 5 minutes after (10:01:40).
+        # The source's flows from 5 minutes before the call (09:51:40) to 5 minutes after (10:01:40),
+        # oldest first, the cursor on the first one at or after the call.
         assert [r[:6] for r in table_rows(event.query_one("#trail-flows"))] == [
-            ["09:59:30", "eni-0a1b2c3d", "198.51.100.7", "61000", "10.0.1.11", "22"],
-            ["09:58:30", "eni-0a1b2c3d", "198.51.100.7", "61001", "10.0.1.11", "22"],
-            ["09:57:30", "eni-0a1b2c3d", "198.51.100.7", "61002", "10.0.1.11", "22"],
-            ["09:56:30", "eni-0a1b2c3d", "198.51.100.7", "61003", "10.0.1.11", "22"],
             ["09:55:30", "eni-0a1b2c3d", "198.51.100.7", "61004", "10.0.1.11", "22"],
+            ["09:56:30", "eni-0a1b2c3d", "198.51.100.7", "61003", "10.0.1.11", "22"],
+            ["09:57:30", "eni-0a1b2c3d", "198.51.100.7", "61002", "10.0.1.11", "22"],
+            ["09:58:30", "eni-0a1b2c3d", "198.51.100.7", "61001", "10.0.1.11", "22"],
+            ["09:59:30", "eni-0a1b2c3d", "198.51.100.7", "61000", "10.0.1.11", "22"],
         ]
+        assert event.query_one("#trail-flows").cursor_row == 2
+        assert str(event.query_one("#trail-flows-box").border_subtitle) == "5 flows in 10m around 09:56:40"
         assert '"eventName": "DeleteSecurityGroup"' in plain(event.query_one("#trail-record", Static))
 
         flows = event.query_one("#trail-flows")
@@ -107,6 +110,28 @@ async def test_the_address_page_lists_its_calls_and_enter_opens_one(db: Path) ->
         await until(pilot, lambda: isinstance(app.screen, AddressScreen) and app.screen.address == "10.0.1.11")
         await until(pilot, lambda: app.screen.info is not None)
         assert not app.screen.query_one("#address-calls-box").display  # no calls from 10.0.1.11
+
+
+async def test_a_busy_source_lists_the_flows_nearest_the_call_not_the_newest(tmp_path: Path) -> None:
+    """305 flows in the call's ten minutes: the page lists the 100 before the call and the 100
+    from it on, oldest first, the cursor on the call's second; the subtitle says which they are."""
+    busy = [flow("198.51.100.7", 40000 + i, "10.0.1.11", 443, 6, "ACCEPT", 500, 5, 200 + 150 - i) for i in range(300)]  # ev-delete-sg is at 09:56:40
+    path = write_flows(tmp_path / "flows.db", FLOWS + busy)  # 150 flows each second before the call, 150 from it
+    write_trail(path, NOW)
+    app = make_app(path)
+    async with app.run_test(size=(140, 50)) as pilot:
+        event = await open_event(pilot, "ev-delete-sg")
+        table = event.query_one("#trail-flows")
+        times = [r[0] for r in table_rows(table)]
+        assert len(times) == 200
+        # Before the call: its 150 flows and two of FLOWS' (09:55:30, 09:56:30): the nearest 100 reach back to 09:55:02.
+        assert times[0] == "09:55:02" and times[99] == "09:56:39"
+        assert times[100] == "09:56:40" and times[-1] == "09:58:18"
+        assert times == sorted(times)
+        assert table.cursor_row == 100
+        assert str(event.query_one("#trail-flows-box").border_subtitle) == (
+            "200 of 305 flows in 10m: the 100 before 09:56:40 and 100 from it"
+        )
 
 
 def _inside(widget: Any, outer: Any) -> bool:

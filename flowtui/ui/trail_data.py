@@ -21,7 +21,7 @@ from flowtui.store import Store
 from flowtui.ui.columns import FLOW_FIELDS
 from flowtui.ui.terms import order_text, quote
 
-EVENT_FLOWS = 200
+EVENT_FLOWS = 200  # the flows an event page lists: half before the call, half from it on
 CALLS = 200
 
 
@@ -31,7 +31,9 @@ class TrailEvent:
 
     event: dict[str, Any]  # documented names → values, plus "user" and "record" (the whole record)
     around: TimeWindow  # the flows' window: the event's time ± AROUND_SECONDS
-    flows: list[dict[str, Any]] = field(default_factory=list)
+    flows: list[dict[str, Any]] = field(default_factory=list)  # oldest first, the ones nearest the call
+    total: int = 0  # the source's flows in ``around``: ``flows`` is all of them or the nearest EVENT_FLOWS
+    first_after: int = 0  # index in ``flows`` of the first flow at or after the call (len(flows): none)
     address: str | None = None  # the source address, when it is one (not a service name)
     label: str = ""  # who the source address is, as the panes say it ('spamhaus · RU Neva …', 'web-1')
 
@@ -99,10 +101,30 @@ def event_page(store: Store, engine: QueryEngine, event_id: str, around: int = A
     if source and is_address(source):
         out.address = source
         q = quote(source)
-        out.flows = engine.search(
-            f"src_addr:{q} OR dst_addr:{q}", window, fields=list(FLOW_FIELDS), limit=EVENT_FLOWS, order="-timestamp"
-        )
+        query = f"src_addr:{q} OR dst_addr:{q}"
+        out.total = engine.count(query, window)
+        out.flows, out.first_after = nearest_flows(engine, query, window, t, EVENT_FLOWS)
     return out
+
+
+def nearest_flows(
+    engine: QueryEngine, query: str, around: TimeWindow, t: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The ``limit`` flows of ``around`` nearest the time ``t``, oldest first, and the index of
+    the first one at or after ``t``.
+
+    Half before ``t`` and half from it on; when one side has fewer, the other
+    gives more. Not the newest of the window: those are minutes after the call,
+    and the flows the call is about would be cut off when the window is busy.
+    """
+    assert around.start is not None and around.end is not None
+    fields = list(FLOW_FIELDS)
+    before = engine.search(query, TimeWindow(around.start, t), fields=fields, limit=limit, order="-timestamp")
+    after = engine.search(query, TimeWindow(t, around.end), fields=fields, limit=limit, order="timestamp")
+    take_before = min(len(before), max(limit // 2, limit - len(after)))
+    take_after = min(len(after), limit - take_before)
+    before = before[:take_before][::-1]
+    return before + after[:take_after], len(before)
 
 
 def is_address(text: str) -> bool:

@@ -2,7 +2,10 @@
 
 The flows are those of the source address from five minutes before the call
 to five minutes after it: what the caller's machine was talking to around
-then. Enter on a flow drills into an address as everywhere else.
+then, oldest first, the cursor on the first one at or after the call. A busy
+address has more than the page lists: then it lists the ones nearest the
+call (half before, half after) and its subtitle says so; ``f`` opens them all.
+Enter on a flow drills into an address as everywhere else.
 """
 
 from __future__ import annotations
@@ -40,6 +43,17 @@ _FACTS = (
     ("agent", "userAgent", "event type", "eventType"),
     ("resource", "resources.ARN", "event id", "eventID"),
 )
+
+
+def flows_subtitle(page: TrailEvent, span: str) -> str:
+    """'12 flows in 10m around 11:54:00', or for a busy address which of them the page lists:
+    '200 of 5,602 flows in 10m: the 100 before 11:54:00 and 100 from it'."""
+    at = format_time(page.event["eventTime"])
+    shown = len(page.flows)
+    if shown >= page.total:
+        return f"{shown:,} flow{'' if shown == 1 else 's'} in {span} around {at}"
+    before, after = page.first_after, shown - page.first_after
+    return f"{shown:,} of {page.total:,} flows in {span}: the {before:,} before {at} and {after:,} from it"
 
 
 class TrailEventScreen(Screen[None]):
@@ -169,9 +183,11 @@ class TrailEventScreen(Screen[None]):
             box.border_subtitle = Text(f"{page.event.get('sourceIPAddress') or 'no source'} is not an address: no flows")
         else:
             box.border_title = Text(f"Flows of {clean(page.address)} around the call")
-            box.border_subtitle = Text(f"{len(page.flows)} flows in {span} around {format_time(page.event['eventTime'])}")
+            box.border_subtitle = Text(flows_subtitle(page, span))
         table = self.query_one("#trail-flows", FlowTable)
         fill_flows(table, page.flows, page.address, with_date=False)  # ten minutes around the call
+        if page.flows:
+            table.move_cursor(row=min(page.first_after, len(page.flows) - 1), animate=False, scroll=True)
 
     def on_resize(self) -> None:
         if self.page is not None and self.is_mounted:
