@@ -26,6 +26,7 @@ from itertools import chain, repeat
 from operator import sub
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
+from urllib.parse import quote
 
 import orjson
 import sqlite_utils
@@ -199,6 +200,7 @@ class Store:
     ) -> None:
         self.path = Path(path)
         self.readonly = readonly
+        self.immutable = False  # read without locks: see _connect_readonly
         self._strings: _Interned = _Interned(self._new_string)
         self._txn: _Transaction | None = None
         self._string_values: dict[int, str] = {}
@@ -227,10 +229,7 @@ class Store:
         self.on_write: list[Callable[[WriteResult], None]] = []
         try:
             if readonly:
-                if not self.path.exists():
-                    raise StoreError(f"no store at {self.path}: ingest something first (flowtui ingest, tail or demo)")
-                uri = f"file:{self.path}?mode=ro"
-                self.conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+                self.conn = self._connect_readonly(timeout)
             else:
                 new = self._create_file()
                 self.conn = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False)
@@ -251,6 +250,38 @@ class Store:
             raise StoreError(f"cannot open store {self.path}: {exc}") from None
 
     # --- opening -----------------------------------------------------------------
+    def _connect_readonly(self, timeout: float) -> sqlite3.Connection:
+        """A read-only connection, also to a store in a directory this user cannot write.
+
+        A WAL reader needs the -shm file: readable when a writer has it open, else created
+        beside the store. Where it cannot be (SQLITE_READONLY_DIRECTORY) and neither it nor
+        a -wal exists, no writer has the file open and it holds every commit: it is read as
+        immutable (no locks, no -shm). :meth:`sync` refuses to go on once a writer shows up.
+        """
+        if not self.path.exists():
+            raise StoreError(f"no store at {self.path}: ingest something first (flowtui ingest, tail or demo)")
+        uri = f"file:{quote(str(self.path))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchall()
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            error = getattr(exc, "sqlite_errorname", "")
+            locked_dir = error == "SQLITE_READONLY_DIRECTORY" or (error == "SQLITE_CANTOPEN" and self._has_wal_files())
+            if not locked_dir or os.access(self.path.parent, os.W_OK):
+                raise
+        if self._has_wal_files():
+            raise StoreError(
+                f"cannot read {self.path}: its write-ahead log has no -shm file and {self.path.parent} is not writable"
+                " to create one; run any flowtui command on it once as its owner"
+            )
+        self.immutable = True
+        return sqlite3.connect(f"{uri}&immutable=1", uri=True, timeout=timeout, check_same_thread=False)
+
+    def _has_wal_files(self) -> bool:
+        return any(os.path.exists(f"{self.path}{suffix}") for suffix in ("-wal", "-shm"))
+
     def _create_file(self) -> bool:
         """Make sure the file exists, private to its owner; whether it is new (empty)."""
         try:
@@ -447,6 +478,8 @@ class Store:
 
         Addresses need no syncing: they are read by id when first needed.
         """
+        if self.immutable and self._has_wal_files():
+            raise StoreError(f"a writer opened {self.path} while it was read without locks; run the command again")
         ex = self.conn.execute
         for sid, value in ex("SELECT id, value FROM strings WHERE id > ?", (self._max["strings"],)):
             self._strings[value] = sid
