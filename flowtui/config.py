@@ -30,6 +30,11 @@ def default_db_path() -> Path:
     return Path(base) / "flowtui" / "flows.db"
 
 
+def default_demo_db_path() -> Path:
+    """Beside the real store, never the real store: ``flowtui demo`` starts it afresh each run."""
+    return default_db_path().with_name("demo.db")
+
+
 @dataclass
 class Config:
     data: dict[str, Any] = field(default_factory=dict)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from flowtui.config import Config, default_db_path
-from flowtui.store import Retention, Store
+from flowtui.config import Config, default_db_path, default_demo_db_path
+from flowtui.store import Retention, Store, StoreError
 
 
 def add_store_args(parser: argparse.ArgumentParser) -> None:
@@ -36,4 +36,8 @@ def db_path(args: argparse.Namespace, config: Config) -> Path:
 
 def open_store(args: argparse.Namespace, config: Config | None = None, readonly: bool = False) -> Store:
     config = config if config is not None else load_config(args)
-    return Store(db_path(args, config), readonly=readonly, retention=Retention.from_config(config))
+    path = db_path(args, config)
+    demo = default_demo_db_path()
+    if readonly and not path.exists() and path == default_db_path() and demo.exists():
+        raise StoreError(f"no store at {path}: ingest something first (flowtui ingest or tail), or read the demo's with --db {demo}")
+    return Store(path, readonly=readonly, retention=Retention.from_config(config))

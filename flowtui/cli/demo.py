@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flowtui.config import Config, default_db_path, parse_duration
+from flowtui.cli.common import load_config
+from flowtui.config import Config, default_demo_db_path, parse_duration
 from flowtui.errors import ConfigError, FlowtuiError, UsageError
+from flowtui.store import Store
 
 if TYPE_CHECKING:
     from flowtui.demo import DemoSource
-
-
-def default_demo_db() -> Path:
-    """Beside the real store, never the real store: the demo starts it afresh each run."""
-    return default_db_path().with_name("demo.db")
 
 
 def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> None:
@@ -36,7 +34,7 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         "--db",
         metavar="PATH",
         default=argparse.SUPPRESS,
-        help=f"the store to fill (default: {default_demo_db()}, emptied at start)",
+        help=f"the store to fill (default: {default_demo_db_path()}, emptied at start)",
     )
     p.add_argument(
         "--config", metavar="PATH", default=argparse.SUPPRESS,
@@ -54,10 +52,21 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
     p.set_defaults(run=run)
 
 
+# The meta key that marks a store the demo made: only such a store (or an empty one) is emptied and filled.
+DEMO_MARK = "demo_store"
+# Tables whose rows are data someone kept (flows, positions, firings, saved queries …).
+_DATA_TABLES = ("flows", "checkpoints", "dead_letters", "alerts", "alert_mutes", "cloudtrail", "queries")
+
+
 def _prepare_db(args: argparse.Namespace) -> Path:
-    if getattr(args, "db", None):
-        return Path(args.db)
-    path = default_demo_db()
+    """The store to fill, emptied and marked as the demo's; a store holding data it did not make is refused."""
+    given = getattr(args, "db", None)
+    path = Path(given) if given else default_demo_db_path()
+    if given and not _demo_may_empty(path):
+        raise UsageError(
+            f"{path} holds data the demo did not make, and the demo adds to no such store: give --db a new file,"
+            f" or leave --db out to use {default_demo_db_path()}"
+        )
     for suffix in ("", "-wal", "-shm"):
         try:
             os.unlink(f"{path}{suffix}")
@@ -65,7 +74,24 @@ def _prepare_db(args: argparse.Namespace) -> Path:
             pass
         except OSError as exc:
             raise FlowtuiError(f"cannot empty the demo store {path}{suffix}: {exc.strerror}") from None
+    with Store(path) as store, store.transaction():
+        store.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, 1)", (DEMO_MARK,))
     return path
+
+
+def _demo_may_empty(path: Path) -> bool:
+    """Whether ``path`` is missing, empty, or a store the demo marked; anything else it cannot read is not."""
+    try:
+        if not path.exists() or path.stat().st_size == 0:
+            return True
+        with Store(path, readonly=True) as store:
+            ex = store.conn.execute
+            if ex("SELECT 1 FROM meta WHERE key = ?", (DEMO_MARK,)).fetchone():
+                return True
+            tables = set(store.db.table_names())
+            return not any(ex(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in _DATA_TABLES if t in tables)
+    except (FlowtuiError, OSError, sqlite3.Error):
+        return False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--duration must not be negative")
     if not args.no_ui and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the dashboard needs a terminal; use --no-ui to run the demo without one")
-    config = Config.load(getattr(args, "config", None))
+    config = load_config(args)
     db = _prepare_db(args)
     job = DemoSource(seed=args.seed, rate=args.rate, duration=duration, start_at=args.start_at)
     print(f"demo store: {db}", file=sys.stderr if not args.no_ui else sys.stdout, flush=True)
@@ -110,9 +136,8 @@ def _run_headless(job: DemoSource, db: Path) -> int:
 
 def _run_dashboard(job: DemoSource, db: Path, config: Config, theme: str | None = None) -> int:
     from flowtui.demo import demo_config
-    from flowtui.store import Store
 
-    Store(db).close()  # the dashboard opens it read-only, maybe before the worker has created it
+    # _prepare_db has created the store: the dashboard opens it read-only, maybe before the worker writes.
     try:
         from flowtui.ui.app import run_dashboard
     except ImportError:
