@@ -80,7 +80,7 @@ def test_list_prints_the_newest_first(db: Path, capsys: pytest.CaptureFixture[st
     ]
 
 
-def test_list_as_json_with_filters(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_as_json_with_filters(db: Path, cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "alerts", "list", "--db", str(db), "--format", "json", "--limit", "1")
     (one,) = json.loads(out)
     assert code == 0
@@ -88,7 +88,7 @@ def test_list_as_json_with_filters(db: Path, capsys: pytest.CaptureFixture[str])
         "id": 3, "rule": "ssh", "group": {"src_addr": "2001:db8::5"}, "value": 2, "flow_ids": [6, 7],
         "acknowledged": False, "muted_until": None,
     }
-    assert run(capsys, "alerts", "list", "--db", str(db), "--rule", "scan")[2] == "no firings\n"
+    assert run(capsys, "alerts", "list", "--db", str(db), "--config", str(cfg), "--rule", "scan")[2] == "no firings\n"
     assert run(capsys, "alerts", "list", "--db", str(db), "--since", "1h")[2] == "no firings in that time\n"  # fired in 2026
 
 

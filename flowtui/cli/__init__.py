@@ -16,7 +16,7 @@ from flowtui import __version__
 from flowtui.errors import FlowtuiError
 
 # Modules under flowtui.cli, in the order --help lists them.
-COMMANDS: tuple[str, ...] = ("dashboard", "demo", "tail", "setup", "ingest", "query", "top", "alerts", "threat", "fields")
+COMMANDS: tuple[str, ...] = ("dashboard", "demo", "tail", "setup", "ingest", "dead_letters", "query", "top", "alerts", "threat", "fields")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,20 +63,26 @@ def join_dash_values(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(join_dash_values(sys.argv[1:] if argv is None else argv))
-    run = getattr(args, "run", None)
-    if run is None:  # no command: the dashboard
-        run = getattr(args, "run_default", None)
-        if run is None:
-            parser.print_help()
-            return 0
+    """Run one command; Ctrl-C at any moment, the imports of the first half second included, exits 130 quietly."""
+    args: argparse.Namespace | None = None
     try:
+        parser = build_parser()
+        args = parser.parse_args(join_dash_values(sys.argv[1:] if argv is None else argv))
+        run = getattr(args, "run", None)
+        if run is None:  # no command: the dashboard
+            run = getattr(args, "run_default", None)
+            if run is None:
+                parser.print_help()
+                return 0
         return int(run(args) or 0)
     except FlowtuiError as exc:
         print(f"flowtui: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        if args is not None and getattr(args, "command", None) == "ingest":
+            from flowtui.cli.common import written  # imported by then: ingest opened its store through it
+
+            print(f"flowtui: interrupted: {written.summary()}; the same command again goes on where this one stopped", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

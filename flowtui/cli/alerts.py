@@ -119,8 +119,12 @@ def run_list(args: argparse.Namespace) -> int:
             since = time.time() - parse_duration(args.since, "--since")
         except ConfigError as exc:
             raise UsageError(str(exc)) from None
-    with common.open_store(args, readonly=True) as store:
-        firings = AlertLog(store).recent(since, args.rule, args.unacked, args.limit or None)
+    config = common.load_config(args)
+    with common.open_store(args, config, readonly=True) as store:
+        history = AlertLog(store)
+        if args.rule:
+            _find_rule(args.rule, config, history)  # a name no rule or firing has: a UsageError naming those there are
+        firings = history.recent(since, args.rule, args.unacked, args.limit or None)
     if args.format == "json":
         print(json.dumps([_json(f) for f in firings], indent=2, ensure_ascii=False))
         return 0

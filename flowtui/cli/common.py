@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 from flowtui.config import Config, default_db_path, default_demo_db_path
-from flowtui.store import Retention, Store, StoreError
+from flowtui.store import Retention, Store, StoreError, WriteResult
 
 
 def add_store_args(parser: argparse.ArgumentParser) -> None:
@@ -40,4 +41,28 @@ def open_store(args: argparse.Namespace, config: Config | None = None, readonly:
     demo = default_demo_db_path()
     if readonly and not path.exists() and path == default_db_path() and demo.exists():
         raise StoreError(f"no store at {path}: ingest something first (flowtui ingest or tail), or read the demo's with --db {demo}")
-    return Store(path, readonly=readonly, retention=Retention.from_config(config))
+    store = Store(path, readonly=readonly, retention=Retention.from_config(config))
+    store.on_write.append(written.add)
+    return store
+
+
+@dataclass
+class Written:
+    """What the stores this command opened took: the line an interrupted ``flowtui ingest`` ends with."""
+
+    stored: int = 0
+    duplicates: int = 0
+    dead: int = 0
+
+    def add(self, result: WriteResult) -> None:
+        self.stored += result.stored
+        self.duplicates += result.duplicates
+        self.dead += result.dead
+
+    def summary(self) -> str:
+        """As ``flowtui ingest`` sums up its files: '1,200 flows stored, 3 already stored, 0 rejected to dead letters'."""
+        again = f", {self.duplicates:,} already stored" if self.duplicates else ""
+        return f"{self.stored:,} flow{'s' if self.stored != 1 else ''} stored{again}, {self.dead:,} rejected to dead letters"
+
+
+written = Written()
