@@ -17,6 +17,7 @@ from flowtui.alerts import AlertEvaluator
 from flowtui.cli import main
 from flowtui.store import Store
 from tests.alerts_helpers import T0, flow, rule, write
+from tests.aws_server import moto_server  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,3 +117,34 @@ def test_ctrl_c_during_ingest_says_what_was_stored(tmp_path: Path) -> None:
         f"flowtui: interrupted: {stored:,} flows stored, 0 rejected to dead letters;"
         " the same command again goes on where this one stopped\n"
     )
+
+
+def test_setup_takes_dry_run_as_its_default(moto_server: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    base = ["setup", "--log-group", "vpc-flow-logs", "--stream", "flows", "--region", "us-east-1", "--endpoint-url", moto_server]
+    assert main(base) == 0
+    plan = capsys.readouterr().out
+    assert main([*base, "--dry-run"]) == 0
+    assert capsys.readouterr().out == plan
+    assert plan.endswith("Dry run: nothing was changed. Run again with --apply to create what is missing.\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "error"),
+    [
+        (["setup", "--log-group", "g", "--stream", "s", "--dry-run", "--apply"], "usage: flowtui setup ",
+         "flowtui: error: argument --apply: not allowed with argument --dry-run\n"),
+        (["setup", "--log-group", "g", "--stream", "s", "--dryrun"], "usage: flowtui setup ",
+         "flowtui: error: unrecognized arguments: --dryrun\n"),
+        (["alerts", "list", "--bogus"], "usage: flowtui alerts list ", "flowtui: error: unrecognized arguments: --bogus\n"),
+        (["threat", "list", "--bogus"], "usage: flowtui threat list ", "flowtui: error: unrecognized arguments: --bogus\n"),
+        (["--bogus"], "usage: flowtui [-h]", "flowtui: error: unrecognized arguments: --bogus\n"),
+    ],
+)
+def test_a_bad_flag_prints_its_commands_usage(argv: list[str], usage: str, error: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(usage)
+    assert err.endswith(error)

@@ -62,12 +62,24 @@ def join_dash_values(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the (sub)command ``args`` were parsed for: ``flowtui alerts list`` → alerts list's."""
+    while True:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        name = getattr(args, subs[0].dest, None) if subs else None
+        if not subs or name not in subs[0].choices:
+            return parser
+        parser = subs[0].choices[name]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; Ctrl-C at any moment, the imports of the first half second included, exits 130 quietly."""
     args: argparse.Namespace | None = None
     try:
         parser = build_parser()
-        args = parser.parse_args(join_dash_values(sys.argv[1:] if argv is None else argv))
+        args, extra = parser.parse_known_args(join_dash_values(sys.argv[1:] if argv is None else argv))
+        if extra:  # said by the command's parser, with its usage (argparse would give the top-level one)
+            command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
         run = getattr(args, "run", None)
         if run is None:  # no command: the dashboard
             run = getattr(args, "run_default", None)

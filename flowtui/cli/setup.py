@@ -27,7 +27,9 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
     p.add_argument("--shards", metavar="N", type=int, default=1, help="shards of a new stream (default 1)")
     p.add_argument("--role-name", metavar="NAME", help="IAM role name (default flowtui-cwl-to-kinesis-<stream>)")
     p.add_argument("--filter-name", metavar="NAME", default="flowtui", help="subscription filter name")
-    p.add_argument("--apply", action="store_true", help="create what is missing (default: only print the plan)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="only print the plan (the default)")
+    mode.add_argument("--apply", action="store_true", help="create what is missing (default: only print the plan)")
     p.set_defaults(run=run)
 
 
