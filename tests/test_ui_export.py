@@ -3,6 +3,7 @@ configured [query] timeout reaches the UI's queries but not an export, and x can
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -295,3 +296,49 @@ def _toasts(app) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 assert PAGE_SIZE == 200  # the page arithmetic above
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+async def test_json_exports_are_what_flowtui_query_prints(tmp_path: Path, fmt: str) -> None:
+    """JSON and JSONL write every catalog field (entity, country, threat, log group: not only the
+    ten columns shown), byte for byte what ``flowtui query --format json`` prints for the same
+    query and window; CSV keeps the columns the results view shows."""
+    from flowtui import catalog
+    from tests.test_query_cli import flowtui
+    from tests.test_ui_results import export
+
+    db = write_flows(tmp_path / "flows.db")
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await _results(pilot, "action:REJECT")
+        out = await export(pilot, screen, tmp_path / f"rejects.{fmt}", fmt)
+    cli = flowtui(
+        "query", "--db", str(db), "--format", fmt, "--from", str(NOW - 900), "--to", str(NOW), "--limit", "0", "action:REJECT"
+    )
+    assert (cli.returncode, cli.stderr) == (0, "")
+    assert out.read_text() == cli.stdout
+    rows = json.loads(out.read_text()) if fmt == "json" else [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["src_port"] for row in rows] == [61000, 61001, 61002, 61003, 61004, 50100]
+    assert all(list(row) == [f.name for f in catalog.FIELDS] for row in rows)
+    first = rows[0]
+    assert {k: first[k] for k in ("src_addr", "src_addr_country_code", "src_addr_as_organization", "src_addr_threat_indicated_by")} == {
+        "src_addr": "198.51.100.7", "src_addr_country_code": "NL", "src_addr_as_organization": "Bad Hosting",
+        "src_addr_threat_indicated_by": "spamhaus",
+    }
+    assert (first["bytes"], first["timestamp"], first["vpc_id"]) == (120, NOW - 30, None)  # numbers as numbers, null
+
+
+async def test_the_dialog_offers_jsonl_and_keeps_the_extension_in_step(db: Path, tmp_path: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        await _results(pilot, "dst_port:80")
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ExportScreen))
+        path = app.screen.query_one("#export-path")
+        path.value = str(tmp_path / "flows.csv")
+        await pilot.click("#format-jsonl")
+        assert path.value == str(tmp_path / "flows.jsonl")
+        await pilot.click("#format-csv")
+        assert path.value == str(tmp_path / "flows.csv")

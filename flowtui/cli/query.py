@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
 import re
 import shutil
@@ -17,7 +15,7 @@ from flowtui.cli import common
 from flowtui.config import query_timeout
 from flowtui.errors import QueryError
 from flowtui.query.engine import QueryEngine, check_fields, columns_for
-from flowtui.query.output import csv_row, is_time, iso_utc
+from flowtui.query.output import WRITERS, is_time, iso_utc
 from flowtui.query.threat_lists import check_threat_lists, known_threat_lists
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store
@@ -185,31 +183,8 @@ def _print_rows(fmt: str, fields: list[str], rows: Iterable[dict[str, Any]], wha
         shown = print_table(fields, rows, sys.stdout)
         if limit and shown == limit and sys.stdout.isatty():
             print(f"(first {shown} {what}; --limit N or --limit 0 for more)", file=sys.stderr)
-    elif fmt == "json":
-        _print_json(rows, sys.stdout)
-    elif fmt == "jsonl":
-        for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
     else:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(fields)
-        cells = csv_row(fields)
-        for row in rows:
-            writer.writerow(cells(row))
-
-
-# --- output -----------------------------------------------------------------------------
-
-
-def _print_json(rows: Iterable[dict[str, Any]], out: TextIO) -> None:
-    """One JSON array, written as rows arrive so a big result never sits in memory twice."""
-    out.write("[")
-    first = True
-    for row in rows:
-        out.write("\n  " if first else ",\n  ")
-        out.write(json.dumps(row, ensure_ascii=False))
-        first = False
-    out.write("\n]\n" if not first else "]\n")
+        WRITERS[fmt](fields, rows, sys.stdout)
 
 
 def cell(name: str, v: Any) -> str:

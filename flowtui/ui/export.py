@@ -1,30 +1,40 @@
-"""Writing a results snapshot to a file: CSV or JSON, the columns the results view has.
+"""Writing a results snapshot to a file: CSV, JSON or JSONL, written by the code ``flowtui query`` prints with.
 
-Both are what ``flowtui query`` prints (:mod:`flowtui.query.output`), so a
-script reads either: CSV with times in ISO 8601 UTC for a spreadsheet or
-``lnav``; JSON as one array of objects keyed by the catalog names, JSON null
-for a missing value, numbers as numbers (times too) and booleans as booleans.
+CSV is what ``flowtui query --format csv --fields <the results' columns>``
+prints: the columns the results view shows, times in ISO 8601 UTC, for a
+spreadsheet or ``lnav``. JSON and JSONL are what ``flowtui query --format
+json`` (``jsonl``) prints: every catalog field — the entity, country, threat
+and log-group fields the table has no room for — keyed by its catalog name,
+JSON null for a missing value, numbers as numbers (times as unix seconds) and
+booleans as booleans, so a script reads the dashboard's file and the CLI's alike.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from flowtui import catalog
 from flowtui.errors import FlowtuiError
-from flowtui.query.output import csv_row
+from flowtui.query.output import WRITERS
 
 PROGRESS_EVERY = 5000  # rows between two progress reports
 
 
 class ExportError(FlowtuiError):
     """The export file cannot be written."""
+
+
+FORMATS = tuple(WRITERS)  # csv, json, jsonl
+
+
+def export_columns(fmt: str, shown: Sequence[str]) -> list[str]:
+    """The fields a ``fmt`` export writes: CSV the ``shown`` columns, JSON and JSONL every catalog field."""
+    return list(shown) if fmt == "csv" else [f.name for f in catalog.FIELDS]
 
 
 def default_export_path(taken_at: float, fmt: str = "csv") -> str:
@@ -56,33 +66,16 @@ def write_export(
     when complete, so a failed or abandoned export never leaves half a file
     (nor clobbers a good one of the same name).
     """
-    if fmt not in ("csv", "json"):
-        raise ExportError(f"unknown export format {fmt!r}: use csv or json")
+    if fmt not in WRITERS:
+        raise ExportError(f"unknown export format {fmt!r}: use {', '.join(FORMATS[:-1])} or {FORMATS[-1]}")
     path = Path(path)
-    count = 0
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            if fmt == "csv":
-                writer = csv.writer(out, lineterminator="\n")
-                writer.writerow(columns)
-                cells = csv_row(columns)
-            else:
-                out.write("[")
-            for row in rows:
-                if fmt == "csv":
-                    writer.writerow(cells(row))
-                else:
-                    out.write(",\n  " if count else "\n  ")
-                    out.write(json.dumps({c: row.get(c) for c in columns}, ensure_ascii=False))
-                count += 1
-                if progress is not None and count % PROGRESS_EVERY == 0:
-                    progress(count)
-            if fmt == "json":
-                out.write("\n]\n" if count else "]\n")
+            count = WRITERS[fmt](columns, _counted(rows, progress), out)
         os.replace(tmp, path)
     except OSError as exc:
         _remove(tmp)
@@ -91,6 +84,17 @@ def write_export(
         _remove(tmp)
         raise
     return count
+
+
+def _counted(rows: Iterable[dict[str, Any]], progress: Callable[[int], object] | None) -> Iterator[dict[str, Any]]:
+    """``rows`` as they are, ``progress`` told the count every PROGRESS_EVERY rows."""
+    if progress is None:
+        yield from rows
+        return
+    for count, row in enumerate(rows, 1):
+        yield row
+        if count % PROGRESS_EVERY == 0:
+            progress(count)
 
 
 def _remove(tmp: str) -> None:

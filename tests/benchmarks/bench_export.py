@@ -1,10 +1,11 @@
 """Export: the results' ``e`` on a big result, streamed (this session's way) and paged by OFFSET (the way before).
 
     python tests/benchmarks/bigstore.py --flows 10000000 --minutes 15 --db /tmp/flowtui-bench/10m.db
-    python tests/benchmarks/bench_export.py --db /tmp/flowtui-bench/10m.db [--query action:REJECT] [--repeat 3]
+    python tests/benchmarks/bench_export.py --db /tmp/flowtui-bench/10m.db [--query action:REJECT] [--repeat 3] [--format json]
 
-Each run writes the query's rows over the whole store, in the results view's
-columns and newest first, to a CSV file in a temporary folder, and reports the
+Each run writes the query's rows over the whole store, newest first, to a
+file in a temporary folder (``--format``: CSV in the results view's columns,
+JSON or JSONL in every catalog field, as ``e`` writes them), and reports the
 seconds and rows per second: ``stream`` is :meth:`DataSource.export_rows` into
 :func:`write_export`, what ``e`` does; ``offset`` pages 5,000 rows at a time
 with LIMIT/OFFSET on one engine, as the export before this one did. Figures are
@@ -29,7 +30,7 @@ from flowtui.query.engine import QueryEngine, columns_for
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store
 from flowtui.ui.data import DataSource
-from flowtui.ui.export import write_export
+from flowtui.ui.export import export_columns, write_export
 
 ORDER = ("timestamp", True)
 
@@ -51,26 +52,27 @@ def main() -> None:
     p.add_argument("--query", default="action:REJECT")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--only", default="stream,offset")
+    p.add_argument("--format", default="csv", choices=("csv", "json", "jsonl"))
     args = p.parse_args()
-    columns = list(columns_for(args.query))
+    columns = export_columns(args.format, columns_for(args.query))
     for way in args.only.split(","):
         times: list[float] = []
         count = 0
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory() as tmp:
-                out = Path(tmp) / "export.csv"
+                out = Path(tmp) / f"export.{args.format}"
                 start = time.perf_counter()
                 if way == "stream":
                     data = DataSource(args.db, time.time)
                     rows = data.export_rows(args.query, TimeWindow.all(), columns, ORDER, None)
-                    count = write_export(out, "csv", columns, rows)
+                    count = write_export(out, args.format, columns, rows)
                     data.close()
                 else:
-                    count = write_export(out, "csv", columns, offset_pages(args.db, args.query, columns))
+                    count = write_export(out, args.format, columns, offset_pages(args.db, args.query, columns))
                 times.append(time.perf_counter() - start)
         med = statistics.median(times)
         print(
-            f"{way:7s} {count:,} rows  median {med:.2f} s  range {min(times):.2f}–{max(times):.2f} s"
+            f"{way:7s} {args.format:5s} {count:,} rows  median {med:.2f} s  range {min(times):.2f}–{max(times):.2f} s"
             f"  ({count / med:,.0f} rows/s)"
         )
 

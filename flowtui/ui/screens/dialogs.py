@@ -58,6 +58,7 @@ class ExportScreen(_Dialog):
             with RadioSet(id="export-format"):
                 yield RadioButton("CSV", value=True, id="format-csv")
                 yield RadioButton("JSON", id="format-json")
+                yield RadioButton("JSONL", id="format-jsonl")
             yield Static("", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export", variant="primary", id="export-ok")
@@ -69,14 +70,14 @@ class ExportScreen(_Dialog):
 
     def _format(self) -> str:
         pressed = self.query_one(RadioSet).pressed_button
-        return "json" if pressed is not None and pressed.id == "format-json" else "csv"
+        return (pressed.id or "").removeprefix("format-") if pressed is not None else "csv"
 
     @on(RadioSet.Changed)
     def _format_changed(self) -> None:
         """Keep the file's extension in step with the format."""
         path_input = self.query_one("#export-path", Input)
         p = Path(path_input.value)
-        if p.suffix.lower() in (".csv", ".json"):
+        if p.suffix.lower() in (".csv", ".json", ".jsonl"):
             path_input.value = str(p.with_suffix("." + self._format()))
 
     @on(Input.Submitted, "#export-path")

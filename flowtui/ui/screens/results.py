@@ -24,7 +24,7 @@ from flowtui.query.engine import QueryCancelled
 from flowtui.query.window import TimeWindow
 from flowtui.ui.columns import cut_in_middle, is_ip, is_numeric, needs_date, order_columns, plan_columns, widest
 from flowtui.ui.data import PAGE_SIZE, Page
-from flowtui.ui.export import default_export_path, write_export
+from flowtui.ui.export import default_export_path, export_columns, write_export
 from flowtui.ui.formatting import SortableText, clean, fit, format_time, format_value
 from flowtui.ui.screens.dialogs import ExportRequest, ExportScreen
 from flowtui.ui.screens.trail_event import TrailEventScreen
@@ -418,9 +418,10 @@ class ResultsScreen(Screen[None]):
         snap = job.snapshot
         error: str | None = None
         try:
-            rows = app.data.export_rows(snap.query, snap.window, snap.columns, job.order, snap.upto_id, job.stop)
+            columns = export_columns(job.request.format, snap.columns)  # JSON: every field, as the CLI's
+            rows = app.data.export_rows(snap.query, snap.window, columns, job.order, snap.upto_id, job.stop)
             job.written = write_export(
-                job.request.path, job.request.format, snap.columns, rows, progress=partial(self._progress, job)
+                job.request.path, job.request.format, columns, rows, progress=partial(self._progress, job)
             )
         except QueryCancelled:
             job.cancelled = True  # _exported says so
