@@ -13,7 +13,7 @@ from dataclasses import replace
 from flowtui.cli.common import add_store_args, db_path, load_config
 from flowtui.config import Config
 from flowtui.errors import UsageError
-from flowtui.sources.runner import TailJob, run_sources, summary_lines
+from flowtui.sources.runner import SourcesFailed, TailJob, run_sources, summary_lines
 from flowtui.sources.spec import AwsTarget, KinesisSpec, LogGroupSpec, SourceSpec, parse_start, sources_from_config
 
 LOG_INTERVAL = 5.0
@@ -43,7 +43,11 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         " (2024-05-01T12:00:00Z) or an age (--start=-2h); later runs resume from the stored positions",
     )
     p.add_argument("--format", metavar="FMT", help="the log group's flow-log format: '${version} ${vpc-id} …'")
-    p.add_argument("--until-caught-up", action="store_true", help="stop once everything in the source is stored")
+    p.add_argument(
+        "--until-caught-up",
+        action="store_true",
+        help="stop once everything in the sources is stored; exit status 1 if a source could not be read",
+    )
     p.add_argument("--no-ui", action="store_true", help="no dashboard: log progress every few seconds")
     p.set_defaults(run=run)
 
@@ -107,6 +111,11 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, interrupted)
     try:
         results = run_sources(specs, db, stop, args.until_caught_up, config_path=config_path, log_interval=LOG_INTERVAL)
+    except SourcesFailed as failed:  # --until-caught-up: the others were read to the end; then exit 1
+        read = {n: s for n, s in failed.results.items() if n not in failed.failures}
+        for line in summary_lines(read):
+            print(line, flush=True)
+        raise
     finally:
         signal.signal(signal.SIGINT, previous)
     for line in summary_lines(results):

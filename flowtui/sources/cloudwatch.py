@@ -161,7 +161,7 @@ class LogGroupTail:
             self.position = first
         last_sweep = time.monotonic()
         self.part.state = "reading"
-        self.health.state = "reading"
+        self.health.state, self.health.detail = "reading", None  # (a failed attempt's reason is over)
         while not self.stop.is_set():
             if self.pause.paused:
                 state, self.part.state = self.part.state, "paused"

@@ -106,7 +106,9 @@ class SourceHealth:
         errors = self.errors + sum(p.errors for p in self.parts.values())
         counts = Counter(p.state for p in active)
         bits = [", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: _rank(kv[0])))]
-        if self.detail:
+        if self.state == "error" and self.detail:
+            bits = [self.detail]  # the source itself failed: why, not how many parts stand still
+        elif self.detail:
             bits.append(self.detail)
         else:
             troubled = next((p for p in self.parts.values() if p.state in TROUBLE and p.last_error), None)
@@ -181,6 +183,6 @@ class HealthReporter:
                     )
             except Exception as exc:  # noqa: BLE001 - health must never stop ingestion
                 log.warning("%s: cannot write status: %s", h.name, exc)
-            if do_log and not (final and state == "error"):  # the error itself is raised and printed
+            if do_log and state != "error":  # the runner tells a failure once (and raises it at the end)
                 t = totals.get(h.name)
                 log.info(log_line(h, t.stored if t else 0, t.duplicates if t else 0, t.rejected if t else 0))

@@ -24,7 +24,7 @@ from flowtui.config import Config
 from flowtui.errors import FlowtuiError, SourceError
 from flowtui.ingest import IngestStats
 from flowtui.sources.aws import ClientWrapper
-from flowtui.sources.backoff import Pause
+from flowtui.sources.backoff import Backoff, Pause, sleep
 from flowtui.sources.cloudwatch import LogGroupTail
 from flowtui.sources.health import HealthReporter, SourceHealth, log_line
 from flowtui.sources.kinesis import KinesisTail
@@ -55,8 +55,13 @@ def run_sources(
 
     ``config_sources`` are ``[[sources]]`` tables (or parsed specs); the enricher
     is built from the config file at ``config_path`` (the default file when None).
-    While ``pause_event`` is set, no source calls AWS. Returns what each source stored. Raises SourceError or ConfigError for what the
-    user must fix; the reason is also written to the source's status row.
+    While ``pause_event`` is set, no source calls AWS. Returns what each source stored.
+
+    Each source runs on its own: one that cannot be read (no such stream, access
+    denied, a bug) shows why in its status row, is logged once (again when the
+    reason changes) and is tried again with backoff, while the others go on.
+    With ``until_caught_up`` a failure is final: the others are read until caught
+    up, then SourcesFailed (a SourceError) says what failed, or a bug is raised.
     SIGTERM stops it cleanly when it runs in a main thread.
     """
     specs = [s if isinstance(s, (KinesisSpec, LogGroupSpec)) else parse_source(s) for s in config_sources]
@@ -116,50 +121,129 @@ async def tail_sources(
         await writer.start()
         healths = [SourceHealth(s.name) for s in specs]
         pause = Pause()
-        tails = [_make_tail(s, writer, h, stop, until_caught_up, client_wrapper, pause) for s, h in zip(specs, healths)]
         interval = min(s.status_interval for s in specs)
         reporter = HealthReporter(writer, healths, interval, log_interval)
         if stop_event is not None or pause_event is not None:
             watcher = loop.create_task(_watch(stop_event, pause_event, stop, pause))
         reporting = loop.create_task(reporter.run(stop))
-        runs = {loop.create_task(t.run(), name=f"flowtui-{s.name}"): (s, h) for t, s, h in zip(tails, specs, healths)}
-        error: BaseException | None = None
+        runs = [
+            SourceRun(s, h, functools.partial(_make_tail, s, writer, h, stop, until_caught_up, client_wrapper, pause))
+            for s, h in zip(specs, healths)
+        ]
+        tasks = [
+            loop.create_task(r.run(stop, pause, until_caught_up, alone=len(runs) == 1), name=f"flowtui-{r.spec.name}")
+            for r in runs
+        ]
         try:
-            pending = set(runs)
-            while pending:
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    if task.cancelled() or task.exception() is None:
-                        continue
-                    error = task.exception()
-                    health = runs[task][1]
-                    message = str(error) if isinstance(error, FlowtuiError) else f"stopped by a bug: {error!r}"
-                    health.state, health.detail = "error", message
-                if error is not None:
-                    break
+            await asyncio.wait(tasks)  # each source on its own: one that fails never ends the others
         finally:
             stop.set()
-            for task in runs:
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*runs, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await asyncio.gather(reporting, return_exceptions=True)
             await writer.drain()
-            for h in healths:
-                if h.state != "error":
-                    h.state, h.detail = "stopped", None
-                for p in h.parts.values():
-                    if p.state != "finished":
-                        p.state = "stopped"
+            for run in runs:
+                run.finish()
             await reporter.report(final=True)
-        if error is not None:
-            raise error
-        return {s.name: writer.totals.get(s.name, IngestStats()) for s in specs}
+        results = {s.name: writer.totals.get(s.name, IngestStats()) for s in specs}
+        failures = {r.spec.name: r.failure for r in runs if r.failure is not None}
+        bug = next((e for e in failures.values() if not isinstance(e, FlowtuiError)), None)
+        if bug is not None:
+            raise bug
+        if failures:
+            raise SourcesFailed({n: str(e) for n, e in failures.items()}, results)
+        return results
     finally:
         if watcher is not None:
             watcher.cancel()
         restore_signal()
         await writer.close()
         lock.release()
+
+
+class SourcesFailed(SourceError):
+    """The sources that could not be read in an ``until_caught_up`` run (the others were read to the end)."""
+
+    def __init__(self, failures: Mapping[str, str], results: Mapping[str, IngestStats]) -> None:
+        self.failures = dict(failures)
+        self.results = dict(results)
+        reasons = list(self.failures.values())
+        if len(reasons) == 1:
+            message = reasons[0]
+        else:
+            message = f"{len(reasons)} sources failed: " + "; ".join(f"{n}: {m}" for n, m in self.failures.items())
+        super().__init__(message)
+
+
+class SourceRun:
+    """One source's tail, started again with backoff after it fails, whatever the other sources do.
+
+    A source that fails (no such stream, access denied for good, a bug) says why
+    in its status row (state ``error``) and in the log, once per reason, and is
+    tried again: first after ``retry_base``, doubling up to ``denied_retry``, so a
+    stream created later is read within that. With ``until_caught_up`` its first
+    failure is final and kept in ``failure``, for the run to end with once the
+    others are caught up.
+    """
+
+    def __init__(self, spec: SourceSpec, health: SourceHealth, make: Callable[[], Tail]) -> None:
+        self.spec = spec
+        self.health = health
+        self.make = make
+        self.failure: BaseException | None = None
+        self.reason: str | None = None  # why it last failed, while it has not read since
+
+    async def run(self, stop: asyncio.Event, pause: Pause, until_caught_up: bool, alone: bool) -> None:
+        name = self.spec.name
+        backoff = Backoff(self.spec.retry_base, max(self.spec.retry_base, self.spec.denied_retry))
+        while not stop.is_set():
+            try:
+                await self.make().run()
+                return
+            except Exception as exc:  # noqa: BLE001 - told and retried: it must not end the other sources
+                error: BaseException = exc
+            if self.health.state != "error":  # it had got going: a new fault, told even if said before
+                backoff.reset()
+                self.reason = None
+            message = str(error) if isinstance(error, FlowtuiError) else f"stopped by a bug: {error!r}"
+            self._failed(message)
+            bug = None if isinstance(error, FlowtuiError) else error
+            if until_caught_up:
+                self.failure = error
+                if not alone:  # told now, while the others are read (alone, it is just the run's end)
+                    log.error("%s: %s; the other sources are read until caught up", name, message, exc_info=bug)
+                return
+            delay = backoff.next_delay()
+            if message != self.reason:
+                log.error("%s: %s; trying again in %.2gs, then less often", name, message, delay, exc_info=bug)
+            self.reason = message
+            self.health.detail = f"{message}; retrying"
+            if await sleep(delay, stop):
+                return
+            await pause.wait(stop)
+
+    def _failed(self, message: str) -> None:
+        """Its row says why; the parts it was reading are read no more."""
+        self.health.state, self.health.detail = "error", message
+        self.health.errors += 1
+        for part in self.health.parts.values():
+            if part.state != "finished":
+                part.state = "stopped"
+
+    def finish(self) -> None:
+        """The run is over: what each row says last (a failing source keeps its reason, without 'retrying')."""
+        h = self.health
+        if h.state == "error":
+            h.detail = self.reason or h.detail
+        else:
+            h.state, h.detail = "stopped", None
+        for p in h.parts.values():
+            if p.state != "finished":
+                p.state = "stopped"
+
+
+Tail = KinesisTail | LogGroupTail
 
 
 def _make_tail(
