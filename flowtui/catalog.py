@@ -102,12 +102,15 @@ _SOURCE: tuple[Field, ...] = (
     Field("aws_owner", "str", "AWS account that owns the log group.", "source"),
 )
 
+# The kinds of AWS entity the inventory tells an address's holder by (enrich.inventory).
+ENTITY_AWS_TYPES: Final[tuple[str, ...]] = ("EC2", "ELB", "RDS", "NAT", "LAMBDA", "VPCE", "ECS", "EKS", "TGW", "ENI")
+
 # The enrichment of one address, in the order an enricher returns it.
 ENRICH_SUFFIXES: Final[tuple[tuple[str, FieldType, str], ...]] = (
     ("internal", "bool", "inside the VPC CIDRs or the configured internal CIDRs"),
     ("entity", "str", "AWS entity holding the address at the flow's time, e.g. ec2:i-42e0d1ca, elb:my-alb"),
     ("entity_description", "str", "Name tag of the instance, or the ENI's description"),
-    ("entity_aws_type", "str", "EC2, ELB, RDS, NAT, LAMBDA, VPCE, ECS, EKS, TGW or ENI"),
+    ("entity_aws_type", "str", f"{', '.join(ENTITY_AWS_TYPES[:-1])} or {ENTITY_AWS_TYPES[-1]}"),
     ("geolocation", "str", "'lat,lon' from the GeoIP City database (external addresses)"),
     ("country_code", "str", "ISO country code from GeoIP"),
     ("city_name", "str", "city from GeoIP"),
@@ -117,6 +120,14 @@ ENRICH_SUFFIXES: Final[tuple[tuple[str, FieldType, str], ...]] = (
     ("threat_indicated_by", "str", "ids of the threat lists that list it, e.g. spamhaus,tor"),
 )
 ENRICHED_ADDRESSES: Final[tuple[str, ...]] = ("src_addr", "dst_addr")
+
+# Fields whose values are a fixed set: queries match them in any case (reject is REJECT), and a
+# value outside the set is a typo to point out, not a search for nothing.
+CLOSED_SETS: Final[dict[str, tuple[str, ...]]] = {
+    "action": ("ACCEPT", "REJECT"),
+    "log_status": ("OK", "NODATA", "SKIPDATA"),
+    **{f"{address}_entity_aws_type": ENTITY_AWS_TYPES for address in ENRICHED_ADDRESSES},
+}
 
 
 def _enrich_fields() -> tuple[Field, ...]:

@@ -64,6 +64,16 @@ ERRORS = [
     ("eni-web~", "fuzzy and proximity searches", 0, 8),
     ("src_addr:'10.0.0.1'", "use double quotes", 9, 10),
     ("action:dst_port:22", "inside another field's value", 7, 18),
+    (
+        "dst_addr_entity:ec2:i-0123456789abcdef0",
+        (
+            "a field cannot be searched inside another field's value; to search for a value with ':' in it,"
+            ' quote it: dst_addr_entity:"ec2:i-0123456789abcdef0"'
+        ),
+        16, 39,
+    ),
+    ("dst_addr_entity_aws_type:LAMDBA", "dst_addr_entity_aws_type: 'LAMDBA' is not EC2, ELB, RDS, NAT, LAMBDA, VPCE, ECS, EKS, TGW or ENI (did you mean LAMBDA?)", 25, 31),
+    ("src_addr_entity_aws_type:vpn", "src_addr_entity_aws_type: 'vpn' is not EC2, ELB, RDS, NAT, LAMBDA, VPCE, ECS, EKS, TGW or ENI", 25, 28),
     ("a\\", "escapes nothing", 1, 2),
     ("message:[a TO b]", "message cannot be searched by range", 8, 16),
     ("src_addr_internal:[true TO false]", "cannot be searched by range", 18, 33),
@@ -86,6 +96,12 @@ def test_fixed_set_values_match_in_any_case(engine: QueryEngine) -> None:
     assert rejects and engine.ids("action:reject") == engine.ids('action:"Reject"') == rejects
     assert engine.ids("log_status:ok") == engine.ids("log_status:OK")
     assert engine.ids("action:REJ*") == rejects  # a pattern is not checked: it may match nothing
+    ec2 = engine.ids("dst_addr_entity_aws_type:EC2")
+    assert ec2 and engine.ids("dst_addr_entity_aws_type:ec2") == engine.ids('dst_addr_entity_aws_type:"Ec2"') == ec2
+
+
+def test_a_quoted_value_with_a_colon_is_found(engine: QueryEngine) -> None:
+    assert engine.ids('dst_addr_entity:"ec2:i-42e0d1ca"') == [1, 2, 3, 5]  # web-1; flow 10 goes to another instance
 
 
 def test_pointer_draws_a_caret_under_the_spot() -> None:

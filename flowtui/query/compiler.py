@@ -214,7 +214,13 @@ class _Compiler:
     def node(self, item: lt.Item, target: Target | None) -> Cond:
         if isinstance(item, lt.SearchField):
             if target is not None:
-                raise self.error("a field cannot be searched inside another field's value", item)
+                start, end = self.parsed.span(item)
+                value = self.parsed.text[start:end].replace('"', '\\"')
+                raise self.error(
+                    f"a field cannot be searched inside another field's value; to search for a value with ':' in it,"
+                    f' quote it: {target.name}:"{value}"',
+                    item,
+                )
             return self.search_field(item)
         if isinstance(item, (lt.Group, lt.FieldGroup)):
             return self.node(item.expr, target)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from flowtui import schema
+from flowtui import catalog, schema
 
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 
@@ -147,11 +147,8 @@ def boolean(text: str) -> bool:
     raise ValueError(f"{text!r} is not a boolean: use true or false")
 
 
-# Fields whose values are a fixed set: a value outside it is a typo, not a query for nothing.
-KEYWORDS: dict[str, tuple[str, ...]] = {
-    "action": ("ACCEPT", "REJECT"),
-    "log_status": ("OK", "NODATA", "SKIPDATA"),
-}
+# Fields whose values are a fixed set (the catalog's): a value outside it is a typo, not a query for nothing.
+KEYWORDS: dict[str, tuple[str, ...]] = catalog.CLOSED_SETS
 
 
 def keyword(field: str, text: str) -> str:
