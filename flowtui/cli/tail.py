@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from flowtui.cli.common import add_store_args, db_path, load_config
 from flowtui.config import Config
-from flowtui.errors import UsageError
+from flowtui.errors import SourceError, UsageError
 from flowtui.sources.runner import SourcesFailed, TailJob, run_sources, summary_lines
 from flowtui.sources.spec import AwsTarget, KinesisSpec, LogGroupSpec, SourceSpec, parse_start, sources_from_config
 
@@ -65,7 +65,10 @@ def specs_from_args(args: argparse.Namespace, config: Config) -> list[SourceSpec
         specs = [match2 or LogGroupSpec(args.log_group)]
     else:
         specs = configured
-    start = parse_start(args.start) if args.start else None
+    try:
+        start = parse_start(args.start) if args.start else None
+    except SourceError as exc:  # a bad --start is a bad argument, as bad flags are
+        raise UsageError(str(exc)) from None
     out: list[SourceSpec] = []
     for spec in specs:
         aws = AwsTarget(
