@@ -19,6 +19,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
+from operator import gt
 from socket import AF_INET, inet_ntoa, inet_pton
 from typing import Any, ClassVar, Final
 
@@ -55,6 +56,13 @@ _CACHE_LIMIT: Final[int] = 1 << 17  # entries; a cache is emptied when full, so 
 _SPEC_TOKEN = re.compile(r"\$\{([^}]*)\}")
 _COUNTS: Final[frozenset[str]] = frozenset({"packets", "bytes"})  # numbers that rarely repeat: not cached
 _HEADER_NAMES: Final[frozenset[str]] = frozenset(f.aws_name for f in RECORD_FIELDS if f.aws_name)
+# Fields whose values AWS draws from a fixed set (its flow-log record docs); anything else would be
+# stored yet refused by every query (query.values.KEYWORDS, the same sets), so it is rejected here.
+CLOSED_SETS: Final[dict[str, tuple[str, ...]]] = {
+    "action": ("ACCEPT", "REJECT"),
+    "log_status": ("OK", "NODATA", "SKIPDATA"),
+}
+_START, _END = RECORD_INDEX["start"], RECORD_INDEX["end"]
 
 
 class _Invalid(ValueError):
@@ -111,6 +119,15 @@ def _bounded(limit: int, what: str) -> Callable[[str], int]:
     return convert
 
 
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def convert(text: str) -> str:
+        if text not in choices:
+            raise _Invalid(f"{text!r} is not {', '.join(choices)} or -")
+        return text
+
+    return convert
+
+
 class _ValueCache(dict[str, Any]):
     """Text -> converted value; a miss converts (or raises _Invalid) and remembers the result.
 
@@ -154,12 +171,17 @@ _ADDRESSES = _ValueCache(canonical_address)
 _TEXTS = _ValueCache(_text)  # account, interface, action, status …: few distinct values each
 _TIMES = _ValueCache(_unsigned)  # every record of one capture window shares its start and end
 _BOUNDED_CACHES: dict[str, _ValueCache] = {}
+# A cache per closed set: a value outside it raises on its first (and every) lookup.
+_CLOSED_CACHES: Final[dict[str, _ValueCache]] = {name: _ValueCache(_one_of(values)) for name, values in CLOSED_SETS.items()}
+_TEXT_CACHES: Final[tuple[_ValueCache, ...]] = (_TEXTS, *_CLOSED_CACHES.values())
 
 
 def _cache_for(field: Field) -> _ValueCache | None:
     """The cache a field's values go through, or None for counts (packets, bytes), which rarely repeat."""
     if field.type == "ip":
         return _ADDRESSES
+    if field.name in _CLOSED_CACHES:
+        return _CLOSED_CACHES[field.name]
     if field.type == "str":
         return _TEXTS
     bound = _UPPER_BOUNDS.get(field.name)
@@ -174,6 +196,11 @@ def _cache_for(field: Field) -> _ValueCache | None:
     return None
 
 
+def _is_text(cache: _ValueCache | None) -> bool:
+    """Whether a cache keeps text as text (by identity: caches are dicts, equal while they hold the same)."""
+    return any(cache is text for text in _TEXT_CACHES)
+
+
 def _columns_cache(field: Field) -> _ValueCache | None:
     """The cache of a field on the columnar path: as on the per-line path, and numbers other than counts too."""
     cache = _cache_for(field)
@@ -186,6 +213,8 @@ def _strict_converter(field: Field) -> Callable[[str], Any] | None:
     """How the strict path converts one non-'-' value; None means the text is kept as it is."""
     if field.type == "ip":
         return canonical_address
+    if field.name in CLOSED_SETS:
+        return _one_of(CLOSED_SETS[field.name])
     if field.type in ("int", "time"):
         bound = _UPPER_BOUNDS.get(field.name)
         return _bounded(*bound) if bound else _unsigned
@@ -222,7 +251,7 @@ class LogFormat:
     which is how a header line that repeats the format in use is recognised.
     """
 
-    __slots__ = ("_columns", "_parse_into", "_strict", "aws_names", "fields")
+    __slots__ = ("_columns", "_parse_into", "_strict", "_window", "aws_names", "fields")
 
     DEFAULT: ClassVar[LogFormat]
 
@@ -242,12 +271,15 @@ class LogFormat:
         self.aws_names: tuple[str, ...] = tuple(aws_names)
         self.fields: tuple[Field, ...] = tuple(fields)
         self._strict = tuple((RECORD_INDEX[f.name], f.aws_name or f.name, _strict_converter(f)) for f in fields)
+        names = [f.name for f in fields]
+        # The positions of start and end in a line, when the format has both (an end must not precede its start).
+        self._window = (names.index("start"), names.index("end")) if {"start", "end"} <= set(names) else None
         self._parse_into = self._compile()
         # The columnar path's converters: a cache per field, None for counts (packets, bytes); the
         # other numbers (version, tcp-flags, traffic-path) take few values, so a cache too. A format
         # of text fields only could take its own header line for data, so it never takes this path.
         caches = [_columns_cache(f) for f in fields]
-        text_only = all(c is _TEXTS for c in caches)
+        text_only = all(map(_is_text, caches))
         self._columns: tuple[_ValueCache | None, ...] | None = None if text_only else tuple(caches)
 
     @classmethod
@@ -329,6 +361,12 @@ class LogFormat:
                     columns.append([None if v == "-" else int(v) for v in texts])
         except ValueError:
             return None
+        if self._window is not None:  # an end before its start is for parse_lines to reject
+            try:
+                if any(map(gt, columns[self._window[0]], columns[self._window[1]])):
+                    return None
+            except TypeError:  # '-' in either: parse_lines judges those lines
+                return None
         return columns
 
     def _strict_record(self, line: str, parts: list[str]) -> Record | str | None:
@@ -350,6 +388,9 @@ class LogFormat:
                 values[index] = convert(text)
             except _Invalid as invalid:
                 return f"field {name}: {invalid}"
+        start, end = values[_START], values[_END]
+        if start is not None and end is not None and end < start:
+            return f"field end: {end} is before start {start}"
         return tuple(values)
 
     def _compile(self) -> Callable[[Iterable[str], Callable[[Record], None], list[Reject]], None]:
@@ -363,11 +404,13 @@ class LogFormat:
             if cache is not None:
                 namespace[f"c{position}"] = cache
                 expr = f"c{position}[{item}]"
-                if cache is _TEXTS:
+                if _is_text(cache):
                     text_slots.add(expr)
             else:
                 # Up to 18 digits always fits an int64; longer, '-', or anything odd takes the strict route.
                 expr = f"(int(v) if (v := {item}).isdigit() and len(v) < 19 else dash(v))"
+            if self._window is not None and field.name in ("start", "end"):
+                expr = f"({field.name[0]} := {expr})"  # s, e: compared below
             slots[RECORD_INDEX[field.name]] = expr
         # A format of text fields only would take its own header line for a record: compare explicitly.
         namespace["header"] = list(self.aws_names)
@@ -382,9 +425,12 @@ class LogFormat:
             "            continue\n"
             f"{header_check}"
             "        try:\n"
-            f"            append(({', '.join(slots)},))\n"
-            "        except ValueError:\n"
+            f"            r = ({', '.join(slots)},)\n"
+            + ("            if e < s:\n                raise ValueError\n" if self._window is not None else "")
+            + "        except (ValueError, TypeError):\n"  # TypeError: '-' in start or end, for the strict path
             "            fallback(line, p)\n"
+            "            continue\n"
+            "        append(r)\n"
         )
         exec(compile(source, f"<flowtui.formats {self.header}>", "exec"), namespace)  # noqa: S102 - see docstring
         generated: Callable[..., None] = namespace["parse_into"]

@@ -11,21 +11,23 @@ import gzip
 import hashlib
 import io
 import os
+import sqlite3
 import sys
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
 from flowtui.catalog import RECORD_INDEX
+from flowtui.formats import Record
 from flowtui.cloudtrail import ingest as trail
 from flowtui.cloudtrail.records import is_digest_name, is_trail_file, looks_like_record
 from flowtui.errors import FlowtuiError
 from flowtui.formats import LogFormat, is_header_line
 from flowtui.payloads import PayloadError, decode_payload, is_payload_file, iter_payload_documents
-from flowtui.store import Batch, DeadLetter, Enrich, Part, Store, WriteResult, event_keys
+from flowtui.store import Batch, DeadLetter, Enrich, Part, Store, WriteResult, event_keys, iter_chunks
 
 FILE_BATCH_LINES = 20_000
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -39,6 +41,33 @@ class IngestError(FlowtuiError):
     """A file that cannot be read at all (missing, unreadable, not gzip when it says so)."""
 
 
+class CheckpointMoved(FlowtuiError):
+    """Another run moved a source's checkpoint since this one read it: its batch was rolled back."""
+
+    def __init__(self, source: str, position: str | None) -> None:
+        super().__init__(f"{source}: another run moved the checkpoint to {position!r}")
+        self.source, self.position = source, position
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """The checkpoint a batch was read after. The batch is stored only if the store still holds it:
+    a compare-and-set inside the rows' transaction, so two runs over one source store each record once."""
+
+    position: str | None
+
+    def check(self, source: str) -> Callable[[sqlite3.Connection], None]:
+        """A Batch.tables writer that raises CheckpointMoved (rolling the batch back) on a mismatch."""
+
+        def compare(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT position FROM checkpoints WHERE source = ?", (source,)).fetchone()
+            held = row[0] if row else None
+            if held != self.position:
+                raise CheckpointMoved(source, held)
+
+        return compare
+
+
 @dataclass(slots=True)
 class IngestStats:
     stored: int = 0
@@ -50,6 +79,7 @@ class IngestStats:
     files: int = 0
     cloudtrail: int = 0  # CloudTrail events stored (their duplicates count in duplicates)
     errors: int = 0  # inputs that could not be read to their end (cut short, damaged): exit status 1
+    left_unread: int = 0  # rejected lines of files left as if never read (nothing of them stored)
     first_reject: str = ""  # where and why the first line was rejected, for a file nothing of which is stored
     # What first_reject is: a flow-log line the format did not fit ("line", the hint to give a format
     # applies), a payload that could not be decoded, or a CloudTrail file or record.
@@ -62,7 +92,7 @@ class IngestStats:
         self.rejected += result.dead
 
     def merge(self, other: IngestStats) -> None:
-        for name in ("stored", "duplicates", "rejected", "payloads", "control_messages", "skipped_lines", "files", "cloudtrail", "errors"):
+        for name in ("stored", "duplicates", "rejected", "payloads", "control_messages", "skipped_lines", "files", "cloudtrail", "errors", "left_unread"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.messages.extend(other.messages)
         if not self.first_reject:
@@ -76,7 +106,10 @@ class IngestStats:
             parts.append(f"{self.duplicates:,} already stored")
         if self.skipped_lines:
             parts.append(_count(self.skipped_lines, "line", "read before"))
-        parts.append(f"{self.rejected:,} rejected to dead letters")
+        if self.rejected or not self.left_unread:
+            parts.append(f"{self.rejected:,} rejected to dead letters")
+        if self.left_unread:
+            parts.append(_count(self.left_unread, "line", "rejected and left unread"))
         if self.payloads:
             parts.append(_count(self.payloads, "payload"))
         if self.control_messages:
@@ -85,7 +118,7 @@ class IngestStats:
 
     def nothing_good(self) -> bool:
         """Lines or payloads were rejected and none stored: most likely the wrong format."""
-        return bool(self.rejected) and not (self.stored or self.cloudtrail or self.duplicates or self.skipped_lines)
+        return bool(self.rejected or self.left_unread) and not (self.stored or self.cloudtrail or self.duplicates or self.skipped_lines)
 
 
 def _count(n: int, noun: str, verb: str = "") -> str:
@@ -108,10 +141,14 @@ class Pipeline:
         source: str,
         checkpoint: tuple[str, str] | None = None,
         kinesis_stream: str | None = None,
+        expect: Expected | None = None,
     ) -> IngestStats:
-        """Store a batch of payloads (data, location) and the checkpoint after them, atomically."""
+        """Store a batch of payloads (data, location) and the checkpoint after them, atomically;
+        with ``expect``, only if the checkpoint still holds its position (else CheckpointMoved)."""
         stats = IngestStats()
         batch = Batch(checkpoint=checkpoint)
+        if expect is not None and checkpoint is not None:
+            batch.tables.append(expect.check(checkpoint[0]))
         for data, location in payloads:
             stats.payloads += 1
             self._add_payload(batch, stats, data, source, location, kinesis_stream)
@@ -134,7 +171,8 @@ class Pipeline:
             trail.add_payload(batch, payload, source, location)
             return
         lines = [e[2] for e in payload.events]
-        columns = self.log_format.parse_columns(lines)
+        at_end = ends_only(self.log_format)
+        columns = None if at_end else self.log_format.parse_columns(lines)
         if columns is not None:  # every line a clean record: the fast path
             records: list[tuple[object, ...]] = []
             rejects: list[tuple[str, str]] = []
@@ -155,7 +193,7 @@ class Pipeline:
         fallback = events[0][1] // 1000 if events else None
         batch.parts.append(
             Part(
-                records,
+                placed_at_end(records) if at_end else records,
                 present(self.log_format),
                 origin=(group, stream_name, stream, payload.owner),
                 event_keys=event_keys(group, stream_name, events),
@@ -175,13 +213,18 @@ class Pipeline:
         origin: tuple[str | None, ...] | None = None,
         first_line_number: int = 1,
         fallback_start: int | None = None,
+        expect: Expected | None = None,
     ) -> IngestStats:
-        """Lines of one format; ``fallback_start`` is the time of records that have no start
-        (the store's clock when None)."""
+        """Lines of one format; ``fallback_start`` is the time of records that have neither start nor end
+        (the store's clock when None); ``expect`` as for :meth:`ingest_payloads`."""
         fmt = log_format or self.log_format
         stats = IngestStats()
         records, rejects = fmt.parse_lines(lines)
+        if ends_only(fmt):
+            records = placed_at_end(records)
         batch = Batch(checkpoint=checkpoint)
+        if expect is not None and checkpoint is not None:
+            batch.tables.append(expect.check(checkpoint[0]))
         if records:
             batch.parts.append(Part(records, present(fmt), origin=origin, fallback_start=fallback_start))
         if rejects:
@@ -264,11 +307,14 @@ class Pipeline:
         stats = IngestStats()
         batch: list[tuple[bytes, str]] = []
         for n, doc in enumerate(iter_payload_documents(data), 1):
-            if isinstance(doc, Exception):
+            if isinstance(doc, Exception):  # a damaged part of the file (cut short, corrupt): exit status 1
                 stats.rejected += 1
                 if not stats.first_reject:
                     stats.first_reject, stats.first_reject_kind = f"payload {n}: {doc}", "payload"
                 self.store.write(Batch(dead=[DeadLetter(source, f"{name}#{n}", str(doc), None)]))
+                if not stats.errors:
+                    stats.messages.append(f"{name}: could not be read to its end: {doc}")
+                stats.errors = 1
                 continue
             batch.append((doc, f"{name}#{n}"))
             if len(batch) >= 200:
@@ -289,13 +335,19 @@ class Pipeline:
     ) -> IngestStats:
         """Lines in batches; the checkpoint (lines read + what the file began with) lets a re-run resume.
 
+        Each batch is stored only if the checkpoint still holds the position it was read after
+        (:class:`Expected`): a run that finds another one moved it (two cron runs overlapping)
+        continues after the lines the other stored, so every line is stored once. A file of which
+        nothing was stored and lines were rejected (most often the wrong format) is left as if
+        never read: no position and no dead letters, so a re-run with the right format reads it.
+
         A format without ``start`` leaves the flows no time of their own, yet windows, rollups and
-        retention place every flow by one: they get the file's modification time (close to when AWS
-        delivered it), standard input the time it is read, and a note says which.
+        retention place every flow by one: a flow with an ``end`` is placed at it, others get the
+        file's modification time (close to when AWS delivered it), standard input the time it is
+        read, and a note says which.
         """
         stats = IngestStats()
-        resumable = identity is not None
-        done = identity.lines_done(self.store.checkpoint(source)) if identity is not None else 0
+        run = _FileRun(self, source, name, identity, mtime, stats)
         text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
         fmt = log_format or self.log_format
         number = 0
@@ -306,26 +358,85 @@ class Pipeline:
                 number += 1
                 if number == 1 and is_header_line(line):
                     fmt = LogFormat.from_spec(line)
-                    if done == 0:
+                    if run.done == 0:
                         first = 2
                         continue
-                if number <= done:
+                if number <= run.done:
                     stats.skipped_lines += 1
                     first = number + 1
                     continue
                 chunk.append(line.rstrip("\r\n"))
                 if len(chunk) >= FILE_BATCH_LINES:
-                    cp = (source, identity.position(number)) if identity is not None else None
-                    stats.merge(self.ingest_lines(chunk, source, name, fmt, cp, None, first, mtime))
+                    run.store(chunk, first, number, fmt)
                     chunk, first = [], number + 1
         except (OSError, EOFError, zlib.error) as exc:
             stats.merge(self.unreadable(source, name, number + 1, exc))
-        if chunk or (resumable and number > done):
-            cp = (source, identity.position(number)) if identity is not None else None
-            stats.merge(self.ingest_lines(chunk, source, name, fmt, cp, None, first, mtime))
-        if not fmt.has_start and stats.stored:
+        if chunk or (identity is not None and number > run.done):
+            run.store(chunk, first, number, fmt)
+        if stats.nothing_good() and not stats.errors:
+            run.forget()
+        if not fmt.has_start and not ends_only(fmt) and stats.stored:
             stats.messages.append(no_start_note(name, mtime))
         return stats
+
+
+@dataclass(slots=True)
+class _FileRun:
+    """One run's place in a file: the checkpoint it holds and the lines done, kept in step with the
+    store's even when another run of the same file moves the checkpoint meanwhile."""
+
+    pipeline: Pipeline
+    source: str
+    name: str
+    identity: _FileIdentity | None
+    mtime: int | None
+    stats: IngestStats
+    held: str | None = None  # the checkpoint as this run last saw it in the store
+    done: int = 0  # lines stored, by this run or another
+    dead_before: int = 0  # dead letters' highest id when the run began
+
+    def __post_init__(self) -> None:
+        store = self.pipeline.store
+        if self.identity is not None:
+            self.held = store.checkpoint(self.source)
+            self.done = self.identity.lines_done(self.held)
+            self.dead_before = store.conn.execute("SELECT coalesce(max(id), 0) FROM dead_letters").fetchone()[0]
+
+    def store(self, chunk: list[str], first: int, number: int, fmt: LogFormat) -> None:
+        """Lines ``first``..``number`` (``chunk``) with the checkpoint after them; those another run
+        stored meanwhile are left out, and the batch is written again after them."""
+        identity, pipeline = self.identity, self.pipeline
+        if identity is None:
+            self.stats.merge(pipeline.ingest_lines(chunk, self.source, self.name, fmt, None, None, first, self.mtime))
+            return
+        while True:
+            cp = (self.source, identity.position(number))
+            try:
+                stats = pipeline.ingest_lines(chunk, self.source, self.name, fmt, cp, None, first, self.mtime, Expected(self.held))
+            except CheckpointMoved as moved:
+                self.held = moved.position
+                done = identity.lines_done(moved.position)
+                if done >= number:  # the other run is ahead: this batch is all stored
+                    self.stats.skipped_lines += len(chunk)
+                    self.done = done
+                    return
+                if done >= first:  # it stored the batch's beginning: write the rest
+                    self.stats.skipped_lines += done - first + 1
+                    chunk, first = chunk[done - first + 1 :], done + 1
+                continue
+            self.stats.merge(stats)
+            self.held, self.done = cp[1], number
+            return
+
+    def forget(self) -> None:
+        """Undo a run that stored nothing and rejected lines: its checkpoint and its dead letters go."""
+        if self.identity is None:
+            return
+        with self.pipeline.store.transaction():
+            conn = self.pipeline.store.conn
+            conn.execute("DELETE FROM checkpoints WHERE source = ? AND position = ?", (self.source, self.held))
+            conn.execute("DELETE FROM dead_letters WHERE source = ? AND id > ?", (self.source, self.dead_before))
+        self.stats.left_unread, self.stats.rejected = self.stats.rejected, 0
 
 
 _PRESENT: dict[LogFormat, tuple[int, ...]] = {}
@@ -348,11 +459,34 @@ def _count_trail(batch: Batch, stats: IngestStats) -> None:
 
 
 def present(fmt: LogFormat) -> tuple[int, ...]:
-    """The record positions a format fills (the store adds columns for them)."""
+    """The record positions a format fills (the store adds columns for them); a format with an end
+    and no start fills the start too (see placed_at_end)."""
     found = _PRESENT.get(fmt)
     if found is None:
-        found = _PRESENT[fmt] = tuple(RECORD_INDEX[f.name] for f in fmt.fields)
+        found = tuple(RECORD_INDEX[f.name] for f in fmt.fields)
+        _PRESENT[fmt] = found = (*found, _START) if ends_only(fmt) else found
     return found
+
+
+_START, _END = RECORD_INDEX["start"], RECORD_INDEX["end"]
+
+
+def ends_only(fmt: LogFormat) -> bool:
+    """Whether a format gives each flow its end but not its start."""
+    return "end" in fmt.aws_names and not fmt.has_start
+
+
+def placed_at_end(records: list[Record]) -> list[Record]:
+    """Records of a format with ``${end}`` but no ``${start}``: each placed at its end, its duration
+    unknown (start = end, end None), not at a reader's clock that may come after that end."""
+    out: list[Record] = []
+    for r in records:
+        if r[_END] is not None:
+            values = list(r)
+            values[_START], values[_END] = r[_END], None
+            r = tuple(values)
+        out.append(r)
+    return out
 
 
 class _Prefixed(io.RawIOBase):
@@ -421,3 +555,77 @@ def _line_numbers(lines: list[str], rejects: list[tuple[str, str]], first: int) 
 def _preview(data: bytes, limit: int = 2048) -> str:
     return data[:limit].decode("utf-8", "backslashreplace")
 
+
+
+@dataclass(slots=True)
+class RetryStats:
+    stored: int = 0  # flows stored from dead letters (each removed from them)
+    still_dead: int = 0  # flow-log lines that still do not parse (their reason rewritten)
+    skipped: int = 0  # dead letters that are no flow-log line (payloads, CloudTrail records, unreadable files)
+
+    def summary(self) -> str:
+        parts = [_count(self.stored, "flow", "stored"), f"{self.still_dead:,} still rejected"]
+        if self.skipped:
+            parts.append(f"{self.skipped:,} not flow-log lines, left as they were")
+        return ", ".join(parts)
+
+
+RETRY_BATCH = 1_000  # dead letters a transaction
+
+
+def retry_dead_letters(store: Store, enrich: Enrich | None, log_format: LogFormat | None = None) -> RetryStats:
+    """Parse the stored raw lines of dead letters again (with ``log_format``, or the default) and
+    store the good ones, enriched, removing them from the dead letters in the same transaction;
+    the rest keep their line with the new reason. Flows of a format without start are placed at
+    their end, or at the time the line was received."""
+    fmt = log_format or LogFormat.default()
+    stats = RetryStats()
+    last = 0
+    while True:
+        rows = store.conn.execute(
+            "SELECT id, received, reason, data FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?", (last, RETRY_BATCH)
+        ).fetchall()
+        if not rows:
+            return stats
+        last = rows[-1][0]
+        batch = Batch()
+        good: list[int] = []
+        reasons: list[tuple[str, int]] = []
+        parts: dict[int, list[Record]] = {}
+        for dead_id, received, old_reason, data in rows:
+            if not _is_flow_line(data, old_reason):
+                stats.skipped += 1
+                continue
+            records, rejects = fmt.parse_lines([data])
+            if rejects:
+                reasons.append((rejects[0][1], dead_id))
+            elif records:
+                parts.setdefault(int(received), []).extend(placed_at_end(records) if ends_only(fmt) else records)
+                good.append(dead_id)
+        for received, records in parts.items():
+            batch.parts.append(Part(records, present(fmt), fallback_start=received))
+        batch.tables.append(_settle_dead_letters(good, reasons))
+        result = store.write(batch, enrich)
+        stats.stored += result.stored
+        stats.still_dead += len(reasons)
+
+
+def _is_flow_line(data: str | None, reason: str) -> bool:
+    """Whether a dead letter holds one flow-log line (not a payload's bytes, a CloudTrail record or a damaged file)."""
+    if not data or reason.startswith("unreadable:") or data.lstrip().startswith(("{", "[")):
+        return False
+    return data.replace("\t", " ").isprintable()
+
+
+def _settle_dead_letters(good: list[int], reasons: list[tuple[str, int]]) -> Callable[[sqlite3.Connection], None]:
+    """Inside the write of the flows: their dead letters go, the others get their new reason. A dead
+    letter another retry removed meanwhile rolls the write back (its flow would be stored twice)."""
+
+    def settle(conn: sqlite3.Connection) -> None:
+        for ids in iter_chunks(good, 500):
+            deleted = conn.execute(f"DELETE FROM dead_letters WHERE id IN ({','.join('?' * len(ids))})", ids).rowcount
+            if deleted != len(ids):
+                raise FlowtuiError("the dead letters were changed by another run meanwhile; run --retry again")
+        conn.executemany("UPDATE dead_letters SET reason = ? WHERE id = ?", reasons)
+
+    return settle

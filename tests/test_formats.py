@@ -337,11 +337,11 @@ def test_custom_format_with_version() -> None:
 def test_custom_format_without_version_every_catalog_column() -> None:
     columns = [f for f in RECORD_FIELDS if f.name != "version"]
     fmt = LogFormat([f.aws_name or "" for f in columns])
-    values = {"ip": "192.0.2.7", "int": "7", "time": "1700000000", "str": "x"}
-    converted = {"ip": "192.0.2.7", "int": 7, "time": 1700000000, "str": "x"}
-    records, rejects = fmt.parse_lines([" ".join(values[f.type] for f in columns)])
+    values = {"ip": "192.0.2.7", "int": "7", "time": "1700000000", "str": "x", "action": "REJECT", "log_status": "NODATA"}
+    converted = {"ip": "192.0.2.7", "int": 7, "time": 1700000000, "str": "x", "action": "REJECT", "log_status": "NODATA"}
+    records, rejects = fmt.parse_lines([" ".join(values.get(f.name, values[f.type]) for f in columns)])
     assert rejects == []
-    assert as_dict(records[0]) == {f.name: converted[f.type] for f in columns}
+    assert as_dict(records[0]) == {f.name: converted.get(f.name, converted[f.type]) for f in columns}
 
 
 def test_is_header_line() -> None:
@@ -416,6 +416,10 @@ def with_field(name: str, value: str) -> str:
         (with_field("srcaddr", "2001:db8:::1"), "field srcaddr: '2001:db8:::1' is not an IP address"),
         (with_field("srcaddr", "eni-1"), "field srcaddr: 'eni-1' is not an IP address"),
         ("version srcaddr", "a header line of another format inside the data: 'version srcaddr'"),
+        (with_field("action", "ACCPT"), "field action: 'ACCPT' is not ACCEPT, REJECT or -"),
+        (with_field("action", "accept"), "field action: 'accept' is not ACCEPT, REJECT or -"),
+        (with_field("log-status", "FAIL"), "field log-status: 'FAIL' is not OK, NODATA, SKIPDATA or -"),
+        (with_field("end", "1418530009"), "field end: 1418530009 is before start 1418530010"),
     ],
 )
 def test_reject_reasons(line: str, reason: str) -> None:
@@ -618,3 +622,33 @@ def test_columns_of_counts_that_are_all_missing() -> None:
     columns = DEFAULT_FORMAT.parse_columns([nodata, nodata])
     assert columns is not None and columns[8:10] == [[None, None], [None, None]]
     assert DEFAULT_FORMAT.parse_columns([nodata, with_field("packets", "-3")]) is None
+
+
+def test_closed_sets_are_the_querys_and_dashes_pass() -> None:
+    """What ingest accepts is what a query can ask for: the same sets as the query's keywords."""
+    from flowtui.formats import CLOSED_SETS
+    from flowtui.query.values import KEYWORDS
+
+    assert CLOSED_SETS == {name: KEYWORDS[name] for name in ("action", "log_status")}
+    nodata = "2 123456789010 eni-1 - - - - - - - 1620140661 1620140721 - NODATA"
+    records, rejects = DEFAULT_FORMAT.parse_lines([nodata, with_field("action", "REJECT"), with_field("log-status", "SKIPDATA")])
+    assert rejects == [] and [as_dict(r).get("action") for r in records] == [None, "REJECT", "ACCEPT"]
+
+
+def test_a_window_that_ends_before_it_starts_is_rejected_on_both_paths() -> None:
+    backwards = with_field("end", "1418530009")
+    same = with_field("end", "1418530010")  # a window of no length is a window
+    undated = with_field("end", "-")
+    assert DEFAULT_FORMAT.parse_columns([GOOD, backwards]) is None
+    assert DEFAULT_FORMAT.parse_columns([GOOD, undated]) is None  # judged line by line
+    assert DEFAULT_FORMAT.parse_columns([GOOD, same]) is not None
+    records, rejects = DEFAULT_FORMAT.parse_lines([GOOD, backwards, same, undated])
+    assert [(as_dict(r)["start"], as_dict(r).get("end")) for r in records] == [
+        (1418530010, 1418530070),
+        (1418530010, 1418530010),
+        (1418530010, None),
+    ]
+    assert rejects == [(backwards, "field end: 1418530009 is before start 1418530010")]
+    # Only a format with both fields compares them.
+    ends_only = LogFormat.from_spec("${interface-id} ${end}")
+    assert ends_only.parse_lines(["eni-1 5"])[1] == []

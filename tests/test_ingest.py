@@ -181,13 +181,21 @@ def test_cli_ingest_of_a_file_in_another_format_exits_1_with_a_hint(tmp_path: Pa
     log = shared_testdata / "flowlogs" / "nat-no-version.log"
     result = _cli("ingest", "--db", str(db), str(log))
     assert result.returncode == 1
-    assert result.stdout.decode() == "1 file: 0 flows stored, 1 rejected to dead letters\n"
+    assert result.stdout.decode() == "1 file: 0 flows stored, 1 line rejected and left unread\n"
     assert result.stderr.decode() == (
-        f"flowtui: {log}: nothing stored and 1 rejected to dead letters (line 1: expected 14 fields, found 6);"
+        f"flowtui: {log}: nothing stored and 1 line rejected, so it is left unread (line 1: expected 14 fields, found 6);"
         " a custom format is given with --format or [ingest] format\n"
     )
-    with Store(db, readonly=True) as s:
-        assert s.dead_letter_count() == 1
+    with Store(db, readonly=True) as s:  # as if never read: no position, no dead letter to be stored twice later
+        assert (s.dead_letter_count(), s.checkpoints()) == (0, {})
+    # Following the advice stores the flow.
+    fmt = (shared_testdata / "flowlogs" / "nat-no-version.format").read_text().strip()
+    again = _cli("ingest", "--db", str(db), "--format", fmt, str(log))
+    assert (again.returncode, again.stdout.decode()) == (0, "1 file: 1 flow stored, 0 rejected to dead letters\n")
+    assert _flow_rows(db) == 1
+    assert _cli("ingest", "--db", str(db), "--format", fmt, str(log)).stdout.decode() == (
+        "1 file: 0 flows stored, 1 line read before, 0 rejected to dead letters\n"
+    )
 
 
 def test_the_format_hint_follows_the_kind_of_reject_not_its_wording(store: Store, tmp_path: Path, shared_testdata: Path) -> None:
@@ -209,7 +217,7 @@ def test_the_format_hint_follows_the_kind_of_reject_not_its_wording(store: Store
     result = _cli("ingest", "--db", str(tmp_path / "p.db"), str(broken))
     assert result.returncode == 1
     err = result.stderr.decode()
-    assert err.startswith(f"flowtui: {broken}: nothing stored and 1 rejected to dead letters (payload 1: ")
+    assert err == f"flowtui: {broken}: could not be read to its end: document 1: not JSON (unexpected end of data at offset 39)\n"
     assert "--format" not in err
 
 

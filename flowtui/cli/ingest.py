@@ -72,9 +72,15 @@ def run(args: argparse.Namespace) -> int:
                 why = f" ({stats.first_reject})" if stats.first_reject else ""
                 # Flow-log lines all rejected: most often a custom format not given.
                 hint = "; a custom format is given with --format or [ingest] format" if stats.first_reject_kind == "line" else ""
-                print(f"flowtui: {path}: nothing stored and {stats.rejected:,} rejected to dead letters{why}{hint}", file=sys.stderr)
+                if stats.left_unread:
+                    what = f"{stats.left_unread:,} line{'s' if stats.left_unread != 1 else ''} rejected, so it is left unread"
+                else:
+                    what = f"{stats.rejected:,} rejected to dead letters"
+                print(f"flowtui: {path}: nothing stored and {what}{why}{hint}", file=sys.stderr)
             total.merge(stats)
     print(f"{total.files} file{'s' if total.files != 1 else ''}: {total.summary()}")
+    if total.rejected > total.errors:  # lines among them, not only files that stopped short
+        print("flowtui: `flowtui dead-letters` lists the rejected lines; `flowtui dead-letters --retry` parses them again", file=sys.stderr)
     return 1 if total.errors else 0
 
 
