@@ -105,11 +105,20 @@ def human_duration(seconds: float | None) -> str:
     return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
 
 
+TIME_ZONE = "UTC"  # the one zone every time on screen is in; the status bar says it
+
+
 def format_time(ts: float | None, *, with_date: bool = False) -> str:
-    """Unix seconds as local wall-clock time: what the on-call engineer's clock says."""
+    """Unix seconds as UTC wall-clock time, the zone of every time the dashboard shows or reads.
+
+    Not local time: the window dialog reads typed times as UTC and the window
+    label shows them so, the CLI prints UTC with a Z, and flow logs, CloudTrail
+    and the AWS console are compared in UTC; rows in local time beside them
+    read as another hour.
+    """
     if ts is None:
         return ""
-    moment = _dt.datetime.fromtimestamp(ts).astimezone()
+    moment = _dt.datetime.fromtimestamp(ts, _dt.UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
 
 

@@ -204,7 +204,7 @@ class WindowScreen(_Dialog):
             with Horizontal(classes="dialog-buttons"):
                 for label, seconds in WINDOW_PRESETS:
                     yield Button(label, id=f"window-{label}", variant="primary" if self.current.since == seconds else "default")
-            yield Label("or type: 30m · 2026-11-27T10:00 to 2026-11-27T11:00 · all")
+            yield Label("or type: 30m · 2026-11-27T10:00 to 2026-11-27T11:00 (UTC) · all")
             value = format_duration(self.current.since) if self.current.since else ""
             yield Input(value, id="window-input")
             yield Static("", classes="dialog-error")
