@@ -1,0 +1,180 @@
+"""`flowtui dead-letters`: what ingest rejected, where from and why, and a second try with --retry."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from flowtui.formats import LogFormat
+from flowtui.ingest import Pipeline, retry_dead_letters
+from flowtui.store import Batch, DeadLetter, Store
+
+GOOD = "2 123456789010 eni-1 10.0.0.5 198.51.100.7 443 50000 6 10 8400 1700000000 1700000060 ACCEPT OK"
+TYPO = GOOD.replace("ACCEPT", "ACCPT")
+STATUS = GOOD.replace(" OK", " FAILED")
+BACKWARDS = GOOD.replace("1700000060", "1699999999")
+# The same flow in a custom format that puts log-status before action (a v2 line of it does not parse).
+SWAPPED_SPEC = (
+    "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol}"
+    " ${packets} ${bytes} ${start} ${end} ${log-status} ${action}"
+)
+SWAPPED = "2 123456789010 eni-1 10.0.0.5 198.51.100.7 443 50000 6 10 8400 1700000000 1700000060 OK REJECT"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "flowtui", *args], capture_output=True, timeout=120)
+
+
+def _flows(db: Path) -> list[tuple]:
+    with Store(db, readonly=True) as s:
+        rows = s.conn.execute("SELECT start, duration, action, log_status, bytes FROM flows ORDER BY id").fetchall()
+        return [(start, duration, s.string(a), s.string(st), b) for start, duration, a, st, b in rows]
+
+
+def test_values_out_of_their_sets_are_dead_letters_with_their_reason_not_flows(tmp_path: Path) -> None:
+    log = tmp_path / "typos.log"
+    log.write_text("\n".join([GOOD, TYPO, STATUS, BACKWARDS]) + "\n")
+    db = tmp_path / "t.db"
+    result = _cli("ingest", "--db", str(db), str(log))
+    assert result.returncode == 0
+    assert result.stdout.decode() == "1 file: 1 flow stored, 3 rejected to dead letters\n"
+    assert result.stderr.decode() == (
+        "flowtui: `flowtui dead-letters` lists the rejected lines; `flowtui dead-letters --retry` parses them again\n"
+    )
+    assert _flows(db) == [(1700000000, 60, "ACCEPT", "OK", 8400)]
+    listed = _cli("dead-letters", "--db", str(db), "--format", "jsonl")
+    assert listed.returncode == 0
+    rows = [json.loads(line) for line in listed.stdout.decode().splitlines()]
+    assert [(r["id"], r["source"], r["location"], r["reason"], r["line"]) for r in rows] == [
+        (3, f"file:{log}", f"{log}:4", "field end: 1699999999 is before start 1700000000", BACKWARDS),
+        (2, f"file:{log}", f"{log}:3", "field log-status: 'FAILED' is not OK, NODATA, SKIPDATA or -", STATUS),
+        (1, f"file:{log}", f"{log}:2", "field action: 'ACCPT' is not ACCEPT, REJECT or -", TYPO),
+    ]
+    assert all(r["received"].endswith("Z") for r in rows)
+    # Every stored action is one a query can ask for.
+    query = _cli("query", "--db", str(db), "--all", "--format", "json", "--fields", "action", "action:ACCEPT")
+    assert (query.returncode, json.loads(query.stdout)) == (0, [{"action": "ACCEPT"}])
+
+
+def test_the_table_shows_where_why_and_the_line_newest_first(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    with Store(db) as s:
+        s.write(Batch(dead=[DeadLetter("file:/x.log", "/x.log:2", "field action: 'ACCPT' is not ACCEPT, REJECT or -", TYPO)]))
+        s.write(Batch(dead=[DeadLetter("kinesis:flows/shard-0", "shard-0:9 /vpc/flows/eni-1-all", "expected 14 fields, found 1", "junk")]))
+        s.conn.execute("UPDATE dead_letters SET received = 1700000000")
+        s.conn.commit()
+    result = _cli("dead-letters", "--db", str(db), "--limit", "1")
+    assert result.returncode == 0
+    assert result.stdout.decode() == (
+        "#2  2023-11-14T22:13:20Z  kinesis:flows/shard-0  shard-0:9 /vpc/flows/eni-1-all\n"
+        "    expected 14 fields, found 1\n"
+        "    junk\n"
+        "1 of 2 dead letters, newest first; --limit 2 shows them all\n"
+    )
+    everything = json.loads(_cli("dead-letters", "--db", str(db), "--format", "json").stdout)
+    assert [r["id"] for r in everything] == [2, 1]
+    bad = _cli("dead-letters", "--db", str(db), "--format", "csv")
+    assert (bad.returncode, bad.stderr.decode()) == (
+        2,
+        "flowtui: --format is table, json or jsonl when listing (a flow-log format goes with --retry), not 'csv'\n",
+    )
+    empty = tmp_path / "e.db"
+    Store(empty).close()
+    assert _cli("dead-letters", "--db", str(empty)).stdout.decode() == "no dead letters\n"
+
+
+def test_retry_with_the_right_format_stores_the_lines_and_removes_them(tmp_path: Path) -> None:
+    log = tmp_path / "swapped.log"
+    log.write_text("\n".join([SWAPPED, SWAPPED.replace(" 8400 ", " 99 "), SWAPPED.replace("REJECT", "DROP"), GOOD]) + "\n")
+    db = tmp_path / "r.db"
+    first = _cli("ingest", "--db", str(db), str(log))  # the default format: GOOD stored, the rest rejected
+    assert first.stdout.decode() == "1 file: 1 flow stored, 3 rejected to dead letters\n"
+    # A retry with the default format again changes nothing but the reasons.
+    same = _cli("dead-letters", "--db", str(db), "--retry")
+    assert (same.returncode, same.stdout.decode()) == (0, "0 flows stored, 3 still rejected\n")
+    retried = _cli("dead-letters", "--db", str(db), "--retry", "--format", SWAPPED_SPEC)
+    assert (retried.returncode, retried.stdout.decode()) == (0, "2 flows stored, 1 still rejected\n")
+    assert _flows(db) == [
+        (1700000000, 60, "ACCEPT", "OK", 8400),
+        (1700000000, 60, "REJECT", "OK", 8400),
+        (1700000000, 60, "REJECT", "OK", 99),
+    ]
+    (left,) = json.loads(_cli("dead-letters", "--db", str(db), "--format", "json").stdout)
+    assert (left["location"], left["reason"]) == (f"{log}:3", "field action: 'DROP' is not ACCEPT, REJECT or -")
+    # The rollups took the retried flows too (they are what the dashboard's panes read).
+    with sqlite3.connect(db) as conn:
+        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'rollup%' AND type = 'table'")]
+        assert tables
+        assert conn.execute(f'SELECT sum(flows) FROM "{tables[0]}"').fetchone()[0] == 3
+    again = _cli("dead-letters", "--db", str(db), "--retry", "--format", SWAPPED_SPEC)
+    assert again.stdout.decode() == "0 flows stored, 1 still rejected\n"
+    assert len(_flows(db)) == 3
+
+
+def test_retry_leaves_what_is_no_flow_log_line_as_it_was(store: Store) -> None:
+    store.write(
+        Batch(
+            dead=[
+                DeadLetter("file:/p.gz", "/p.gz#2", "gzip member at offset 10 is truncated", None),
+                DeadLetter("kinesis:s/0", "0:1", "not a CloudWatch Logs payload", b"\x1f\x8b\x08garbage"),
+                DeadLetter("file:/t.json", "/t.json#Records[0]", "no eventID", '{"eventName": "x"}'),
+                DeadLetter("file:/c.gz", "/c.gz:7", "unreadable: cut short", None),
+                DeadLetter("file:/x.log", "/x.log:2", "field action: 'ACCPT' is not ACCEPT, REJECT or -", TYPO),
+            ]
+        )
+    )
+    stats = retry_dead_letters(store, None, LogFormat.default())
+    assert (stats.stored, stats.still_dead, stats.skipped) == (0, 1, 4)
+    assert stats.summary() == "0 flows stored, 1 still rejected, 4 not flow-log lines, left as they were"
+    assert store.dead_letter_count() == 5
+
+
+def test_a_format_with_an_end_and_no_start_places_flows_at_their_end(tmp_path: Path) -> None:
+    log = tmp_path / "ends.log"
+    log.write_text("eni-1 10.0.0.1 10.0.0.2 1700000060 ACCEPT\neni-1 10.0.0.1 10.0.0.3 - ACCEPT\n")
+    os.utime(log, (1_800_000_000, 1_800_000_000))
+    db = tmp_path / "e.db"
+    result = _cli("ingest", "--db", str(db), "--format", "${interface-id} ${srcaddr} ${dstaddr} ${end} ${action}", str(log))
+    assert (result.returncode, result.stderr.decode()) == (0, "")
+    # The first at its end, its duration unknown; the one without an end at the file's time, as before.
+    assert _flows(db) == [(1700000060, None, "ACCEPT", None, None), (1800000000, None, "ACCEPT", None, None)]
+    out = _cli("query", "--db", str(db), "--all", "--format", "json", "--fields", "start,capture_window_duration_seconds", "*")
+    assert sorted(json.loads(out.stdout), key=lambda r: r["start"]) == [
+        {"start": 1700000060, "capture_window_duration_seconds": None},
+        {"start": 1800000000, "capture_window_duration_seconds": None},
+    ]
+
+
+def test_a_payload_with_an_end_and_no_start_is_placed_at_its_end(tmp_path: Path) -> None:
+    doc = {
+        "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "/vpc/flows", "logStream": "eni-1-all",
+        "subscriptionFilters": ["f"], "logEvents": [{"id": "1", "timestamp": 1_800_000_000_000, "message": "eni-1 1700000060 ACCEPT"}],
+    }
+    with Store(tmp_path / "p.db") as s:
+        fmt = LogFormat.from_spec("${interface-id} ${end} ${action}")
+        stats = Pipeline(s, log_format=fmt).ingest_payloads([(gzip.compress(json.dumps(doc).encode()), "#1")], "test")
+        assert stats.stored == 1
+        assert s.conn.execute("SELECT start, duration FROM flows").fetchall() == [(1700000060, None)]
+
+
+def test_a_cut_short_gzip_of_payloads_exits_1_and_keeps_what_it_read(tmp_path: Path) -> None:
+    events = [{"id": str(n), "timestamp": 1_700_000_000_000, "message": GOOD.replace(" 8400 ", f" {n} ")} for n in range(400)]
+    doc = {
+        "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "/vpc/flows", "logStream": "eni-1-all",
+        "subscriptionFilters": ["f"], "logEvents": events,
+    }
+    whole = gzip.compress(json.dumps(doc).encode(), mtime=0)
+    payloads = tmp_path / "payloads.gz"
+    payloads.write_bytes(gzip.compress(json.dumps({**doc, "logEvents": events[:1]}).encode(), mtime=0) + whole[: len(whole) // 2])
+    db = tmp_path / "p.db"
+    result = _cli("ingest", "--db", str(db), str(payloads))
+    assert result.returncode == 1
+    assert result.stdout.decode() == "1 file: 1 flow stored, 1 rejected to dead letters, 1 payload\n"
+    err = result.stderr.decode()
+    assert err.startswith(f"flowtui: {payloads}: could not be read to its end: gzip member at offset ") and err.count("\n") == 1
+    assert len(_flows(db)) == 1
