@@ -68,10 +68,20 @@ def rule_names(config: Config | None) -> list[str]:
         return []
 
 
+# The columns that give way before the condition, each to the width given, in turn: the rule
+# first, then the group (the addresses) and the state to MIN_WIDTH, then those two further (a
+# state of 5 keeps 'new' and 'acked').
+GIVE_WAY: tuple[tuple[str, int], ...] = (
+    ("rule", MIN_WIDTH), ("rule", 8), ("group", MIN_WIDTH), ("state", MIN_WIDTH), ("state", 5), ("group", 8),
+)
+
+
 def alert_columns(natural: dict[str, int], width: int) -> tuple[list[str], dict[str, int]]:
     """(the columns that fit ``width`` cells, the most each may take): the flow count goes first
-    (the line under the table says it too), then condition, rule and group give way in turn: the
-    group holds the addresses, which are cut only when nothing else is left to cut."""
+    (the line under the table says it too), then the rule, the group and the state give way
+    (GIVE_WAY); the condition — the value measured against the threshold, the
+    point of the rule, and not on the line under the table — is cut only when nothing else is
+    left to cut. The line under the table has the rule, the group and the state whole."""
     caps = dict(natural)
     shown = list(caps)
 
@@ -80,9 +90,9 @@ def alert_columns(natural: dict[str, int], width: int) -> tuple[list[str], dict[
 
     if excess() > 0:
         shown.remove("flows")
-    for name in ("measured", "rule", "group"):
+    for name, floor in (*GIVE_WAY, ("measured", MIN_WIDTH)):
         if excess() > 0:
-            caps[name] = max(min(MIN_WIDTH, caps[name]), caps[name] - excess())
+            caps[name] = max(min(floor, caps[name]), caps[name] - excess())
     return shown, {c: caps[c] for c in shown}
 
 
