@@ -264,36 +264,6 @@ async def test_ticks_never_pile_up(db: Path) -> None:
         assert state["peak"] == 1
 
 
-async def test_a_refresh_starts_once_a_key_is_answered(db: Path) -> None:
-    """A tick that comes within 0.1 s of a key waits out the rest of it (its worker would take
-    turns with the key's handling), and keys that keep coming hold it 1 s at most."""
-    app = make_app(db, refresh=10)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await refreshed(pilot)
-        await until(pilot, lambda: app._refresh_worker.is_finished)
-        calls: list[float] = []
-        status = app.data.status
-
-        def timed_status():  # type: ignore[no-untyped-def]
-            calls.append(time.monotonic())
-            return status()
-
-        app.data.status = timed_status  # type: ignore[method-assign]
-        await pilot.press("j")
-        app.request_refresh()
-        await until(pilot, lambda: calls)
-        assert calls[0] - app.last_key_at >= 0.1
-        calls.clear()
-        started = time.monotonic()
-        app.request_refresh()
-        for _ in range(30):  # a key every 50 ms for 1.5 s
-            await pilot.press("j" if _ % 2 else "k")
-            await pilot.pause(0.05)
-            if calls:
-                break
-        assert calls and calls[0] - started < 1.3
-
-
 @pytest.mark.parametrize(("size", "heights", "rooms"), [((80, 24), [5, 5, 5, 6], [2, 2, 2, 3]), ((100, 30), [6, 7, 7, 7], [3, 4, 4, 4])])
 async def test_a_small_terminal_shows_all_four_panes_with_fewer_rows(
     tmp_path: Path, size: tuple[int, int], heights: list[int], rooms: list[int]

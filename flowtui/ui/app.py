@@ -37,7 +37,7 @@ from flowtui.ui.panes import PaneSpec, panes_from_config
 from flowtui.ui.quiet_gc import QuietCollector
 from flowtui.ui.screens.address import AddressScreen
 from flowtui.ui.screens.alerts import AlertsScreen, open_alerts
-from flowtui.ui.screens.dashboard import KEY_WAIT_MAX, DashboardScreen
+from flowtui.ui.screens.dashboard import DashboardScreen
 from flowtui.ui.screens.dialogs import SavedQueriesScreen, SaveQueryScreen, WindowScreen
 from flowtui.ui.screens.help import HelpScreen, binding_rows
 from flowtui.ui.screens.results import ResultsScreen
@@ -50,7 +50,6 @@ from flowtui.ui.widgets.query_bar import QueryBar, QueryInput
 Now = Callable[[], float]
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 SLIDE_FRACTION = 30  # a live window with no new flows still refreshes every span/30 (old flows slide out)
-TICK_AFTER_KEY = 0.1  # seconds a refresh waits to start after a key (KEY_WAIT_MAX in all at most)
 KEY_PAINT_LOOK = 0.01  # seconds between looks whether a key's change is painted (a full collection waits for it)
 KEY_PAINT_LOOKS = 30  # looks at most: a key a widget keeps never comes back up to the app
 
@@ -127,7 +126,6 @@ class FlowtuiApp(App[int]):
         self._history_warned = False
         self._timer: Any = None
         self._tick_soon = False
-        self._tick_wanted = 0.0  # time.monotonic() a tick was first put off for a key (0: none is)
         self._again = False
         self._refresh_worker: Worker[None] | None = None
         self._marker: Any = None
@@ -220,15 +218,6 @@ class FlowtuiApp(App[int]):
     def _tick(self) -> None:
         self._timer = None
         self._tick_soon = False
-        now = time.monotonic()
-        after_key = now - self.last_key_at
-        if after_key < TICK_AFTER_KEY and now - (self._tick_wanted or now) < KEY_WAIT_MAX:
-            # The refresh worker's Python (results, formatting) would take turns with the key's
-            # handling and paint for the interpreter: start it once the key is answered.
-            self._tick_wanted = self._tick_wanted or now
-            self._timer = self.set_timer(TICK_AFTER_KEY - after_key, self._tick)
-            return
-        self._tick_wanted = 0.0
         if self._refresh_worker is not None and not self._refresh_worker.is_finished:
             self._again = True  # never two ticks at once: go again when this one ends
             return
