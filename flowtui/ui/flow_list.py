@@ -3,7 +3,10 @@
 Both pages show the same columns by the same rules as the results view (the
 columns that fit, long addresses cut in the middle), the address itself in
 bold and rejects in the theme's reject colour; Enter on a flow opens the
-address under the cursor, or the other side of the flow.
+address under the cursor, or the other side of the flow. One rule more: a
+flow between two of the account's interfaces is logged at both, so when the
+interface is the only thing that tells two listed flows apart it is kept, and
+another column gives way (at 80 columns the list read as each row twice).
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ def fill_flows(
     width = (app.size.width or table.size.width) - FRAME
     reject_style = f"bold {app.theme_variables.get('reject', 'red')}"
     texts = [[format_value(name, row.get(name), with_date=with_date) for name in fields] for row in flows]
-    shown, caps = plan_columns(fields, widest(fields, texts, fields), width)
+    natural = widest(fields, texts, fields)
+    shown, caps = plan_columns(fields, natural, width)
     index = {name: i for i, name in enumerate(fields)}
+    if "interface_id" in index and "interface_id" not in shown and _told_apart_by_interface(texts, shown, index):
+        shown, caps = plan_columns(fields, natural, width, keep=("interface_id",))
     table.clear(columns=True)
     for name in shown:
         table.add_column(Text(name, justify="right" if is_numeric(name) else "left"), key=name)
@@ -43,6 +49,17 @@ def fill_flows(
             text = fit(row_texts[index[name]], caps[name], middle=cut_in_middle(name))
             cells.append(SortableText(text, value, style=style, justify="right" if is_numeric(name) else None))
         table.add_row(*cells, key=f"flow-{i}")
+
+
+def _told_apart_by_interface(texts: Sequence[Sequence[str]], shown: Sequence[str], index: dict[str, int]) -> bool:
+    """Whether two rows read the same in the ``shown`` columns but were logged at different interfaces."""
+    seen: dict[tuple[str, ...], str] = {}
+    at = index["interface_id"]
+    for row in texts:
+        key = tuple(row[index[name]] for name in shown)
+        if seen.setdefault(key, row[at]) != row[at]:
+            return True
+    return False
 
 
 def flow_target(row: dict[str, Any], column: str, address: str | None) -> str | None:
