@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flowtui.ingest import IngestStats, Pipeline
+from flowtui.ingest import CheckpointMoved, Expected, IngestStats, Pipeline
 from flowtui.store import Enrich, Store
 
 log = logging.getLogger("flowtui.sources")
@@ -230,13 +230,20 @@ class StoreWriter:
                 return StaleBatch(f"{first.source}: batch follows {first.prev!r}, store holds {held!r}")
             payloads = [p for job in chain.jobs for p in job.payloads]
             pipeline = self._pipeline(first.log_format)
+            # Compared again inside the transaction: another process (a second tail) may have moved it.
             stats = pipeline.ingest_payloads(
-                payloads, first.source, checkpoint=(first.source, last.position), kinesis_stream=first.kinesis_stream
+                payloads,
+                first.source,
+                checkpoint=(first.source, last.position),
+                kinesis_stream=first.kinesis_stream,
+                expect=Expected(first.prev),
             )
             self._positions[first.source] = last.position
             return stats
         except Exception as exc:  # handed to the reader, which retries from the stored position
             self._positions.pop(first.source, None)  # re-read the truth next time
+            if isinstance(exc, CheckpointMoved):  # the reader goes on from where the other process got to
+                exc = StaleBatch(str(exc))
             if not isinstance(exc, StaleBatch):
                 log.debug("write of %s failed", first.source, exc_info=True)
             return exc
