@@ -105,6 +105,15 @@ class KinesisSpec:
         return f"kinesis:{self.stream}/{shard_id}"
 
 
+def is_part_row(name: str) -> bool:
+    """A ``source_status`` row of one shard (``kinesis:<stream>/<shard-id>``), not of a source.
+
+    Stream names cannot hold a ``/``; log group names can, but a log group is its own
+    only part and has one row.
+    """
+    return name.startswith("kinesis:") and "/" in name
+
+
 @dataclass(frozen=True, slots=True)
 class LogGroupSpec:
     log_group: str

@@ -46,6 +46,7 @@ from flowtui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, res
 from flowtui.ui.widgets.flow_table import FlowTable
 from flowtui.ui.widgets.key_footer import KeyFooter
 from flowtui.ui.widgets.query_bar import QueryBar, QueryInput
+from flowtui.ui.widgets.status_bar import source_feed
 
 Now = Callable[[], float]
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
@@ -323,13 +324,20 @@ class FlowtuiApp(App[int]):
             self.request_refresh(force=False)
 
     def window_label(self) -> Text:
-        return window_label(self.window, self.paused, self.theme_variables.get("success", "green"))
+        colours = self.theme_variables
+        feed = source_feed(self.status, self.now())  # '● live' only while a source reads
+        return window_label(self.window, self.paused, colours.get("success", "green"), feed, colours)
+
+    def watch_status(self) -> None:
+        if self.window_label() != getattr(self, "_label", None):  # sources started, failed or stopped
+            self._update_window_labels()
 
     def _update_window_labels(self) -> None:
-        label = self.window_label()
+        label = self._label = self.window_label()
         for screen in self.screen_stack:
             for bar in screen.query(QueryBar):
-                bar.set_window_label(label)
+                if bar.is_mounted:  # (one being mounted asks for the label itself)
+                    bar.set_window_label(label)
 
     def set_window(self, window: TimeWindow) -> None:
         self.window = window

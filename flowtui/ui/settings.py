@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -9,6 +10,9 @@ from rich.text import Text
 from flowtui.config import Config
 from flowtui.errors import ConfigError, FlowtuiError
 from flowtui.query.window import TimeWindow
+from flowtui.ui.widgets.status_bar import Feed
+
+Colours = Mapping[str, str] | None
 
 DEFAULT_WINDOW = TimeWindow.last(900)
 DEFAULT_INTERVAL = 2.0
@@ -43,7 +47,10 @@ class UiSettings:
         return cls(theme, float(refresh), window, dict(keys))
 
 
-def window_label(window: TimeWindow, paused: bool, live_colour: str = "green") -> Text:
+def window_label(
+    window: TimeWindow, paused: bool, live_colour: str = "green", feed: Feed | None = None, colours: Colours = None
+) -> Text:
+    """``● live last 15m``; 'live' only while a source reads (``feed``: None when unknown, a viewer)."""
     text = Text(no_wrap=True)
     if paused:
         text.append(" PAUSED ", style="reverse bold")
@@ -51,6 +58,14 @@ def window_label(window: TimeWindow, paused: bool, live_colour: str = "green") -
     if not window.live:
         text.append("■ fixed ", style="bold")
     elif not paused:  # paused, the panes do not follow the clock: not 'live'
-        text.append("● live ", style=f"bold {live_colour}")
+        if feed is None or feed.reading:
+            text.append("● live ", style=f"bold {live_colour}")
+        elif not feed.failing:
+            text.append("■ stopped ", style=f"bold {(colours or {}).get('warning', 'yellow')}")
+        if feed is not None and feed.failing:
+            total = feed.reading + feed.failing
+            colour = (colours or {}).get("warning", "yellow") if feed.reading else (colours or {}).get("error", "red")
+            failing = f"⚠ {feed.failing} of {total} source{'s' if total != 1 else ''} failing "
+            text.append(failing, style=f"bold {colour}")
     text.append(window.describe())
     return text

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.widgets import Static
 
+from flowtui.sources.spec import is_part_row
 from flowtui.ui.alert_data import AlertState
 from flowtui.ui.alert_watch import alert_watch
 from flowtui.ui.data import SourceState, StatusInfo
@@ -15,6 +18,51 @@ STALE_AFTER = 30.0  # seconds without a status update before a source looks dead
 _GOOD = {"running", "ok", "tailing", "live", "caught-up", "caught_up", "idle", "done", "finished"}
 _BAD = {"error", "failed", "stopped", "dead", "crashed"}
 _ENDED = {"stopped", "dead", "crashed", "failed", "done", "finished"}  # no rate or lag to show
+# A source in one of these reads nothing until someone acts (or its retry succeeds).
+_FAILING = {"error", "failed", "dead", "crashed", "denied", "credentials"}
+_NOT_SOURCES = ("alerts:",)  # notifiers' rows
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """How many sources are reading and how many failing, as their rows say now."""
+
+    reading: int
+    failing: int
+
+
+def is_source(name: str) -> bool:
+    return not is_part_row(name) and not name.startswith(_NOT_SOURCES)
+
+
+def source_feed(status: StatusInfo | None, now: float) -> Feed | None:
+    """What feeds the store now; None when nothing is known (no status yet, or no source ever wrote one).
+
+    A row not updated for STALE_AFTER seconds is no one's (its process has gone):
+    neither reading nor failing. The header says '● live' only while a source reads.
+    """
+    sources = [] if status is None or status.error else [s for s in status.sources if is_source(s.name)]
+    if not sources:
+        return None
+    reading = failing = 0
+    for src in sources:
+        if src.updated and now - src.updated > STALE_AFTER:
+            continue
+        state = src.state.lower()
+        if state in _FAILING:
+            failing += 1
+        elif state not in _ENDED:
+            reading += 1
+    return Feed(reading, failing)
+
+
+def shown_first(sources: list[SourceState]) -> list[SourceState]:
+    """Sources before notifiers and shards, failing ones first: a failing source is never behind '+N more'."""
+
+    def key(src: SourceState) -> tuple[int, int]:
+        return (0 if is_source(src.name) else 1, 0 if src.state.lower() in _FAILING else 1)
+
+    return sorted(sources, key=key)
 
 
 class StatusBar(Static):
@@ -76,7 +124,7 @@ class StatusBar(Static):
             line.append("viewer (no sources)")
         else:
             first = True
-            for src in status.sources[:2]:
+            for src in shown_first(status.sources)[:2]:
                 if not first:
                     line.append("  ")
                 first = False

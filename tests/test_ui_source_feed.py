@@ -1,0 +1,87 @@
+"""The header says '● live' only while a source reads; the status bar puts a failing source first."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from flowtui.store import Store
+from tests.ui_data import NOW, make_app, refreshed, until, write_flows
+
+MISSING = "Kinesis stream 'does-not-exist' does not exist in us-east-1 (check the name and --region); retrying"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return write_flows(tmp_path / "flows.db")
+
+
+def rows(db: Path, *states: tuple[str, str, str | None], updated: float | None = None) -> None:
+    with Store(db) as store:
+        for source, state, detail in states:
+            store.set_status(source, state, detail, 0.0, None, 3 if state == "error" else 0)
+        if updated is not None:
+            store.conn.execute("UPDATE source_status SET updated = ?", (updated,))
+            store.conn.commit()
+
+
+async def test_the_header_follows_what_the_sources_do(db: Path) -> None:
+    rows(
+        db,
+        ("alerts:ops-slack", "ok", None),
+        ("kinesis:does-not-exist", "error", MISSING),
+        ("kinesis:vpc-flow-logs", "reading", "2 reading"),
+        ("kinesis:vpc-flow-logs/shardId-000000000000", "reading", None),
+        ("kinesis:vpc-flow-logs/shardId-000000000001", "reading", None),
+    )
+    app = make_app(db)
+    app.now = lambda: time.time()  # the rows' clock: none of them is stale
+    async with app.run_test(size=(240, 30)) as pilot:
+        await refreshed(pilot)
+        header = app.dashboard.query_bar.query_one(".query-window")
+        bar = app.screen.query_one("#status-bar")
+
+        def says(text: str) -> bool:
+            return str(header.render()).strip() == text
+
+        await until(pilot, lambda: says("● live ⚠ 1 of 2 sources failing last 15m"))
+        line = str(bar.render())
+        assert line.startswith(f"● kinesis:does-not-exist error 3 err — {MISSING[:40]}")
+        assert "● kinesis:vpc-flow-logs reading" in line and "+3 more" in line
+
+        rows(db, ("kinesis:vpc-flow-logs", "stopped", "2 stopped"))  # the QA case: the healthy one stopped too
+        app.request_refresh(force=False)
+        await until(pilot, lambda: says("⚠ 1 of 1 source failing last 15m"))
+
+        rows(db, ("kinesis:does-not-exist", "stopped", "1 stopped"))
+        app.request_refresh(force=False)
+        await until(pilot, lambda: says("■ stopped last 15m"))
+
+        rows(db, ("kinesis:does-not-exist", "reading", "1 reading"), ("kinesis:vpc-flow-logs", "caught-up", None))
+        app.request_refresh(force=False)
+        await until(pilot, lambda: says("● live last 15m"))
+        assert str(bar.render()).startswith("● kinesis:does-not-exist reading")
+
+        await pilot.press("space")  # paused: the panes do not follow the clock, whatever the sources do
+        assert str(header.render()).strip() == "PAUSED  last 15m"
+
+
+async def test_rows_nobody_writes_any_more_are_not_live(db: Path) -> None:
+    """A tail killed with -9 leaves 'reading' rows behind: after 30 s without news they feed nothing."""
+    rows(db, ("kinesis:vpc-flow-logs", "reading", None), ("kinesis:old", "error", "gone"), updated=NOW - 600)
+    app = make_app(db)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await refreshed(pilot)
+        header = app.dashboard.query_bar.query_one(".query-window")
+        await until(pilot, lambda: str(header.render()).strip() == "■ stopped last 15m")
+
+
+async def test_a_viewer_with_no_sources_keeps_live(db: Path) -> None:
+    rows(db, ("alerts:ops-slack", "ok", None))  # a notifier is not a source
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await refreshed(pilot)
+        header = app.dashboard.query_bar.query_one(".query-window")
+        assert str(header.render()).strip() == "● live last 15m"
