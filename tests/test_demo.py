@@ -18,6 +18,7 @@ import pytest
 from flowtui.demo import environment, generate_lines, generate_payloads
 from flowtui.demo.environment import EXTERNAL_NETWORKS, demo_config, load_environment
 from flowtui.store import Store
+from flowtui.ui.who import entity_label
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXED_START = 1_767_225_600  # 2026-01-01T00:00:00Z
@@ -168,7 +169,7 @@ def test_the_shipped_inventory_is_classified_exactly(demo: DemoRun) -> None:
         "10.0.0.10": ("ec2:i-0f1e2d3c4b5a69788", "bastion", "EC2"),
         "10.0.10.37": ("ec2:i-06d2c8e4a0b6f1d39", "reports-worker", "EC2"),
         "10.0.11.99": ("ec2:i-0badc0ffee0ddf00d", "[bold red]x[/", "EC2"),
-        "10.0.20.58": ("rds:eni-0a3c5e7f9b1d2f4a6", "RDS eni-0a3c5e7f9b1d2f4a6", "RDS"),
+        "10.0.20.58": ("rds:orders-db", "orders-db", "RDS"),  # named from describe-db-instances.json
         "10.0.0.200": ("nat:nat-0a1b2c3d4e5f60718", "Interface for NAT Gateway nat-0a1b2c3d4e5f60718", "NAT"),
         "10.0.11.140": (
             "lambda:orders-worker",
@@ -259,7 +260,7 @@ def test_the_database_sends_data_to_an_outside_address(demo: DemoRun) -> None:
     out = demo.where(src_type="RDS", dst_internal=0)
     assert out
     assert {(f["src_entity"], f["dst"], f["dst_port"], f["dst_cc"]) for f in out} == {
-        ("rds:eni-0a3c5e7f9b1d2f4a6", "203.0.113.200", 443, "SC")
+        ("rds:orders-db", "203.0.113.200", 443, "SC")
     }
     assert all(f["bytes"] >= 2_000_000 for f in out if f["src_type"] == "RDS")
 
@@ -412,6 +413,24 @@ def test_bad_addresses_are_fake_documentation_ranges_only() -> None:
             assert ipaddress.ip_network(net.cidr).is_global
     for path in (environment.TOR_LIST, environment.SPAMHAUS_LIST):
         assert "FAKE" in path.read_text().splitlines()[0]
+
+
+def test_the_panes_label_each_interface_of_the_demo_shortly() -> None:
+    env = load_environment()
+    assert {i.private_ip: entity_label(i.entity, i.name) for i in env.interfaces} == {
+        "10.0.0.45": "ALB front-alb",
+        "10.0.1.172": "ALB front-alb",
+        "10.0.0.21": "web-1",
+        "10.0.1.22": "web-2",
+        "10.0.0.23": "web-3",
+        "10.0.0.10": "bastion",
+        "10.0.10.37": "reports-worker",
+        "10.0.11.99": "[bold red]x[/",
+        "10.0.20.58": "RDS orders-db",
+        "10.0.0.200": "NAT nat-0a1b2c3d4e5f60718",
+        "10.0.11.140": "Lambda orders-worker",
+        "10.0.10.250": "VPCE vpce-0e5d4c3b2a1f09876",
+    }
 
 
 def test_environment_has_every_role_the_traffic_needs() -> None:

@@ -1,9 +1,10 @@
 """The synthetic AWS environment the demo runs on, and the config that enriches it.
 
 Everything about the environment's own resources lives in the shipped inventory
-files (``data/describe-*.json``, the JSON the AWS CLI prints); this module reads
-them with the same classifier the enricher uses, so the traffic generator and
-the enrichment can never disagree about who holds an address.
+files (``data/describe-*.json``, the JSON the AWS CLI prints, its DB instance
+included, so that the RDS interface is named as a live inventory names it); this
+module reads them with the same classifier the enricher uses, so the traffic
+generator and the enrichment can never disagree about who holds an address.
 
 The outside world is :data:`EXTERNAL_NETWORKS`: the blocks the demo's traffic
 comes from and goes to, with the place and network that the shipped GeoIP
@@ -26,13 +27,14 @@ from pathlib import Path
 from typing import Final
 
 from flowtui.config import Config
-from flowtui.enrich.inventory import InstanceInfo, classify
+from flowtui.enrich.inventory import InstanceInfo, classify, rds_owners
 
 DATA_DIR: Final[Path] = Path(__file__).resolve().parent / "data"
 INVENTORY_FILES: Final[tuple[Path, ...]] = (
     DATA_DIR / "describe-network-interfaces.json",
     DATA_DIR / "describe-instances.json",
     DATA_DIR / "describe-vpcs.json",
+    DATA_DIR / "describe-db-instances.json",
 )
 GEOIP_CITY: Final[Path] = DATA_DIR / "demo-city.mmdb"
 GEOIP_ASN: Final[Path] = DATA_DIR / "demo-asn.mmdb"
@@ -157,11 +159,13 @@ def load_environment(files: Sequence[Path] = INVENTORY_FILES) -> Environment:
             for inst in reservation.get("Instances", ()):
                 name = next((t["Value"] for t in inst.get("Tags") or () if t.get("Key") == "Name"), None)
                 instances[inst["InstanceId"]] = InstanceInfo(name, None)
+    enis = [eni for doc in docs for eni in doc.get("NetworkInterfaces", ())]
+    databases = rds_owners(enis, [db for doc in docs for db in doc.get("DBInstances", ())])
     interfaces = []
     cidrs: list[str] = []
     for doc in docs:
         for eni in doc.get("NetworkInterfaces", ()):
-            entity, name, _ = classify(eni, instances)
+            entity, name, _ = classify(eni, instances, databases)
             v6 = [a["Ipv6Address"] for a in eni.get("Ipv6Addresses") or ()]
             public = (eni.get("Association") or {}).get("PublicIp")
             interfaces.append(

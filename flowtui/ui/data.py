@@ -29,6 +29,7 @@ from flowtui.ui import trail_data
 from flowtui.ui.columns import is_ip
 from flowtui.ui.panes import PaneSpec
 from flowtui.ui.terms import order_text, quote
+from flowtui.ui.who import LABEL_SUFFIXES, address_label, profile_label
 
 Now = Callable[[], float]
 RATE_BUCKETS = 60
@@ -203,7 +204,7 @@ class DataSource:
         now = self.now()
         # The addresses' enrichment comes along (threat flags to colour them, names to label
         # them): it is grouped on the same stored address id, so it costs no extra grouping.
-        flags = [f"{n}_{s}" for n in spec.by if is_ip(n) for s in _LABEL_SUFFIXES]
+        flags = [f"{n}_{s}" for n in spec.by if is_ip(n) for s in LABEL_SUFFIXES]
         # Whole minutes in minute buckets: answered from the rollups, not from every flow.
         whole, buckets = window.on_minutes(now, RATE_BUCKETS)
         try:
@@ -434,30 +435,6 @@ def _rate(hist: list[dict[str, Any]], metric: str, now: float) -> tuple[list[flo
         return [], float(hist[0]["end"] - hist[0]["start"]) if hist else 0.0
     width = float(complete[0]["end"] - complete[0]["start"])
     return [float(b[metric]) for b in complete], width
-
-
-_LABEL_SUFFIXES = (
-    "threat_indicated", "threat_indicated_by", "internal", "entity", "entity_description", "country_code",
-    "as_organization",
-)
-
-
-def address_label(row: dict[str, Any], name: str) -> str:
-    """Who the address in ``row[name]`` is, in a few words: 'web-1', 'NL Bad Hosting', 'tor'."""
-    return profile_label({s: row.get(f"{name}_{s}") for s in _LABEL_SUFFIXES})
-
-
-def profile_label(profile: dict[str, Any]) -> str:
-    """A profile (enrichment suffix → value) in a few words, as the panes label an address."""
-    get = profile.get
-    if get("internal"):
-        return str(get("entity_description") or get("entity") or "")
-    parts = [get("country_code"), get("as_organization")]
-    text = " ".join(str(p) for p in parts if p)
-    if get("threat_indicated"):
-        listed = str(get("threat_indicated_by") or "listed")
-        text = f"{listed} · {text}" if text else listed
-    return text
 
 
 def newest_profile(engine: QueryEngine, address: str, window: TimeWindow) -> dict[str, Any]:

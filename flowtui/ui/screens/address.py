@@ -32,6 +32,7 @@ from flowtui.ui.formatting import (
 )
 from flowtui.ui.screens.trail_event import TrailEventScreen
 from flowtui.ui.terms import quote
+from flowtui.ui.who import entity_parts
 from flowtui.ui.widgets.flow_table import FlowTable
 from flowtui.ui.widgets.status_bar import StatusBar
 
@@ -150,13 +151,16 @@ class AddressScreen(Screen[None]):
         vars_ = self.app.theme_variables
         title = Text()
         title.append(clean(info.address), style="bold")
-        kind = p.get("entity_aws_type")
+        # Who it is as the panes say it ('ALB front-alb', 'RDS orders-db'); a Name tag after its type.
+        entity, description = p.get("entity"), p.get("entity_description")
+        word, name = entity_parts(str(entity) if entity else None, str(description) if description else None)
+        kind = word or p.get("entity_aws_type")
         if kind:
             title.append("  ")
             title.append(clean(str(kind)), style="bold")
-        if p.get("entity_description"):
-            title.append("  ")
-            title.append(clean(str(p["entity_description"])), style="italic")
+        if name:
+            title.append(" " if word else "  ")
+            title.append(clean(name), style="italic")
         internal = p.get("internal")
         if internal is not None:
             title.append("  ")
