@@ -56,12 +56,9 @@ _CACHE_LIMIT: Final[int] = 1 << 17  # entries; a cache is emptied when full, so 
 _SPEC_TOKEN = re.compile(r"\$\{([^}]*)\}")
 _COUNTS: Final[frozenset[str]] = frozenset({"packets", "bytes"})  # numbers that rarely repeat: not cached
 _HEADER_NAMES: Final[frozenset[str]] = frozenset(f.aws_name for f in RECORD_FIELDS if f.aws_name)
-# Fields whose values AWS draws from a fixed set (its flow-log record docs); anything else would be
-# stored yet refused by every query (query.values.KEYWORDS, the same sets), so it is rejected here.
-CLOSED_SETS: Final[dict[str, tuple[str, ...]]] = {
-    "action": ("ACCEPT", "REJECT"),
-    "log_status": ("OK", "NODATA", "SKIPDATA"),
-}
+# Flow-log fields whose values AWS draws from a fixed set (action, log-status): anything else would be
+# stored yet refused by every query (which takes the same catalog sets), so it is rejected here.
+CLOSED_SETS: Final[dict[str, tuple[str, ...]]] = {n: v for n, v in catalog.CLOSED_SETS.items() if n in RECORD_INDEX}
 _START, _END = RECORD_INDEX["start"], RECORD_INDEX["end"]
 
 

@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import IO, Literal
 
 from flowtui.catalog import RECORD_INDEX
-from flowtui.formats import Record
 from flowtui.cloudtrail import ingest as trail
 from flowtui.cloudtrail.records import is_digest_name, is_trail_file, looks_like_record
 from flowtui.errors import FlowtuiError
-from flowtui.formats import LogFormat, is_header_line
+from flowtui.formats import LogFormat, Record, is_header_line
 from flowtui.payloads import PayloadError, decode_payload, is_payload_file, iter_payload_documents
 from flowtui.store import Batch, DeadLetter, Enrich, Part, Store, WriteResult, event_keys, iter_chunks
 
