@@ -145,3 +145,61 @@ def _shards_ended(faults: Faults) -> dict[str, float]:
         else:
             ended[shard] = t
     return ended
+
+
+def test_a_stream_created_while_another_is_read_is_read_once_active(
+    kinesis: Any,
+    kinesalite: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """kinesalite keeps a new stream CREATING for a while: the retried source waits for it, the other reads on."""
+    good = new_stream(kinesis, 2)
+    producer = Producer(kinesis, good)
+    producer.put(100)
+    late = f"late-{time.time_ns()}"
+    db = tmp_path / "flows.db"
+    stop = threading.Event()
+    results: dict[str, Any] = {}
+    specs = [kinesis_spec(good, kinesalite), kinesis_spec(late, kinesalite)]
+
+    def run_tail() -> None:
+        results.update(tail(specs, db, until_caught_up=False, stop=stop, timeout=60))
+
+    runner = threading.Thread(target=run_tail)
+    runner.start()
+    try:
+        _wait(lambda: _count(db) == 300)
+        _wait(lambda: _states(db).get(f"kinesis:{late}") == "error")
+        producer.put(50)
+        kinesis.create_stream(StreamName=late, ShardCount=1)  # read as soon as it is ACTIVE
+        wait_active(kinesis, late)
+        later = Producer(kinesis, late)
+        later.put(40)
+        _wait(lambda: _count(db) == 300 + 150 + 120)
+        _wait(lambda: _states(db).get(f"kinesis:{late}") in ("reading", "caught-up"))
+    finally:
+        stop.set()
+        runner.join(30)
+    assert (results[f"kinesis:{good}"].stored, results[f"kinesis:{late}"].stored) == (450, 120)
+    assert distinct_flow_count(db) == 570
+
+
+def _wait(condition: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _count(db: Path) -> int:
+    try:
+        return flow_count(db) if db.exists() else 0
+    except Exception:  # noqa: BLE001 - the file is being created
+        return 0
+
+
+def _states(db: Path) -> dict[str, str]:
+    if not db.exists():
+        return {}
+    with Store(db) as store:
+        return {s["source"]: s["state"] for s in store.statuses()}

@@ -50,23 +50,29 @@ def good_stream(kinesis: Any, records: int = 120) -> Producer:
     return producer
 
 
+def good_and_missing(endpoint: str) -> list[Any]:
+    """The QA's config: a stream that exists and has records, and one that does not exist."""
+    return [kinesis_spec("vpc-flow-logs", endpoint), kinesis_spec("does-not-exist", endpoint)]
+
+
 def statuses(db: Path) -> dict[str, tuple[str, str | None]]:
-    with Store(db) as store:
+    with Store(db, readonly=True) as store:
         return {s["source"]: (s["state"], s["detail"]) for s in store.statuses()}
 
 
-def wait_for(what: Callable[[], bool], timeout: float = 30.0) -> None:
+def wait_for(what: Callable[[], bool], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not what():
         assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
+        time.sleep(0.05)
 
 
 def count(db: Path) -> int:
     if not db.exists():
         return 0
     try:
-        return flow_count(db)
+        with Store(db, readonly=True) as store:  # (a reader never holds up the writer)
+            return store.flow_count()
     except Exception:  # noqa: BLE001 - the file is being created
         return 0
 
@@ -102,7 +108,7 @@ def test_a_missing_stream_never_stops_the_healthy_one_and_is_read_once_created(
     producer = good_stream(kinesis)
     db = tmp_path / "flows.db"
     caplog.set_level(logging.INFO, logger="flowtui.sources")
-    specs = [kinesis_spec("vpc-flow-logs", moto_server), kinesis_spec("does-not-exist", moto_server)]
+    specs = good_and_missing(moto_server)
     with running(specs, db) as outcome:
         wait_for(lambda: count(db) == producer.flows == 360)
         wait_for(lambda: statuses(db).get("kinesis:does-not-exist", ("",))[0] == "error")
@@ -143,7 +149,7 @@ def test_until_caught_up_reads_the_good_source_to_its_end_then_fails(
 ) -> None:
     producer = good_stream(kinesis)
     db = tmp_path / "flows.db"
-    specs = [kinesis_spec("vpc-flow-logs", moto_server), kinesis_spec("does-not-exist", moto_server)]
+    specs = good_and_missing(moto_server)
     with pytest.raises(SourcesFailed) as caught:
         tail(specs, db)
     assert str(caught.value) == MISSING
@@ -292,3 +298,37 @@ def test_cli_no_ui_keeps_the_good_source_running_and_tells_the_error_once(
     assert err.count(MISSING) == 1, err
     assert "kinesis:vpc-flow-logs: 3,360 flows stored" in out
     assert "kinesis:does-not-exist: 0 flows stored" in out
+
+
+# --- as the dashboard runs it ---------------------------------------------------------------------------
+
+
+def test_the_dashboards_ingest_process_keeps_the_healthy_source_beside_a_missing_one(
+    kinesis: Any,
+    moto_server: str,  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+) -> None:
+    """``flowtui --config that.toml``: the sources run as a TailJob in the worker's child process."""
+    from flowtui.sources.runner import TailJob
+    from flowtui.worker import IngestWorker
+
+    producer = good_stream(kinesis)
+    db = tmp_path / "flows.db"
+    config = tmp_path / "empty.toml"
+    config.write_text("")
+    specs = good_and_missing(moto_server)
+    worker = IngestWorker(TailJob(specs, str(config)), db, status_interval=0.1, log_path=tmp_path / "ingest.log")
+    worker.start()
+    try:
+        wait_for(lambda: count(db) == 360)
+        producer.put(1000)
+        wait_for(lambda: count(db) == 3360)
+        rows = statuses(db)
+        assert rows["kinesis:does-not-exist"] == ("error", f"{MISSING}; retrying")
+        assert rows["kinesis:vpc-flow-logs"][0] in ("reading", "caught-up")
+        assert worker.is_alive()
+    finally:
+        code = worker.stop()
+    assert (code, worker.error) == (0, None)
+    assert "tail" not in statuses(db)  # the job did not fail: each source reports itself
+    assert (tmp_path / "ingest.log").read_text().count(MISSING) == 1
