@@ -123,7 +123,7 @@ def test_viewer_query_help_address_and_quit(tmp_path: Path, terminal: Terminal) 
     # The screen settles on exactly this (the first frames may still be laying out).
     lines = terminal.wait(lambda lines: lines[0] == top and lines[3:9] == panes and lines[21:25] == lower)
     assert lines[1] == "╭─ Top talkers " + "─" * 43 + "╮ ╭─ Rejects " + "─" * 48 + "╮"
-    assert re.fullmatch(r" ○ viewer \(no sources\) │ dead 0 │ flows.db \d+ kB │ last 15m │ every 2s", lines[-2])
+    assert re.fullmatch(r" ○ viewer \(no sources\) │ dead 0 │ flows.db \d+ kB │ last 15m UTC │ every 2s", lines[-2])
 
     terminal.keys("/")
     terminal.type("action:REJECT")
@@ -172,7 +172,7 @@ def test_demo_runs_the_pipeline_beside_the_dashboard(tmp_path: Path, terminal: T
     # way (and the toasts of new firings may cover it).
     badge = re.match(r"  ▲ [\d,]+ alerts?  ", lines[-2])
     status = lines[-2][badge.end():] if badge else lines[-2][1:]
-    whole = r"● demo:1 running [\d.,k]+/s( lag \S+)? │ dead \d+ │ demo.db [\d.]+ [kM]?B │ last 15m │ every 2s$"
+    whole = r"● demo:1 running [\d.,k]+/s( lag \S+)? │ dead \d+ │ demo.db [\d.]+ [kM]?B │ last 15m UTC │ every 2s$"
     assert re.match(r"● demo:1 running [\d.,k]+/s" if badge else whole, status)
 
     terminal.keys("/")

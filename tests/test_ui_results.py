@@ -438,7 +438,7 @@ async def test_results_say_they_are_a_snapshot_of_their_own_window(db: Path) -> 
         label = str(screen.query_bar.query_one(".query-window").render())
         assert label == "■ snapshot 10:00:00 · r re-runs"
         status = str(screen.query_one(StatusBar).render())
-        assert status.endswith("│ last 15m │ snapshot 10:00:00")
+        assert status.endswith("│ last 15m UTC │ snapshot 10:00:00")
         assert screen.active_bindings["r"].binding.show  # the footer offers the re-run
         app.window = TimeWindow(start=NOW - 3600, end=NOW - 1800)  # the app's window changes: not this label
         await until(pilot, lambda: not screen._loading)
@@ -449,7 +449,7 @@ async def test_results_say_they_are_a_snapshot_of_their_own_window(db: Path) -> 
         await until(pilot, lambda: firing.page is not None and not firing._loading)
         window = "2026-11-27 09:54:30 → 2026-11-27 09:57:30"
         assert window in str(firing.query_one("#results-summary").render())
-        assert str(firing.query_one(StatusBar).render()).endswith(f"│ {window} │ snapshot 10:00:00")
+        assert str(firing.query_one(StatusBar).render()).endswith(f"│ {window} UTC │ snapshot 10:00:00")
         assert "live" not in str(firing.query_bar.query_one(".query-window").render())
 
 

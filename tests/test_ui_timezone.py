@@ -56,6 +56,10 @@ async def test_under_another_tz_rows_window_and_calls_are_all_utc(tmp_path: Path
         assert [r[0] for r in table_rows(screen.table)] == ["09:58:30", "09:57:30", "09:56:30", "09:55:30", "09:55:00"]
         summary = str(screen.query_one("#results-summary").render())
         assert summary.startswith("5 flows · 2026-11-27 09:55:00 → 2026-11-27 09:59:00 ·")
+        # The zone, said once: in the status bar, after the window.
+        status = str(screen.query_one("#status-bar").render())
+        assert "│ 2026-11-27 09:55:00 → 2026-11-27 09:59:00 UTC │ snapshot 10:00:00" in status
+        assert status.count("UTC") == 1
         # A CloudTrail call's page: its time and the flows around it, UTC too.
         app.push_screen(TrailEventScreen("ev-delete-sg"))
         await until(pilot, lambda: isinstance(app.screen, TrailEventScreen) and app.screen.page is not None)
