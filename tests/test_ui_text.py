@@ -11,7 +11,16 @@ from textual.widgets import Static
 from flowtui.config import Config
 from flowtui.store import Store
 from flowtui.ui.app import FlowtuiApp
-from flowtui.ui.formatting import clean, human_bytes, human_count, human_duration, human_rate, safe_text
+from flowtui.ui.columns import PADDING, PANE_METRICS, pane_metric_width
+from flowtui.ui.formatting import (
+    METRIC_FORMAT,
+    clean,
+    human_bytes,
+    human_count,
+    human_duration,
+    human_rate,
+    safe_text,
+)
 from flowtui.ui.screens.address import AddressScreen
 from flowtui.ui.screens.results import ResultsScreen
 from tests.test_ui_address import plain
@@ -45,6 +54,19 @@ def test_human_units() -> None:
         "0 B", "999 B", "1.0 kB", "1.2 MB", "250 GB",
     ]
     assert [human_count(v) for v in (7, 9_999, 12_345, 2_100_000)] == ["7", "9,999", "12.3k", "2.1M"]
+    # What rounds up to the next hundred or unit is shown as that, not one cell wider ('100.0 kB', '1000 kB').
+    assert [human_bytes(v) for v in (99_949, 99_960, 999_499, 999_960, 15_100_000)] == [
+        "99.9 kB", "100 kB", "999 kB", "1.0 MB", "15.1 MB",
+    ]
+    assert [human_count(v) for v in (99_949, 99_960, 999_960)] == ["99.9k", "100k", "1.0M"]
+
+
+def test_a_pane_metric_column_is_planned_for_its_widest_value() -> None:
+    """Every value a metric can show (below 10**15: 1000T flows, 1 PB) fits the cells plan_pane gives it."""
+    values = [m * 10**e for e in range(13) for m in (1, 9.9949, 9.996, 99.949, 99.96, 999.49, 999.6)]
+    widest = {metric: max(len(METRIC_FORMAT[metric](v)) for v in values) for metric in PANE_METRICS}
+    assert widest == {"flows": 5, "bytes": 7, "packets": 5}
+    assert {m: pane_metric_width(m) - PADDING for m in PANE_METRICS} == {"flows": 7, "bytes": 7, "packets": 9}
     assert [human_duration(v) for v in (0.85, 12, 250, 11_100)] == ["850ms", "12s", "4m10s", "3h05m"]
     # Below a tenth a second a rate reads per minute: a trickle of rejects is not "0.0/s".
     assert [human_rate(v) for v in (None, 0, 0.005, 5 / 60, 0.1, 3.25, 12_345)] == [

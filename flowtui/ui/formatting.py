@@ -43,12 +43,20 @@ def safe_text(value: Any, style: str = "", *, justify: str | None = None) -> Tex
 
 
 def _scaled(value: float, units: tuple[str, ...], step: float) -> tuple[float, str]:
+    """The value in the unit it is shown in: one that would round up to ``step`` ('1000 kB')
+    takes the next unit ('1.0 MB')."""
     unit = units[0]
     for unit in units:
-        if abs(value) < step or unit == units[-1]:
+        if round(abs(value)) < step or unit == units[-1]:
             break
         value /= step
     return value, unit
+
+
+def _one_decimal(value: float, unit: str, sep: str) -> str:
+    """'15.1 MB', '100 MB': one decimal below 100 as it is shown, so 99.96 is '100', not '100.0'
+    (a cell wider than the widest value a pane's metric column is planned for)."""
+    return f"{value:.1f}{sep}{unit}" if round(abs(value), 1) < 100 else f"{value:.0f}{sep}{unit}"
 
 
 def human_bytes(value: float | None) -> str:
@@ -58,7 +66,7 @@ def human_bytes(value: float | None) -> str:
     v, unit = _scaled(float(value), ("B", "kB", "MB", "GB", "TB", "PB"), 1000.0)
     if unit == "B":
         return f"{int(v)} B"
-    return f"{v:.1f} {unit}" if v < 100 else f"{v:.0f} {unit}"
+    return _one_decimal(v, unit, " ")
 
 
 def human_byte_rate(per_second: float) -> str:
@@ -77,7 +85,7 @@ def human_count(value: float | None) -> str:
     if abs(value) < 10_000:
         return f"{int(value):,}"
     v, unit = _scaled(float(value), ("", "k", "M", "G", "T"), 1000.0)
-    return f"{v:.1f}{unit}" if v < 100 else f"{v:.0f}{unit}"
+    return _one_decimal(v, unit, "")
 
 
 def human_rate(per_second: float | None) -> str:
