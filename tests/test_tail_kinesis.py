@@ -193,10 +193,10 @@ def test_cli_tail_until_caught_up_prints_a_summary(
 
 
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    ("argv", "message", "status"),
     [
-        (["--stream", "nope"], "Kinesis stream 'nope' does not exist in us-east-1"),
-        (["--stream", "flows", "--start", "yesterday-ish"], "bad start 'yesterday-ish'"),
+        (["--stream", "nope"], "Kinesis stream 'nope' does not exist in us-east-1", 1),
+        (["--stream", "flows", "--start", "yesterday-ish"], "bad start 'yesterday-ish'", 2),  # a bad argument
     ],
 )
 def test_cli_user_errors_are_one_sentence(
@@ -204,6 +204,7 @@ def test_cli_user_errors_are_one_sentence(
     tmp_path: Path,
     argv: list[str],
     message: str,
+    status: int,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     make_stream(aws, shards=1)
@@ -222,7 +223,7 @@ def test_cli_user_errors_are_one_sentence(
         ]
     )
     err = capsys.readouterr().err
-    assert code == 1
+    assert code == status
     assert message in err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("flowtui: ")
