@@ -122,7 +122,7 @@ def fixed_clock() -> float:
 
 
 def use_utc() -> None:
-    """Times on screen are local; the tests' local time is UTC."""
+    """TZ=UTC for the tests (times on screen are UTC whatever TZ says: test_ui_timezone runs under Asia/Tokyo)."""
     os.environ["TZ"] = "UTC"
     time.tzset()
 
