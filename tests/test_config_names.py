@@ -14,7 +14,7 @@ from flowtui.enrich.aws import AwsSettings
 from flowtui.enrich.threat import ThreatSettings
 from flowtui.errors import ConfigError
 from flowtui.sources.spec import sources_from_config
-from flowtui.store import Retention
+from flowtui.store import Retention, Store
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
 FLOW = "2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1700000000 1700000060 ACCEPT OK\n"
@@ -98,3 +98,116 @@ def test_a_misspelled_binding_id_in_ui_keys_stops_the_dashboard_with_a_suggestio
     with pytest.raises(ConfigError) as exc:
         FlowtuiApp(tmp_path / "x.db", Config({"ui": {"keys": {"zzz": "x"}}}))
     assert str(exc.value) == "[ui.keys]: no binding 'zzz'; see the help screen (?) for ids"
+
+
+# --- one check of the whole file, by every command that takes --config ----------------------------
+
+BAD_VALUES = [
+    ('[ui]\nrefresh = "fast"\n', "[ui] refresh must be int or float, not 'fast'"),
+    ("[ui]\nrefresh = 0\n", "[ui] refresh must be a number of seconds above 0, not 0"),
+    ('[ui]\nwindow = "soon"\n', "[ui] window: window 'soon' is not a duration: use e.g. 90s, 15m, 2h or 1d"),
+    ('[enrich]\ninternal_cidrs = "10.0.0.0/8"\n', "[enrich] internal_cidrs must be list, not '10.0.0.0/8'"),
+    ('[enrich]\ninternal_cidrs = ["10.0.0.0/33"]\n',
+     "[enrich] internal_cidrs: '10.0.0.0/33' is not an address or a CIDR block such as 10.0.0.0/8"),
+    ("[enrich]\ncache_size = 0\n", "[enrich] cache_size must be a whole number of addresses above 0, not 0"),
+    ('[[threat.lists]]\nid = "Bad-ID"\npath = "x.txt"\n',
+     "[threat] every [[threat.lists]] needs an id of lowercase letters, digits and _ (it becomes part of a field name), not 'Bad-ID'"),
+    ('[[threat.lists]]\nid = "a"\npath = "x.txt"\n[[threat.lists]]\nid = "a"\npath = "y.txt"\n', "[threat] two lists have the id 'a'"),
+    ('[[alerts]]\nname = "r"\nquery = "action:REJCT"\n',
+     ("[[alerts]] 'r': bad query at character 8: action: 'REJCT' is not ACCEPT or REJECT (did you mean REJECT?)\n"
+     "    action:REJCT\n           ^^^^^")),
+    ('[[alerts]]\nname = "r"\ncondition = "count >> 0"\n',
+     ("[[alerts]] 'r': condition 'count >> 0' does not parse: use count > N, sum(bytes) > N, sum(packets) > N"
+     " or distinct(FIELD) > N (or >=)")),
+    ('[[alerts]]\nname = "r"\nnotifiers = ["nope"]\n', "[[alerts]] 'r': no [notifiers.nope] table"),
+    ('[notifiers.ops]\ntype = "slak"\n', "[notifiers.ops]: type must be one of slack, webhook, email, command, not 'slak'"),
+    ('[[panes]]\ntitle = "P"\nquery = "action:"\n', "[[panes]] 'P': query 'action:', at character 1: a field needs a value after ':'"),
+    ('[[panes]]\ntitle = "P"\nby = "src_adr"\n', "[[panes]] 'P': unknown field 'src_adr' in by (see `flowtui fields`)"),
+    ('[[sources]]\ntype = "kinesis"\n', '[[sources]] #1: a kinesis source needs stream = "…"'),
+    ('[store]\nretain = "forever"\n', "bad [store] retain 'forever': use a number with s, m, h, d or w, e.g. 15m"),
+    ('[query]\ntimeout = "0s"\n', "[query] timeout must be more than 0 s, not '0s'"),
+    ('[ui.keys]\n"app.quit" = "ctrl+qq+zz"\n',
+     "[ui.keys] app.quit: 'qq' in 'ctrl+qq+zz' is not a modifier (ctrl, shift, alt, meta, super, hyper)"),
+    ('[ui.keys]\n"app.quit" = "ctrl+zz"\n', "[ui.keys] app.quit: 'zz' in 'ctrl+zz' is not a key name (did you mean z?)"),
+    ('[ui.keys]\n"app.quit" = "excape"\n', "[ui.keys] app.quit: 'excape' in 'excape' is not a key name (did you mean escape?)"),
+    ('[ui.keys]\n"app.quitt" = "q"\n', "[ui.keys] 'app.quitt' is no binding id (did you mean app.quit?)"),
+]
+
+
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("FLOWTUI_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_VALUES)
+def test_a_bad_value_stops_query_with_one_sentence(
+    tmp_path: Path, isolated: None, text: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    db = tmp_path / "x.db"
+    assert main(["query", "--db", str(db), "--config", str(cfg), "--count"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.replace(str(tmp_path) + "/", "").replace(f"{cfg}: ", "bad.toml: ") == f"flowtui: bad.toml: {message}\n".replace(
+        "flowtui: bad.toml: bad [store]", "flowtui: bad [store]"
+    )
+    assert not db.exists()
+
+
+def test_a_bad_ingest_format_stops_query(tmp_path: Path, isolated: None, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[ingest]\nformat = "${version} ${nope}"\n')
+    assert main(["query", "--db", str(tmp_path / "x.db"), "--config", str(cfg), "--count"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"flowtui: {cfg}: [ingest] format: unknown flow-log field 'nope'")  # the rest is formats.py's
+    assert err.count("\n") == 1
+
+
+def test_every_command_that_takes_config_runs_the_same_check(tmp_path: Path, isolated: None, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[[panes]]\ntitle = "P"\nquery = "action:"\n')
+    db = tmp_path / "x.db"
+    log = tmp_path / "f.log"
+    log.write_text(FLOW)
+    c = ["--config", str(cfg)]
+    commands = [
+        ["query", *c, "--db", str(db)],
+        ["top", *c, "--db", str(db), "--by", "src_addr"],
+        ["ingest", *c, "--db", str(db), str(log)],
+        ["tail", *c, "--db", str(db), "--no-ui", "--stream", "s"],
+        ["demo", *c, "--db", str(db), "--no-ui", "--duration", "1"],
+        ["alerts", "list", *c, "--db", str(db)],
+        ["alerts", "rules", *c],
+        ["threat", "list", *c],
+        [*c, "--db", str(db)],  # the dashboard: stopped before it starts
+    ]
+    for argv in commands:
+        assert main(argv) == 1, argv
+        assert capsys.readouterr() == ("", f"flowtui: {cfg}: [[panes]] 'P': query 'action:', at character 1: a field needs a value after ':'\n")
+    assert not db.exists()
+
+
+def test_a_notifier_secret_not_in_this_environment_does_not_stop_query(
+    tmp_path: Path, isolated: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("FLOWTUI_TEST_UNSET_URL", raising=False)
+    cfg = tmp_path / "ok.toml"
+    cfg.write_text('[notifiers.ops]\ntype = "slack"\nurl_env = "FLOWTUI_TEST_UNSET_URL"\n[[alerts]]\nname = "r"\nnotifiers = ["ops"]\n')
+    db = tmp_path / "x.db"
+    Store(db).close()
+    assert main(["query", "--db", str(db), "--config", str(cfg), "--count"]) == 0
+    assert capsys.readouterr() == ("0\n", "")
+    assert main(["alerts", "notify", "ops", "--config", str(cfg)]) == 1
+    assert capsys.readouterr().err == f"flowtui: {cfg}: [notifiers.ops]: url_env names FLOWTUI_TEST_UNSET_URL, which is not set in the environment\n"
+
+
+def test_the_example_config_uncommented_passes_the_whole_check(tmp_path: Path, isolated: None) -> None:
+    from flowtui.cli.config_check import check_config
+
+    p = tmp_path / "flowtui.toml"
+    p.write_text(_uncommented_example())
+    check_config(Config.load(p))

@@ -24,7 +24,12 @@ def add_store_args(parser: argparse.ArgumentParser) -> None:
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    return Config.load(getattr(args, "config", None))
+    """The config file, checked whole (:mod:`flowtui.cli.config_check`): a bad value stops any command."""
+    from flowtui.cli.config_check import check_config
+
+    config = Config.load(getattr(args, "config", None))
+    check_config(config)
+    return config
 
 
 def db_path(args: argparse.Namespace, config: Config) -> Path:

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from flowtui.config import Config
+from flowtui.cli.common import load_config
 from flowtui.enrich.threat import ThreatSettings, load_list
 from flowtui.enrich.threat_update import update_all
 from flowtui.errors import UsageError
@@ -39,7 +39,7 @@ def _needs_action(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace) -> ThreatSettings | None:
-    config = Config.load(getattr(args, "config", None))
+    config = load_config(args)
     settings = ThreatSettings.from_config(config)
     if not settings.lists:
         where = config.path or "the config file"
