@@ -482,28 +482,31 @@ async def test_a_configured_limit_wins_over_the_height(tmp_path: Path) -> None:
         assert len(rows) == 6 and rows[-1][0] == "(other)"
 
 
-async def test_addresses_stay_whole_and_who_gives_way_first(tmp_path: Path) -> None:
-    """An address is what the user copies and queries: an IPv4 one is never cut, an IPv6 one is
-    whole when it can be, and who each address is takes the room left (none at 80 columns here)."""
+async def test_ipv4_stays_whole_and_which_list_matched_beats_an_ipv6_middle(tmp_path: Path) -> None:
+    """An address is what the user copies and queries: an IPv4 one is never cut. An IPv6 one
+    keeps its network and host ('2a05:d018:…:9023') while who each address is (which threat
+    list matched) gets its first cells; its middle comes back only with the room left."""
     from tests.ui_data import FLOWS, IPV6_TOR, IPV6_WEB
 
+    assert IPV6_WEB == "2a05:d018:1c4:3a00:a7d2:3e61:c05b:9023"
     db = write_flows(tmp_path / "flows.db", [*FLOWS, flow(IPV6_TOR, 443, IPV6_WEB, 50000, 6, "ACCEPT", 9000, 9, 30)])
     app = make_app(db)
     async with app.run_test(size=(80, 40)) as pilot:
         await refreshed(pilot)
         pane = app.dashboard.pane("threat-matches")
-        assert [str(c.label).strip() for c in pane.table.columns.values()] == ["src_addr", "dst_addr", "flows ▼", "bytes"]
+        labels = [str(c.label).strip() for c in pane.table.columns.values()]
+        assert labels == ["src_addr", "who", "dst_addr", "who", "flows ▼", "bytes"]
         assert pane_rows(app, "threat-matches") == [
-            ["198.51.100.7", "10.0.1.11", "5", "600 B"],
-            ["10.0.1.11", "192.0.2.66", "1", "40.0 kB"],
-            ["2001:db8:70::77", IPV6_WEB, "1", "9.0 kB"],  # whole: who gave way
+            ["198.51.100.7", "spamhaus…", "10.0.1.11", f"{MARKUP_NAME[:8]}…", "5", "600 B"],
+            ["10.0.1.11", f"{MARKUP_NAME[:8]}…", "192.0.2.66", "tor · DE…", "1", "40.0 kB"],
+            ["2001:db8:70::77", "tor · NL…", "2a05:d018:…:9023", "web-3", "1", "9.0 kB"],
         ]
         await pilot.resize_terminal(200, 50)
         await pilot.pause(0.1)
         assert pane_rows(app, "threat-matches") == [
-            ["198.51.100.7", "spamhau…", "10.0.1.11", f"{MARKUP_NAME[:7]}…", "5", "600 B"],
-            ["10.0.1.11", f"{MARKUP_NAME[:7]}…", "192.0.2.66", "tor · D…", "1", "40.0 kB"],
-            ["2001:db8:70::77", "tor · N…", IPV6_WEB, "web-3", "1", "9.0 kB"],
+            ["198.51.100.7", "spamhaus · NL B…", "10.0.1.11", MARKUP_NAME, "5", "600 B"],
+            ["10.0.1.11", MARKUP_NAME, "192.0.2.66", "tor · DE Relay…", "1", "40.0 kB"],
+            ["2001:db8:70::77", "tor · NL Onion…", "2a05:d018:…:c05b:9023", "web-3", "1", "9.0 kB"],
         ]
 
 
@@ -730,3 +733,38 @@ async def test_a_focus_change_repaints_the_cursor_rows_and_the_borders_alone(db:
             widget.refresh()
         await pilot.pause(0.2)
         assert app.export_screenshot() == shown
+
+
+async def test_a_metric_that_grows_later_is_not_cut() -> None:
+    """A metric column is as wide as its widest value from the start: the '(other)' row
+    growing from '467 kB' to '15.1 MB' keeps its last letter (DataTable sizes a column to the
+    cells it first gets and never widens it for an updated cell)."""
+    from textual.app import App, ComposeResult
+
+    from flowtui.ui.data import PaneResult, PaneRow
+    from flowtui.ui.panes import PaneSpec
+    from flowtui.ui.widgets.pane import Pane
+
+    spec = PaneSpec("Rejects", "action:REJECT", ("src_addr", "dst_port"), "flows")
+
+    def result(other_bytes: int) -> PaneResult:
+        rows = [
+            PaneRow("198.51.100.7|22", ("198.51.100.7", 22), 9, 500_000, 9),
+            PaneRow("(other)", ("(other)", None), 5_000, other_bytes, 5_000, other=True),
+        ]
+        return PaneResult(spec, rows, [], 60.0, "last 15m")
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Pane(spec)
+
+    app = One()
+    async with app.run_test(size=(60, 14)) as pilot:
+        pane = app.query_one(Pane)
+        pane.show(result(467_000))
+        await pilot.pause()
+        pane.show(result(15_100_000))
+        await pilot.pause()
+        table = pane.table
+        painted = table.render_line(table.row_count).text  # the header's line, then the rows
+        assert painted.split()[-3:] == ["5,000", "15.1", "MB"], painted

@@ -19,27 +19,12 @@ from textual.widgets import DataTable, Sparkline, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from flowtui import catalog
-from flowtui.ui.columns import is_ip, is_numeric
+from flowtui.ui.columns import IPV4_WIDTH, is_ip, pane_metric_width, plan_pane
 from flowtui.ui.data import PaneResult, PaneRow
 from flowtui.ui.formatting import METRIC_FORMAT, SortableText, fit, human_byte_rate, human_rate
 from flowtui.ui.frames import paint_with_the_key
 from flowtui.ui.panes import PaneSpec
 from flowtui.ui.widgets.flow_table import CACHE_FLOOR, CACHE_TIMES, FlowTable
-
-_METRIC_ORDER = ("flows", "bytes", "packets")
-_MIN_LABEL = 8
-_MAX_LABEL = 28
-_MIN_WIDTH = {"ip": 15, "int": 6, "other": 12}
-_MAX_WIDTH = {"ip": 39, "int": 6, "other": 30}
-
-
-def _kind(name: str) -> str:
-    return "ip" if is_ip(name) else "int" if is_numeric(name) else "other"
-
-
-def _metric_width(metric: str) -> int:
-    """The label (with ' ▼') or the widest value ('99.9 kB', '12.3k'), and the cell padding."""
-    return max(len(metric) + 2, 7) + 2
 
 
 class PaneTable(FlowTable):
@@ -219,57 +204,18 @@ class Pane(Vertical):
 
     # --- columns ------------------------------------------------------------------
     def _layout(self, width: int) -> tuple[tuple[str, ...], tuple[int, ...], int]:
-        """(metric columns, room for each group value, room for an address's label; 0: none).
-
-        What gets room first: the pane's metric and whole IPv4 addresses (never cut), then a
-        second metric, then the IPv6 addresses the rows hold, whole if they can be, then who
-        each address is ('web-1', 'tor · NL Onion Relay': _MIN_LABEL to _MAX_LABEL), then the
-        third metric. Who an address is gives way before the address does: a label says
-        less than the address it is about, which the user copies and queries.
-        """
-        others = tuple(m for m in _METRIC_ORDER if m != self.spec.metric)
-        # An address column is as wide as its widest address (an IPv4 one whole, whatever comes).
-        widest = [self._widest(i) if _kind(n) == "ip" else 0 for i, n in enumerate(self.spec.by)]
-        mins = [min(_MIN_WIDTH["ip"], max(w, 7)) if _kind(n) == "ip" else _MIN_WIDTH[_kind(n)]
-                for n, w in zip(self.spec.by, widest)]
-        wants = [max(low, min(w, _MAX_WIDTH["ip"])) if _kind(n) == "ip" else _MAX_WIDTH[_kind(n)]
-                 for n, low, w in zip(self.spec.by, mins, widest)]
-        n_ip = sum(1 for n in self.spec.by if _kind(n) == "ip")
-        metrics: list[str] = [self.spec.metric]
-        used = sum(w + 2 for w in mins) + _metric_width(self.spec.metric)
-        if used + _metric_width(others[0]) <= width:
-            metrics.append(others[0])
-            used += _metric_width(others[0])
-        widths = list(mins)
-        for i, n in enumerate(self.spec.by):
-            if _kind(n) == "ip":
-                grow = max(0, min(wants[i] - widths[i], width - used))  # IPv6 toward whole
-                widths[i] += grow
-                used += grow
-        label = 0
-        if n_ip and len(metrics) == 2 and used + n_ip * (_MIN_LABEL + 2) <= width:
-            label = min(_MAX_LABEL, (width - used) // n_ip - 2)
-            used += n_ip * (label + 2)
-        if len(metrics) == 2 and (not label or label == _MAX_LABEL) and used + _metric_width(others[1]) <= width:
-            metrics.append(others[1])
-            used += _metric_width(others[1])
-        for i, n in enumerate(self.spec.by):  # what is left widens the other values
-            if _kind(n) != "ip":
-                grow = max(0, min(wants[i] - widths[i], width - used))
-                widths[i] += grow
-                used += grow
-        if not label and used > width:  # too narrow even for the minimum: squeeze the values
-            short = used - width
-            widths = [max(8, w - (short + len(widths) - 1) // len(widths)) for w in widths]
-        return tuple(metrics), tuple(widths), label
+        """(metric columns, room for each group value, room for an address's label; 0: none):
+        :func:`flowtui.ui.columns.plan_pane` over the widest value each address column holds."""
+        widest = [self._widest(i) if is_ip(n) else 0 for i, n in enumerate(self.spec.by)]
+        return plan_pane(self.spec.by, self.spec.metric, widest, width)
 
     def _widest(self, index: int) -> int:
         """The longest value the rows hold in group column ``index``; 15 (an IPv4 address) before any."""
         if self.result is None or not self.result.rows:
-            return _MIN_WIDTH["ip"]
+            return IPV4_WIDTH
         name = self.spec.by[index]
         lengths = [len(_show(name, r.values[index])) for r in self.result.rows if index < len(r.values) and not r.other]
-        return max(lengths, default=_MIN_WIDTH["ip"])
+        return max(lengths, default=IPV4_WIDTH)
 
     def _build_columns(self) -> None:
         """(Re)make the columns for the current layout, keeping the cursor on its row and column."""
@@ -293,7 +239,7 @@ class Pane(Vertical):
                 self._columns.append((key, "label", i))
         for metric in self._metrics:
             label = Text(f"{metric} ▼" if metric == self.spec.metric else metric, justify="right")
-            table.add_column(label, key=metric)
+            table.add_column(label, key=metric, width=pane_metric_width(metric) - 2)  # the widest value: a later bigger one is not cut
             self._columns.append((metric, "metric", 0))
         if self.result is not None:
             self.show(self.result, highlight_new=False)
