@@ -151,6 +151,8 @@ class Pipeline:
         for data, location in payloads:
             stats.payloads += 1
             self._add_payload(batch, stats, data, source, location, kinesis_stream)
+        if batch.dead:
+            batch.tables.append(drop_copies(len(batch.dead)))
         stats.add(self.store.write(batch, self.enrich))
         _count_trail(batch, stats)
         return stats
@@ -283,7 +285,7 @@ class Pipeline:
     def unreadable(self, source: str, name: str, line: int, why: object) -> IngestStats:
         """An input that stops being readable at ``line`` (cut short, damaged): a dead letter
         that says where, and an error (exit status 1); what was read before it stays stored."""
-        self.store.write(Batch(dead=[DeadLetter(source, f"{name}:{line}", f"unreadable: {why}", None)]))
+        self.store.write(Batch(dead=[DeadLetter(source, f"{name}:{line}", f"unreadable: {why}", None)], tables=[drop_copies(1)]))
         return IngestStats(rejected=1, errors=1, messages=[f"{name}: stopped at line {line}: {why}"])
 
     def ingest_trail_file(
@@ -310,7 +312,7 @@ class Pipeline:
                 stats.rejected += 1
                 if not stats.first_reject:
                     stats.first_reject, stats.first_reject_kind = f"payload {n}: {doc}", "payload"
-                self.store.write(Batch(dead=[DeadLetter(source, f"{name}#{n}", str(doc), None)]))
+                self.store.write(Batch(dead=[DeadLetter(source, f"{name}#{n}", str(doc), None)], tables=[drop_copies(1)]))
                 if not stats.errors:
                     stats.messages.append(f"{name}: could not be read to its end: {doc}")
                 stats.errors = 1
@@ -551,6 +553,43 @@ def _line_numbers(lines: list[str], rejects: list[tuple[str, str]], first: int) 
     return out
 
 
+def drop_copies(inserted: int) -> Callable[[sqlite3.Connection], None]:
+    """A Batch.tables writer that removes, in the write's transaction, those of the ``inserted`` dead
+    letters it just added that are already there: the same source, location and line (or, for one
+    without a line, reason). A payload read twice (a file ingested again, a Kinesis redelivery)
+    stores its flows once by their event keys; its rejected lines must be one dead letter each too,
+    or a retry would store each copy."""
+
+    def drop(conn: sqlite3.Connection) -> None:
+        top = conn.execute("SELECT coalesce(max(id), 0) FROM dead_letters").fetchone()[0]
+        first = top - inserted + 1  # this transaction holds the write lock: its rows are the last ids
+        new = conn.execute(
+            "SELECT id, source, location, reason, data FROM dead_letters WHERE id >= ? ORDER BY id", (first,)
+        ).fetchall()
+        seen: set[tuple[object, ...]] = set()
+        for chunk in iter_chunks(sorted({(src, loc) for _, src, loc, _, _ in new}, key=repr), 400):
+            where = " OR ".join("(source = ? AND location IS ?)" for _ in chunk)
+            args = [v for pair in chunk for v in pair]
+            for src, loc, reason, data in conn.execute(
+                f"SELECT source, location, reason, data FROM dead_letters WHERE id < ? AND ({where})", [first, *args]
+            ):
+                seen.add(_dead_key(src, loc, reason, data))
+        copies = []
+        for dead_id, src, loc, reason, data in new:
+            key = _dead_key(src, loc, reason, data)
+            if key in seen:
+                copies.append((dead_id,))
+            seen.add(key)
+        conn.executemany("DELETE FROM dead_letters WHERE id = ?", copies)
+
+    return drop
+
+
+def _dead_key(source: str, location: str | None, reason: str, data: str | None) -> tuple[object, ...]:
+    """What makes two dead letters one: a rejected line's reason may be rewritten by a retry; an unreadable part has no line."""
+    return (source, location, data) if data is not None else (source, location, None, reason)
+
+
 def _preview(data: bytes, limit: int = 2048) -> str:
     return data[:limit].decode("utf-8", "backslashreplace")
 
@@ -579,19 +618,26 @@ def retry_dead_letters(store: Store, enrich: Enrich | None, log_format: LogForma
     their end, or at the time the line was received."""
     fmt = log_format or LogFormat.default()
     stats = RetryStats()
+    with store.conn:  # copies of one dead letter (a payload read twice before they were kept once) are one
+        store.conn.execute(
+            "DELETE FROM dead_letters WHERE id NOT IN (SELECT min(id) FROM dead_letters"
+            " GROUP BY source, location, data, CASE WHEN data IS NULL THEN reason END)"
+        )
     last = 0
     while True:
         rows = store.conn.execute(
-            "SELECT id, received, reason, data FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?", (last, RETRY_BATCH)
+            "SELECT id, received, reason, data, source, location FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?",
+            (last, RETRY_BATCH),
         ).fetchall()
         if not rows:
             return stats
         last = rows[-1][0]
         batch = Batch()
         good: list[int] = []
+        keys: list[tuple[int, str, str | None, str]] = []
         reasons: list[tuple[str, int]] = []
         parts: dict[int, list[Record]] = {}
-        for dead_id, received, old_reason, data in rows:
+        for dead_id, received, old_reason, data, source, location in rows:
             if not _is_flow_line(data, old_reason):
                 stats.skipped += 1
                 continue
@@ -601,9 +647,10 @@ def retry_dead_letters(store: Store, enrich: Enrich | None, log_format: LogForma
             elif records:
                 parts.setdefault(int(received), []).extend(placed_at_end(records) if ends_only(fmt) else records)
                 good.append(dead_id)
+                keys.append((last, source, location, data))
         for received, records in parts.items():
             batch.parts.append(Part(records, present(fmt), fallback_start=received))
-        batch.tables.append(_settle_dead_letters(good, reasons))
+        batch.tables.append(_settle_dead_letters(good, reasons, keys))
         result = store.write(batch, enrich)
         stats.stored += result.stored
         stats.still_dead += len(reasons)
@@ -616,15 +663,21 @@ def _is_flow_line(data: str | None, reason: str) -> bool:
     return data.replace("\t", " ").isprintable()
 
 
-def _settle_dead_letters(good: list[int], reasons: list[tuple[str, int]]) -> Callable[[sqlite3.Connection], None]:
-    """Inside the write of the flows: their dead letters go, the others get their new reason. A dead
-    letter another retry removed meanwhile rolls the write back (its flow would be stored twice)."""
+def _settle_dead_letters(
+    good: list[int], reasons: list[tuple[str, int]], keys: list[tuple[int, str, str | None, str]]
+) -> Callable[[sqlite3.Connection], None]:
+    """Inside the write of the flows: their dead letters go (with any copy added since the retry
+    began: a payload read again meanwhile), the others get their new reason. A dead letter another
+    retry removed meanwhile rolls the write back (its flow would be stored twice)."""
 
     def settle(conn: sqlite3.Connection) -> None:
         for ids in iter_chunks(good, 500):
             deleted = conn.execute(f"DELETE FROM dead_letters WHERE id IN ({','.join('?' * len(ids))})", ids).rowcount
             if deleted != len(ids):
                 raise FlowtuiError("the dead letters were changed by another run meanwhile; run --retry again")
+        conn.executemany(
+            "DELETE FROM dead_letters WHERE id > ? AND source = ? AND location IS ? AND data = ?", keys
+        )
         conn.executemany("UPDATE dead_letters SET reason = ? WHERE id = ?", reasons)
 
     return settle

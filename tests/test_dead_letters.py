@@ -162,15 +162,24 @@ def test_a_payload_with_an_end_and_no_start_is_placed_at_its_end(tmp_path: Path)
         assert s.conn.execute("SELECT start, duration FROM flows").fetchall() == [(1700000060, None)]
 
 
-def test_a_cut_short_gzip_of_payloads_exits_1_and_keeps_what_it_read(tmp_path: Path) -> None:
+def _four_hundred_events() -> tuple[list[dict], dict]:
     events = [{"id": str(n), "timestamp": 1_700_000_000_000, "message": GOOD.replace(" 8400 ", f" {n} ")} for n in range(400)]
     doc = {
         "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "/vpc/flows", "logStream": "eni-1-all",
         "subscriptionFilters": ["f"], "logEvents": events,
     }
+    return events, doc
+
+
+def _cut_short(doc: dict) -> bytes:
     whole = gzip.compress(json.dumps(doc).encode(), mtime=0)
+    return whole[: len(whole) // 2]
+
+
+def test_a_cut_short_gzip_of_payloads_exits_1_and_keeps_what_it_read(tmp_path: Path) -> None:
+    events, doc = _four_hundred_events()
     payloads = tmp_path / "payloads.gz"
-    payloads.write_bytes(gzip.compress(json.dumps({**doc, "logEvents": events[:1]}).encode(), mtime=0) + whole[: len(whole) // 2])
+    payloads.write_bytes(gzip.compress(json.dumps({**doc, "logEvents": events[:1]}).encode(), mtime=0) + _cut_short(doc))
     db = tmp_path / "p.db"
     result = _cli("ingest", "--db", str(db), str(payloads))
     assert result.returncode == 1
@@ -178,3 +187,73 @@ def test_a_cut_short_gzip_of_payloads_exits_1_and_keeps_what_it_read(tmp_path: P
     err = result.stderr.decode()
     assert err.startswith(f"flowtui: {payloads}: could not be read to its end: gzip member at offset ") and err.count("\n") == 1
     assert len(_flows(db)) == 1
+
+
+def _payloads_with_a_swapped_line(path: Path) -> None:
+    doc = {
+        "messageType": "DATA_MESSAGE", "owner": "123456789010", "logGroup": "/vpc/flows", "logStream": "eni-1-all",
+        "subscriptionFilters": ["f"],
+        "logEvents": [
+            {"id": "1", "timestamp": 1_700_000_000_000, "message": GOOD},
+            {"id": "2", "timestamp": 1_700_000_000_000, "message": SWAPPED},
+        ],
+    }
+    path.write_bytes(gzip.compress(json.dumps(doc).encode(), mtime=0))
+
+
+def test_a_payload_read_twice_keeps_one_dead_letter_per_line_and_a_retry_stores_it_once(tmp_path: Path) -> None:
+    payloads = tmp_path / "payloads.json.gz"
+    _payloads_with_a_swapped_line(payloads)
+    db = tmp_path / "p.db"
+    for _ in range(2):
+        assert _cli("ingest", "--db", str(db), str(payloads)).returncode == 0
+    (letter,) = json.loads(_cli("dead-letters", "--db", str(db), "--format", "json").stdout)
+    assert (letter["location"], letter["line"]) == (f"{payloads}#1 /vpc/flows/eni-1-all", SWAPPED)
+    retried = _cli("dead-letters", "--db", str(db), "--retry", "--format", SWAPPED_SPEC)
+    assert (retried.returncode, retried.stdout.decode()) == (0, "1 flow stored, 0 still rejected\n")
+    assert [f[2] for f in _flows(db)] == ["ACCEPT", "REJECT"]
+
+
+def test_a_retry_stores_copies_of_one_dead_letter_once_and_removes_them_all(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    copy = DeadLetter("kinesis:flows/shard-0", "shard-0:9 /vpc/flows/eni-1-all", "expected 14 fields", SWAPPED)
+    with Store(db) as s:  # copies as a store written before they were kept once holds them
+        for _ in range(3):
+            s.write(Batch(dead=[copy]))
+        s.write(Batch(dead=[DeadLetter("file:/x", "/x:1", "unreadable: cut short", None)] * 2))
+    retried = _cli("dead-letters", "--db", str(db), "--retry", "--format", SWAPPED_SPEC)
+    assert (retried.returncode, retried.stdout.decode()) == (0, "1 flow stored, 0 still rejected, 1 not flow-log lines, left as they were\n")
+    assert [f[2] for f in _flows(db)] == ["REJECT"]
+    (left,) = json.loads(_cli("dead-letters", "--db", str(db), "--format", "json").stdout)
+    assert left["reason"] == "unreadable: cut short"
+
+
+def test_a_damaged_file_ingested_again_keeps_one_unreadable_dead_letter(tmp_path: Path) -> None:
+    payloads = tmp_path / "payloads.gz"
+    payloads.write_bytes(_cut_short(_four_hundred_events()[1]))
+    db = tmp_path / "d.db"
+    for _ in range(3):
+        assert _cli("ingest", "--db", str(db), str(payloads)).returncode == 1
+    listed = json.loads(_cli("dead-letters", "--db", str(db), "--format", "json").stdout)
+    assert [r["location"] for r in listed] == [f"{payloads}#1"]
+
+
+def test_the_table_escapes_control_characters_of_a_line(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    with Store(db) as s:
+        s.write(Batch(dead=[DeadLetter("file:/x.log", "/x.log:2", "expected 14 fields, found 2", "\x1b]0;owned\x07 \x1b[2J\rend")]))
+    result = _cli("dead-letters", "--db", str(db))
+    assert result.returncode == 0
+    assert result.stdout.decode().splitlines()[2] == "    \\x1b]0;owned\\x07 \\x1b[2J\\rend"
+    assert b"\x1b" not in result.stdout
+    # JSON keeps the line as it was (escaped by JSON itself).
+    (row,) = json.loads(_cli("dead-letters", "--db", str(db), "--format", "json").stdout)
+    assert row["line"] == "\x1b]0;owned\x07 \x1b[2J\rend"
+
+
+def test_a_retry_refuses_a_store_that_is_not_there(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    result = _cli("dead-letters", "--retry", "--db", str(missing))
+    assert (result.returncode, result.stdout.decode()) == (1, "")
+    assert result.stderr.decode() == f"flowtui: no store at {missing}: ingest something first (flowtui ingest, tail or demo)\n"
+    assert not missing.exists()

@@ -7,9 +7,10 @@ import json
 import time
 from typing import Any
 
-from flowtui.cli.common import add_store_args, load_config, open_store
+from flowtui.cli.common import add_store_args, db_path, load_config, open_store
 from flowtui.errors import UsageError
 from flowtui.formats import LogFormat
+from flowtui.store import StoreError
 
 
 def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> None:
@@ -48,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
         spec = args.format or config.get("ingest", "format", None, str)
         log_format = LogFormat.from_spec(spec) if spec else None
+        path = db_path(args, config)
+        if not path.exists():  # a retry writes: it would create an empty store under a mistyped name
+            raise StoreError(f"no store at {path}: ingest something first (flowtui ingest, tail or demo)")
         with open_store(args, config) as store:
             stats = retry_dead_letters(store, build_enrich(config, []), log_format)
         print(stats.summary())
@@ -86,9 +90,17 @@ def _print_table(rows: list[dict[str, Any]], total: int) -> None:
         print("no dead letters")
         return
     for row in rows:
-        print(f"#{row['id']}  {row['received']}  {row['source']}  {row['location'] or ''}".rstrip())
-        print(f"    {row['reason']}")
+        print(_shown(f"#{row['id']}  {row['received']}  {row['source']}  {row['location'] or ''}".rstrip()))
+        print(f"    {_shown(row['reason'])}")
         if row["line"] is not None:
-            print(f"    {row['line']}")
+            print(f"    {_shown(row['line'])}")
     more = f"; --limit {total} shows them all" if total > len(rows) else ""
     print(f"{len(rows):,} of {total:,} dead letters, newest first{more}")
+
+
+def _shown(text: str) -> str:
+    """Text as it may reach a terminal: a rejected line is anyone's bytes, and an ESC sequence
+    in it would drive the terminal; non-printable characters are shown escaped (\\x1b, \\n)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
