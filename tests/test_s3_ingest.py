@@ -306,3 +306,48 @@ def test_a_damaged_gzip_object_exits_1_and_keeps_every_good_line_and_object(
     assert out.out == f"3 files: 0 flows stored, {cut_lines + 40:,} lines read before, 3 rejected to dead letters\n"
     assert out.err.splitlines()[-1] == "flowtui: 2 objects read before; skipped"
     assert distinct_flow_count(db) == flow_count(db) == kept
+
+
+def test_two_runs_over_one_object_store_each_line_once(
+    moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    """Run B reads the whole object and marks it done while run A holds its first batch, read after
+    no position: A's write finds the checkpoint moved and stores nothing of it again (cron runs that overlap)."""
+    bucket = Bucket(moto_server)
+    bucket.put(plain_key("2024-05-01", "20240501T0005Z"), V2_HEADER, v2_lines(120))
+    db = tmp_path / "f.db"
+    real = Pipeline.ingest_lines
+    calls: list[int] = []
+
+    def other_run_first(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            assert run_ingest(bucket, db) == 0
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "ingest_lines", other_run_first)
+    assert run_ingest(bucket, db) == 0
+    assert flow_count(db) == distinct_flow_count(db) == 120
+    assert capsys.readouterr().out.splitlines() == [
+        "1 file: 120 flows stored, 0 rejected to dead letters",
+        "1 file: 0 flows stored, 120 lines read before, 0 rejected to dead letters",
+    ]
+
+
+def test_an_object_of_which_no_line_fits_the_format_is_left_unread(
+    moto_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811 - the imported fixture
+) -> None:
+    bucket = Bucket(moto_server)
+    swapped = [line.rsplit(" ", 2) for line in v2_lines(5)]  # log-status before action: no v2 line
+    bucket.put(plain_key("2024-05-01", "20240501T0005Z"), None, [f"{head} {status} {action}" for head, action, status in swapped])
+    db = tmp_path / "u.db"
+    assert run_ingest(bucket, db) == 1
+    out = capsys.readouterr()
+    assert out.out == "1 file: 0 flows stored, 5 lines rejected and left unread\n"
+    assert out.err.startswith("flowtui: s3://flow-logs/: nothing stored and 5 lines rejected, so it is left unread (line 1: ")
+    with Store(db) as store:
+        assert (store.flow_count(), store.dead_letter_count(), store.checkpoints()) == (0, 0, {})
+    spec = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${log-status} ${action}"
+    assert run_ingest(bucket, db, "--format", spec) == 0
+    assert capsys.readouterr().out == "1 file: 5 flows stored, 0 rejected to dead letters\n"
+    assert flow_count(db) == 5

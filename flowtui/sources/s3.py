@@ -31,7 +31,7 @@ from flowtui.cloudtrail.records import digest_skipped, is_digest_name
 from flowtui.config import parse_duration
 from flowtui.errors import ConfigError, SourceError, UsageError
 from flowtui.formats import LogFormat, is_header_line
-from flowtui.ingest import FILE_BATCH_LINES, IngestStats, Pipeline, no_start_note
+from flowtui.ingest import FILE_BATCH_LINES, CheckpointMoved, Expected, IngestStats, Pipeline, no_start_note
 from flowtui.sources import aws
 from flowtui.sources.aws import classify, describe, user_error
 from flowtui.sources.spec import AwsTarget
@@ -167,7 +167,7 @@ class S3Export:
                     skipped_done += 1
                     continue
                 done_lines = int(state) if state.isdigit() else 0
-            stats.merge(self._read_object(bucket, obj, source, done_lines))
+            stats.merge(self._read_object(bucket, obj, source, _Place(position, done_lines, source)))
         if skipped_done:
             stats.messages.append(f"{skipped_done:,} objects read before; skipped")
         if skipped_old:
@@ -210,13 +210,15 @@ class S3Export:
             return f"{prefix}year={day:%Y}/month={day:%m}/day={day:%d}/"
         return None
 
-    def _read_object(self, bucket: str, obj: S3Object, source: str, done_lines: int) -> IngestStats:
+    def _read_object(self, bucket: str, obj: S3Object, source: str, place: _Place) -> IngestStats:
         stats = IngestStats(files=1)
         attempt = 0
+        conn = self.pipeline.store.conn
+        place.dead_before = conn.execute("SELECT coalesce(max(id), 0) FROM dead_letters").fetchone()[0]
         while True:
             attempt += 1
             try:
-                stats.merge(self._stream(bucket, obj, source, done_lines))
+                stats.merge(self._stream(bucket, obj, source, place))
                 return stats
             except _ReadFailed as exc:
                 kind = classify(exc.cause)
@@ -226,15 +228,16 @@ class S3Export:
                     location = f"s3://{bucket}/{obj.key}"
                     stats.merge(self.pipeline.unreadable(source, location, exc.line, describe(exc.cause)))
                     return stats
-                position = self.pipeline.store.checkpoint(source)
-                done_lines = _lines_of(position, obj.etag)
+                place.held = self.pipeline.store.checkpoint(source)
+                place.done = _lines_of(place.held, obj.etag)
                 log.warning(
-                    "s3://%s/%s: %s; reading again from line %d", bucket, obj.key, describe(exc.cause), done_lines + 1
+                    "s3://%s/%s: %s; reading again from line %d", bucket, obj.key, describe(exc.cause), place.done + 1
                 )
                 time.sleep(min(10.0, 0.2 * 2**attempt))
 
-    def _stream(self, bucket: str, obj: S3Object, source: str, done: int) -> IngestStats:
+    def _stream(self, bucket: str, obj: S3Object, source: str, place: _Place) -> IngestStats:
         stats = IngestStats()
+        done = place.done
         location = f"s3://{bucket}/{obj.key}"
         number = 0
         try:
@@ -264,7 +267,7 @@ class S3Export:
                         continue
                     chunk.append(line.rstrip("\r\n"))
                     if len(chunk) >= self.batch_lines:
-                        stats.merge(self._store(chunk, source, location, fmt, f"{obj.etag}:{number}", first, obj))
+                        self._store(stats, chunk, location, fmt, (first, number), obj, place, str(number))
                         chunk, first = [], number + 1
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             if classify(exc) == aws.NETWORK and not isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile)):
@@ -277,16 +280,83 @@ class S3Export:
             if classify(exc) is None:
                 raise
             raise _ReadFailed(exc, number + 1) from None
-        stats.merge(self._store(chunk, source, location, fmt, f"{obj.etag}:{end}", first, obj))
+        if chunk or number > place.done or end == "done":
+            self._store(stats, chunk, location, fmt, (first, number), obj, place, end)
+        if stats.nothing_good() and not stats.errors:
+            self._forget(source, place, stats)
         if not fmt.has_start and stats.stored:
             stats.messages.append(no_start_note(location, obj.modified, "the object's LastModified time"))
         return stats
 
     def _store(
-        self, chunk: list[str], source: str, location: str, fmt: LogFormat, position: str, first: int, obj: S3Object
-    ) -> IngestStats:
-        """One batch with its checkpoint; flows of a format without start get the object's LastModified."""
-        return self.pipeline.ingest_lines(chunk, source, location, fmt, (source, position), None, first, obj.modified)
+        self,
+        stats: IngestStats,
+        chunk: list[str],
+        location: str,
+        fmt: LogFormat,
+        lines: tuple[int, int],
+        obj: S3Object,
+        place: _Place,
+        state: str,
+    ) -> None:
+        """Lines ``lines`` (first, last: ``chunk``) with the checkpoint ``<etag>:<state>`` after them, stored
+        only if the store still holds the position this run read them after (as for local files): when
+        another run over the object (cron runs that overlap) moved it, the lines it stored are left out
+        and the rest written after them. Flows of a format without start get the object's LastModified."""
+        first, number = lines
+        while True:
+            checkpoint = (place.source, f"{obj.etag}:{state}")
+            try:
+                stats.merge(
+                    self.pipeline.ingest_lines(
+                        chunk, place.source, location, fmt, checkpoint, None, first, obj.modified, Expected(place.held)
+                    )
+                )
+            except CheckpointMoved as moved:
+                place.held = moved.position
+                done = _lines_stored(moved.position, obj.etag)
+                if done >= number and not (state == "done" and done == number):  # the other run is ahead
+                    stats.skipped_lines += len(chunk)
+                    place.done = max(place.done, done)
+                    return
+                if done >= first:  # it stored the batch's beginning: write the rest
+                    stats.skipped_lines += done - first + 1
+                    chunk, first = chunk[done - first + 1 :], done + 1
+                continue
+            place.held, place.done = checkpoint[1], number
+            return
+
+    def _forget(self, source: str, place: _Place, stats: IngestStats) -> None:
+        """An object of which nothing was stored and lines were rejected (most often the wrong format) is
+        left as if never read, as a local file is: no position, no dead letters; a re-run with the right
+        --format reads it."""
+        store = self.pipeline.store
+        with store.transaction():
+            store.conn.execute("DELETE FROM checkpoints WHERE source = ? AND position = ?", (source, place.held))
+            store.conn.execute("DELETE FROM dead_letters WHERE source = ? AND id > ?", (source, place.dead_before))
+        stats.left_unread, stats.rejected = stats.rejected, 0
+
+
+@dataclass(slots=True)
+class _Place:
+    """One run's place in an object: the checkpoint as it last saw it in the store, and the lines stored
+    (by this run or another), kept in step when another run over the same object moves it."""
+
+    held: str | None
+    done: int
+    source: str = ""
+    dead_before: int = 0  # dead letters' highest id when the run began
+
+
+def _lines_stored(position: str | None, etag: str) -> int:
+    """Lines of the object another run stored, from the position it left: all of them when it marked
+    it done or read another version of it (this run's lines are then not to be stored)."""
+    if not position:
+        return 0
+    tag, _, state = position.rpartition(":")
+    if tag != etag or state == "done":
+        return 1 << 62
+    return int(state) if state.isdigit() else 0
 
 
 class _ReadFailed(Exception):
