@@ -351,3 +351,30 @@ def test_an_object_of_which_no_line_fits_the_format_is_left_unread(
     assert run_ingest(bucket, db, "--format", spec) == 0
     assert capsys.readouterr().out == "1 file: 5 flows stored, 0 rejected to dead letters\n"
     assert flow_count(db) == 5
+
+
+def test_a_run_whose_object_checkpoint_another_run_moves_goes_on_after_it(moto_server: str, tmp_path: Path) -> None:  # noqa: F811
+    """After run A stored lines 1-50, another run (another connection) records lines 51-70 stored: A's
+    batch 51-100 stores 71-100 only, then the rest, and marks the object done."""
+    bucket = Bucket(moto_server)
+    key = plain_key("2024-05-01", "20240501T0005Z")
+    bucket.put(key, V2_HEADER, v2_lines(120))
+    etag = bucket.s3.head_object(Bucket="flow-logs", Key=key)["ETag"].strip('"')
+    source = f"s3:flow-logs/{key}"
+    with Store(tmp_path / "m.db") as store, Store(tmp_path / "m.db") as other:
+        pipeline = Pipeline(store)
+        real = pipeline.ingest_lines
+        calls: list[int] = []
+
+        def other_run_between(*args: Any, **kwargs: Any) -> Any:
+            calls.append(1)
+            if len(calls) == 2:
+                assert other.checkpoint(source) == f"{etag}:51"  # the header and lines 1-50 (line numbers count the header)
+                other.set_checkpoint(source, f"{etag}:71")
+            return real(*args, **kwargs)
+
+        pipeline.ingest_lines = other_run_between  # type: ignore[method-assign]
+        stats = S3Export(pipeline, client=bucket.s3, batch_lines=50).ingest(f"s3://flow-logs/{PLAIN}")
+        assert (stats.stored, stats.skipped_lines) == (100, 20)
+        assert store.checkpoint(source) == f"{etag}:done"
+        assert store.flow_count() == 100
