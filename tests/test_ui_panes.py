@@ -166,7 +166,7 @@ async def test_pause_stops_refresh_and_resume_catches_up(db: Path) -> None:
         status = str(app.screen.query_one("#status-bar").render())
         assert "PAUSED" in status
         # Paused, the panes do not follow the clock: the bar does not also say "live".
-        assert str(app.dashboard.query_bar.query_one(".query-window").render()) == " PAUSED  last 15m"
+        assert str(app.dashboard.query_bar.query_one(".query-window").render()) == " PAUSED  last 15m UTC"
         await pilot.press("space")
         assert app.paused is False
         await refreshed(pilot, 2)
@@ -206,7 +206,7 @@ async def test_window_shift_keys_change_the_window(db: Path) -> None:
         await pilot.press("right_square_bracket")
         assert app.window == TimeWindow.last(900)  # back to live
         label = app.dashboard.query_bar.query_one(".query-window").render()
-        assert str(label) == "● live last 15m"
+        assert str(label) == "● live last 15m UTC"
 
 
 async def test_fixed_window_is_not_refreshed_again(db: Path) -> None:
@@ -752,7 +752,7 @@ async def test_a_metric_that_grows_later_is_not_cut() -> None:
             PaneRow("198.51.100.7|22", ("198.51.100.7", 22), 9, 500_000, 9),
             PaneRow("(other)", ("(other)", None), 5_000, other_bytes, 5_000, other=True),
         ]
-        return PaneResult(spec, rows, [], 60.0, "last 15m")
+        return PaneResult(spec, rows, [], 60.0, "last 15m UTC")
 
     class One(App[None]):
         def compose(self) -> ComposeResult:

@@ -46,26 +46,26 @@ async def test_the_header_follows_what_the_sources_do(db: Path) -> None:
         def says(text: str) -> bool:
             return str(header.render()).strip() == text
 
-        await until(pilot, lambda: says("● live ⚠ 1 of 2 sources failing last 15m"))
+        await until(pilot, lambda: says("● live ⚠ 1 of 2 sources failing last 15m UTC"))
         line = str(bar.render())
         assert line.startswith(f"● kinesis:does-not-exist error 3 err — {MISSING[:40]}")
         assert "● kinesis:vpc-flow-logs reading" in line and "+3 more" in line
 
         rows(db, ("kinesis:vpc-flow-logs", "stopped", "2 stopped"))  # the QA case: the healthy one stopped too
         app.request_refresh(force=False)
-        await until(pilot, lambda: says("⚠ 1 of 1 source failing last 15m"))
+        await until(pilot, lambda: says("⚠ 1 of 1 source failing last 15m UTC"))
 
         rows(db, ("kinesis:does-not-exist", "stopped", "1 stopped"))
         app.request_refresh(force=False)
-        await until(pilot, lambda: says("■ stopped last 15m"))
+        await until(pilot, lambda: says("■ stopped last 15m UTC"))
 
         rows(db, ("kinesis:does-not-exist", "reading", "1 reading"), ("kinesis:vpc-flow-logs", "caught-up", None))
         app.request_refresh(force=False)
-        await until(pilot, lambda: says("● live last 15m"))
+        await until(pilot, lambda: says("● live last 15m UTC"))
         assert str(bar.render()).startswith("● kinesis:does-not-exist reading")
 
         await pilot.press("space")  # paused: the panes do not follow the clock, whatever the sources do
-        assert str(header.render()).strip() == "PAUSED  last 15m"
+        assert str(header.render()).strip() == "PAUSED  last 15m UTC"
 
 
 async def test_rows_nobody_writes_any_more_are_not_live(db: Path) -> None:
@@ -75,7 +75,7 @@ async def test_rows_nobody_writes_any_more_are_not_live(db: Path) -> None:
     async with app.run_test(size=(160, 30)) as pilot:
         await refreshed(pilot)
         header = app.dashboard.query_bar.query_one(".query-window")
-        await until(pilot, lambda: str(header.render()).strip() == "■ stopped last 15m")
+        await until(pilot, lambda: str(header.render()).strip() == "■ stopped last 15m UTC")
 
 
 async def test_a_viewer_with_no_sources_keeps_live(db: Path) -> None:
@@ -84,4 +84,4 @@ async def test_a_viewer_with_no_sources_keeps_live(db: Path) -> None:
     async with app.run_test(size=(120, 30)) as pilot:
         await refreshed(pilot)
         header = app.dashboard.query_bar.query_one(".query-window")
-        assert str(header.render()).strip() == "● live last 15m"
+        assert str(header.render()).strip() == "● live last 15m UTC"

@@ -124,10 +124,11 @@ def _panes(config: Config) -> None:
     from flowtui.query.compiler import compile_query
     from flowtui.ui.panes import panes_from_config
 
-    lists = _threat_ids(config)
+    # A pane may name a list only the store knows (the dashboard checks it against both
+    # once the store is open): here only its syntax and fields are checked.
     for spec in panes_from_config(config):
         try:
-            compile_query(spec.query, threat_lists=lists)
+            compile_query(spec.query, threat_lists=None)
         except QueryError as exc:
             raise ConfigError(
                 f"{_where(config)}: [[panes]] {spec.title!r}: query {spec.query!r}, at character {exc.start + 1}: {exc.message}"

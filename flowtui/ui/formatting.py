@@ -113,7 +113,7 @@ def human_duration(seconds: float | None) -> str:
     return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
 
 
-TIME_ZONE = "UTC"  # the one zone every time on screen is in; the status bar says it
+TIME_ZONE = "UTC"  # the one zone every time on screen is in; the header and the status bar say it
 
 
 def format_time(ts: float | None, *, with_date: bool = False) -> str:

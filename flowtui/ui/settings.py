@@ -10,6 +10,7 @@ from rich.text import Text
 from flowtui.config import Config
 from flowtui.errors import ConfigError, FlowtuiError
 from flowtui.query.window import TimeWindow
+from flowtui.ui.formatting import TIME_ZONE
 from flowtui.ui.widgets.status_bar import Feed
 
 Colours = Mapping[str, str] | None
@@ -67,5 +68,5 @@ def window_label(
             colour = (colours or {}).get("warning", "yellow") if feed.reading else (colours or {}).get("error", "red")
             failing = f"⚠ {feed.failing} of {total} source{'s' if total != 1 else ''} failing "
             text.append(failing, style=f"bold {colour}")
-    text.append(window.describe())
+    text.append(f"{window.describe()} {TIME_ZONE}")  # the header is never cut: the zone of every time shown
     return text

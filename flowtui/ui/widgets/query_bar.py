@@ -161,7 +161,7 @@ class QueryBar(Vertical):
         room = field.content_size.width - 1
         if room <= 0:
             return
-        fits = next((p for p in self._placeholders if len(p) <= room), self._placeholders[-1])
+        fits = next((p for p in self._placeholders if len(p) <= room), "")  # none rather than a cut one
         if field.placeholder != fits:
             field.placeholder = fits
 

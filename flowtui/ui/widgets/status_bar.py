@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from flowtui.sources.health import TROUBLE
 from flowtui.sources.spec import is_part_row
 from flowtui.ui.alert_data import AlertState
 from flowtui.ui.alert_watch import alert_watch
@@ -18,8 +19,9 @@ STALE_AFTER = 30.0  # seconds without a status update before a source looks dead
 _GOOD = {"running", "ok", "tailing", "live", "caught-up", "caught_up", "idle", "done", "finished"}
 _BAD = {"error", "failed", "stopped", "dead", "crashed"}
 _ENDED = {"stopped", "dead", "crashed", "failed", "done", "finished"}  # no rate or lag to show
-# A source in one of these reads nothing until someone acts (or its retry succeeds).
-_FAILING = {"error", "failed", "dead", "crashed", "denied", "credentials"}
+# A source in one of these reads nothing until someone acts (or its retry succeeds): the
+# sources' own trouble states (an unreachable endpoint included), a slow one excepted.
+_FAILING = (TROUBLE - {"throttled"}) | {"failed", "dead", "crashed"}
 _NOT_SOURCES = ("alerts:",)  # notifiers' rows
 
 
