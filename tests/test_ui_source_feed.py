@@ -85,3 +85,17 @@ async def test_a_viewer_with_no_sources_keeps_live(db: Path) -> None:
         await refreshed(pilot)
         header = app.dashboard.query_bar.query_one(".query-window")
         assert str(header.render()).strip() == "● live last 15m UTC"
+
+
+def test_an_unreachable_or_denied_source_is_failing_a_throttled_one_reads() -> None:
+    """The sources' own trouble states (flowtui.sources.health.TROUBLE) decide: a source that
+    cannot reach its endpoint reads nothing, a throttled one reads slowly."""
+    import time
+
+    from flowtui.ui.data import SourceState, StatusInfo
+    from flowtui.ui.widgets.status_bar import Feed, source_feed
+
+    now = time.time()
+    states = ["network", "denied", "credentials", "error", "throttled", "running"]
+    rows = [SourceState(f"kinesis:s{i}", state, None, None, None, 0, now) for i, state in enumerate(states)]
+    assert source_feed(StatusInfo(rows, 0, 0), now) == Feed(reading=2, failing=4)
