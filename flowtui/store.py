@@ -201,6 +201,10 @@ class Store:
         self.path = Path(path)
         self.readonly = readonly
         self.immutable = False  # read without locks: see _connect_readonly
+        self._identity: tuple[int, int, int] | None = None  # the file an immutable connection reads: see refresh
+        self._timeout = timeout
+        # Called with each connection :meth:`refresh` opens anew (query functions are registered again).
+        self.on_connect: list[Callable[[sqlite3.Connection], None]] = []
         self._strings: _Interned = _Interned(self._new_string)
         self._txn: _Transaction | None = None
         self._string_values: dict[int, str] = {}
@@ -256,8 +260,9 @@ class Store:
         A WAL reader needs the -shm file: readable when a writer has it open, else created
         beside the store. Where it cannot be (SQLITE_READONLY_DIRECTORY) and neither it nor
         a -wal exists, no writer has the file open and it holds every commit: it is read as
-        immutable (no locks, no -shm). :meth:`sync` refuses to go on once a writer shows up.
+        immutable (no locks, no -shm); :meth:`refresh` opens it again once a writer has touched it.
         """
+        self.immutable, self._identity = False, None
         if not self.path.exists():
             raise StoreError(f"no store at {self.path}: ingest something first (flowtui ingest, tail or demo)")
         uri = f"file:{quote(str(self.path))}?mode=ro"
@@ -276,8 +281,49 @@ class Store:
                 f"cannot read {self.path}: its write-ahead log has no -shm file and {self.path.parent} is not writable"
                 " to create one; run any flowtui command on it once as its owner"
             )
-        self.immutable = True
+        self.immutable, self._identity = True, self._file_identity()
         return sqlite3.connect(f"{uri}&immutable=1", uri=True, timeout=timeout, check_same_thread=False)
+
+    def _file_identity(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
+    def refresh(self) -> None:
+        """Before a read: reopen an immutable connection whose file a writer has touched since.
+
+        Immutable means SQLite trusts its cached pages and takes no locks, so a writer that
+        opened, committed, checkpointed and closed in between (a cron ``flowtui ingest``:
+        its -wal and -shm are gone again) would leave pages mixed from both versions. A
+        -wal/-shm or another inode, size or mtime opens the store again: immutable once more
+        if no writer is left, else with locks (or the one-sentence StoreError of opening).
+        """
+        if not self.immutable or self.conn.in_transaction:  # inside a read: check_unchanged judges it at its end
+            return
+        if not self._has_wal_files() and self._file_identity() == self._identity:
+            return
+        identity = self._identity
+        try:
+            conn = self._connect_readonly(self._timeout)
+            conn.isolation_level = None
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+        except (sqlite3.DatabaseError, StoreError) as exc:
+            self.immutable, self._identity = True, identity  # the old connection stays: the next read tries again
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"cannot open store {self.path} again: {exc}") from None
+        self.conn.close()
+        self.conn, self.db = conn, sqlite_utils.Database(conn)
+        self._schema_version = -1  # sync reads the columns and the version again
+        for hook in self.on_connect:
+            hook(conn)
+
+    def check_unchanged(self) -> None:
+        """After a read without locks: raise if the file changed under it (its rows may mix both versions)."""
+        if self.immutable and self._file_identity() != self._identity:
+            raise StoreError(f"{self.path} changed while it was read without locks; run the command again")
 
     def _has_wal_files(self) -> bool:
         return any(os.path.exists(f"{self.path}{suffix}") for suffix in ("-wal", "-shm"))
@@ -478,8 +524,15 @@ class Store:
 
         Addresses need no syncing: they are read by id when first needed.
         """
-        if self.immutable and self._has_wal_files():
-            raise StoreError(f"a writer opened {self.path} while it was read without locks; run the command again")
+        self.refresh()
+        try:
+            self._sync()
+        except sqlite3.DatabaseError:
+            self.check_unchanged()  # a file changed while read: that sentence, not "malformed"
+            raise
+        self.check_unchanged()
+
+    def _sync(self) -> None:
         ex = self.conn.execute
         for sid, value in ex("SELECT id, value FROM strings WHERE id > ?", (self._max["strings"],)):
             self._strings[value] = sid

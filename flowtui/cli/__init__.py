@@ -2,13 +2,15 @@
 
 Each command lives in its own module with a ``register(subparsers)`` function
 that adds its parser and sets ``run``. User errors (FlowtuiError) become one
-line on stderr and exit status 1 or 2; anything else is a bug.
+line on stderr and exit status 1 or 2, as does an sqlite3.DatabaseError (a
+damaged file, or one changed under a reader); anything else is a bug.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -90,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FlowtuiError as exc:
         print(f"flowtui: {exc}", file=sys.stderr)
         return exc.exit_code
+    except sqlite3.DatabaseError as exc:  # one the store's own checks did not turn into a sentence
+        print(f"flowtui: the store could not be read ({exc}); run the command again, and if it fails alike the file is damaged", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         if args is not None and getattr(args, "command", None) == "ingest":
             from flowtui.cli.common import written  # imported by then: ingest opened its store through it

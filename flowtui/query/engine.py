@@ -128,6 +128,7 @@ class QueryEngine:
         self._tops = aggregate.BucketTops()  # a live pane's closed buckets, read once
         self._lookups: dict[tuple[str, str, tuple[Any, ...]], tuple[int, list[int]]] = {}  # see _lookup
         functions.register(store.conn, store)
+        store.on_connect.append(lambda conn: functions.register(conn, store))
 
     # --- compiling ----------------------------------------------------------------------
 
@@ -234,6 +235,8 @@ class QueryEngine:
         the caller has a cheaper plan for that case. Setting ``stop`` (from
         another thread) ends a running statement with QueryCancelled.
         """
+        if not self.store.conn.in_transaction:
+            self.store.refresh()  # a store read without locks: opened again if a writer touched it
         conn = self.store.conn
         clock = time.monotonic
         limit = self.timeout if self.timeout is not None else math.inf
@@ -267,10 +270,15 @@ class QueryEngine:
             if stop is not None and stop.is_set():
                 raise QueryCancelled from None
             raise QueryTimeout(limit) from None
+        except sqlite3.DatabaseError:
+            self.store.check_unchanged()  # "malformed" from pages of two versions: say so
+            raise
         finally:
             conn.set_progress_handler(None, 0)
             if own and conn.in_transaction:
                 conn.execute("COMMIT")
+        if own:
+            self.store.check_unchanged()
 
     def _fetchall(self, query: str, window: TimeWindow | None, sql: str, extra: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run ``sql`` with ``{where}`` filled in for ``query`` and ``window``; ``extra`` params go first."""
