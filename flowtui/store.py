@@ -54,6 +54,11 @@ _MASK47 = (1 << 47) - 1
 _TOP = 1 << 63
 
 
+def no_store(path: Path) -> StoreError:
+    """What a command that only reads (or retries) says of a store that is not there."""
+    return StoreError(f"no store at {path}: ingest something first (flowtui ingest, tail or demo)")
+
+
 class StoreError(FlowtuiError):
     """The store file cannot be opened or used."""
 
@@ -264,7 +269,7 @@ class Store:
         """
         self.immutable, self._identity = False, None
         if not self.path.exists():
-            raise StoreError(f"no store at {self.path}: ingest something first (flowtui ingest, tail or demo)")
+            raise no_store(self.path)
         uri = f"file:{quote(str(self.path))}?mode=ro"
         conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
         try:

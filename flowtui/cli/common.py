@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flowtui.config import Config, default_db_path, default_demo_db_path
-from flowtui.store import Retention, Store, StoreError, WriteResult
+from flowtui.store import Retention, Store, StoreError, WriteResult, no_store
 
 
 def add_store_args(parser: argparse.ArgumentParser) -> None:
@@ -40,12 +40,17 @@ def db_path(args: argparse.Namespace, config: Config) -> Path:
     return config.resolve_path(configured) if configured else default_db_path()
 
 
-def open_store(args: argparse.Namespace, config: Config | None = None, readonly: bool = False) -> Store:
+def open_store(
+    args: argparse.Namespace, config: Config | None = None, readonly: bool = False, must_exist: bool = False
+) -> Store:
+    """The command's store; ``must_exist``: a writer that must not make a new one under a mistyped name."""
     config = config if config is not None else load_config(args)
     path = db_path(args, config)
-    demo = default_demo_db_path()
-    if readonly and not path.exists() and path == default_db_path() and demo.exists():
-        raise StoreError(f"no store at {path}: ingest something first (flowtui ingest or tail), or read the demo's with --db {demo}")
+    if (readonly or must_exist) and not path.exists():
+        demo = default_demo_db_path()
+        if path == default_db_path() and demo.exists():
+            raise StoreError(f"no store at {path}: ingest something first (flowtui ingest or tail), or read the demo's with --db {demo}")
+        raise no_store(path)
     store = Store(path, readonly=readonly, retention=Retention.from_config(config))
     store.on_write.append(written.add)
     return store

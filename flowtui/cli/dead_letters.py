@@ -7,10 +7,9 @@ import json
 import time
 from typing import Any
 
-from flowtui.cli.common import add_store_args, db_path, load_config, open_store
+from flowtui.cli.common import add_store_args, load_config, open_store
 from flowtui.errors import UsageError
 from flowtui.formats import LogFormat
-from flowtui.store import StoreError
 
 
 def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> None:
@@ -49,10 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
         spec = args.format or config.get("ingest", "format", None, str)
         log_format = LogFormat.from_spec(spec) if spec else None
-        path = db_path(args, config)
-        if not path.exists():  # a retry writes: it would create an empty store under a mistyped name
-            raise StoreError(f"no store at {path}: ingest something first (flowtui ingest, tail or demo)")
-        with open_store(args, config) as store:
+        with open_store(args, config, must_exist=True) as store:  # a retry writes: never a new store
             stats = retry_dead_letters(store, build_enrich(config, []), log_format)
         print(stats.summary())
         return 0
