@@ -113,13 +113,6 @@ def _keys(config: Config, keys: dict[str, str]) -> None:
             raise ConfigError(f"{_where(config)}: [ui.keys] {binding}: {problem}")
 
 
-def _threat_ids(config: Config) -> frozenset[str] | None:
-    """The ids a query in the config may name; None (any) when the config lists none (the store may)."""
-    from flowtui.query.threat_lists import known_threat_lists
-
-    return known_threat_lists(config) or None
-
-
 def _panes(config: Config) -> None:
     from flowtui.query.compiler import compile_query
     from flowtui.ui.panes import panes_from_config
