@@ -588,3 +588,19 @@ def test_refresher_thread_never_blocks_the_reader() -> None:
         assert enricher.profile("10.0.1.99", 1)[1:4] == NEW
     finally:
         refresher.stop()
+
+
+def test_ingest_inventory_help_names_every_describe_result_it_reads() -> None:
+    """``flowtui ingest --inventory`` takes what each of INVENTORY_KEYS comes from: RDS
+    addresses are named after their DB instance only with describe-db-instances beside them."""
+    import argparse
+
+    from flowtui.cli import build_parser
+    from flowtui.enrich.inventory import INVENTORY_KEYS
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    ingest = commands.choices["ingest"]
+    help_text = next(a.help for a in ingest._actions if "--inventory" in a.option_strings) or ""
+    described = {"NetworkInterfaces": "describe-network-interfaces", "Reservations": "describe-instances",
+                 "Vpcs": "describe-vpcs", "DBInstances": "aws rds describe-db-instances"}
+    assert [described[key] for key in INVENTORY_KEYS if described[key] not in help_text] == []

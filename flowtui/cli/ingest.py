@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         metavar="FILE",
         action="append",
         default=[],
-        help="JSON of `aws ec2 describe-network-interfaces`/`describe-instances`/`describe-vpcs` (repeatable)",
+        help="JSON of `aws ec2 describe-network-interfaces`/`describe-instances`/`describe-vpcs` or "
+        "`aws rds describe-db-instances` (names RDS addresses after their DB instance; repeatable)",
     )
     p.add_argument(
         "paths", metavar="PATH", nargs="+", help="files to read ('-' for standard input), or s3://bucket/prefix/"
