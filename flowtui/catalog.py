@@ -121,8 +121,8 @@ ENRICH_SUFFIXES: Final[tuple[tuple[str, FieldType, str], ...]] = (
 )
 ENRICHED_ADDRESSES: Final[tuple[str, ...]] = ("src_addr", "dst_addr")
 
-# Fields whose values are a fixed set: queries match them in any case (reject is REJECT), and a
-# value outside the set is a typo to point out, not a search for nothing.
+# Fields whose values are a fixed set: queries match them in any case (reject is REJECT, rej* and
+# /rej.*/ too), and a value or pattern outside the set is a typo to point out, not a search for nothing.
 CLOSED_SETS: Final[dict[str, tuple[str, ...]]] = {
     "action": ("ACCEPT", "REJECT"),
     "log_status": ("OK", "NODATA", "SKIPDATA"),

@@ -13,9 +13,12 @@ Semantics, chosen to match what a Graylog user sees:
 * ``NOT x`` matches every record ``x`` does not, including records where the
   field is missing: leaves may evaluate to NULL, and negation coalesces.
 * Keyword fields match case-sensitively (``interface_id:eni-1``), except the
-  derived ``protocol``, the fixed sets ``action`` and ``log_status`` (whose
-  values are checked: ``action:REJCT`` is an error, not a query for nothing)
-  and the bare-term ``message`` search, which ignore case.
+  derived ``protocol``, the fixed sets of :data:`flowtui.catalog.CLOSED_SETS`
+  (``action``, ``log_status``, ``X_entity_aws_type``, whose values are checked:
+  ``action:REJCT`` is an error, not a query for nothing) and the bare-term
+  ``message`` search, which ignore case. A wildcard or regex on a fixed set is
+  resolved into the values it matches (``action:rej*`` is ``action:REJECT``),
+  so it runs, and uses the rollups, exactly as those values typed would.
 * Time values stand for their precision (``timestamp:2026-11-27`` is a day).
 * Interned values (strings, addresses with their enrichment, origins) are
   matched in their small tables (``IN (SELECT id …)``, or the ids themselves
@@ -410,6 +413,8 @@ class _Compiler:
             return message.protocol_in([n for n, name in message.PROTOCOLS if rx.fullmatch(name)])
         if t.type == "bool":
             raise self.error(f"{t.name}: {term.literal!r} is not a boolean: use true or false", item)
+        if t.name in values.KEYWORDS:
+            return self.one_of(t, term.regex(), repr(term.literal), item)
         v = self.value_sql(t)
         if t.storage.attr == _LIST_ATTR:
             return self.wrap(t, f"flowtui_list_match(?, {v})", (term.regex(),))
@@ -435,12 +440,22 @@ class _Compiler:
             return message.protocol_in([n for n, name in message.PROTOCOLS if rx.fullmatch(name)])
         if t.type == "bool":
             raise self.error(f"{t.name} is true or false; a regular expression cannot match it", item)
+        if t.name in values.KEYWORDS:
+            return self.one_of(t, source, item.value, item)
         v = self.value_sql(t)
         if t.storage.attr == _LIST_ATTR:
             return self.wrap(t, f"flowtui_list_match(?, {v})", (source,))
         if t.type in ("int", "time"):
             v = f"CAST({v} AS TEXT)"
         return self.wrap(t, f"{v} REGEXP ?", (source,))
+
+    def one_of(self, t: Target, pattern: str, shown: str, item: lt.Item) -> Cond:
+        """A wildcard or regex on a fixed set: the set's values it matches in any case, each as if typed."""
+        try:
+            matched = values.keywords_matching(t.name, pattern, shown)
+        except ValueError as exc:
+            raise self.error(f"{t.name}: {exc}", item) from None
+        return or_([self.equals(t, value, item) for value in matched])
 
     def range(self, t: Target, item: lt.Item) -> Cond:
         if isinstance(item, lt.Range):

@@ -162,6 +162,22 @@ def keyword(field: str, text: str) -> str:
     raise ValueError(f"{text!r} is not {', '.join(choices[:-1])} or {choices[-1]}{hint}")
 
 
+def keywords_matching(field: str, pattern: str, shown: str) -> list[str]:
+    """The values of ``field``'s set that the regex ``pattern`` matches whole, in any case.
+
+    A wildcard or regex on a fixed set is resolved here, at compile time, into the values it
+    stands for, so ``action:rej*`` runs as ``action:REJECT`` does (and the rollups that hold
+    only REJECTs still answer it). One that matches none is a typo (``shown`` is what the user
+    typed), as an exact value outside the set is.
+    """
+    choices = KEYWORDS[field]
+    rx = re.compile(pattern, re.IGNORECASE)
+    matched = [c for c in choices if rx.fullmatch(c)]
+    if not matched:
+        raise ValueError(f"{shown} matches none of {', '.join(choices[:-1])} or {choices[-1]}")
+    return matched
+
+
 _UNIX = re.compile(r"\d+(\.\d*)?")
 _ISO = re.compile(
     r"(?P<y>\d{4})(?:-(?P<mo>\d{2})(?:-(?P<d>\d{2})"
