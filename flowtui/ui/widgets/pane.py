@@ -26,6 +26,9 @@ from flowtui.ui.frames import paint_with_the_key
 from flowtui.ui.panes import PaneSpec
 from flowtui.ui.widgets.flow_table import CACHE_FLOOR, CACHE_TIMES, FlowTable
 
+_EDGES = ("border_top", "border_right", "border_bottom", "border_left")
+_UNDRAWN = ("", "none", "hidden", "blank")  # edge types that draw no line to colour
+
 
 class PaneTable(FlowTable):
     """A pane's table, whose focus change repaints the cursor's line, not the table.
@@ -171,9 +174,12 @@ class Pane(Vertical):
         try:
             if within:
                 colour = Color.parse(self.app.theme_variables.get("primary", "blue"))
-                self.styles.border = ("round", colour)  # over the stylesheet's dimmer one
+                for edge in _EDGES:  # over the stylesheet's dimmer edges; one it leaves out stays out
+                    kind, _ = getattr(self.styles.base, edge)
+                    if kind not in _UNDRAWN:
+                        setattr(self.styles, edge, (kind, colour))
             else:
-                for edge in ("border_top", "border_right", "border_bottom", "border_left"):
+                for edge in _EDGES:
                     self.styles.inline.clear_rule(edge)
         finally:
             self._edges_only = False
