@@ -18,6 +18,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable
 
 from flowtui import catalog
+from flowtui.ui.confined import ConfinedCompositor
 from flowtui.ui.data import PaneResult
 from flowtui.ui.frames import hold_paint_for_focus
 from flowtui.ui.panes import PaneSpec
@@ -61,6 +62,7 @@ class DashboardScreen(Screen[None]):
 
     def __init__(self, panes: tuple[PaneSpec, ...]) -> None:
         super().__init__(id="dashboard")
+        self._compositor = ConfinedCompositor()  # a key's change draws the widgets under it, not all between
         self.specs = panes
         self._to_show: dict[str, PaneResult] = {}  # pane key -> result not shown yet
         self._when_shown: list[Callable[[], None]] = []
