@@ -371,16 +371,17 @@ async def test_moving_between_panes_leaves_the_footer_as_it_is(db: Path) -> None
         await pilot.press("tab", "tab", "2", "1")
         assert (footer.recomposed, footer.changed_in_place) == (built, changed)
         assert footer_keys(app) == keys
-        await pilot.press("slash")  # the query bar's keys are others
+        await pilot.press("slash")  # the query bar's keys are others (built when it had the focus first)
         await pilot.pause()
-        assert footer_keys(app) == ["^p Commands"]
+        bar = ["⏎ Run", "tab Complete", "↑↓ History", "esc Leave", "^t CloudTrail", "^s Save", "^o Saved", "^p Commands"]
+        assert footer_keys(app) == bar
         await pilot.press("escape")
         await pilot.pause()
         assert footer_keys(app) == keys
-        await pilot.press("space")
+        await pilot.press("slash", "escape", "space")
         await pilot.pause()
         assert footer_keys(app) == [*keys[:4], "space Resume", *keys[5:]]
-        assert (footer.recomposed, footer.changed_in_place) == (built, changed + 3)
+        assert (footer.recomposed, footer.changed_in_place) == (built, changed + 5)
 
 
 async def test_a_refresh_is_shown_one_pane_per_frame(db: Path) -> None:
@@ -676,13 +677,25 @@ async def test_a_focus_change_is_painted_once_with_the_borders_and_the_footer(db
         async with app.run_test(size=(120, 40)) as pilot:
             await refreshed(pilot)
             await pilot.pause(0.3)
+            paints.clear()
+            # The bar's keys shown the first time: laid out, then painted again alone (and the
+            # bar's cursor blinks): nothing else is painted twice.
+            await pilot.press("slash")
+            await pilot.pause(0.2)
+            assert {"FooterKey", "Pane", "QueryInput"} <= paints[0]
+            assert [kinds for kinds in paints[1:] if not kinds <= {"FooterKey", "QueryInput"}] == []
+            await pilot.press("escape")
+            await pilot.pause(0.6)
             for key in ("tab", "slash", "escape"):
                 paints.clear()
                 await pilot.press(key)
                 await pilot.pause(0.2)
                 assert app._batch_count == 0
-                assert len(paints) == 1, (key, paints)
-            assert {"PaneTable", "Pane", "QueryInput"} <= paints[0]  # Escape: out of the bar, into the table
+                # The bar alone is its cursor blinking (0.5 s after it has the focus: a loaded
+                # machine's press and pause can take that long); the key's change is one paint.
+                changes = [kinds for kinds in paints if kinds != {"QueryInput"}]
+                assert len(changes) == 1, (key, paints)
+            assert {"PaneTable", "Pane", "QueryInput"} <= changes[0]  # Escape: out of the bar, into the table
             table = app.dashboard.pane("rejects").table
             app.dashboard.set_focus(table)
             await table.remove()  # gone before it heard of the focus: the paint is held 0.1 s, not for good

@@ -528,7 +528,7 @@ def shown_keys(screen: ResultsScreen) -> list[str]:
 
 
 TABLE_KEYS_80 = ["esc Back", "n Next page", "p Prev page", "s Sort", "e Export", "? Help", "q Quit", "^p Commands"]
-BAR_KEYS = ["⏎ Run", "tab Complete", "esc Leave", "^s Save query", "^t CloudTrail", "^p Commands"]
+BAR_KEYS = ["⏎ Run", "tab Complete", "↑↓ History", "esc Leave", "^t CloudTrail", "^s Save", "^p Commands"]
 
 
 async def test_the_results_footer_shows_its_keys_whole_most_important_first(db: Path) -> None:

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Sparkline, Static
+from textual.widgets import DataTable, Sparkline, Static
 
 from flowtui.errors import FlowtuiError
 from flowtui.query.window import TimeWindow
@@ -34,6 +34,7 @@ from flowtui.ui.screens.trail_event import TrailEventScreen
 from flowtui.ui.terms import quote
 from flowtui.ui.who import entity_parts
 from flowtui.ui.widgets.flow_table import FlowTable
+from flowtui.ui.widgets.key_footer import FooterKeys, KeyFooter
 from flowtui.ui.widgets.status_bar import StatusBar
 
 CALL_FIELDS = ("time", "eventSource", "eventName", "user", "errorCode")
@@ -56,6 +57,12 @@ class AddressScreen(Screen[None]):
         Binding("c", "copy_address", "Copy address", id="address.copy"),
         Binding("escape", "back", "Back", id="address.back"),
     ]
+    # At 80 columns: the page's own keys, help, and Enter (a peer's page, a port's flows,
+    # the address at the other end of a flow, a CloudTrail call).
+    FOOTER_KEYS: ClassVar[FooterKeys] = (
+        ("back", ""), ("flows_from", ""), ("flows_to", ""), ("copy_address", ""), ("help", ""),
+        ("select_cursor", "Open"), ("quit", ""), ("copy_cell", ""), ("focus_query", ""), ("window", ""),
+    )
 
     class Loaded(Message):
         def __init__(self, info: AddressInfo, calls: list[dict[str, Any]] | None = None) -> None:
@@ -93,7 +100,7 @@ class AddressScreen(Screen[None]):
             with Vertical(classes="address-box", id="address-calls-box"):
                 yield FlowTable(id="address-calls")
         yield StatusBar(id="status-bar")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#address-card").border_title = Text(f"Address {clean(self.address)}")

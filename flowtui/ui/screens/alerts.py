@@ -17,7 +17,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from flowtui.alerts.firings import Firing
 from flowtui.alerts.rules import load_rules
@@ -32,6 +32,7 @@ from flowtui.ui.formatting import clean, fit, format_time, human_bytes
 from flowtui.ui.screens.mute import MuteRequest, MuteScreen
 from flowtui.ui.screens.results import ResultsScreen
 from flowtui.ui.widgets.flow_table import FlowTable
+from flowtui.ui.widgets.key_footer import FooterKeys, KeyFooter
 from flowtui.ui.widgets.status_bar import StatusBar
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -127,6 +128,11 @@ class AlertsScreen(Screen[None]):
         Binding("u", "toggle_unacknowledged", "Unacked only", id="alerts.unacknowledged"),
         Binding("escape", "back", "Back", id="alerts.back"),
     ]
+    # At 80 columns: back, the keys that act on firings, help and quit.
+    FOOTER_KEYS: ClassVar[FooterKeys] = (
+        ("back", ""), ("open_flows", ""), ("acknowledge", ""), ("mute", ""), ("toggle_unacknowledged", ""),
+        ("help", ""), ("quit", ""), ("acknowledge_listed", "Ack all"), ("copy_cell", ""),
+    )
 
     class Loaded(Message):
         def __init__(self, alerts: AlertList | None, error: str | None = None) -> None:
@@ -164,7 +170,7 @@ class AlertsScreen(Screen[None]):
         yield Static("", id="alerts-empty")
         yield Static("", id="alerts-detail")
         yield StatusBar(id="status-bar")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     @property
     def table(self) -> FlowTable:

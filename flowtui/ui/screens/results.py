@@ -56,13 +56,11 @@ class ResultsScreen(Screen[None]):
         Binding("escape", "back", "Back", id="results.back"),
     ]
     # The footer's keys, most important first: at 80 columns the screen's own keys, help and
-    # quit (r re-runs is said beside the snapshot's time too); in the query bar, its own keys.
+    # quit (r re-runs is said beside the snapshot's time too). The query bar names its own.
     FOOTER_KEYS: ClassVar[FooterKeys] = (
         ("back", ""), ("cancel_export", ""), ("next_page", ""), ("previous_page", ""), ("sort", ""),
         ("export", ""), ("help", ""), ("quit", ""), ("rerun", ""), ("copy_cell", ""), ("focus_query", ""),
         ("window", ""),
-        ("submit", "Run"), ("complete", "Complete"), ("leave", "Leave"), ("save_query", "Save query"),
-        ("toggle_scope", "CloudTrail"),
     )
 
     class PageLoaded(Message):

@@ -22,7 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from flowtui.errors import FlowtuiError
 from flowtui.query.window import format_duration
@@ -31,6 +31,7 @@ from flowtui.ui.formatting import clean, format_time, safe_text
 from flowtui.ui.terms import quote
 from flowtui.ui.trail_data import TrailEvent
 from flowtui.ui.widgets.flow_table import FlowTable
+from flowtui.ui.widgets.key_footer import FooterKeys, KeyFooter
 from flowtui.ui.widgets.status_bar import StatusBar
 
 # The card: (label, field) pairs, two per line.
@@ -72,6 +73,12 @@ class TrailEventScreen(Screen[None]):
         Binding("f", "flows", "Flows of the source", id="trail.flows"),
         Binding("escape", "back", "Back", id="trail.back"),
     ]
+    # At 80 columns: back, the event's own keys, Enter (the address at the other end of a
+    # flow), help and quit.
+    FOOTER_KEYS: ClassVar[FooterKeys] = (
+        ("back", ""), ("flows", ""), ("copy_record", ""), ("select_cursor", "Open"), ("help", ""), ("quit", ""),
+        ("copy_cell", ""),
+    )
 
     class Loaded(Message):
         def __init__(self, page: TrailEvent | None) -> None:
@@ -100,7 +107,7 @@ class TrailEventScreen(Screen[None]):
             with VerticalScroll(classes="trail-box", id="trail-record-box"):
                 yield Static("", id="trail-record")
         yield StatusBar(id="status-bar")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#trail-card").border_title = Text("CloudTrail event")

@@ -1,8 +1,10 @@
 """The footer's key line: the keys that matter first, each whole, changed in place when they change.
 
-A screen may name its footer's keys (``FOOTER_KEYS``: actions, most important first,
-with a footer label where the binding's own is long or vague). Those keys come first,
-in that order, even a binding that does not show itself (the query bar's Enter and Tab);
+A screen, and a widget that has keys of its own, may name its footer's keys
+(``FOOTER_KEYS``: actions, most important first, with a footer label where the binding's
+own is long or vague). The focused widget's come first (in the query bar, the bar's keys:
+'q' and '?' type letters there), then its containers', then the screen's, in that order,
+even a binding that does not show itself (the query bar's Enter and Tab, a table's Enter);
 the line shows them whole, as many as fit left of the command palette's key, and the
 rest of the screen's keys after them while there is room. Textual's Footer lays every
 key out in binding order and lets the ones past the edge fall off, cut mid-label
@@ -25,21 +27,26 @@ from flowtui.ui.frames import paint_with_the_key
 # What one key of the line shows: key, key display, description, action, disabled, tooltip, classes.
 Entry = tuple[str, str, str, str, bool, str, str]
 PALETTE = "-command-palette"
-# A screen's footer keys: (action, label), most important first. "" keeps the binding's own
-# description; a label also brings in a binding that does not show itself (Enter: "Run").
-FooterKeys = Sequence[tuple[str, str]]
+_UNNAMED = (0, "", "")  # an action no FOOTER_KEYS names
+_SLACK = 2  # cells a relabelled key may keep beyond its label rather than lay the line out
+# A screen's or a widget's footer keys: (action, label), most important first. "" keeps the
+# binding's own description; a label also brings in a binding that does not show itself
+# (Enter: "Run"). A third item shows the key as that ("↑↓": up, with down beside it).
+FooterKeys = Sequence[tuple[str, str] | tuple[str, str, str]]
 
 
 class KeyFooter(Footer):
     """Textual's Footer recomposes on every focus change: it removes and mounts a widget
     per key, and the screen lays itself out again (15–30 ms on the dashboard). Moving
-    between panes leaves the keys as they were, so this one keeps them; '/' (the query
-    bar shows the command palette's key alone), Escape and space (Pause ⇄ Resume) hide,
-    show and relabel the keys it has. It recomposes only for a key it has never shown,
-    or keys in another order."""
+    between panes leaves the keys as they were, so this one keeps them; '/' and Escape
+    (the query bar's keys ⇄ the view's), space (Pause ⇄ Resume) hide, show and relabel
+    the keys it has. It recomposes only for a key it has never shown, or keys in another
+    order, and keeps the keys it showed before, hidden: the first '/' builds the bar's
+    keys, and later ones and Escape only show and hide."""
 
     _shown: tuple[Any, ...] | None = None
     _focused: Any = None  # the screen's focused widget when the keys were last read
+    _had: tuple[Entry, ...] = ()  # the keys there when a recompose was asked for
     recomposed = 0  # times the keys were rebuilt (for tests and the curious)
     changed_in_place = 0  # times keys were shown, hidden or relabelled without a rebuild
 
@@ -49,7 +56,13 @@ class KeyFooter(Footer):
             yield from super().compose()
             return
         shown = fitting(entries, self.size.width, compact=self.compact)
-        for entry, show in zip(entries, shown):
+        keys = {entry[0] for entry in entries}
+        # The keys shown before and not now, hidden, ahead of the palette's key (docked right).
+        kept = [entry for entry in self._had if entry[0] not in keys and entry[6] != PALETTE]
+        palette = [i for i, entry in enumerate(entries) if entry[6] == PALETTE]
+        at = palette[0] if palette else len(entries)
+        lined = [*zip(entries[:at], shown[:at]), *((entry, False) for entry in kept), *zip(entries[at:], shown[at:])]
+        for entry, show in lined:
             key, display, description, action, disabled, tooltip, classes = entry
             widget = FooterKey(key, display, description, action, disabled=disabled, tooltip=tooltip, classes=classes)
             if classes != PALETTE:
@@ -59,12 +72,7 @@ class KeyFooter(Footer):
 
     def on_resize(self) -> None:
         """Wider or narrower: show the keys that now fit (they are all here, some hidden)."""
-        entries = _entries(self)
-        have = [child for child in self.children if isinstance(child, FooterKey)]
-        if entries is None or len(entries) != len(have):
-            return
-        for widget, show in zip(have, fitting(entries, self.size.width, compact=self.compact)):
-            widget.display = show
+        self._change_in_place()
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         self._bindings_ready = True
@@ -90,6 +98,7 @@ class KeyFooter(Footer):
             self.changed_in_place += 1
             return
         self.recomposed += 1
+        self._had = tuple(_entry_of(child) for child in self.children if isinstance(child, FooterKey))
         self.call_next(self.recompose)
 
     def _change_in_place(self) -> bool:
@@ -101,35 +110,52 @@ class KeyFooter(Footer):
         have = [child for child in self.children if isinstance(child, FooterKey)]
         slots = iter(have)
         placed: dict[int, Entry] = {}
+        holders: list[FooterKey] = []  # the widget each entry goes to, in the entries' order
         for entry in entries:
             for widget in slots:
                 if (widget.key, widget.has_class(PALETTE)) == (entry[0], entry[6] == PALETTE):
                     placed[id(widget)] = entry
+                    holders.append(widget)
                     break
             else:
                 return False
-        fits = dict(zip(map(id, entries), fitting(entries, self.size.width, compact=self.compact)))
+        least = _least(holders)
+        fits = dict(zip(map(id, entries), fitting(entries, self.size.width, compact=self.compact, least=least)))
         with self.app.batch_update():
             for widget in have:
                 shown = placed.get(id(widget))
                 if shown is None:
                     widget.display = False
                 else:
-                    _relabel(widget, shown)
+                    _relabel(widget, shown, self.compact)
                     widget.display = fits[id(shown)]
         for widget in have:
             paint_with_the_key(widget)
         return True
 
 
-def _relabel(widget: FooterKey, entry: Entry) -> None:
+def _entry_of(widget: FooterKey) -> Entry:
+    classes = PALETTE if widget.has_class(PALETTE) else ""
+    return (widget.key, widget.key_display, widget.description, widget.action, widget._disabled,
+            str(widget.tooltip or ""), classes)
+
+
+def _relabel(widget: FooterKey, entry: Entry, compact: bool) -> None:
     key, display, description, action, disabled, tooltip, _ = entry
     # A label that grows (Pause → Resume) lays the footer out, and the key keeps that width
-    # (min-width): back to the shorter label and again is a repaint of the key alone.
-    grow = len(display) + len(description) - (len(widget.key_display) + len(widget.description))
-    wider = grow > 0
-    if wider and widget.size.width:
-        widget.styles.min_width = widget.size.width + grow
+    # (min-width): back to the shorter label and again is a repaint of the key alone. One
+    # much shorter (ctrl+t's CloudTrail → Flows) lays it out narrower: no gap in the line.
+    # The widths are the labels', not the key's size: a key kept wider is not a longer label
+    # (space grew by a cell at each Pause → Resume, 'Pause    w Window' after six).
+    old = _width(_entry_of(widget), compact)
+    new = _width(entry, compact)
+    kept = widget.styles.min_width
+    shown = max(old, int(kept.value) + 1 if kept is not None and kept.is_cells else 0)
+    layout = new > shown or shown - new > _SLACK
+    if layout:
+        widget.styles.min_width = new - 1 if new > shown else None  # less its margin cell
+    elif new < old and kept is None:
+        widget.styles.min_width = old - 1
     changed = (display, description) != (widget.key_display, widget.description)
     widget.key, widget.key_display, widget.description, widget.action = key, display, description, action
     if widget._disabled != disabled:
@@ -138,27 +164,35 @@ def _relabel(widget: FooterKey, entry: Entry) -> None:
     if (widget.tooltip or "") != tooltip:
         widget.tooltip = tooltip or None
     if changed:
-        widget.refresh(layout=wider)
+        widget.refresh(layout=layout)
 
 
-def fitting(entries: Sequence[Entry], width: int, *, compact: bool = True) -> list[bool]:
+def fitting(entries: Sequence[Entry], width: int, *, compact: bool = True, least: Sequence[int] = ()) -> list[bool]:
     """Which of ``entries`` (in the order shown) the line shows ``width`` cells wide: the
     command palette's key, then the others whole, in order, until one has no room (a key
-    of less worth never takes the place of one before it). Width 0 (not laid out): all."""
+    of less worth never takes the place of one before it). Width 0 (not laid out): all.
+    ``least``: the cells each key keeps whatever its label (a key relabelled shorter keeps
+    its width: ctrl+t's 'CloudTrail' → 'Flows' left room for a key that was then cut)."""
     if width <= 0:
         return [True] * len(entries)
     room = width - sum(_width(e, compact) for e in entries if e[6] == PALETTE)
     shown: list[bool] = []
     full = False
-    for entry in entries:
+    for i, entry in enumerate(entries):
         if entry[6] == PALETTE:
             shown.append(True)
             continue
-        need = _width(entry, compact)
+        need = max(_width(entry, compact), least[i] if i < len(least) else 0)
         full = full or need > room
         room -= 0 if full else need
         shown.append(not full)
     return shown
+
+
+def _least(widgets: Sequence[FooterKey]) -> list[int]:
+    """The cells each key keeps (its min-width, set when a label grew, and its margin)."""
+    kept = [w.styles.min_width for w in widgets]
+    return [int(m.value) + 1 if m is not None and m.is_cells else 0 for m in kept]
 
 
 def _width(entry: Entry, compact: bool) -> int:
@@ -173,10 +207,16 @@ def _width(entry: Entry, compact: bool) -> int:
     return 1 + cell_len(display) + 1 + cell_len(description) + 1  # ' y Copy '
 
 
-def _footer_keys(screen: Screen[Any]) -> dict[str, tuple[int, str]]:
-    """The screen's FOOTER_KEYS as action -> (rank, label)."""
-    named: FooterKeys = getattr(screen, "FOOTER_KEYS", ())
-    return {action: (rank, label) for rank, (action, label) in enumerate(named)}
+def _footer_keys(screen: Screen[Any]) -> dict[str, tuple[int, str, str]]:
+    """The FOOTER_KEYS of the focused widget, its containers and the screen, nearest first,
+    as action -> (rank, label, key display): one action is ranked where it is named first."""
+    named: dict[str, tuple[int, str, str]] = {}
+    node: Any = screen.focused or screen
+    while node is not None:
+        for action, label, *display in getattr(node, "FOOTER_KEYS", ()):
+            named.setdefault(action, (len(named), label, display[0] if display else ""))
+        node = None if node is screen else node.parent
+    return named
 
 
 def _entries(footer: Footer) -> list[Entry] | None:
@@ -187,17 +227,17 @@ def _entries(footer: Footer) -> list[Entry] | None:
     named = _footer_keys(footer.screen)
     first: dict[str, tuple[Any, bool, str]] = {}
     for _, binding, enabled, tooltip in active.values():
-        if binding.show or named.get(binding.action, (0, ""))[1]:
+        if binding.show or named.get(binding.action, _UNNAMED)[1]:
             if binding.group is not None:
                 return None
             first.setdefault(binding.action, (binding, enabled, tooltip))
-    last = len(named)
-    ranked = sorted(first.values(), key=lambda shown: named.get(shown[0].action, (last, ""))[0])
-    entries: list[Entry] = [
-        (b.key, app.get_key_display(b), named.get(b.action, (0, ""))[1] or b.description, b.action,
-         not enabled, tooltip or "", "")
-        for b, enabled, tooltip in ranked
-    ]
+    last = (len(named), "", "")
+    ranked = sorted(first.values(), key=lambda shown: named.get(shown[0].action, last)[0])
+    entries: list[Entry] = []
+    for b, enabled, tooltip in ranked:
+        _, label, display = named.get(b.action, _UNNAMED)
+        entries.append((b.key, display or app.get_key_display(b), label or b.description, b.action,
+                        not enabled, tooltip or "", ""))
     if footer.show_command_palette and app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
         _, b, enabled, _ = active[app.COMMAND_PALETTE_BINDING]
         entries.append((b.key, app.get_key_display(b), b.description, b.action, not enabled, b.tooltip or b.description, PALETTE))
@@ -208,7 +248,8 @@ def _signature(screen: Screen[Any]) -> tuple[Any, ...]:
     """What the line shows: each shown binding (the screen's named ones, the command palette's) as it would show it."""
     named = _footer_keys(screen)
     return tuple(
-        (binding.key, binding.key_display, binding.action, binding.description, binding.group, enabled, tooltip)
+        (binding.key, binding.key_display, binding.action, binding.description, binding.group, enabled, tooltip,
+         named.get(binding.action, _UNNAMED))
         for _, binding, enabled, tooltip in screen.active_bindings.values()
-        if binding.show or binding.action == "command_palette" or named.get(binding.action, (0, ""))[1]
+        if binding.show or binding.action == "command_palette" or named.get(binding.action, _UNNAMED)[1]
     )

@@ -30,6 +30,7 @@ from flowtui.ui.data import Suggestion
 from flowtui.ui.formatting import clean
 from flowtui.ui.frames import paint_with_the_key
 from flowtui.ui.trail_data import is_trail_query
+from flowtui.ui.widgets.key_footer import FooterKeys
 
 MAX_SUGGESTIONS = 8
 # The bar's hint, longest first: the longest that fits the field is shown (80 columns cut
@@ -74,6 +75,14 @@ class QueryInput(Input):
     @property
     def bar(self) -> QueryBar:
         return self.query_ancestor(QueryBar)
+
+    @property
+    def FOOTER_KEYS(self) -> FooterKeys:  # read by KeyFooter as a screen's is
+        """The footer's keys while the bar has the focus, first: letters type here, so the
+        screen's 'q', '?' and '/' are not keys now, and the bar's own do not show themselves."""
+        other = "Flows" if is_trail_query(self.value) else "CloudTrail"  # where ctrl+t goes
+        return (("submit", "Run"), ("complete", "Complete"), ("previous", "History", "↑↓"), ("leave", "Leave"),
+                ("toggle_scope", other), ("save_query", "Save"), ("saved_queries", "Saved"))
 
     def on_resize(self) -> None:
         self.bar.fit_placeholder()
@@ -227,6 +236,7 @@ class QueryBar(Vertical):
             prompt.set_class(trail, "-cloudtrail")
             prompt.update("CloudTrail /" if trail else "/")
             prompt.styles.width = len("CloudTrail /") + 1 if trail else None  # the stylesheet's 2 otherwise
+            self.screen.refresh_bindings()  # the footer's ctrl+t says the other scope
 
     def set_window_label(self, label: Text | str, *, own: bool = False) -> None:
         """The app's window label (``● live last 15m``), unless the view has said what it shows."""

@@ -1,0 +1,129 @@
+"""Every screen's footer: its own keys first, each whole, at 80 columns; the query bar's keys in the bar.
+
+The address page, the alerts and a CloudTrail event had Textual's plain Footer: at 80
+columns it cut '? Help' to '? Hel' on the address page. In the dashboard's query bar the
+footer showed '^p Commands' alone, though Enter, Tab, ↑/↓, Escape and ctrl+t work there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.screen import Screen
+from textual.widgets._footer import FooterKey
+
+from flowtui.ui.screens.alerts import AlertsScreen
+from tests.cloudtrail_data import write_trail
+from tests.test_cloudtrail_ui import address_page, open_event
+from tests.test_ui_alerts import PORT_SCAN, SCAN, THREAT, TOR, fire
+from tests.ui_data import NOW, make_app, refreshed, until, write_flows
+
+BAR_80 = ["⏎ Run", "tab Complete", "↑↓ History", "esc Leave", "^t CloudTrail", "^s Save", "^p Commands"]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = write_flows(tmp_path / "flows.db")
+    write_trail(path, NOW)
+    fire(path, [PORT_SCAN, THREAT], SCAN, TOR)
+    return path
+
+
+def shown_keys(screen: Screen[Any]) -> list[str]:
+    """The footer's keys on screen, left to right; each is whole inside the footer, none over another."""
+    keys = sorted((k for k in screen.query(FooterKey) if k.display), key=lambda k: k.region.x)
+    footer = screen.query_one("KeyFooter")
+    for key, after in zip(keys, keys[1:]):
+        assert key.region.right <= after.region.x, (key.key, after.key)
+    for key in keys:
+        assert footer.region.x <= key.region.x and key.region.right <= footer.region.right, key.key
+    return [f"{k.key_display} {k.description}" for k in keys]
+
+
+async def test_address_page_footer_at_80_columns(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        screen = await address_page(pilot, "198.51.100.7")
+        await pilot.pause()
+        assert shown_keys(screen) == [
+            "esc Back", "f Flows from", "t Flows to", "c Copy address", "? Help", "⏎ Open", "^p Commands",
+        ]
+        await pilot.resize_terminal(160, 40)
+        await pilot.pause()
+        assert shown_keys(screen) == [
+            "esc Back", "f Flows from", "t Flows to", "c Copy address", "? Help", "⏎ Open", "q Quit", "y Copy",
+            "/ Query", "w Window", "space Pause", "a Alerts", "^p Commands",
+        ]
+
+
+async def test_alerts_footer_at_80_columns(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AlertsScreen) and app.screen.loads >= 1)
+        await pilot.pause()
+        assert shown_keys(app.screen) == [
+            "esc Back", "⏎ Flows", "A Acknowledge", "m Mute", "u Unacked only", "? Help", "q Quit", "^p Commands",
+        ]
+
+
+async def test_cloudtrail_event_footer_at_80_columns(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_event(pilot, "ev-delete-sg")
+        await pilot.pause()
+        assert shown_keys(screen) == [
+            "esc Back", "f Flows of the source", "c Copy record", "⏎ Open", "? Help", "q Quit", "^p Commands",
+        ]
+
+
+async def test_the_dashboards_query_bar_shows_its_keys(db: Path) -> None:
+    """ctrl+t's key says the scope it goes to; a label grown and shrunk back leaves no gap and
+    cuts no key (the key kept 'CloudTrail''s width: '^o Sa' was cut at the edge)."""
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        screen = app.screen
+        table_keys = shown_keys(screen)
+        await pilot.press("slash")
+        await pilot.pause()
+        assert shown_keys(screen) == BAR_80
+        await pilot.press("ctrl+t")  # '@cloudtrail ': ctrl+t goes back to flows
+        await pilot.pause()
+        assert shown_keys(screen) == [*BAR_80[:4], "^t Flows", "^s Save", "^o Saved", "^p Commands"]
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert shown_keys(screen) == BAR_80
+        await pilot.press("escape")
+        await pilot.pause()
+        assert shown_keys(screen) == table_keys
+
+
+async def test_pause_and_resume_keep_the_footer_in_place(db: Path) -> None:
+    """Space relabels its key (Pause ⇄ Resume) without laying the line out each time; the key
+    grew a cell at each Resume ('space Pause    w Window' after six presses)."""
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await refreshed(pilot)
+
+        def window_key_x() -> int:
+            return next(k.region.x for k in app.screen.query(FooterKey) if k.key == "w")
+
+        await pilot.press("space")
+        await pilot.pause()
+        resumed = window_key_x()
+        await pilot.press("space")
+        await pilot.pause()
+        paused = window_key_x()
+        for _ in range(3):
+            await pilot.press("space", "space")
+            await pilot.pause()
+        assert window_key_x() == paused
+        await pilot.press("space")
+        await pilot.pause()
+        assert window_key_x() == resumed
+        assert "space Resume" in shown_keys(app.screen)
