@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from flowtui.ui.quiet_gc import NEVER, QuietCollector
+from flowtui.ui.quiet_gc import HOLD_AT_MOST, NEVER, QuietCollector
 
 
 class Clock:
@@ -126,3 +126,53 @@ async def test_keys_that_keep_coming_get_the_collection_after_their_paint(python
         await pilot.press("k")
         await pilot.pause(0.2)
         assert len(runs) == 1
+
+
+def test_young_collections_wait_from_a_key_until_its_paint(python_gc: None) -> None:
+    clock = Clock()
+    collector = QuietCollector(clock=clock)
+    collector.key_pressed()  # not started: Python's collections as they are
+    assert gc.isenabled() and not collector.holding
+    collector.start()
+    try:
+        collector.key_pressed()
+        assert not gc.isenabled() and collector.holding
+        clock.now += 0.1
+        collector.key_pressed()  # another key before the paint: still held
+        assert not gc.isenabled()
+        collector.key_painted()
+        assert gc.isenabled() and not collector.holding
+        collector.key_pressed()
+        clock.now += HOLD_AT_MOST
+        collector.key_pressed()  # keys that keep coming: not held for longer than HOLD_AT_MOST
+        assert gc.isenabled() and not collector.holding
+        collector.key_pressed()
+        clock.now += HOLD_AT_MOST
+        assert not collector.maybe_collect()  # a paint never seen: the next refresh lets them run
+        assert gc.isenabled()
+        collector.key_pressed()
+        collector.stop()
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
+async def test_a_key_is_handled_and_painted_without_young_collections(python_gc: None, tmp_path) -> None:
+    from tests.ui_data import make_app, refreshed, write_flows
+
+    app = make_app(write_flows(tmp_path / "flows.db"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.pause(0.2)
+        seen: list[bool] = []
+        real = app.action_toggle_pause
+
+        def toggle() -> None:
+            seen.append(gc.isenabled())
+            real()
+
+        app.action_toggle_pause = toggle  # type: ignore[method-assign]
+        await pilot.press("space")
+        await pilot.pause(0.3)
+        assert app.paused and seen == [False]  # held while the key was handled
+        assert gc.isenabled() and not app.collector.holding  # and let go once it was painted

@@ -31,7 +31,7 @@ from flowtui.errors import ConfigError, FlowtuiError
 from flowtui.query.window import TimeWindow
 from flowtui.ui.commands import FlowtuiCommands
 from flowtui.ui.data import DataSource, PaneResult, StatusInfo
-from flowtui.ui.formatting import clean
+from flowtui.ui.formatting import clean, use_time_zone, window_text
 from flowtui.ui.messages import HistoryLoaded, Refreshed
 from flowtui.ui.panes import PaneSpec, panes_from_config
 from flowtui.ui.quiet_gc import QuietCollector
@@ -51,7 +51,7 @@ from flowtui.ui.widgets.status_bar import source_feed
 Now = Callable[[], float]
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 SLIDE_FRACTION = 30  # a live window with no new flows still refreshes every span/30 (old flows slide out)
-KEY_PAINT_LOOK = 0.01  # seconds between looks whether a key's change is painted (a full collection waits for it)
+KEY_PAINT_LOOK = 0.01  # seconds between looks whether a key's change is painted (garbage collection waits for it)
 KEY_PAINT_LOOKS = 30  # looks at most: a key a widget keeps never comes back up to the app
 
 
@@ -107,6 +107,7 @@ class FlowtuiApp(App[int]):
         self.db_path = Path(db_path)
         self.now: Now = now or time.time
         self.settings = UiSettings.from_config(config)
+        use_time_zone(self.settings.timezone)  # every time on screen, from here on
         self.panes = panes if panes is not None else panes_from_config(config)
         self.worker = worker
         self.data = DataSource(self.db_path, self.now, query_timeout(config))
@@ -137,7 +138,7 @@ class FlowtuiApp(App[int]):
         self.refresh_count = 0  # pane refreshes shown in full (for tests and the curious)
         self.collector = QuietCollector()
         self.last_key_at = 0.0  # time.monotonic() of the last key (a refresh waits for its paint)
-        self._collect_pending = False  # a full collection waits for a key's paint
+        self._watching_paint = False  # garbage collection waits for a key's paint
         self._key_back = True  # the last key has come back up to the app (or there was none)
         self.pane_results: list[PaneResult] = []  # the newest, for a dashboard mounted after they came
 
@@ -173,15 +174,18 @@ class FlowtuiApp(App[int]):
         await super().on_event(event)
         if back:
             self._key_back = True  # up from the focused widget: the app's bindings have run
-        elif self.collector.due_after_key() and not self._collect_pending:
-            self._collect_pending = True
+        elif not self._watching_paint:
+            self._watching_paint = True
             self._collect_once_painted(KEY_PAINT_LOOKS)
 
     def _collect_once_painted(self, looks: int) -> None:
-        """The full collection a key found due, once the key's change is on the screen, so
-        that it does not delay what the key shows: the key has come back up to the app (or
-        a widget kept it), nothing is left to handle, lay out or paint. Looked at every
-        10 ms, KEY_PAINT_LOOKS times at most."""
+        """The garbage collection a key held back (the young generations, and the full one
+        if it is due), once the key's change is on the screen, so that it does not delay what
+        the key shows: the key has come back up to the app (or a widget kept it), nothing is
+        left to handle, lay out or paint. Looked at every 10 ms, KEY_PAINT_LOOKS times at most."""
+        if not self.screen_stack:  # the app is closing (on_unmount let the collector go)
+            self._watching_paint = False
+            return
         screen = self.screen
         pending = (
             not self._key_back
@@ -189,15 +193,16 @@ class FlowtuiApp(App[int]):
             or screen._layout_required
             or screen._repaint_required
             or screen._dirty_widgets
+            or screen._recompose_required
+            or screen._callbacks  # (what waits for the paint: the key's work goes on after it)
             or not self._message_queue.empty()
             or any(not node._message_queue.empty() for node in screen.walk_children(with_self=True))
         )
         if pending and looks > 1:
             self.set_timer(KEY_PAINT_LOOK, partial(self._collect_once_painted, looks - 1))
             return
-        self._collect_pending = False
-        if self.collector.due_after_key():
-            self.collector.collect()
+        self._watching_paint = False
+        self.collector.key_painted()
 
     def on_unmount(self) -> None:
         self.collector.stop()
@@ -249,7 +254,7 @@ class FlowtuiApp(App[int]):
                 panes = [self.data.pane(spec, window, rooms.get(spec.key)) for spec in self.panes]
                 self._marker = marker
         elif run_panes and status.error is not None and due:
-            panes = [PaneResult(spec, [], [], 0.0, window.describe(), error=status.error) for spec in self.panes]
+            panes = [PaneResult(spec, [], [], 0.0, window_text(window), error=status.error) for spec in self.panes]
         if panes is not None:
             self._panes_window = window
             self._panes_at = self.now()
