@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+from flowtui import copies
 from flowtui.cli.common import add_store_args, load_config, open_store
 from flowtui.config import Config
 from flowtui.formats import LogFormat
@@ -19,7 +21,8 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         description=(
             "Read plain or gzip files of VPC flow-log lines (default v2 format, a custom format given by"
             " --format, or the header line of S3 exports) or of CloudWatch Logs subscription payloads."
-            " A file read before is resumed where it ended; '-' reads standard input."
+            " A file read before is resumed where it ended; '-' reads standard input. A file, or standard input"
+            " of up to 4 MiB, whose content was stored whole from another name before is not read again."
         ),
         epilog=(
             "Exit status: 0 when every file was read; 1 when a file could not be read to its end, or when"
@@ -95,6 +98,33 @@ def _ingest_one(pipeline: Pipeline, path: str, args: argparse.Namespace, log_for
             since = parse_since(args.since) if args.since else None
             target = AwsTarget(args.region, args.profile, args.endpoint_url)
             return S3Export(pipeline, target, since, log_format).ingest(path)
-        return pipeline.ingest_path(path, log_format)
+        return _ingest_local(pipeline, path, log_format)
     except IngestError as exc:
         return IngestStats(errors=1, messages=[str(exc)])
+
+
+def _ingest_local(pipeline: Pipeline, path: str, log_format: LogFormat | None) -> IngestStats:
+    """A file, or standard input, unless the store holds its content already from another name
+    (:mod:`flowtui.copies`); a whole, clean read is remembered by its content."""
+    store = pipeline.store
+    content: copies.Content | None = None
+    if path == "-":
+        content, data = copies.standard_input(sys.stdin.buffer)
+        if content is not None and (held := content.stored_as(store)) is not None:
+            return _copy_of("standard input", held)
+        stats = pipeline._ingest_stream(data, "<stdin>", None, log_format)
+    else:
+        try:
+            content = copies.of_file(path) if os.path.isfile(path) else None
+        except OSError:
+            pass  # unreadable: ingest_path says why
+        if content is not None and (held := content.stored_as(store)) is not None:
+            return _copy_of(path, held)
+        stats = pipeline.ingest_path(path, log_format)
+    if content is not None and not (stats.errors or stats.left_unread or stats.nothing_good()):
+        content.remember(store)
+    return stats
+
+
+def _copy_of(name: str, held: str) -> IngestStats:
+    return IngestStats(files=1, messages=[f"{name}: not read again: the same content was stored from {copies.shown(held)}"])

@@ -1,0 +1,95 @@
+"""Inputs whose content the store holds already, under another name.
+
+A file's checkpoint is kept by its path, so the same file copied elsewhere, or the
+same bytes piped to standard input twice, would be read as new and every flow
+stored again (flow-log lines carry no ids to tell a copy by; payloads and CloudTrail
+records do, and are de-duplicated by them anyway). So an input read to its end
+leaves one more checkpoint, keyed by its content (its size and SHA-256), whose
+position is the source that stored it. An input with that content under another
+name is then not read again. Standard input is told by its content when it ends
+within :data:`STDIN_WHOLE` bytes; a longer one (or a pipe left open) is streamed,
+its batches stored as they come, as before.
+
+Only a whole, clean read counts: an input cut short, damaged, or of which nothing
+fitted the format is not remembered, so running again (with ``--format``) reads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, BinaryIO, Final
+
+from flowtui.ingest import _Prefixed  # the one 'bytes already read, then the rest' stream
+from flowtui.store import Store
+
+PREFIX: Final = "content:"  # the checkpoints' source prefix
+STDIN: Final = "stdin"  # the source standard input is remembered as
+STDIN_WHOLE: Final = 4 << 20  # standard input up to this size is told by its content; beyond, it streams (two batches of lines)
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """An input's content key and the source it is read as (``file:<real path>`` or ``stdin``)."""
+
+    key: str
+    source: str
+    size: int
+
+    def stored_as(self, store: Store) -> str | None:
+        """The other source this content was stored from; None when it is new (or only this source's)."""
+        held = store.checkpoint(self.key)
+        if held is None or (held == self.source and self.source != STDIN):
+            return None  # a file read again under its own name resumes where it ended
+        return held
+
+    def remember(self, store: Store) -> None:
+        """Say this content is stored (after a whole, clean read); the first source to store it stays.
+
+        An empty input is not remembered: there is nothing of it to store twice.
+        """
+        if self.size and store.checkpoint(self.key) is None:
+            store.set_checkpoint(self.key, self.source)
+
+
+def of_file(path: str | os.PathLike[str]) -> Content:
+    """A file's content key (it is read once for it: cheap beside parsing its lines)."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return Content(_key(size, digest.hexdigest()), f"file:{os.path.realpath(path)}", size)
+
+
+def standard_input(stream: BinaryIO, limit: int = STDIN_WHOLE) -> tuple[Content | None, IO[bytes]]:
+    """Standard input's content key, when it ends within ``limit`` bytes, and a stream of all of it.
+
+    The key must be known before anything is stored, and standard input can be read only
+    once: up to ``limit`` bytes are read first. A longer input (or a pipe that stays open)
+    is streamed on as before, its batches stored as they come, with no key (None).
+    """
+    head = bytearray()
+    while len(head) < limit and (chunk := stream.read(min(_CHUNK, limit - len(head)))):
+        head += chunk
+    rest = stream.read(1) if len(head) >= limit else b""
+    if not rest:
+        digest = hashlib.sha256(head).hexdigest()
+        return Content(_key(len(head), digest), STDIN, len(head)), io.BytesIO(bytes(head))
+    return None, io.BufferedReader(_Prefixed(bytes(head) + rest, stream), _CHUNK)  # type: ignore[arg-type,type-var]
+
+
+def shown(source: str) -> str:
+    """A remembered source as the user named it: a file's path, or standard input."""
+    if source.startswith("file:"):
+        return str(Path(source[len("file:") :]))
+    return "standard input" if source == STDIN else source
+
+
+def _key(size: int, digest: str) -> str:
+    return f"{PREFIX}{size}:{digest}"

@@ -1,0 +1,118 @@
+"""The same content under another name (a copied file, standard input given twice) is stored once.
+
+A file's checkpoint is kept by its path, and flow-log lines carry no ids to tell a copy by, so
+`flowtui ingest` remembers what it read whole by its content (size and SHA-256) and reads no
+copy of it again, saying so. What was not read whole and clean is not remembered.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+from flowtui import copies
+from flowtui.store import Store
+from tests.test_ingest import LINE_A, LINE_B, LINE_BAD
+
+ROOT = Path(__file__).resolve().parents[1]
+LINES = f"{LINE_A}\n{LINE_B}\n{LINE_BAD}\n"
+
+
+def ingest(db: Path, *paths: str, stdin: str | None = None, fmt: str | None = None) -> tuple[int, str, str]:
+    args = ["ingest", "--db", str(db), *(["--format", fmt] if fmt else []), *paths]
+    done = subprocess.run(
+        [sys.executable, "-m", "flowtui", *args], cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=60, check=False
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def counts(db: Path) -> tuple[int, int]:
+    """Flows and dead letters in the store."""
+    with Store(db, readonly=True) as store:
+        return store.flow_count(), store.dead_letter_count()
+
+
+def test_a_copy_at_another_path_is_not_stored_again(tmp_path: Path) -> None:
+    db = tmp_path / "f.db"
+    first, copy = tmp_path / "a.log", tmp_path / "copy-of-a.log"
+    first.write_text(LINES)
+    copy.write_text(LINES)
+    assert ingest(db, str(first)) == (0, "1 file: 2 flows stored, 1 rejected to dead letters\n", "flowtui: `flowtui dead-letters` lists the rejected lines; `flowtui dead-letters --retry` parses them again\n")
+    assert ingest(db, str(copy)) == (
+        0,
+        "1 file: 0 flows stored, 0 rejected to dead letters\n",
+        f"flowtui: {copy}: not read again: the same content was stored from {first}\n",
+    )
+    assert counts(db) == (2, 1)
+    # The file itself, read again, resumes as before (nothing new in it).
+    assert ingest(db, str(first))[1] == "1 file: 0 flows stored, 3 lines read before, 0 rejected to dead letters\n"
+    assert counts(db) == (2, 1)
+
+
+def test_copies_named_in_one_run_and_gzip_copies(tmp_path: Path) -> None:
+    db = tmp_path / "f.db"
+    for name in ("x.log.gz", "y.log.gz"):
+        (tmp_path / name).write_bytes(gzip.compress(LINES.encode(), mtime=0))
+    code, out, err = ingest(db, str(tmp_path / "x.log.gz"), str(tmp_path / "y.log.gz"))
+    assert (code, out) == (0, "2 files: 2 flows stored, 1 rejected to dead letters\n")
+    assert f"flowtui: {tmp_path / 'y.log.gz'}: not read again: the same content was stored from {tmp_path / 'x.log.gz'}\n" in err
+    assert counts(db) == (2, 1)
+
+
+def test_standard_input_given_twice_is_stored_once(tmp_path: Path) -> None:
+    db = tmp_path / "f.db"
+    assert ingest(db, "-", stdin=LINES)[:2] == (0, "1 file: 2 flows stored, 1 rejected to dead letters\n")
+    assert ingest(db, "-", stdin=LINES) == (
+        0,
+        "1 file: 0 flows stored, 0 rejected to dead letters\n",
+        "flowtui: standard input: not read again: the same content was stored from standard input\n",
+    )
+    same = tmp_path / "saved.log"
+    same.write_text(LINES)
+    assert ingest(db, str(same))[2] == f"flowtui: {same}: not read again: the same content was stored from standard input\n"
+    assert counts(db) == (2, 1)
+
+
+def test_other_content_is_read_even_when_it_begins_alike(tmp_path: Path) -> None:
+    db = tmp_path / "f.db"
+    (tmp_path / "a.log").write_text(f"{LINE_A}\n")
+    (tmp_path / "b.log").write_text(f"{LINE_A}\n{LINE_B}\n")  # a grown copy: only its new line is new content
+    assert ingest(db, str(tmp_path / "a.log"))[:2] == (0, "1 file: 1 flow stored, 0 rejected to dead letters\n")
+    assert ingest(db, str(tmp_path / "b.log"))[:2] == (0, "1 file: 2 flows stored, 0 rejected to dead letters\n")
+    assert ingest(db, "-", stdin=f"{LINE_B}\n")[:2] == (0, "1 file: 1 flow stored, 0 rejected to dead letters\n")
+    assert counts(db) == (4, 0)  # lines carry no ids: the same line in other content is another flow
+
+
+def test_an_input_not_read_whole_and_clean_is_not_remembered(tmp_path: Path) -> None:
+    """Nothing of it fitted the format (left unread), or it was cut short: its copy is read."""
+    db = tmp_path / "f.db"
+    custom = "${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action}"
+    lines = "10.0.0.5 198.51.100.7 443 50000 6 10 8400 1700000000 1700000060 ACCEPT\n"
+    (tmp_path / "c.log").write_text(lines)
+    (tmp_path / "d.log").write_text(lines)
+    code, out, _ = ingest(db, str(tmp_path / "c.log"))  # the format not given: nothing stored
+    assert (code, out) == (1, "1 file: 0 flows stored, 1 line rejected and left unread\n")
+    assert ingest(db, str(tmp_path / "d.log"), fmt=custom)[:2] == (0, "1 file: 1 flow stored, 0 rejected to dead letters\n")
+    whole = gzip.compress(LINES.encode(), mtime=0)
+    (tmp_path / "cut.log.gz").write_bytes(whole[:-12])  # its end (CRC and size) missing
+    (tmp_path / "whole.log.gz").write_bytes(whole)
+    assert ingest(db, str(tmp_path / "cut.log.gz"))[0] == 1
+    stored = counts(db)[0]
+    assert ingest(db, str(tmp_path / "whole.log.gz"))[0] == 0  # another content, read as new
+    assert counts(db)[0] == stored + 2
+    (tmp_path / "cut-again.log.gz").write_bytes(whole[:-12])
+    code, _, err = ingest(db, str(tmp_path / "cut-again.log.gz"))
+    assert code == 1 and "not read again" not in err  # the cut one was not remembered: read (and reported) again
+
+
+def test_standard_input_longer_than_the_bound_streams_on_without_a_key() -> None:
+    """Beyond STDIN_WHOLE it is streamed, batches stored as they come (a pipe may stay open)."""
+    data = LINES.encode()
+    content, stream = copies.standard_input(io.BytesIO(data), limit=len(data))
+    assert content is not None and content.size == len(data) and stream.read() == data  # ends within: a key
+    content, stream = copies.standard_input(io.BytesIO(data), limit=10)
+    assert content is None and stream.read() == data  # every byte, the first 10 read before the rest
+    assert copies.STDIN_WHOLE == 4 << 20
