@@ -214,7 +214,9 @@ class DashboardScreen(Screen[None]):
     # --- query bar -------------------------------------------------------------------
     @on(QueryBar.Left)
     def _left_bar(self) -> None:
-        self.query_one(FlowTable).focus()
+        # Now, not at the app's next turn (``focus()``): the screen would paint the bar's
+        # change alone first, and the table's, the panes' and the footer's a frame or two later.
+        self.set_focus(self.query_one(FlowTable))
 
     def set_window_label(self, label: Text) -> None:
         self.query_bar.set_window_label(label)
