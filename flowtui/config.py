@@ -106,7 +106,7 @@ SECTIONS: dict[str, frozenset[str] | None] = {
         "profile", "refresh_interval", "endpoint_url", "accounts", "cache_size",
     )),
     "threat": frozenset(("cache_dir", "max_size", "timeout", "reload_interval", "lists")),
-    "ui": frozenset(("theme", "refresh", "window", "keys")),
+    "ui": frozenset(("theme", "refresh", "window", "keys", "timezone")),
     "panes": _PANE_KEYS,
     "alerts": None,
     "notifiers": None,

@@ -90,6 +90,10 @@ def _ui(config: Config) -> None:
     if isinstance(refresh, bool) or refresh <= 0:
         raise ConfigError(f"{where} refresh must be a number of seconds above 0, not {refresh!r}")
     ui = config.section("ui")
+    if "timezone" in ui:  # before the window: its typed times are read in that zone
+        from flowtui.ui.formatting import time_zone_setting
+
+        time_zone_setting(ui["timezone"], where)
     if "window" in ui or "keys" in ui:  # these two are read by the dashboard's own code (Textual)
         from flowtui.ui.settings import UiSettings
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from flowtui.errors import UsageError
@@ -125,14 +126,16 @@ class TimeWindow:
     def with_since(self, seconds: int) -> TimeWindow:
         return replace(self, start=None, end=None, since=int(seconds))
 
-    def describe(self) -> str:
-        """A short label for status bars: 'last 15m', 'all time', '2026-11-27 10:00 → 11:00'."""
+    def describe(self, show: Callable[[int], str] | None = None) -> str:
+        """A short label for status bars: 'last 15m', 'all time', '2026-11-27 10:00 → 11:00';
+        ``show`` writes a time (UTC by default; the dashboard's in the zone it shows)."""
         if self.since is not None:
             return f"last {format_duration(self.since)}"
         if self.start is None and self.end is None:
             return "all time"
-        a = _fmt(self.start) if self.start is not None else "…"
-        b = _fmt(self.end) if self.end is not None else "now"
+        show = show or _fmt
+        a = show(self.start) if self.start is not None else "…"
+        b = show(self.end) if self.end is not None else "now"
         return f"{a} → {b}"
 
 

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
+
+from flowtui.errors import ConfigError
+from flowtui.query.window import TimeWindow, parse_time
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -113,21 +117,77 @@ def human_duration(seconds: float | None) -> str:
     return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
 
 
-TIME_ZONE = "UTC"  # the one zone every time on screen is in; the header and the status bar say it
+# --- the zone of every time on screen ---------------------------------------------------------
+# One place decides it: [ui] timezone, "UTC" (the default: the CLI prints UTC with a Z, and
+# flow logs, CloudTrail and the AWS console are compared in UTC) or "local" (the machine's
+# zone, as TZ says). Every time the dashboard shows goes through format_time, every window
+# label through window_text, every typed time through read_time; the header says zone_name().
+TIME_ZONES = ("UTC", "local")
+_local = False
+
+
+def use_time_zone(name: str) -> None:
+    """Show (and read) times on screen in ``name``, one of TIME_ZONES (checked by time_zone_setting)."""
+    global _local
+    _local = name == "local"
+
+
+def time_zone_setting(value: object, where: str = "[ui]") -> str:
+    """``[ui] timezone`` checked: one of TIME_ZONES, else a ConfigError of one sentence naming them."""
+    if value not in TIME_ZONES:
+        allowed = " or ".join(f'"{z}"' for z in TIME_ZONES)
+        raise ConfigError(f"{where} timezone must be {allowed}, not {value!r}")
+    return str(value)
+
+
+def zone_name(at: float | None = None) -> str:
+    """What the header calls the zone times are shown in: 'UTC', or the local zone's
+    abbreviation at ``at`` (now: 'CET', 'IST'), its offset where it has none of letters
+    ('UTC+03:00' for Europe/Istanbul, whose abbreviation is '+03')."""
+    if not _local:
+        return "UTC"
+    moment = _dt.datetime.fromtimestamp(time.time() if at is None else at).astimezone()
+    name = moment.tzname() or ""
+    if name.isalpha():
+        return name
+    offset = int((moment.utcoffset() or _dt.timedelta()).total_seconds()) // 60
+    sign = "-" if offset < 0 else "+"
+    return f"UTC{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
 
 
 def format_time(ts: float | None, *, with_date: bool = False) -> str:
-    """Unix seconds as UTC wall-clock time, the zone of every time the dashboard shows or reads.
-
-    Not local time: the window dialog reads typed times as UTC and the window
-    label shows them so, the CLI prints UTC with a Z, and flow logs, CloudTrail
-    and the AWS console are compared in UTC; rows in local time beside them
-    read as another hour.
-    """
+    """Unix seconds as wall-clock time in the zone on screen (UTC unless [ui] timezone says
+    local): the zone of every time the dashboard shows or reads, so rows, window labels and
+    typed windows agree (rows in local time beside a window read in UTC read as another hour)."""
     if ts is None:
         return ""
-    moment = _dt.datetime.fromtimestamp(ts, _dt.UTC)
+    moment = _dt.datetime.fromtimestamp(ts) if _local else _dt.datetime.fromtimestamp(ts, _dt.UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+
+
+def window_text(window: TimeWindow) -> str:
+    """A window's label in the zone on screen: 'last 15m', 'all time', '2026-11-27 10:00:00 → …'."""
+    return window.describe(lambda t: format_time(t, with_date=True))
+
+
+_ZONED = re.compile(r".*[T ]\d{2}.*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)")  # ISO 8601 naming its zone, after the hour
+
+
+def read_time(text: str, flag: str = "time", *, local: bool | None = None) -> tuple[int, int]:
+    """A typed time as the (first, last) second it stands for, read in the zone on screen
+    (``local``: in that zone instead) unless it names its own (a Z or an offset) or is unix
+    seconds: a window typed as it is shown ('10:00 to 11:00' under timezone = "local" is
+    local 10:00)."""
+    first, last = parse_time(text, flag)  # no zone: UTC
+    t = text.strip()
+    if not (_local if local is None else local) or _ZONED.fullmatch(t) or t.replace(".", "", 1).isdigit():
+        return first, last
+    return _from_local_wall(first), _from_local_wall(last + 1) - 1
+
+
+def _from_local_wall(utc_read: int) -> int:
+    """The instant whose local wall-clock time is what ``utc_read`` is in UTC (DST as the zone has it)."""
+    return int(time.mktime((*time.gmtime(utc_read)[:8], -1)))
 
 
 METRIC_FORMAT: dict[str, Callable[[Any], str]] = {

@@ -10,7 +10,7 @@ from rich.text import Text
 from flowtui.config import Config
 from flowtui.errors import ConfigError, FlowtuiError
 from flowtui.query.window import TimeWindow
-from flowtui.ui.formatting import TIME_ZONE
+from flowtui.ui.formatting import time_zone_setting, window_text, zone_name
 from flowtui.ui.widgets.status_bar import Feed
 
 Colours = Mapping[str, str] | None
@@ -27,6 +27,7 @@ class UiSettings:
     refresh: float = DEFAULT_INTERVAL
     window: TimeWindow = DEFAULT_WINDOW
     keys: dict[str, str] | None = None
+    timezone: str = "UTC"  # of every time on screen: "UTC" or "local" (formatting.use_time_zone)
 
     @classmethod
     def from_config(cls, config: Config) -> UiSettings:
@@ -37,15 +38,16 @@ class UiSettings:
         refresh = config.get("ui", "refresh", DEFAULT_INTERVAL, (int, float))
         if refresh <= 0:
             raise ConfigError(f"{config.path or 'config'}: [ui] refresh must be more than 0 seconds")
-        window_text = config.get("ui", "window", None, str)
-        try:
-            window = parse_window(window_text) if window_text else DEFAULT_WINDOW
+        timezone = time_zone_setting(config.get("ui", "timezone", "UTC"), f"{config.path or 'config'}: [ui]")
+        typed = config.get("ui", "window", None, str)
+        try:  # a window's times are read in the zone the screen shows
+            window = parse_window(typed, local=timezone == "local") if typed else DEFAULT_WINDOW
         except FlowtuiError as exc:
             raise ConfigError(f"{config.path or 'config'}: [ui] window: {exc}") from None
         keys = ui.get("keys", {})
         if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
             raise ConfigError(f"{config.path or 'config'}: [ui.keys] maps binding ids to keys, e.g. \"app.quit\" = \"ctrl+q\"")
-        return cls(theme, float(refresh), window, dict(keys))
+        return cls(theme, float(refresh), window, dict(keys), timezone)
 
 
 def window_label(
@@ -68,5 +70,5 @@ def window_label(
             colour = (colours or {}).get("warning", "yellow") if feed.reading else (colours or {}).get("error", "red")
             failing = f"⚠ {feed.failing} of {total} source{'s' if total != 1 else ''} failing "
             text.append(failing, style=f"bold {colour}")
-    text.append(f"{window.describe()} {TIME_ZONE}")  # the header is never cut: the zone of every time shown
+    text.append(f"{window_text(window)} {zone_name()}")  # the header is never cut: the zone of every time shown
     return text

@@ -29,6 +29,7 @@ from flowtui.ui.formatting import (
     human_bytes,
     human_count,
     safe_text,
+    window_text,
 )
 from flowtui.ui.screens.trail_event import TrailEventScreen
 from flowtui.ui.terms import quote
@@ -212,7 +213,7 @@ class AddressScreen(Screen[None]):
             threat_text,
         )
         if not info.seen:
-            grid.add_row("", Text(f"no flows in {self.window.describe()}", style="bold"), "", "")
+            grid.add_row("", Text(f"no flows in {window_text(self.window)}", style="bold"), "", "")
         return grid
 
     def _fill_peers(self, info: AddressInfo) -> None:
@@ -249,7 +250,7 @@ class AddressScreen(Screen[None]):
         self.calls = calls
         box = self.query_one("#address-calls-box")
         box.display = bool(calls)
-        box.border_subtitle = Text(f"{len(calls)} in {self.window.describe()}") if calls else ""
+        box.border_subtitle = Text(f"{len(calls)} in {window_text(self.window)}") if calls else ""
         table = self.query_one("#address-calls", FlowTable)
         dated = needs_date(self.window, self.app.now())  # type: ignore[attr-defined]
         reject = self.app.theme_variables.get("reject", "red")

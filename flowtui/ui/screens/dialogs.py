@@ -16,8 +16,8 @@ from textual.widgets import Button, Input, Label, OptionList, RadioButton, Radio
 from textual.widgets.option_list import Option
 
 from flowtui.errors import FlowtuiError
-from flowtui.query.window import TimeWindow, format_duration, parse_duration, parse_time
-from flowtui.ui.formatting import clean
+from flowtui.query.window import TimeWindow, format_duration, parse_duration
+from flowtui.ui.formatting import clean, read_time, zone_name
 
 WINDOW_PRESETS: tuple[tuple[str, int], ...] = (("5m", 300), ("15m", 900), ("1h", 3600), ("6h", 21600), ("24h", 86400))
 
@@ -175,16 +175,17 @@ class SavedQueriesScreen(_Dialog):
         self.query_one(".dialog-empty").display = not self.saved
 
 
-def parse_window(text: str) -> TimeWindow:
-    """'15m' (the last 15 minutes), 'all', or 'FROM to TO' / 'FROM..TO' (unix seconds or ISO 8601)."""
+def parse_window(text: str, *, local: bool | None = None) -> TimeWindow:
+    """'15m' (the last 15 minutes), 'all', or 'FROM to TO' / 'FROM..TO' (unix seconds or ISO 8601,
+    read in the zone on screen; ``local``: in that zone, for a config read before it is in force)."""
     t = text.strip()
     if t.lower() in ("all", "all time"):
         return TimeWindow.all()
     for sep in (" to ", "..", " → "):
         if sep in t:
             a, b = (p.strip() for p in t.split(sep, 1))
-            start = parse_time(a, "from")[0]
-            end = parse_time(b, "to")[1] + 1 if b.lower() != "now" else None
+            start = read_time(a, "from", local=local)[0]
+            end = read_time(b, "to", local=local)[1] + 1 if b.lower() != "now" else None
             if end is not None and end <= start:
                 raise FlowtuiError(f"{b} is not after {a}")
             return TimeWindow(start, end)
@@ -204,7 +205,7 @@ class WindowScreen(_Dialog):
             with Horizontal(classes="dialog-buttons"):
                 for label, seconds in WINDOW_PRESETS:
                     yield Button(label, id=f"window-{label}", variant="primary" if self.current.since == seconds else "default")
-            yield Label("or type: 30m · 2026-11-27T10:00 to 2026-11-27T11:00 (UTC) · all")
+            yield Label(f"or type: 30m · 2026-11-27T10:00 to 2026-11-27T11:00 ({zone_name()}) · all")
             value = format_duration(self.current.since) if self.current.since else ""
             yield Input(value, id="window-input")
             yield Static("", classes="dialog-error")

@@ -25,7 +25,7 @@ from flowtui.query.window import TimeWindow
 from flowtui.ui.columns import cut_in_middle, is_ip, is_numeric, needs_date, order_columns, plan_columns, widest
 from flowtui.ui.data import PAGE_SIZE, Page
 from flowtui.ui.export import default_export_path, export_columns, write_export
-from flowtui.ui.formatting import SortableText, clean, fit, format_time, format_value
+from flowtui.ui.formatting import SortableText, clean, fit, format_time, format_value, window_text
 from flowtui.ui.screens.dialogs import ExportRequest, ExportScreen
 from flowtui.ui.screens.trail_event import TrailEventScreen
 from flowtui.ui.trail_data import is_address, is_trail_query
@@ -269,14 +269,14 @@ class ResultsScreen(Screen[None]):
             return
         noun = "CloudTrail events" if is_trail_query(page.query) else "flows"
         if page.total == 0:
-            line.append(f"No {noun} match in {self.window.describe()}", style="bold")
+            line.append(f"No {noun} match in {window_text(self.window)}", style="bold")
             box.update(line)
             return
         first = page.offset + 1
         last = page.offset + len(page.rows)
         pages = (page.total + PAGE_SIZE - 1) // PAGE_SIZE
         line.append(f"{page.total:,} {noun}", style="bold")
-        line.append(f" · {self.window.describe()}")
+        line.append(f" · {window_text(self.window)}")
         line.append(f" · rows {first:,}–{last:,} (page {page.offset // PAGE_SIZE + 1} of {pages})")
         line.append(f" · sorted by {self.order[0]} {'↓' if self.order[1] else '↑'}", style="dim")
         if loading:
@@ -384,7 +384,7 @@ class ResultsScreen(Screen[None]):
             self.notify("The results are still loading", markup=False, timeout=3)
             return
         taken_at = self.taken_at if self.taken_at is not None else self.app.now()  # type: ignore[attr-defined]
-        what = f"{snapshot.total:,} flows · {self.window.describe()} · snapshot {format_time(taken_at)}"
+        what = f"{snapshot.total:,} flows · {window_text(self.window)} · snapshot {format_time(taken_at)}"
 
         def chosen(request: object) -> None:
             if isinstance(request, ExportRequest):

@@ -12,7 +12,7 @@ from flowtui.sources.spec import is_part_row
 from flowtui.ui.alert_data import AlertState
 from flowtui.ui.alert_watch import alert_watch
 from flowtui.ui.data import SourceState, StatusInfo
-from flowtui.ui.formatting import TIME_ZONE, clean, format_time, human_bytes, human_duration, human_rate
+from flowtui.ui.formatting import clean, format_time, human_bytes, human_duration, human_rate, window_text, zone_name
 from flowtui.ui.frames import paint_with_the_key
 
 STALE_AFTER = 30.0  # seconds without a status update before a source looks dead
@@ -150,8 +150,8 @@ class StatusBar(Static):
         shown = getattr(self.screen, "shown_window", None)
         window = shown if shown is not None else getattr(app, "window", None)
         if window is not None:
-            line.append(window.describe() + " ")
-        line.append(TIME_ZONE)  # said once, here: every time on screen is in it (formatting.format_time)
+            line.append(window_text(window) + " ")
+        line.append(zone_name())  # said once, here: every time on screen is in it (formatting.format_time)
         line.append(" │ ", style="dim")
         if shown is not None:
             taken = getattr(self.screen, "taken_at", None)
