@@ -7,6 +7,7 @@ footer showed '^p Commands' alone, though Enter, Tab, ↑/↓, Escape and ctrl+t
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def shown_keys(screen: Screen[Any]) -> list[str]:
     """The footer's keys on screen, left to right; each is whole inside the footer, none over another."""
     keys = sorted((k for k in screen.query(FooterKey) if k.display), key=lambda k: k.region.x)
     footer = screen.query_one("KeyFooter")
-    for key, after in zip(keys, keys[1:]):
+    for key, after in pairwise(keys):
         assert key.region.right <= after.region.x, (key.key, after.key)
     for key in keys:
         assert footer.region.x <= key.region.x and key.region.right <= footer.region.right, key.key
