@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -97,3 +98,35 @@ def test_setup_errors_are_one_sentence(moto_server: str, capsys: pytest.CaptureF
     assert code == 1
     err = capsys.readouterr().err
     assert err.strip() == "flowtui: AWS profile 'nope-not-here' is not in your AWS config files"
+
+
+def test_the_done_hint_repeats_every_connection_flag_and_reads_the_stream(
+    moto_server: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Copied without --endpoint-url (or --profile) the hint would read real AWS, or another account."""
+    config = tmp_path / "aws-config"
+    config.write_text(
+        "[profile qa]\naws_access_key_id = testing\naws_secret_access_key = testing\nregion = us-east-1\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    argv = ["--profile", "qa", "--apply"]
+    assert setup(moto_server, *argv) == 0
+    out = capsys.readouterr().out
+    hint = f"flowtui tail --stream flows --region us-east-1 --profile qa --endpoint-url {moto_server}"
+    assert out.splitlines()[-1] == f"Done. Read it with: {hint}"
+    assert "created Kinesis stream flows (1 shard)" in out.splitlines()
+
+    logs = boto3.client("logs", endpoint_url=moto_server, region_name=REGION)
+    logs.create_log_stream(logGroupName=GROUP, logStreamName="eni-0a1b2c3d4e5f60718-all")
+    logs.put_log_events(
+        logGroupName=GROUP,
+        logStreamName="eni-0a1b2c3d4e5f60718-all",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": flow_line(i)} for i in range(3)],
+    )
+    # The hint as a user pastes it, made headless: it reads the stream setup made.
+    command = shlex.split(hint)[1:] + ["--db", str(tmp_path / "f.db"), "--no-ui", "--until-caught-up"]
+    assert main(command) == 0
+    assert "kinesis:flows: 3 flows stored" in capsys.readouterr().out

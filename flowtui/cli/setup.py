@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from flowtui.errors import UsageError
 from flowtui.sources.provision import Provisioner
@@ -44,5 +45,16 @@ def run(args: argparse.Namespace) -> int:
         print("Dry run: nothing was changed. Run again with --apply to create what is missing.")
         return 0
     provisioner.apply(plan)
-    print(f"Done. Read it with: flowtui tail --stream {plan.stream} --region {plan.region}")
+    print(f"Done. Read it with: {tail_command(plan.stream, plan.region, args)}")
     return 0
+
+
+def tail_command(stream: str, region: str, args: argparse.Namespace) -> str:
+    """The ``flowtui tail`` that reads what setup made, with every connection flag setup was given:
+    copied without ``--endpoint-url`` or ``--profile`` it would read another account's stream, or
+    real AWS instead of a local stack. The region is always said (it may have come from the profile)."""
+    words = ["flowtui", "tail", "--stream", stream, "--region", region]
+    for flag, value in (("--profile", args.profile), ("--endpoint-url", args.endpoint_url)):
+        if value:
+            words += [flag, value]
+    return shlex.join(words)

@@ -19,6 +19,7 @@ from flowtui.errors import SourceError
 from flowtui.sources import aws
 from flowtui.sources.aws import classify, describe, user_error
 from flowtui.sources.spec import AwsTarget
+from flowtui.words import counted
 
 SUBSCRIPTION_RETRY_S = 90.0  # a new role takes a while to be usable by CloudWatch Logs
 PERMISSIONS = (
@@ -104,8 +105,7 @@ class Plan:
             "",
             f"1. Log group {self.log_group} [{state('log_group')}]",
             (
-                f"2. Kinesis stream {self.stream}, {self.shards} shard{'s' if self.shards != 1 else ''}"
-                f" [{state('stream')}]"
+                f"2. Kinesis stream {self.stream}, {counted(self.shards, 'shard')} [{state('stream')}]"
             ),
             f"   {self.stream_arn}",
             f"3. IAM role {self.role_name} [{state('role')}]",
@@ -214,7 +214,7 @@ class Provisioner:
             if classify(exc) != aws.NOT_FOUND:
                 raise
             kinesis.create_stream(StreamName=plan.stream, ShardCount=plan.shards)
-            self.log(f"created Kinesis stream {plan.stream} ({plan.shards} shards)")
+            self.log(f"created Kinesis stream {plan.stream} ({counted(plan.shards, 'shard')})")
         _wait_active(kinesis, plan.stream)
         trust = json.dumps(plan.trust_policy)
         try:
