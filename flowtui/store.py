@@ -18,7 +18,8 @@ import os
 import sqlite3
 import struct
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from hashlib import blake2b
@@ -207,6 +208,7 @@ class Store:
         self.readonly = readonly
         self.immutable = False  # read without locks: see _connect_readonly
         self._identity: tuple[int, int, int] | None = None  # the file an immutable connection reads: see refresh
+        self.generation = 0  # how many times refresh opened the store again (what was read before may be stale)
         self._timeout = timeout
         # Called with each connection :meth:`refresh` opens anew (query functions are registered again).
         self.on_connect: list[Callable[[sqlite3.Connection], None]] = []
@@ -321,9 +323,46 @@ class Store:
             raise StoreError(f"cannot open store {self.path} again: {exc}") from None
         self.conn.close()
         self.conn, self.db = conn, sqlite_utils.Database(conn)
-        self._schema_version = -1  # sync reads the columns and the version again
+        self._forget_interned()  # the writer may have emptied and refilled it (a demo store): ids are read anew
+        self.generation += 1
         for hook in self.on_connect:
             hook(conn)
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """One read, in one snapshot, re-checked against a writer: every read outside a write goes through here.
+
+        A store read without locks is opened again first if a writer has touched its file
+        (:meth:`refresh`), and judged at the end (:meth:`check_unchanged`): rows read while
+        the file changed may mix both versions. Inside a transaction already open (a write,
+        or the read around this one) it adds nothing: that one is judged.
+        """
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        self.refresh()
+        conn = self.conn
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        except sqlite3.DatabaseError:
+            self.check_unchanged()  # "malformed" from pages of two versions: say so
+            raise
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+        self.check_unchanged()
+
+    def _forget_interned(self) -> None:
+        """Drop every id → value read so far; sync reads them (and the columns) again."""
+        self._strings = _Interned(self._new_string)
+        self._string_values = {}
+        self._profiles = {}
+        self._origins = {}
+        self._origin_rows = {}
+        self._max = dict.fromkeys(self._max, 0)
+        self._forget_addresses()
+        self._schema_version = -1
 
     def check_unchanged(self) -> None:
         """After a read without locks: raise if the file changed under it (its rows may mix both versions)."""

@@ -36,9 +36,17 @@ class Lookups:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._lookups: dict[tuple[str, str, tuple[Any, ...]], _Lookup] = {}
+        self._generation = store.generation
+
+    def _same_connection(self) -> None:
+        """A store opened again (a reader without locks, after a writer) has none of the temp tables."""
+        if self._generation != self.store.generation:
+            self._generation = self.store.generation
+            self._lookups.clear()
 
     def render(self, cond: Cond) -> tuple[str, tuple[Any, ...]]:
         """SQL and parameters of a condition tree, its lookups answered from the kept id sets."""
+        self._same_connection()
         return render(self._swap(cond))
 
     def _swap(self, cond: Cond) -> Cond:
@@ -60,6 +68,7 @@ class Lookups:
 
     def refresh(self) -> None:
         """Add the ids of interned rows that appeared since the last look."""
+        self._same_connection()
         for lookup in self._lookups.values():
             self._top_up(lookup)
 

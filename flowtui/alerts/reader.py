@@ -41,9 +41,15 @@ class RuleReader:
         self._params: tuple[Any, ...] = ()
         self._decoders: list[Decode] = []
         self._keys: dict[tuple[Any, ...], GroupKey] = {}
+        self._generation = store.generation
         functions.register(store.conn, store)
 
     def _plan(self) -> None:
+        """The rule's SQL for the store's columns; called inside a read (after the store's re-check)."""
+        if self._generation != self.store.generation:  # opened again: a new connection, ids read anew
+            self._generation = self.store.generation
+            functions.register(self.store.conn, self.store)
+            self._columns = None
         columns = tuple(c for c in schema.RECORD_COLUMNS if self.store.has_column(c))
         if columns == self._columns:
             return
@@ -100,24 +106,25 @@ class RuleReader:
 
     def between(self, first_id: int, last_id: int) -> list[FlowRow]:
         """The rule's matching flows among ids ``first_id``..``last_id`` (the rows just written)."""
-        self._plan()
-        if self.lookups is not None:
-            self.lookups.refresh()
-        sql = f"SELECT {self._select} FROM flows f WHERE f.id BETWEEN ? AND ? AND ({self._where})"
-        return self._rows(sql, (first_id, last_id, *self._params))
+        sql = "SELECT {select} FROM flows f WHERE f.id BETWEEN ? AND ? AND ({where})"
+        return self._read(sql, (first_id, last_id))
 
     def in_window(self, start: int, end: int, max_id: int | None = None) -> list[FlowRow]:
         """The rule's matching flows with ``start <= f.start < end`` (and id <= ``max_id``)."""
-        self._plan()
-        if self.lookups is not None:
-            self.lookups.refresh()
-        sql = f'SELECT {self._select} FROM flows f WHERE f."start" >= ? AND f."start" < ?'
+        sql = 'SELECT {select} FROM flows f WHERE f."start" >= ? AND f."start" < ?'
         params: tuple[Any, ...] = (start, end)
         if max_id is not None:
             sql += " AND f.id <= ?"
             params += (max_id,)
-        sql += f" AND ({self._where})"
-        return self._rows(sql, (*params, *self._params))
+        return self._read(sql + " AND ({where})", params)
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[FlowRow]:
+        """``sql`` (its ``{select}`` and ``{where}`` filled in) in one read, which the store re-checks first."""
+        with self.store.reading():
+            self._plan()
+            if self.lookups is not None:
+                self.lookups.refresh()
+            return self._rows(sql.format(select=self._select, where=self._where), (*params, *self._params))
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> list[FlowRow]:
         rule = self.rule

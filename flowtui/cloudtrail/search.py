@@ -83,7 +83,9 @@ class TrailSearch:
         self.engine = engine or QueryEngine(store, timeout=timeout)  # its functions and its time limit
 
     def available(self) -> bool:
-        return table.exists(self.store.conn)
+        """Whether the store holds CloudTrail events yet (a writer may add the table later)."""
+        with self.store.reading() as conn:
+            return table.exists(conn)
 
     def _where(self, query: str, window: TimeWindow | None, now: float | None = None) -> tuple[str, list[Any]]:
         return plan.where(compile_trail(query), "f.time", *(window or TimeWindow()).bounds(now))
@@ -111,28 +113,28 @@ class TrailSearch:
         wanted = check_fields(list(names)) if names is not None else [f.name for f in fields.FIELDS]
         order_sql = _order(order)
         where, params = self._where(query, window)  # a bad query is an error even with no table
-        if not self.available():
-            return
         sql = f"SELECT f.* FROM cloudtrail f WHERE {where} ORDER BY {order_sql} LIMIT ? OFFSET ?"
         with self.engine._session() as restart:
+            if not self.available():
+                return
             cur = self.store.conn.execute(sql, [*params, limit if limit else -1, max(0, offset)])
             columns = [d[0] for d in cur.description]
             yield from stream(cur, restart, lambda r: decode(dict(zip(columns, r)), wanted, with_id))
 
     def count(self, query: str, window: TimeWindow | None = None) -> int:
         where, params = self._where(query, window)
-        if not self.available():
-            return 0
         with self.engine._session():
+            if not self.available():
+                return 0
             return int(self.store.conn.execute(f"SELECT count(*) FROM cloudtrail f WHERE {where}", params).fetchone()[0])
 
     def from_address(self, ip: str, window: TimeWindow | None = None, limit: int = 200) -> list[Row]:
         """The calls made from ``ip`` in ``window``, newest first (the address page's section)."""
-        if not self.available():
-            return []
         conds, params = plan.bounds("f.time", *(window or TimeWindow()).bounds())
         sql = f"SELECT * FROM cloudtrail f WHERE {' AND '.join([*conds, 'f.source_ip = ?'])} ORDER BY time DESC, id DESC LIMIT ?"
         with self.engine._session():  # the same time limit as every other search
+            if not self.available():
+                return []
             cur = self.store.conn.execute(sql, [*params, ip, limit])
             columns = [d[0] for d in cur.description]
             rows = cur.fetchall()
@@ -140,13 +142,14 @@ class TrailSearch:
 
     def event(self, event_id: str) -> Row | None:
         """One event with every field and its whole record (``record``, a dict), or None."""
-        if not self.available():
-            return None
-        cur = self.store.conn.execute("SELECT * FROM cloudtrail WHERE event_id = ?", (event_id,))
-        row = cur.fetchone()
-        if row is None:
-            return None
-        raw = dict(zip([d[0] for d in cur.description], row))
+        with self.engine._session():
+            if not self.available():
+                return None
+            cur = self.store.conn.execute("SELECT * FROM cloudtrail WHERE event_id = ?", (event_id,))
+            row = cur.fetchone()
+            if row is None:
+                return None
+            raw = dict(zip([d[0] for d in cur.description], row))
         out = decode(raw, [f.name for f in fields.FIELDS])
         out["user"] = summary(raw)["user"]
         out["record"] = orjson.loads(raw["record"])
@@ -186,16 +189,17 @@ def summary(raw: dict[str, Any]) -> Row:
 def recent_values(store: Store, name: str, recent: int = 2000) -> list[str]:
     """The values a field took in the newest ``recent`` events, most frequent first (for completion)."""
     f = fields.BY_NAME.get(name)
-    if f is None or not table.exists(store.conn):
+    if f is None or f.type == "time":
         return []
     if f.type == "bool":
         return ["true", "false"]
-    if f.type == "time":
-        return []
     newest = f"SELECT * FROM cloudtrail ORDER BY id DESC LIMIT {int(recent)}"
     if f.each:
         sql = f'SELECT j.value, count(*) AS n FROM ({newest}) c, json_each(c."{f.column}") j GROUP BY 1'
     else:
         sql = f'SELECT "{f.column}", count(*) AS n FROM ({newest}) GROUP BY 1'
-    rows = [(v, n) for v, n in store.conn.execute(f"{sql} ORDER BY n DESC, 1 LIMIT 200") if v is not None]
+    with store.reading() as conn:
+        if not table.exists(conn):
+            return []
+        rows = [(v, n) for v, n in conn.execute(f"{sql} ORDER BY n DESC, 1 LIMIT 200") if v is not None]
     return [str(v) for v, _ in rows]

@@ -128,7 +128,14 @@ class QueryEngine:
         self._tops = aggregate.BucketTops()  # a live pane's closed buckets, read once
         self._lookups: dict[tuple[str, str, tuple[Any, ...]], tuple[int, list[int]]] = {}  # see _lookup
         functions.register(store.conn, store)
-        store.on_connect.append(lambda conn: functions.register(conn, store))
+        store.on_connect.append(self._reopened)
+
+    def _reopened(self, conn: sqlite3.Connection) -> None:
+        """The store was opened again (a writer changed it): what was read from the old file goes."""
+        functions.register(conn, self.store)
+        self._lookups.clear()
+        self._shared = aggregate.SharedAddresses(self.store)
+        self._tops = aggregate.BucketTops()
 
     # --- compiling ----------------------------------------------------------------------
 
@@ -235,9 +242,6 @@ class QueryEngine:
         the caller has a cheaper plan for that case. Setting ``stop`` (from
         another thread) ends a running statement with QueryCancelled.
         """
-        if not self.store.conn.in_transaction:
-            self.store.refresh()  # a store read without locks: opened again if a writer touched it
-        conn = self.store.conn
         clock = time.monotonic
         limit = self.timeout if self.timeout is not None else math.inf
         deadline = [clock() + limit]
@@ -256,29 +260,20 @@ class QueryEngine:
         def restart() -> None:
             deadline[0] = clock() + limit
 
-        own = not conn.in_transaction
-        if own:
-            conn.execute("BEGIN")
-        conn.set_progress_handler(progress, _PROGRESS_STEPS)
-        try:
-            yield restart
-        except sqlite3.OperationalError as exc:
-            if "interrupt" not in str(exc):
-                raise
-            if over[0]:
-                raise _OverBudget from None
-            if stop is not None and stop.is_set():
-                raise QueryCancelled from None
-            raise QueryTimeout(limit) from None
-        except sqlite3.DatabaseError:
-            self.store.check_unchanged()  # "malformed" from pages of two versions: say so
-            raise
-        finally:
-            conn.set_progress_handler(None, 0)
-            if own and conn.in_transaction:
-                conn.execute("COMMIT")
-        if own:
-            self.store.check_unchanged()
+        with self.store.reading() as conn:  # opened again first if a writer changed a store read without locks
+            conn.set_progress_handler(progress, _PROGRESS_STEPS)
+            try:
+                yield restart
+            except sqlite3.OperationalError as exc:
+                if "interrupt" not in str(exc):
+                    raise
+                if over[0]:
+                    raise _OverBudget from None
+                if stop is not None and stop.is_set():
+                    raise QueryCancelled from None
+                raise QueryTimeout(limit) from None
+            finally:
+                conn.set_progress_handler(None, 0)
 
     def _fetchall(self, query: str, window: TimeWindow | None, sql: str, extra: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run ``sql`` with ``{where}`` filled in for ``query`` and ``window``; ``extra`` params go first."""
@@ -413,9 +408,8 @@ class QueryEngine:
 
     def _time_bounds(self) -> tuple[int, int] | None:
         """First and last start, from the ends of the time index (min and max in one SELECT scan it)."""
-        row = self.store.conn.execute(
-            'SELECT (SELECT min("start") FROM flows), (SELECT max("start") FROM flows)'
-        ).fetchone()
+        with self.store.reading() as conn:
+            row = conn.execute('SELECT (SELECT min("start") FROM flows), (SELECT max("start") FROM flows)').fetchone()
         return None if row[0] is None else (int(row[0]), int(row[1]))
 
     def _walk_budget(self, window: TimeWindow | None) -> float | None:
@@ -428,7 +422,8 @@ class QueryEngine:
         covered = min(hi, end if end is not None else hi) - max(lo, start if start is not None else lo)
         if covered < 0.5 * (hi - lo):
             return None
-        rows = self.store.conn.execute("SELECT max(id) FROM flows").fetchone()[0] or 0
+        with self.store.reading() as conn:
+            rows = conn.execute("SELECT max(id) FROM flows").fetchone()[0] or 0
         return min(_WALK_MAX, max(_WALK_MIN, rows * _WALK_PER_ROW))
 
     def count(self, query: str, window: TimeWindow | None = None) -> int:

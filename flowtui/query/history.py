@@ -3,6 +3,8 @@
 History is what was run, newest first, each text once (running it again
 moves it to the top) and bounded; saved queries have a name. Both live in the
 store so they travel with it and are shared by the dashboard and the CLI.
+Reads go through :meth:`Store.reading`, so a long-lived reader sees what another
+process saved since.
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ class QueryHistory:
 
     def recent(self, limit: int = 50, prefix: str = "") -> list[str]:
         """Queries run lately, most recent first, each once; ``prefix`` filters them."""
-        rows = self.store.conn.execute(
-            "SELECT query FROM queries WHERE kind = 'history' AND substr(query, 1, ?) = ? "
-            "ORDER BY used DESC, id DESC LIMIT ?",
-            (len(prefix), prefix, limit),
-        )
-        return [q for (q,) in rows]
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                "SELECT query FROM queries WHERE kind = 'history' AND substr(query, 1, ?) = ? "
+                "ORDER BY used DESC, id DESC LIMIT ?",
+                (len(prefix), prefix, limit),
+            )
+            return [q for (q,) in rows]
 
     def forget(self, query: str) -> bool:
         """Drop one history entry."""
@@ -59,11 +62,13 @@ class QueryHistory:
 
     def saved(self) -> list[tuple[str, str]]:
         """(name, query) of every saved query, by name."""
-        rows = self.store.conn.execute("SELECT name, query FROM queries WHERE kind = 'saved' ORDER BY name")
-        return [(n, q) for n, q in rows]
+        with self.store.reading() as conn:
+            rows = conn.execute("SELECT name, query FROM queries WHERE kind = 'saved' ORDER BY name")
+            return [(n, q) for n, q in rows]
 
     def get(self, name: str) -> str | None:
-        row = self.store.conn.execute("SELECT query FROM queries WHERE kind = 'saved' AND name = ?", (name,)).fetchone()
+        with self.store.reading() as conn:
+            row = conn.execute("SELECT query FROM queries WHERE kind = 'saved' AND name = ?", (name,)).fetchone()
         return None if row is None else row[0]
 
     def delete(self, name: str) -> bool:

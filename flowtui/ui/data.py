@@ -143,6 +143,9 @@ class DataSource:
 
     @contextmanager
     def lane(self, name: str) -> Iterator[_Lane]:
+        """The lane ``name``, held; on a read-only lane, everything done with it is one read
+        (:meth:`Store.reading`): one snapshot, and the store opened again first if a writer
+        changed it while it was read without locks."""
         with self._open_lock:
             lane = self._lanes.get(name)
             if lane is None:
@@ -150,7 +153,11 @@ class DataSource:
                 timeout = None if name == "export" else self.timeout
                 lane = self._lanes[name] = _Lane(self.path, self.now, name in _WRITABLE_LANES, timeout)
         with lane.lock:
-            yield lane
+            if name in _WRITABLE_LANES:  # its writes make their own transactions
+                yield lane
+                return
+            with lane.store.reading():
+                yield lane
 
     def close(self) -> None:
         with self._open_lock:
@@ -266,21 +273,14 @@ class DataSource:
         fixed = pinned(window, self.now())
         upto = upto_id
         counting = total is None
-        with self.lane("interactive") as lane:
-            conn = lane.store.conn
+        with self.lane("interactive") as lane:  # one read: the count, the newest id and the rows agree
             if counting:
-                conn.execute("BEGIN")  # the engine's statements join this one read transaction
-            try:
-                if counting:
-                    upto = int(conn.execute("SELECT coalesce(max(id), 0) FROM flows").fetchone()[0])
-                    total = lane.engine.count(query, fixed)
-                rows = lane.engine.search(
-                    query, fixed, fields=columns, limit=PAGE_SIZE, offset=offset, order=order_text(order),
-                    upto_id=None if counting else upto,
-                )
-            finally:
-                if counting and conn.in_transaction:
-                    conn.execute("ROLLBACK")  # it only read
+                upto = int(lane.store.conn.execute("SELECT coalesce(max(id), 0) FROM flows").fetchone()[0])
+                total = lane.engine.count(query, fixed)
+            rows = lane.engine.search(
+                query, fixed, fields=columns, limit=PAGE_SIZE, offset=offset, order=order_text(order),
+                upto_id=None if counting else upto,
+            )
         assert total is not None
         return Page(query, rows, columns, offset, total, order, named_fields(query), fixed, upto)
 
