@@ -32,6 +32,7 @@ from flowtui.query.window import TimeWindow
 from flowtui.ui.commands import FlowtuiCommands
 from flowtui.ui.data import DataSource, PaneResult, StatusInfo
 from flowtui.ui.formatting import clean
+from flowtui.ui.frames import hold_paint_for_key
 from flowtui.ui.messages import HistoryLoaded, Refreshed
 from flowtui.ui.panes import PaneSpec, panes_from_config
 from flowtui.ui.quiet_gc import QuietCollector
@@ -171,6 +172,8 @@ class FlowtuiApp(App[int]):
             self.last_key_at = time.monotonic()
             self._key_back = False
         await super().on_event(event)
+        if not back and isinstance(self.focused, Input) and self._dashboard_visible():
+            hold_paint_for_key(self.dashboard)  # Escape: the bar's cursor with the focus's move, one paint
         if back:
             self._key_back = True  # up from the focused widget: the app's bindings have run
         elif not self._watching_paint:
