@@ -179,24 +179,25 @@ class Pipeline:
             rejects: list[tuple[str, str]] = []
         else:
             records, rejects = self.log_format.parse_lines(lines)
+        group, stream_name = payload.log_group, payload.log_stream
+        origin = (group, stream_name, stream, payload.owner)
         if rejects:
             # Keep the event keys aligned with the records that parsed.
             bad = {line for line, _ in rejects}
             events = [e for e in payload.events if e[2] not in bad]
             for line, reason in rejects:
                 reason = trail.flow_reject_reason(line, reason)
-                batch.dead.append(DeadLetter(source, f"{location} {payload.log_group}/{payload.log_stream}", reason, line))
+                batch.dead.append(DeadLetter(source, f"{location} {group}/{stream_name}", reason, line, origin))
         else:
             events = payload.events
         if columns is None and len(events) != len(records):  # a blank message parses to nothing
             events = [e for e in events if e[2].strip()]
-        group, stream_name = payload.log_group, payload.log_stream
         fallback = events[0][1] // 1000 if events else None
         batch.parts.append(
             Part(
                 placed_at_end(records) if at_end else records,
                 present(self.log_format),
-                origin=(group, stream_name, stream, payload.owner),
+                origin=origin,
                 event_keys=event_keys(group, stream_name, events),
                 fallback_start=fallback,
                 columns=columns,
@@ -231,7 +232,7 @@ class Pipeline:
         if rejects:
             numbers = _line_numbers(lines, rejects, first_line_number)
             for (line, reason), number in zip(rejects, numbers):
-                batch.dead.append(DeadLetter(source, f"{location}:{number}", reason, line))
+                batch.dead.append(DeadLetter(source, f"{location}:{number}", reason, line, origin))
             stats.first_reject, stats.first_reject_kind = f"line {numbers[0]}: {rejects[0][1]}", "line"
         stats.add(self.store.write(batch, self.enrich))
         return stats
@@ -615,7 +616,8 @@ def retry_dead_letters(store: Store, enrich: Enrich | None, log_format: LogForma
     """Parse the stored raw lines of dead letters again (with ``log_format``, or the default) and
     store the good ones, enriched, removing them from the dead letters in the same transaction;
     the rest keep their line with the new reason. Flows of a format without start are placed at
-    their end, or at the time the line was received."""
+    their end, or at the time the line was received; each keeps the origin (log group, stream …)
+    its line came with."""
     fmt = log_format or LogFormat.default()
     stats = RetryStats()
     with store.conn:  # copies of one dead letter (a payload read twice before they were kept once) are one
@@ -626,7 +628,7 @@ def retry_dead_letters(store: Store, enrich: Enrich | None, log_format: LogForma
     last = 0
     while True:
         rows = store.conn.execute(
-            "SELECT id, received, reason, data, source, location FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, received, reason, data, source, location, origin FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?",
             (last, RETRY_BATCH),
         ).fetchall()
         if not rows:
@@ -636,8 +638,8 @@ def retry_dead_letters(store: Store, enrich: Enrich | None, log_format: LogForma
         good: list[int] = []
         keys: list[tuple[int, str, str | None, str]] = []
         reasons: list[tuple[str, int]] = []
-        parts: dict[int, list[Record]] = {}
-        for dead_id, received, old_reason, data, source, location in rows:
+        parts: dict[tuple[int, int | None], list[Record]] = {}  # by (time received, origin)
+        for dead_id, received, old_reason, data, source, location, origin in rows:
             if not _is_flow_line(data, old_reason):
                 stats.skipped += 1
                 continue
@@ -645,11 +647,11 @@ def retry_dead_letters(store: Store, enrich: Enrich | None, log_format: LogForma
             if rejects:
                 reasons.append((rejects[0][1], dead_id))
             elif records:
-                parts.setdefault(int(received), []).extend(placed_at_end(records) if ends_only(fmt) else records)
+                parts.setdefault((int(received), origin), []).extend(placed_at_end(records) if ends_only(fmt) else records)
                 good.append(dead_id)
                 keys.append((last, source, location, data))
-        for received, records in parts.items():
-            batch.parts.append(Part(records, present(fmt), fallback_start=received))
+        for (received, origin), records in parts.items():
+            batch.parts.append(Part(records, present(fmt), origin=store.origin(origin), fallback_start=received))
         batch.tables.append(_settle_dead_letters(good, reasons, keys))
         result = store.write(batch, enrich)
         stats.stored += result.stored

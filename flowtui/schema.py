@@ -30,7 +30,10 @@ from typing import Final, Literal
 
 from flowtui import catalog
 
-SCHEMA_VERSION: Final = 7
+SCHEMA_VERSION: Final = 8
+# Readers read a store of this schema or later (up to SCHEMA_VERSION) as it is: what came since
+# (8: dead letters' origin and index) only writers use. An older one needs a writer's upgrade first.
+READ_AS_IS_FROM: Final = 7
 
 StorageKind = Literal[
     "int",  # an integer column of flows
@@ -172,8 +175,10 @@ def create_statements() -> list[str]:
   source TEXT NOT NULL,
   location TEXT,
   reason TEXT NOT NULL,
-  data TEXT
+  data TEXT,
+  origin INTEGER
 )""",
+        DEAD_LETTERS_INDEX,
         # Per-source health (lag, rates, errors) for the status bar.
         """CREATE TABLE source_status (
   source TEXT PRIMARY KEY,
@@ -188,6 +193,28 @@ def create_statements() -> list[str]:
         "CREATE UNIQUE INDEX queries_kind_query ON queries (kind, query)",
         *rollup_statements(),
     ]
+
+
+# Schema 8. Ingest finds the copies of a batch's new dead letters (a payload read twice) by source
+# and location, on every write that has rejects: without an index, a read of the whole table.
+DEAD_LETTERS_INDEX: Final = "CREATE INDEX IF NOT EXISTS dead_letters_source_location ON dead_letters (source, location)"
+
+
+def dead_letters_upgrade(has_origin: bool = False) -> list[str]:
+    """Schemas 1-7 → 8: dead letters keep the origin (origins.id) of their line, and are indexed by where they came from.
+
+    A payload's dead letter of before names its log group and stream only at the end of its
+    location (``"<where> <group>/<stream>"``): it takes the one stored origin that ends it that way
+    (none where several do, as when one log stream came through two Kinesis streams). ``has_origin``:
+    the table has the column already (a store made by this version and marked older, as tests do).
+    """
+    tail = " || ".join(("' '", f'o."{ORIGIN_ATTRS[0]}"', "'/'", f'o."{ORIGIN_ATTRS[1]}"'))
+    assert ORIGIN_ATTRS[:2] == ("log_group", "log_stream"), "a payload's dead letter names its group and stream"
+    recover = (
+        f"UPDATE dead_letters SET origin = (SELECT min(o.id) FROM origins o WHERE substr(dead_letters.location, -length({tail})) = {tail} "
+        "HAVING count(*) = 1) WHERE location IS NOT NULL"
+    )
+    return [*(() if has_origin else ("ALTER TABLE dead_letters ADD COLUMN origin INTEGER",)), DEAD_LETTERS_INDEX, recover]
 
 
 def seen_table(day: int, prefix: str | None = None) -> str:

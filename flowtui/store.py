@@ -105,6 +105,7 @@ class DeadLetter:
     location: str | None
     reason: str
     data: str | bytes | None
+    origin: tuple[str | None, ...] | None = None  # as Part.origin: a retry stores its line's flow with it
 
 
 @dataclass(slots=True)
@@ -430,11 +431,15 @@ class Store:
                 for r in schema.ROLLUPS:
                     self._reorder_rollup(r)
             if version:
+                has_origin = "origin" in {row[1] for row in self.conn.execute("PRAGMA table_info(dead_letters)")}
+                for stmt in schema.dead_letters_upgrade(has_origin):
+                    self.conn.execute(stmt)
                 self._keep_tops(again_after=0, most=1 << 30)
             self.conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
 
     def _version_checked(self, locked: bool) -> bool:
-        """Whether the file is at this schema version; raises where this opener cannot bring it there.
+        """Whether the file is at this schema version (for a reader: one it reads as it is); raises where
+        this opener cannot bring it there.
 
         Unless ``locked`` (under the write lock), another process may be creating the
         schema between the two reads, so tables without a version prove nothing yet.
@@ -444,6 +449,8 @@ class Store:
             return True
         self._check_not_newer(version)
         if self.readonly:
+            if version >= schema.READ_AS_IS_FROM:
+                return True
             raise StoreError(
                 f"{self.path} needs an upgrade (schema {version} → {schema.SCHEMA_VERSION}), which a reader cannot do: "
                 "run `flowtui ingest` or `flowtui tail` on it once"
@@ -624,8 +631,8 @@ class Store:
             if batch.dead:
                 now = time.time()
                 self.conn.executemany(
-                    "INSERT INTO dead_letters (received, source, location, reason, data) VALUES (?, ?, ?, ?, ?)",
-                    [(now, d.source, d.location, d.reason, _text(d.data)) for d in batch.dead],
+                    "INSERT INTO dead_letters (received, source, location, reason, data, origin) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(now, d.source, d.location, d.reason, _text(d.data), self._dead_origin(d)) for d in batch.dead],
                 )
                 result.dead = len(batch.dead)
             for write_table in batch.tables:
@@ -1064,6 +1071,9 @@ class Store:
         self._addr_rows.clear()
         self._last_addr.clear()
         self._spans.clear()
+
+    def _dead_origin(self, dead: DeadLetter) -> int | None:
+        return None if dead.origin is None else self._origin_id(dead.origin)
 
     def _origin_id(self, origin: tuple[str | None, ...]) -> int:
         oid = self._origins.get(origin)

@@ -214,6 +214,24 @@ def test_a_payload_read_twice_keeps_one_dead_letter_per_line_and_a_retry_stores_
     assert [f[2] for f in _flows(db)] == ["ACCEPT", "REJECT"]
 
 
+def test_a_line_retried_from_a_payload_keeps_its_log_group_stream_and_owner(tmp_path: Path) -> None:
+    payloads = tmp_path / "payloads.json.gz"
+    _payloads_with_a_swapped_line(payloads)
+    log = tmp_path / "swapped.log"
+    log.write_text(f"{GOOD}\n{SWAPPED}\n")
+    db = tmp_path / "o.db"
+    assert _cli("ingest", "--db", str(db), str(payloads), str(log)).returncode == 0
+    retried = _cli("dead-letters", "--db", str(db), "--retry", "--format", SWAPPED_SPEC)
+    assert (retried.returncode, retried.stdout.decode()) == (0, "2 flows stored, 0 still rejected\n")
+    fields = "action,aws_log_group,aws_log_stream,aws_owner"
+    query = _cli("query", "--db", str(db), "--all", "--format", "json", "--fields", fields, "*")
+    assert query.returncode == 0
+    origin = {"aws_log_group": "/vpc/flows", "aws_log_stream": "eni-1-all", "aws_owner": "123456789010"}
+    no_origin = dict.fromkeys(origin)  # a local file's lines have none
+    stored = [{"action": a, **o} for a in ("ACCEPT", "REJECT") for o in (origin, no_origin)]
+    assert sorted(json.loads(query.stdout), key=json.dumps) == sorted(stored, key=json.dumps)
+
+
 def test_a_retry_stores_copies_of_one_dead_letter_once_and_removes_them_all(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     copy = DeadLetter("kinesis:flows/shard-0", "shard-0:9 /vpc/flows/eni-1-all", "expected 14 fields", SWAPPED)

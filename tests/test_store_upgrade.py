@@ -11,13 +11,16 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from flowtui import rollups, schema
-from flowtui.ingest import Pipeline
-from flowtui.store import Retention, Store, StoreError
+from flowtui.formats import LogFormat
+from flowtui.ingest import Pipeline, drop_copies, retry_dead_letters
+from flowtui.store import Batch, DeadLetter, Retention, Store, StoreError
+from tests.test_dead_letters import SWAPPED_SPEC
 from tests.test_rollups import _rollup_rows, _summed_from_flows
 
 FIXTURE = Path(__file__).parent / "data" / "store-v4.db.gz"
@@ -67,10 +70,10 @@ def test_a_schema_4_store_upgrades_and_still_recognises_its_events(v4_path: Path
     with pytest.raises(StoreError) as refused:
         Store(v4_path, readonly=True)
     assert str(refused.value) == (
-        f"{v4_path} needs an upgrade (schema 4 → 7), which a reader cannot do: run `flowtui ingest` or `flowtui tail` on it once"
+        f"{v4_path} needs an upgrade (schema 4 → 8), which a reader cannot do: run `flowtui ingest` or `flowtui tail` on it once"
     )
     store = Store(v4_path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 7
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 8
     assert _seen_tables(store) == [schema.seen_table(DAY, schema.BLAKE_SEEN_PREFIX),
                                    schema.seen_table(DAY + 1, schema.BLAKE_SEEN_PREFIX)]
     assert store.flow_count() == 75
@@ -111,7 +114,7 @@ def test_a_schema_5_store_upgrades_to_keep_closed_buckets_biggest_rows(
     with gzip.open(V5_FIXTURE) as src, open(path, "wb") as dst:
         shutil.copyfileobj(src, dst)
     store = Store(path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 7
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 8
     tables = set(store.db.table_names())
     assert {schema.TOPS_TABLE, schema.SEALS_TABLE} <= tables
     for r in schema.ROLLUPS:  # five-minute buckets keep no flows ids now; their rows are copied as they were
@@ -127,3 +130,61 @@ def test_a_schema_5_store_upgrades_to_keep_closed_buckets_biggest_rows(
     for r in schema.ROLLUPS:
         assert _rollup_rows(store.conn, r) == _summed_from_flows(store.conn, r)
     store.close()
+
+
+# Written at schema 7 (e2a1635): the same three payloads; a fourth, of eni-0, whose second line has
+# log-status and action swapped (a dead letter of that payload); a file's line "junk" (one without origin).
+V7_FIXTURE = Path(__file__).parent / "data" / "store-v7.db.gz"
+V7_ORIGIN = ("/vpc/flows", "eni-0", None, "123456789012")
+
+
+def test_a_schema_7_store_upgrades_to_find_dead_letters_by_where_from_and_keep_their_origin(tmp_path: Path) -> None:
+    path = tmp_path / "v7.db"
+    with gzip.open(V7_FIXTURE) as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    with Store(path, readonly=True) as reader:  # read as it is: what 8 adds is for writers
+        assert [d["location"] for d in reader.dead_letters()] == ["/x.log:2", "v7#3 /vpc/flows/eni-0"]
+        assert reader.flow_count() == 77
+        assert reader.conn.execute("PRAGMA user_version").fetchone()[0] == 7
+    store = Store(path)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 8
+    with Store(tmp_path / "new.db") as new:  # upgraded, it is laid out as a new store
+        assert _dead_letters_schema(store) == _dead_letters_schema(new)
+    # The payload's dead letter took the origin its location ends with; the file's line has none.
+    rows = store.conn.execute("SELECT id, location, origin FROM dead_letters ORDER BY id").fetchall()
+    assert [(i, loc, store.origin(o)) for i, loc, o in rows] == [(1, "v7#3 /vpc/flows/eni-0", V7_ORIGIN), (2, "/x.log:2", None)]
+    # The same two rejected again (a payload and a file read twice): copies, found through the index and dropped.
+    again = [DeadLetter(src, loc, reason, data) for src, loc, reason, data in
+             store.conn.execute("SELECT source, location, reason, data FROM dead_letters ORDER BY id")]
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    store.write(Batch(dead=again, tables=[drop_copies(len(again))]))
+    store.conn.set_trace_callback(None)
+    assert store.dead_letter_count() == 2
+    (lookup,) = [sql for sql in statements if sql.startswith("SELECT source, location, reason, data FROM dead_letters WHERE")]
+    plan = [row[-1] for row in store.conn.execute(f"EXPLAIN QUERY PLAN {lookup}")]
+    assert plan.count("SEARCH dead_letters USING INDEX dead_letters_source_location (source=? AND location=? AND rowid<?)") == 2
+    stats = retry_dead_letters(store, None, LogFormat.from_spec(SWAPPED_SPEC))
+    assert (stats.stored, stats.still_dead) == (1, 1)
+    (origin, action) = store.conn.execute("SELECT origin, action FROM flows ORDER BY id DESC LIMIT 1").fetchone()
+    assert (store.origin(origin), store.string(action)) == (V7_ORIGIN, "REJECT")
+    for r in schema.ROLLUPS:
+        assert _rollup_rows(store.conn, r) == _summed_from_flows(store.conn, r)
+    store.close()
+
+
+def test_a_dead_letter_of_schema_7_that_several_origins_could_have_sent_takes_none(tmp_path: Path) -> None:
+    path = tmp_path / "v7.db"
+    with gzip.open(V7_FIXTURE) as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    with sqlite3.connect(path) as conn:  # the same log stream also came through a Kinesis stream
+        conn.execute("INSERT INTO origins VALUES (3, '/vpc/flows', 'eni-0', 'flows', '123456789012')")
+    with Store(path) as store:
+        assert store.conn.execute("SELECT origin FROM dead_letters ORDER BY id").fetchall() == [(None,), (None,)]
+
+
+def _dead_letters_schema(store: Store) -> tuple[list[tuple[object, ...]], list[str]]:
+    """The columns of dead_letters, and its indexes as created."""
+    columns = store.conn.execute("PRAGMA table_info(dead_letters)").fetchall()
+    indexes = store.conn.execute("SELECT sql FROM sqlite_schema WHERE tbl_name = 'dead_letters' AND type = 'index' ORDER BY name")
+    return columns, [sql for (sql,) in indexes]
