@@ -27,6 +27,7 @@ from flowtui.query.window import TimeWindow
 from flowtui.store import Store, StoreError
 from flowtui.ui import trail_data
 from flowtui.ui.columns import is_ip
+from flowtui.ui.formatting import window_text
 from flowtui.ui.panes import PaneSpec
 from flowtui.ui.terms import order_text, quote
 from flowtui.ui.who import LABEL_SUFFIXES, address_label, profile_label
@@ -201,7 +202,7 @@ class DataSource:
     def pane(self, spec: PaneSpec, window: TimeWindow, room: int | None = None) -> PaneResult:
         """The pane's top groups and rate. ``room``: rows the pane has on screen (its
         ``(other)`` row included), which sets how many groups come when the config sets no limit."""
-        label = window.describe()
+        label = window_text(window)
         if room is None:
             room = PANE_DEFAULT_ROWS + 1
         # A pane too short for PANE_FEWEST_GROUPS groups above its '(other)' row gives that
