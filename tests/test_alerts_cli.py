@@ -250,3 +250,33 @@ def test_rules_lists_and_checks_notifiers_no_rule_uses(tmp_path: Path, cfg: Path
     assert code == 1
     assert (out, err) == ("", (f"flowtui: {cfg}: [notifiers.chat]: url_env names FLOWTUI_TEST_NO_SUCH_VAR, which is not set"
                               " in the environment\n"))
+
+
+def test_counts_of_one_are_singular(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One flow of one byte and one packet: '1 flow, 1 byte', never '1 flows, 1 bytes'."""
+    db = tmp_path / "one.db"
+    with Store(db) as store:
+        r = rule(name="any-https", query="dst_port:443", window="1m", condition="count >= 1", group_by=["src_addr"])
+        ev = AlertEvaluator(store, [r], clock=lambda: FIRED).start()
+        write(store, [flow(src="198.51.100.23", dport=443, start=T0 + 5, nbytes=1, packets=1)])
+        write(store, [flow(src="198.51.100.23", dport=22, start=T0 + 70)])  # the window closes
+        ev.close()
+    cfg = tmp_path / "one.toml"
+    cfg.write_text(
+        '[[alerts]]\nname = "any-https"\nquery = "dst_port:443"\nwindow = "1m"\ncondition = "count >= 1"\n'
+        'group_by = ["src_addr"]\n\n[notifiers.pager]\ntype = "command"\ncommand = ["true"]\nretries = 0\n'
+    )
+    code, out, err = run(capsys, "alerts", "test", "any-https", "--db", str(db), "--config", str(cfg),
+                       "--at", "2026-11-27T10:00:05Z")
+    assert (code, err, out.splitlines()[3:]) == (0, "", [
+        "would fire for 1 group:",
+        "  src_addr=198.51.100.23  count = 1  1 flow, 1 byte  (cooling down since the window ending 2026-11-27 10:01:00)",
+    ])
+    lines = run(capsys, "alerts", "show", "1", "--db", str(db), "--flows", "0")[1].splitlines()
+    assert lines[0] == (
+        "firing 1: any-https: count = 1 (count >= 1) for src_addr=198.51.100.23, 2026-11-27 10:00:00–10:01:00 UTC, 1 flow"
+    )
+    assert lines[7] == "  flows      1 (1 byte, 1 packet); 1 id kept"
+    assert run(capsys, "alerts", "rules", "--config", str(cfg))[1].splitlines()[-1] == (
+        "[notifiers.pager] command true, timeout 30 s, 1 attempt (unused: no rule tells it)"
+    )

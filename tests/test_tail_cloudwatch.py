@@ -108,7 +108,10 @@ def test_cli_tail_log_group(logs: Logs, tmp_path: Path, capsys: pytest.CaptureFi
     db = tmp_path / "flows.db"
     argv = ["tail", "--endpoint-url", logs.endpoint, "--region", REGION, "--db", str(db), "--no-ui"]
     assert main([*argv, "--log-group", GROUP, "--until-caught-up"]) == 0
-    assert f"cwlogs:{GROUP}: 2 flows stored" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert f"cwlogs:{GROUP}: 2 flows stored" in out.out
+    progress = out.err.splitlines()[-1].split(" ", 2)[2]  # after the date and time
+    assert progress.startswith(f"cwlogs:{GROUP}: stopped, 1 part (1 stopped), ")  # was '1 parts'
 
     assert main([*argv, "--log-group", "nope", "--until-caught-up"]) == 1
     err = capsys.readouterr().err

@@ -483,3 +483,18 @@ def test_moto_reshard_keeps_parents_open_and_copies_records_yet_tail_ends_and_st
     with Store(db) as store:
         positions = store.checkpoints("kinesis:flows/")
     assert all(positions[f"kinesis:flows/{s}"].startswith("end:") for s in shards)
+
+
+def test_the_progress_line_of_one_shard_says_shard(
+    aws: Aws,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """'1 shard (1 stopped)', was '1 shards (1 stopped)'."""
+    make_stream(aws, shards=1).put(1)
+    argv = ["tail", "--stream", "flows", "--endpoint-url", aws.endpoint, "--region", REGION]
+    assert main([*argv, "--db", str(tmp_path / "f.db"), "--until-caught-up", "--no-ui"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    line = err[-1].split(" ", 2)[2]  # after the date and time
+    assert line.startswith("kinesis:flows: stopped, 1 shard (1 stopped), ")
+    assert line.endswith(", stored 3, duplicates 0, rejected 0, errors 0")

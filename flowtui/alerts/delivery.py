@@ -26,6 +26,7 @@ from pathlib import Path
 from flowtui.alerts.firings import Firing
 from flowtui.alerts.notifiers import DeliveryError, Notifier
 from flowtui.store import Store
+from flowtui.words import counted
 
 log = logging.getLogger("flowtui.alerts")
 
@@ -197,7 +198,7 @@ class _Worker(threading.Thread):
             permanent = isinstance(exc, DeliveryError) and exc.permanent
             if permanent or d.attempt >= notifier.attempts:
                 self.errors += 1
-                tried = f"{d.attempt} attempt{'s' if d.attempt != 1 else ''}"
+                tried = counted(d.attempt, "attempt")
                 log.warning("alerts: %s (%s) gave up on firing %s of %s after %s: %s",
                             notifier.name, notifier.describe(), firing.id, firing.rule, tried, reason)
                 self.dispatcher.report(

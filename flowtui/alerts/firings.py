@@ -23,6 +23,7 @@ from typing import Any
 
 from flowtui.errors import FlowtuiError
 from flowtui.store import Store
+from flowtui.words import counted
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS alerts (
@@ -117,7 +118,7 @@ class Firing:
         end = _utc(self.window_end)[11:] if start[:10] == _utc(self.window_end)[:10] else _utc(self.window_end)
         return (
             f"{self.rule}: {label} = {self.value_text} ({self.condition}) for {self.group_text},"
-            f" {start}–{end} UTC, {self.flows:,} flows"
+            f" {start}–{end} UTC, {counted(self.flows, 'flow')}"
         )
 
     def to_json(self) -> dict[str, Any]:

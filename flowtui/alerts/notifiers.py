@@ -31,6 +31,7 @@ from flowtui import __version__
 from flowtui.alerts.firings import Firing
 from flowtui.config import Config, parse_duration
 from flowtui.errors import ConfigError
+from flowtui.words import counted
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_ATTEMPTS = 4
@@ -267,7 +268,7 @@ def email_body(firing: Firing) -> str:
         f"group:      {firing.group_text}",
         f"query:      {firing.query}",
         f"window:     {firing.to_json()['window_start_iso']} to {firing.to_json()['window_end_iso']}",
-        f"flows:      {firing.flows:,} ({firing.bytes:,} bytes, {firing.packets:,} packets)",
+        f"flows:      {firing.flows:,} ({counted(firing.bytes, 'byte')}, {counted(firing.packets, 'packet')})",
     ]
     if firing.muted_until:
         lines.append("muted:      yes (recorded, not meant to page anyone)")

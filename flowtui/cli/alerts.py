@@ -17,6 +17,7 @@ from flowtui.cli import common
 from flowtui.config import Config, did_you_mean, parse_duration
 from flowtui.errors import ConfigError, FlowtuiError, QueryError, UsageError
 from flowtui.query.window import TimeWindow, format_duration, parse_time
+from flowtui.words import counted
 
 _EPILOG = """\
 rules live in the config file as [[alerts]] tables and notifiers as [notifiers.NAME]
@@ -185,7 +186,10 @@ def run_show(args: argparse.Namespace) -> int:
     print(f"  query      {firing.query}")
     print(f"  window     {_utc(firing.window_start)} – {_utc(firing.window_end)} UTC")
     print(f"  fired      {_utc(firing.fired_at)} UTC")
-    print(f"  flows      {firing.flows:,} ({firing.bytes:,} bytes, {firing.packets:,} packets); {len(firing.flow_ids)} ids kept")
+    print(
+        f"  flows      {firing.flows:,} ({counted(firing.bytes, 'byte')}, {counted(firing.packets, 'packet')});"
+        f" {counted(len(firing.flow_ids), 'id')} kept"
+    )
     print(f"  state      {_state(firing)}")
     start, end = _iso(firing.window_start), _iso(firing.window_end - 1)
     print(f"  query them flowtui query --from {start} --to {end} '{firing.drilldown_query()}'")
@@ -219,7 +223,7 @@ def run_ack(args: argparse.Namespace) -> int:
             ids += [f.id for f in history.recent(unacknowledged=True, limit=None) if f.id is not None and f.id not in ids]
         done = history.acknowledge(ids) if ids else []
     if done or not already:
-        print(f"acknowledged {len(done)} firing{'s' if len(done) != 1 else ''}")
+        print(f"acknowledged {counted(len(done), 'firing')}")
     if already:
         print(f"firing{'s' if len(already) > 1 else ''} {', '.join(map(str, already))} "
               f"{'were' if len(already) > 1 else 'was'} already acknowledged")
@@ -332,9 +336,9 @@ def run_test(args: argparse.Namespace) -> int:
         hits = result.hits()
         shown = hits if not args.all_groups else sorted(result.values.items(), key=lambda kv: (-kv[1][0], str(kv[0])))
         if not hits:
-            print(f"would not fire ({len(result.values)} group{'s' if len(result.values) != 1 else ''} matched the query)")
+            print(f"would not fire ({counted(len(result.values), 'group')} matched the query)")
         else:
-            print(f"would fire for {len(hits)} group{'s' if len(hits) != 1 else ''}:")
+            print(f"would fire for {counted(len(hits), 'group')}:")
         last = history.last_fired(rule.name)
         for key, (value, flows, nbytes, _packets) in shown:
             group = dict(zip(rule.group_by, key))
@@ -349,7 +353,7 @@ def run_test(args: argparse.Namespace) -> int:
             if muted is not None:
                 notes.append(f"muted until {_utc(muted)}")
             note = f"  ({'; '.join(notes)})" if notes else ""
-            print(f"  {probe.group_text}  {rule.condition.label} = {probe.value_text}  {flows:,} flows, {nbytes:,} bytes{note}")
+            print(f"  {probe.group_text}  {rule.condition.label} = {probe.value_text}  {counted(flows, 'flow')}, {counted(nbytes, 'byte')}{note}")
     return 0
 
 
@@ -377,7 +381,7 @@ def run_rules(args: argparse.Namespace) -> int:
         print()
         for name, n in notifiers.items():
             unused = "" if name in used else " (unused: no rule tells it)"
-            print(f"[notifiers.{name}] {n.describe()}, timeout {n.timeout:g} s, {n.attempts} attempts{unused}")
+            print(f"[notifiers.{name}] {n.describe()}, timeout {n.timeout:g} s, {counted(n.attempts, 'attempt')}{unused}")
     return 0
 
 

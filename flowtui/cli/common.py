@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flowtui.config import Config, default_db_path, default_demo_db_path
 from flowtui.store import Retention, Store, StoreError, WriteResult, no_store
+from flowtui.words import counted
 
 
 def add_store_args(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +73,7 @@ class Written:
     def summary(self) -> str:
         """As ``flowtui ingest`` sums up its files: '1,200 flows stored, 3 already stored, 0 rejected to dead letters'."""
         again = f", {self.duplicates:,} already stored" if self.duplicates else ""
-        return f"{self.stored:,} flow{'s' if self.stored != 1 else ''} stored{again}, {self.dead:,} rejected to dead letters"
+        return f"{counted(self.stored, 'flow')} stored{again}, {self.dead:,} rejected to dead letters"
 
 
 written = Written()

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from flowtui.sources.backoff import sleep
+from flowtui.words import counted
 
 log = logging.getLogger("flowtui.sources")
 
@@ -134,9 +135,9 @@ def log_line(health: SourceHealth, stored: int, duplicates: int, rejected: int) 
     state, detail, rate, brate, lag, errors = health.summary()
     lag_text = "-" if lag is None else f"{lag / 1000:.1f}s"
     parts = len([p for p in health.parts.values() if p.state != "finished"])
-    unit = "shards" if health.name.startswith("kinesis:") else "parts"
+    unit = "shard" if health.name.startswith("kinesis:") else "part"
     text = (
-        f"{health.name}: {state}, {parts} {unit} ({detail or '-'}), {rate:,.0f} rec/s, {human_bytes(brate)}/s,"
+        f"{health.name}: {state}, {counted(parts, unit)} ({detail or '-'}), {rate:,.0f} rec/s, {human_bytes(brate)}/s,"
         f" behind {lag_text}, stored {stored:,}, duplicates {duplicates:,}, rejected {rejected:,}, errors {errors}"
     )
     return text

@@ -35,6 +35,7 @@ from flowtui.ingest import FILE_BATCH_LINES, CheckpointMoved, Expected, IngestSt
 from flowtui.sources import aws
 from flowtui.sources.aws import classify, describe, user_error
 from flowtui.sources.spec import AwsTarget
+from flowtui.words import counted
 
 log = logging.getLogger("flowtui.sources")
 
@@ -169,9 +170,9 @@ class S3Export:
                 done_lines = int(state) if state.isdigit() else 0
             stats.merge(self._read_object(bucket, obj, source, _Place(position, done_lines, source)))
         if skipped_done:
-            stats.messages.append(f"{skipped_done:,} objects read before; skipped")
+            stats.messages.append(f"{counted(skipped_done, 'object')} read before; skipped")
         if skipped_old:
-            stats.messages.append(f"{skipped_old:,} objects older than --since; skipped")
+            stats.messages.append(f"{counted(skipped_old, 'object')} older than --since; skipped")
         return stats
 
     def _list(self, bucket: str, prefix: str) -> Iterator[S3Object]:
