@@ -53,7 +53,7 @@ Now = Callable[[], float]
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 SLIDE_FRACTION = 30  # a live window with no new flows still refreshes every span/30 (old flows slide out)
 KEY_PAINT_LOOK = 0.01  # seconds between looks whether a key's change is painted (garbage collection waits for it)
-KEY_PAINT_LOOKS = 30  # looks at most: a key a widget keeps never comes back up to the app
+KEY_PAINT_LOOKS = 30  # looks at most (a widget that keeps posting itself messages)
 
 
 class FlowtuiApp(App[int]):
@@ -139,7 +139,6 @@ class FlowtuiApp(App[int]):
         self.collector = QuietCollector()
         self.last_key_at = 0.0  # time.monotonic() of the last key (a refresh waits for its paint)
         self._watching_paint = False  # garbage collection waits for a key's paint
-        self._key_back = True  # the last key has come back up to the app (or there was none)
         self.pane_results: list[PaneResult] = []  # the newest, for a dashboard mounted after they came
 
     # --- set-up ------------------------------------------------------------------
@@ -170,28 +169,25 @@ class FlowtuiApp(App[int]):
         if not back:
             self.collector.key_pressed()
             self.last_key_at = time.monotonic()
-            self._key_back = False
         await super().on_event(event)
         if not back and isinstance(self.focused, Input) and self._dashboard_visible():
             hold_paint_for_key(self.dashboard)  # Escape: the bar's cursor with the focus's move, one paint
-        if back:
-            self._key_back = True  # up from the focused widget: the app's bindings have run
-        elif not self._watching_paint:
+        if not back and not self._watching_paint:
             self._watching_paint = True
             self._collect_once_painted(KEY_PAINT_LOOKS)
 
     def _collect_once_painted(self, looks: int) -> None:
         """The garbage collection a key held back (the young generations, and the full one
         if it is due), once the key's change is on the screen, so that it does not delay what
-        the key shows: the key has come back up to the app (or a widget kept it), nothing is
-        left to handle, lay out or paint. Looked at every 10 ms, KEY_PAINT_LOOKS times at most."""
+        the key shows: no message queued on the app or the screen's widgets (the key's own
+        included), nothing left to lay out or paint. Looked at every 10 ms, KEY_PAINT_LOOKS
+        times at most."""
         if not self.screen_stack:  # the app is closing (on_unmount let the collector go)
             self._watching_paint = False
             return
         screen = self.screen
         pending = (
-            not self._key_back
-            or self._batch_count
+            self._batch_count
             or screen._layout_required
             or screen._repaint_required
             or screen._dirty_widgets
