@@ -20,8 +20,9 @@ press in <= 50 ms (p99, Pilot timings); idle (nothing new arriving) it uses
    its effect is painted ("to screen": the last frame painted before the app
    settled), and Pilot's ``press`` + ``pause``
    ("pilot", which has a floor of ~60 ms of its own). Per key: median, p99, max.
-   It also reports the UI thread's CPU time over each key's "to screen" span and
-   the refresh worker's CPU per call (status, change marker, each pane);
+   It also reports the UI thread's CPU time over each key's "to screen" span, the
+   frames painted in it (a key's change split over two frames waits 16–33 ms for the
+   second: Textual's frame timer), and the refresh worker's CPU per call (status, change marker, each pane);
    the garbage collections of the dashboard's process (count and longest pause per
    generation: a generation-2 pass holds every thread, a key press too);
    ``--profile FILE`` runs cProfile on the UI thread over each key's "to screen"
@@ -126,6 +127,8 @@ class KeyTimer:
         self.painted = 0.0  # perf_counter() of the last frame the app painted (headless: would have written)
         self.settled: dict[str, list[float]] = {}  # ms from sent to seen settled, per key
         self.in_gc = [0.0, 0.0, 0.0]  # ms of garbage collection (by generation) within the key being timed
+        self.frames = 0  # frames painted since the key being timed was sent
+        self.frame_counts: dict[str, list[int]] = {}  # that, per press, per key (1: the key's change in one paint)
         self.gc_ms: dict[str, list[tuple[float, float, float]]] = {}  # that, per press, per key
         display = app._display
 
@@ -133,6 +136,7 @@ class KeyTimer:
             display(screen, renderable)
             if renderable is not None and not app._batch_count:
                 self.painted = time.perf_counter()
+                self.frames += 1
 
         app._display = timed_display
         self.seen = asyncio.Event()
@@ -174,6 +178,7 @@ class KeyTimer:
                 self.cpu.setdefault(key, []).append((time.thread_time() - cpu0) * 1000)
                 self.settled.setdefault(key, []).append((done - self.sent) * 1000)
                 self.gc_ms.setdefault(key, []).append((self.in_gc[0], self.in_gc[1], self.in_gc[2]))
+                self.frame_counts.setdefault(key, []).append(self.frames)
                 return self.painted if self.painted > self.sent else done  # no frame: nothing to wait for but the key
 
     async def press(self, pilot: Any, key: str) -> tuple[float, float]:
@@ -183,6 +188,7 @@ class KeyTimer:
         profiler = self.profiles.setdefault(key, cProfile.Profile()) if self._profile else None
         self.seen.clear()
         self.in_gc = [0.0, 0.0, 0.0]
+        self.frames = 0
         cpu0 = time.thread_time()
         if profiler is not None:
             profiler.enable()
@@ -312,6 +318,10 @@ async def run_app(
         for key in keys:
             if idle_ms[key]:
                 print(f"  {key:>8}  to screen {_summary(screen_ms[key])}   pilot press+pause {_summary(idle_ms[key])}")
+        firsts = [key for key in keys if len(screen_ms[key]) > 2]
+        if firsts:  # a key's first press may build what later ones reuse (the bar's footer keys, a wider label)
+            print("  first press of each key, then the rest: " + "; ".join(
+                f"{key} {screen_ms[key][0]:.1f}, rest p99 {_p99(screen_ms[key][1:]):.1f}" for key in firsts))
         every_screen = [v for vs in screen_ms.values() for v in vs]
         every_idle = [v for vs in idle_ms.values() for v in vs]
         if every_idle:
@@ -330,6 +340,11 @@ async def run_app(
                 young = [a + b for a, b, _ in timer.gc_ms[key]]
                 full = [c for _, _, c in timer.gc_ms[key] if c]
                 print(f"  {key:>8}  young {_summary(young)}   full ×{len(full)}" + (f" longest {max(full):.1f}" if full else ""))
+        print("frames painted from key sent to seen settled (1: the key's change in one paint; a pane refresh shown meanwhile adds its own):")
+        for key in keys:
+            if timer.frame_counts.get(key):
+                counts = timer.frame_counts[key]
+                print(f"  {key:>8}  median {statistics.median(counts):.0f}  max {max(counts)}  one-paint presses {counts.count(1)} of {len(counts)}")
         print(f"refresh worker (thread CPU): {clock.report()}")
         print("garbage collections (any thread of the dashboard's process): " + "; ".join(
             f"gen {g} ×{len(v)} longest {max(v):.1f} ms" for g, v in sorted(pauses.items())))
