@@ -280,3 +280,30 @@ def test_counts_of_one_are_singular(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert run(capsys, "alerts", "rules", "--config", str(cfg))[1].splitlines()[-1] == (
         "[notifiers.pager] command true, timeout 30 s, 1 attempt (unused: no rule tells it)"
     )
+
+
+def test_list_and_show_say_the_mute_the_dashboard_shows(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An acknowledged firing whose group is muted is 'acked, muted until 23:59' here as on the
+    dashboard (was 'acked'); a mute ending on another day says its month and day."""
+    day = (int(time.time()) + 60) // 86400 * 86400
+    today = day + 86399  # 23:59:59 UTC
+    later = 4070967480  # 2099-01-01T16:18:00Z
+    with Store(db) as store:
+        log = AlertLog(store)
+        log.mute("ssh", today, {"src_addr": "192.0.2.7"})
+        log.mute("ssh", later, {"src_addr": "2001:db8::5"})
+        log.acknowledge([2])
+    code, out, _ = run(capsys, "alerts", "--db", str(db))
+    assert code == 0
+    assert [line.split("  ")[-1] for line in out.splitlines()] == [
+        "STATE", "muted until 01-01 16:18", "acked, muted until 23:59", "new",
+    ]
+    shown = run(capsys, "alerts", "show", "2", "--db", str(db), "--flows", "0")[1].splitlines()
+    day_text = time.strftime("%Y-%m-%d", time.gmtime(day))
+    assert shown[8] == f"  state      acked, muted until {day_text} 23:59:59 UTC"
+    listed = json.loads(run(capsys, "alerts", "list", "--db", str(db), "--format", "json")[1])
+    assert [(f["id"], f["acknowledged"], f["muted_until"], f["muted_now_until"]) for f in listed] == [
+        (3, False, None, later), (2, True, None, today), (1, False, None, None),
+    ]
+    one = json.loads(run(capsys, "alerts", "show", "2", "--db", str(db), "--format", "json", "--flows", "0")[1])
+    assert one["muted_now_until"] == today

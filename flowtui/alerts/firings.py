@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -343,6 +343,32 @@ class AlertLog:
             (rule, group_json(group), t),
         ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
+
+
+def mute_ending(mutes: Iterable[Mapping[str, Any]], firing: Firing) -> float | None:
+    """When the mute now covering ``firing``'s rule and group ends (None: not muted now).
+
+    ``mutes`` are :meth:`AlertLog.mutes` (those in force): a mute of the whole rule
+    (group None) covers every group of it."""
+    ends = [
+        m["until"]
+        for m in mutes
+        if m["rule"] == firing.rule and (m["group"] is None or m["group"] == firing.group)
+    ]
+    return max(ends) if ends else None
+
+
+def firing_state(firing: Firing, mute_until: float | None, time_text: Callable[[float], str]) -> str:
+    """What a firing's state column says, the dashboard's and the CLI's alike (each writes the
+    time its own way, ``time_text``): ``acked``; ``muted until 16:18`` while a mute covers its
+    group (:func:`mute_ending`), or ``muted`` when it fired under a mute that has ended (nobody
+    was told); else ``new``. An acknowledged firing says its mute too: ``acked, muted until 16:18``."""
+    muted = f"muted until {time_text(mute_until)}" if mute_until is not None else ""
+    if firing.acknowledged:
+        return f"acked, {muted}" if muted else "acked"
+    if muted:
+        return muted
+    return "muted" if firing.muted_until is not None else "new"
 
 
 def _firing(row: Sequence[Any]) -> Firing:

@@ -10,7 +10,7 @@ from typing import Any
 
 from flowtui.alerts import AlertLog, Firing, evaluate_window, load
 from flowtui.alerts.defaults import DEFAULT_RULES
-from flowtui.alerts.firings import group_json
+from flowtui.alerts.firings import firing_state, group_json, mute_ending
 from flowtui.alerts.notifiers import DeliveryError, load_notifiers
 from flowtui.alerts.rules import Rule, load_rules, parse_rule
 from flowtui.cli import common
@@ -126,8 +126,10 @@ def run_list(args: argparse.Namespace) -> int:
         if args.rule:
             _find_rule(args.rule, config, history)  # a name no rule or firing has: a UsageError naming those there are
         firings = history.recent(since, args.rule, args.unacked, args.limit or None)
+        now = time.time()
+        mutes = history.mutes(now)
     if args.format == "json":
-        print(json.dumps([_json(f) for f in firings], indent=2, ensure_ascii=False))
+        print(json.dumps([_json(f, mute_ending(mutes, f)) for f in firings], indent=2, ensure_ascii=False))
         return 0
     if not firings:
         print("no firings" + (" in that time" if since is not None else ""), file=sys.stderr)
@@ -144,7 +146,7 @@ def run_list(args: argparse.Namespace) -> int:
             "value": f.value_text,
             "window": _window_text(f),
             "flows": f"{f.flows:,}",  # as VALUE is written: 5,602 next to 5,602
-            "state": _state(f),
+            "state": firing_state(f, mute_ending(mutes, f), lambda t: _utc_short(t, now)),
         }
         for f in firings
     ]
@@ -156,9 +158,11 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     config = common.load_config(args)
     with common.open_store(args, config, readonly=True) as store:
-        firing = AlertLog(store).get(args.id)
+        history = AlertLog(store)
+        firing = history.get(args.id)
         if firing is None:
             raise FlowtuiError(f"no firing {args.id} in {store.path} (flowtui alerts list shows them)")
+        mute_until = mute_ending(history.mutes(), firing)
         rows: list[dict[str, Any]] = []
         fields: list[str] = []
         if args.flows:
@@ -173,7 +177,7 @@ def run_show(args: argparse.Namespace) -> int:
             except QueryError:
                 rows = []  # a rule whose fields this store lacks; the firing still shows
     if args.format == "json":
-        out = _json(firing)
+        out = _json(firing, mute_until)
         out["drilldown_query"] = firing.drilldown_query()
         if args.flows:
             out["flows_sample"] = rows
@@ -190,7 +194,7 @@ def run_show(args: argparse.Namespace) -> int:
         f"  flows      {firing.flows:,} ({counted(firing.bytes, 'byte')}, {counted(firing.packets, 'packet')});"
         f" {counted(len(firing.flow_ids), 'id')} kept"
     )
-    print(f"  state      {_state(firing)}")
+    print(f"  state      {firing_state(firing, mute_until, lambda t: _utc(t) + ' UTC')}")
     start, end = _iso(firing.window_start), _iso(firing.window_end - 1)
     print(f"  query them flowtui query --from {start} --to {end} '{firing.drilldown_query()}'")
     if rows:
@@ -415,18 +419,14 @@ def run_notify(args: argparse.Namespace) -> int:
 # --- output helpers ----------------------------------------------------------------------------------
 
 
-def _json(f: Firing) -> dict[str, Any]:
+def _json(f: Firing, mute_until: float | None) -> dict[str, Any]:
+    """The firing; ``muted_until``: the mute it fired under (nobody was told), ``muted_now_until``:
+    the end of the mute that covers its group now (None: none), as the state column says."""
     out = f.to_json()
     out["acknowledged"] = f.acknowledged
     out["muted_until"] = f.muted_until
+    out["muted_now_until"] = mute_until
     return out
-
-
-def _state(f: Firing) -> str:
-    parts = ["acked" if f.acknowledged else "new"]
-    if f.muted_until is not None:
-        parts.append("muted")
-    return ",".join(parts)
 
 
 def _window_text(f: Firing) -> str:
@@ -434,6 +434,12 @@ def _window_text(f: Firing) -> str:
     if start[:10] == end[:10]:
         return f"{start[5:16]}–{end[11:16]}"
     return f"{start[5:16]}–{end[5:16]}"
+
+
+def _utc_short(t: float, now: float) -> str:
+    """hh:mm (UTC) for a time later today, as the dashboard's state column; else with its month and day."""
+    text = _utc(t)
+    return text[11:16] if text[:10] == _utc(now)[:10] else text[5:16]
 
 
 def _utc(t: float) -> str:

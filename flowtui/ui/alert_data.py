@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowtui.alerts.firings import AlertLog, Firing
+from flowtui.alerts.firings import AlertLog, Firing, mute_ending
 from flowtui.errors import FlowtuiError
 from flowtui.query.window import TimeWindow
 from flowtui.store import StoreError
@@ -62,12 +62,7 @@ class AlertList:
 
     def muted_until(self, firing: Firing) -> float | None:
         """When the mute now covering ``firing``'s rule and group ends (None: not muted now)."""
-        ends = [
-            m["until"]
-            for m in self.mutes
-            if m["rule"] == firing.rule and (m["group"] is None or m["group"] == firing.group)
-        ]
-        return max(ends) if ends else None
+        return mute_ending(self.mutes, firing)
 
 
 def alert_state(data: DataSource, seen_id: int | None) -> AlertState | None:

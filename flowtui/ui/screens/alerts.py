@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from flowtui.alerts.firings import Firing
+from flowtui.alerts.firings import Firing, firing_state
 from flowtui.alerts.rules import load_rules
 from flowtui.config import Config
 from flowtui.errors import ConfigError, FlowtuiError
@@ -261,15 +261,9 @@ class AlertsScreen(Screen[None]):
         return [fired, f.rule, sep.join(parts) or "all flows", f.measured(), f"{f.flows:,}", self._state(f, alerts)]
 
     def _state(self, f: Firing, alerts: AlertList | None) -> str:
-        """acked; muted until (a mute covers its group now) or muted (it fired under a mute that
-        has ended: nobody was told); or new. An acknowledged firing says its mute too."""
+        """As ``flowtui alerts list`` says it (:func:`firing_state`), the mute's end in hh:mm: the column is narrow."""
         until = alerts.muted_until(f) if alerts is not None else None
-        muted = f"muted until {format_time(until)[:5]}" if until is not None else ""  # hh:mm: the column is narrow
-        if f.acknowledged:
-            return f"acked, {muted}" if muted else "acked"
-        if muted:
-            return muted
-        return "muted" if f.muted_until is not None else "new"
+        return firing_state(f, until, lambda t: format_time(t)[:5])
 
     def _styled(
         self, f: Firing, cells: list[str], shown: list[str], caps: dict[str, int], alerts: AlertList | None, names: list[str]
