@@ -17,8 +17,10 @@ a frame after a paint). A key's paint is held until what it set off is handled.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -44,20 +46,8 @@ def hold_paint_for_focus(screen: Screen[Any], widget: Widget | None) -> None:
         # A screen in the background (a focus set as another is pushed) does not paint; nor is
         # anything held while the app starts (Textual mounts it in batches of its own).
         return
-    app._begin_batch()  # what App.batch_update does, across the widget's turn
-    ended = False
-
-    def end() -> None:
-        nonlocal ended
-        if not ended:
-            ended = True
-            app._end_batch()
-            screen.check_idle()  # the screen paints when next idle: make it look again
-
-    if not widget.call_later(end):
-        end()
-    else:
-        app.set_timer(HOLD_AT_MOST, end)  # the app's timers run whichever screen is in front
+    hold = _Hold(screen)
+    hold.after(widget, hold.end)
 
 
 def hold_paint_for_key(screen: Screen[Any]) -> None:
@@ -67,28 +57,38 @@ def hold_paint_for_key(screen: Screen[Any]) -> None:
     Looked at after each node that has messages queued has handled them (its ``call_later``),
     never longer than HOLD_AT_MOST.
     """
-    app = screen.app
-    if app.screen is not screen:
+    if screen.app.screen is not screen:
         return
-    app._begin_batch()
-    ended = False
-
-    def end() -> None:
-        nonlocal ended
-        if not ended:
-            ended = True
-            app._end_batch()
-            screen.check_idle()
+    hold = _Hold(screen)
 
     def look() -> None:
-        if ended:
+        if hold.ended:
             return
-        nodes = (app, *screen.walk_children(with_self=True)) if screen.is_attached else ()
+        nodes = (screen.app, *screen.walk_children(with_self=True)) if screen.is_attached else ()
         busy = next((node for node in nodes if not node._message_queue.empty()), None)
         if busy is None or not busy.call_later(look):
-            end()
+            hold.end()
 
-    if not (screen.focused or screen).call_later(look):  # after the key, in its widget's queue
-        end()
-    else:
-        app.set_timer(HOLD_AT_MOST, end)
+    hold.after(screen.focused or screen, look)  # the first look after the key, in its widget's queue
+
+
+class _Hold:
+    """The screen's paint held (what App.batch_update does) until ``end``, HOLD_AT_MOST at most."""
+
+    def __init__(self, screen: Screen[Any]) -> None:
+        self.screen = screen
+        self.ended = False
+        screen.app._begin_batch()
+
+    def after(self, node: MessagePump, callback: Callable[[], None]) -> None:
+        """``callback`` at ``node``'s next turn (it ends the hold, now or later)."""
+        if not node.call_later(callback):
+            self.end()
+        else:
+            self.screen.app.set_timer(HOLD_AT_MOST, self.end)  # the app's timers run whichever screen is in front
+
+    def end(self) -> None:
+        if not self.ended:
+            self.ended = True
+            self.screen.app._end_batch()
+            self.screen.check_idle()  # the screen paints when next idle: make it look again
