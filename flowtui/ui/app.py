@@ -31,7 +31,7 @@ from flowtui.errors import ConfigError, FlowtuiError
 from flowtui.query.window import TimeWindow
 from flowtui.ui.commands import FlowtuiCommands
 from flowtui.ui.data import DataSource, PaneResult, StatusInfo
-from flowtui.ui.formatting import clean
+from flowtui.ui.formatting import clean, use_time_zone, window_text
 from flowtui.ui.frames import hold_paint_for_key
 from flowtui.ui.messages import HistoryLoaded, Refreshed
 from flowtui.ui.panes import PaneSpec, panes_from_config
@@ -108,6 +108,7 @@ class FlowtuiApp(App[int]):
         self.db_path = Path(db_path)
         self.now: Now = now or time.time
         self.settings = UiSettings.from_config(config)
+        use_time_zone(self.settings.timezone)  # every time on screen, from here on
         self.panes = panes if panes is not None else panes_from_config(config)
         self.worker = worker
         self.data = DataSource(self.db_path, self.now, query_timeout(config))
@@ -252,7 +253,7 @@ class FlowtuiApp(App[int]):
                 panes = [self.data.pane(spec, window, rooms.get(spec.key)) for spec in self.panes]
                 self._marker = marker
         elif run_panes and status.error is not None and due:
-            panes = [PaneResult(spec, [], [], 0.0, window.describe(), error=status.error) for spec in self.panes]
+            panes = [PaneResult(spec, [], [], 0.0, window_text(window), error=status.error) for spec in self.panes]
         if panes is not None:
             self._panes_window = window
             self._panes_at = self.now()
