@@ -1,8 +1,13 @@
-"""Options given before the command apply to it: ``flowtui --db PATH query …``."""
+"""Options given before the command apply to it: ``flowtui --db PATH query …``; a query negated as
+Graylog users write it (``-action:ACCEPT``) is a query, not an unknown flag."""
 
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +110,70 @@ def test_a_table_column_of_dashes_only_is_left_aligned_numbers_right() -> None:
         "DeleteBucket  -          5,602",
         "Get           -              7",
     ]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse's errors
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_negated_field_term_is_the_query(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``flowtui query --all '-action:ACCEPT'`` was 'unrecognized arguments: -action:ACCEPT', exit 2."""
+    expected = run(capsys, "query", "--db", str(db), "--count", "NOT action:ACCEPT")
+    assert expected[0] == 0 and int(expected[1]) > 0
+    assert run(capsys, "query", "--db", str(db), "--all", "--count", "-action:ACCEPT") == expected
+    assert run(capsys, "query", "--db", str(db), "--count", "-action:ACCEPT", "--all") == expected  # flags after it
+    assert run(capsys, "query", "--db", str(db), "--all", "--count", "--", "-action:ACCEPT") == expected
+    # Words keep their places: the same query as one quoted argument.
+    assert run(capsys, "query", "--db", str(db), "--count", "dst_port:22", "-action:ACCEPT") == run(
+        capsys, "query", "--db", str(db), "--count", "dst_port:22 -action:ACCEPT"
+    )
+    phrase = run(capsys, "query", "--db", str(db), "--count", '-(action:ACCEPT OR action:REJECT)')
+    assert phrase == run(capsys, "query", "--db", str(db), "--count", "NOT (action:ACCEPT OR action:REJECT)")
+
+
+def test_top_takes_a_negated_term_too(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ("top", "--db", str(db), "--by", "action", "--metric", "flows", "--format", "json")
+    code, out, err = run(capsys, *argv, "-action:ACCEPT")
+    assert (code, err) == (0, "")
+    assert [r["action"] for r in json.loads(out)] == ["REJECT", None]  # NODATA records have no action
+    assert run(capsys, *argv, "NOT action:ACCEPT") == (code, out, err)
+
+
+def test_a_negated_bare_word_or_a_real_unknown_flag_is_still_a_bad_argument(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-ssh could be a negated word or a mistyped flag: exit 2, with the way to negate it."""
+    code, _, err = run(capsys, "query", "--db", str(db), "--all", "-ssh")
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        "flowtui: error: unrecognized arguments: -ssh (to negate, put the query after --: flowtui query … -- '-ssh')"
+    )
+    code, _, err = run(capsys, "top", "--db", str(db), "--by", "action", "-ssh")
+    assert (code, err.splitlines()[-1]) == (
+        2, "flowtui: error: unrecognized arguments: -ssh (to negate, put the query after --: flowtui top … -- '-ssh')"
+    )
+    code, _, err = run(capsys, "query", "--db", str(db), "--frobnicate")
+    assert (code, err.splitlines()[-1]) == (2, "flowtui: error: unrecognized arguments: --frobnicate")
+    code, _, err = run(capsys, "fields", "-action:ACCEPT")  # a command without a query: a flag it does not know
+    assert (code, err.splitlines()[-1]) == (2, "flowtui: error: unrecognized arguments: -action:ACCEPT")
+
+
+def test_the_limit_note_of_one_row_is_singular(db: Path) -> None:
+    """On a terminal, '--limit 1' says '(first 1 flow; …)', was '(first 1 flows; …)'."""
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FLOWTUI_CONFIG")}
+    env["XDG_CONFIG_HOME"] = "/nonexistent"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "flowtui", "query", "--db", str(db), "--limit", "1", "--fields", "bytes"],
+            stdout=follower, stderr=subprocess.PIPE, text=True, env=env, timeout=60, check=False,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert (done.returncode, done.stderr) == (0, "(first 1 flow; --limit N or --limit 0 for more)\n")

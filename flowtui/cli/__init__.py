@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -21,10 +22,38 @@ from flowtui.errors import FlowtuiError
 COMMANDS: tuple[str, ...] = ("dashboard", "demo", "tail", "setup", "ingest", "dead_letters", "query", "top", "alerts", "threat", "fields")
 
 
+# A query term negated as Graylog users write it: -action:ACCEPT, -"a phrase", -(a OR b). No
+# option of flowtui has a ':' or begins with '"' or '(', so such a word is a query's, never a flag.
+NEGATED_TERM = re.compile(r'-(?:[A-Za-z_][\w.]*:|["(])')
+# A bare word negated (-ssh) could be a mistyped flag (-limit): refused, with the way to say it.
+NEGATED_WORD = re.compile(r"-[A-Za-z_][\w.]*")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         self.exit(2, f"flowtui: error: {message}\n")
+
+    def takes_query(self) -> bool:
+        """The command has a QUERY positional (query, top)."""
+        return any(a.dest == "query" and not a.option_strings for a in self._actions)
+
+    def _parse_optional(self, arg_string: str) -> tuple[argparse.Action | None, str, str | None] | None:
+        # argparse's hook that tells a flag from a positional (None: a positional): a negated
+        # term is a word of the query, in its place among the others (``flowtui query --all
+        # '-action:ACCEPT'`` was 'unrecognized arguments').
+        if NEGATED_TERM.match(arg_string) and self.takes_query():
+            return None
+        return super()._parse_optional(arg_string)
+
+
+def unrecognized(parser: argparse.ArgumentParser, extra: Sequence[str]) -> str:
+    """argparse's complaint, with how to negate a word of a query where one looks meant."""
+    message = f"unrecognized arguments: {' '.join(extra)}"
+    word = next((e for e in extra if NEGATED_WORD.fullmatch(e)), None)
+    if word is not None and isinstance(parser, _Parser) and parser.takes_query():
+        message += f" (to negate, put the query after --: {parser.prog} … -- '{word}')"
+    return message
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args, extra = parser.parse_known_args(join_dash_values(sys.argv[1:] if argv is None else argv))
         if extra:  # said by the command's parser, with its usage (argparse would give the top-level one)
-            command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
+            command = command_parser(parser, args)
+            command.error(unrecognized(command, extra))
         run = getattr(args, "run", None)
         if run is None:  # no command: the dashboard
             run = getattr(args, "run_default", None)

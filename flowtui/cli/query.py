@@ -19,6 +19,7 @@ from flowtui.query.output import WRITERS, is_time, iso_utc
 from flowtui.query.threat_lists import check_threat_lists, known_threat_lists
 from flowtui.query.window import TimeWindow
 from flowtui.store import Store
+from flowtui.words import counted
 
 _EPILOG = """\
 query syntax (Graylog's):
@@ -28,6 +29,8 @@ query syntax (Graylog's):
   CIDR blocks src_addr:10.0.0.0/8  dst_addr:2001:db8::/32   booleans true/false
   bare terms search the summary line (eni-… ACCEPT TCP 10.0.0.1:443 -> …)
   terms without an operator are OR-ed; * alone matches every flow
+  a negated term is read as the query (-action:ACCEPT, -"a phrase", -(a OR b));
+  a negated bare word goes after --: flowtui query -- '-ssh'
   `flowtui fields` lists the field names.
 
 time window:
@@ -128,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         lambda: engine.count(text, window),
         lambda: engine.iter_search(text, window, fields=fields, limit=args.limit, order=args.sort),
         fields,
-        "flows",
+        "flow",
     )
 
 
@@ -148,7 +151,7 @@ def _run_cloudtrail(args: argparse.Namespace, window: TimeWindow, text: str) -> 
         lambda: searcher.count(text, window),
         lambda: searcher.iter_search(text, window, fields, limit=args.limit, order=order),
         fields,
-        "events",
+        "event",
     )
 
 
@@ -182,7 +185,7 @@ def _print_rows(fmt: str, fields: list[str], rows: Iterable[dict[str, Any]], wha
     if fmt == "table":
         shown = print_table(fields, rows, sys.stdout)
         if limit and shown == limit and sys.stdout.isatty():
-            print(f"(first {shown} {what}; --limit N or --limit 0 for more)", file=sys.stderr)
+            print(f"(first {counted(shown, what)}; --limit N or --limit 0 for more)", file=sys.stderr)
     else:
         WRITERS[fmt](fields, rows, sys.stdout)
 
