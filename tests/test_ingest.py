@@ -163,8 +163,11 @@ def test_cli_ingest_prints_a_summary_and_reads_stdin(tmp_path: Path) -> None:
 def test_cli_ingest_errors_are_one_line(tmp_path: Path) -> None:
     db = str(tmp_path / "f.db")
     missing = _cli("ingest", "--db", db, str(tmp_path / "missing.log"))
-    assert missing.returncode == 1
-    assert missing.stderr.decode() == f"flowtui: cannot read {tmp_path / 'missing.log'}: No such file or directory\n"
+    # A bad argument: one sentence, exit 2, no summary (was '0 files: 0 flows stored, …' and exit 1).
+    assert (missing.returncode, missing.stdout.decode(), missing.stderr.decode()) == (
+        2, "", f"flowtui: no such file: {tmp_path / 'missing.log'} (nothing was read)\n"
+    )
+    assert not Path(db).exists()  # no store made for a mistyped name
     badfmt = _cli("ingest", "--db", db, "--format", "${version} ${nonsense}", "-", stdin=b"")
     assert badfmt.returncode == 2
     assert badfmt.stderr.decode().startswith("flowtui: unknown flow-log field 'nonsense'")
@@ -227,14 +230,27 @@ def test_cli_ingest_reads_every_path_and_exits_1_when_one_cannot_be_read(tmp_pat
     good.write_text(f"{LINE_A}\n{LINE_B}\n")
     notgzip = tmp_path / "bad.gz"
     notgzip.write_bytes(b"\x1f\x8bxxxxxxxx")
-    result = _cli("ingest", "--db", str(db), str(tmp_path / "missing.log"), str(notgzip), str(good))
+    result = _cli("ingest", "--db", str(db), str(notgzip), str(good))
     assert result.returncode == 1
     assert result.stderr.decode() == (
-        f"flowtui: cannot read {tmp_path / 'missing.log'}: No such file or directory\n"
         f"flowtui: {notgzip}: not a readable gzip file (Error -3 while decompressing data: unknown compression method)\n"
     )
     assert result.stdout.decode() == "1 file: 2 flows stored, 0 rejected to dead letters\n"
     assert _flow_rows(db) == 2
+
+
+def test_cli_ingest_checks_every_path_exists_before_reading_any(tmp_path: Path) -> None:
+    """Names are checked first, as tar does: a typo among them stores nothing, rather than half a run."""
+    db = tmp_path / "f.db"
+    good = tmp_path / "good.log"
+    good.write_text(f"{LINE_A}\n{LINE_B}\n")
+    missing = [str(tmp_path / "missing.log"), str(tmp_path / "gone.log.gz")]
+    result = _cli("ingest", "--db", str(db), str(good), missing[0], "-", missing[1], stdin=f"{LINE_B}\n".encode())
+    assert (result.returncode, result.stdout.decode(), result.stderr.decode()) == (
+        2, "", f"flowtui: no such files: {missing[0]}, {missing[1]} (nothing was read)\n"
+    )
+    assert not db.exists()  # good.log, named first, was not read either
+    assert _cli("ingest", "--db", str(db), str(good)).stdout.decode() == "1 file: 2 flows stored, 0 rejected to dead letters\n"
 
 
 def test_cli_ingest_of_a_truncated_gzip_keeps_what_it_read_and_exits_1(tmp_path: Path) -> None:

@@ -9,9 +9,11 @@ import sys
 from flowtui import copies
 from flowtui.cli.common import add_store_args, load_config, open_store
 from flowtui.config import Config
+from flowtui.errors import UsageError
 from flowtui.formats import LogFormat
 from flowtui.ingest import IngestError, IngestStats, Pipeline
 from flowtui.store import Enrich
+from flowtui.words import counted
 
 
 def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> None:
@@ -27,7 +29,8 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         epilog=(
             "Exit status: 0 when every file was read; 1 when a file could not be read to its end, or when"
             " nothing of a file was stored and some of it was rejected to dead letters (a wrong format);"
-            " 2 for bad arguments. What was read is stored either way."
+            " 2 for bad arguments, a PATH that does not exist among them (every PATH is checked before any"
+            " is read). What was read is stored either way."
         ),
     )
     add_store_args(p)
@@ -59,7 +62,18 @@ def build_enrich(config: Config, inventory: list[str], live: bool = False) -> En
     return enricher.profile
 
 
+def check_paths(paths: list[str]) -> None:
+    """Every local PATH exists, before any is read: a mistyped name is a bad argument (exit 2) that
+    stops the command before it stores anything or makes a store, as tar checks its names first,
+    not a file that failed midway (exit 1) after the others were read."""
+    missing = [p for p in paths if p != "-" and not p.startswith("s3://") and not os.path.exists(p)]
+    if missing:
+        what = "no such file" if len(missing) == 1 else "no such files"
+        raise UsageError(f"{what}: {', '.join(missing)} (nothing was read)")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_paths(args.paths)
     config = load_config(args)
     fmt_text = args.format or config.get("ingest", "format", None, str)
     log_format = LogFormat.from_spec(fmt_text) if fmt_text else None
@@ -77,12 +91,12 @@ def run(args: argparse.Namespace) -> int:
                 # Flow-log lines all rejected: most often a custom format not given.
                 hint = "; a custom format is given with --format or [ingest] format" if stats.first_reject_kind == "line" else ""
                 if stats.left_unread:
-                    what = f"{stats.left_unread:,} line{'s' if stats.left_unread != 1 else ''} rejected, so it is left unread"
+                    what = f"{counted(stats.left_unread, 'line')} rejected, so it is left unread"
                 else:
                     what = f"{stats.rejected:,} rejected to dead letters"
                 print(f"flowtui: {path}: nothing stored and {what}{why}{hint}", file=sys.stderr)
             total.merge(stats)
-    print(f"{total.files} file{'s' if total.files != 1 else ''}: {total.summary()}")
+    print(f"{counted(total.files, 'file')}: {total.summary()}")
     if total.rejected > total.errors:  # lines among them, not only files that stopped short
         print("flowtui: `flowtui dead-letters` lists the rejected lines; `flowtui dead-letters --retry` parses them again", file=sys.stderr)
     return 1 if total.errors else 0
