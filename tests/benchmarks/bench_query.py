@@ -46,6 +46,8 @@ MORE = [
     "*",
     "action:REJECT",
     "action:REJECT AND dst_port:22",
+    "action:rej* AND dst_port:22",  # a pattern on a fixed set: compiled into REJECT, the same plan
+    "dst_addr_entity_aws_type:/ec.*/ AND src_addr_internal:false",
     "src_addr:10.0.0.0/8 AND NOT dst_addr:10.0.0.0/8",
     "protocol:udp AND dst_port:53",
     "eni-0a1b2c3d",
