@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from mmdb_writer import MMDBWriter
 
 from flowtui import alerts
 from flowtui.cli import main
@@ -125,7 +126,15 @@ BAD_VALUES = [
     ('[[alerts]]\nname = "r"\nnotifiers = ["nope"]\n', "[[alerts]] 'r': no [notifiers.nope] table"),
     ('[notifiers.ops]\ntype = "slak"\n', "[notifiers.ops]: type must be one of slack, webhook, email, command, not 'slak'"),
     ('[[panes]]\ntitle = "P"\nquery = "action:"\n', "[[panes]] 'P': query 'action:', at character 1: a field needs a value after ':'"),
-    ('[[panes]]\ntitle = "P"\nby = "src_adr"\n', "[[panes]] 'P': unknown field 'src_adr' in by (see `flowtui fields`)"),
+    ('[[panes]]\ntitle = "P"\nby = "src_adr"\n', "[[panes]] 'P': by: unknown field 'src_adr' (did you mean src_addr?)"),
+    # The files the config names: a missing or corrupt GeoIP database and a missing local threat list
+    # stop every command (query passed with them); a url list may still wait for its download.
+    ('[enrich]\ngeoip_city = "GeoLite2-City.mmdb"\n', "[enrich] geoip_city: the GeoIP City database GeoLite2-City.mmdb does not exist"),
+    ('[enrich]\ngeoip_asn = "GeoLite2-ASN.mmdb"\n', "[enrich] geoip_asn: the GeoIP ASN database GeoLite2-ASN.mmdb does not exist"),
+    ('[enrich]\ngeoip_city = "bad.toml"\n',  # the config file itself: no MaxMind database
+     ("[enrich] geoip_city: the GeoIP City database bad.toml is not a valid MaxMind database"
+      " (Error opening database file (bad.toml). Is this a valid MaxMind DB file?)")),
+    ('[[threat.lists]]\nid = "mine"\npath = "my-blocklist.txt"\n', "[threat] list mine: my-blocklist.txt does not exist"),
     ('[[sources]]\ntype = "kinesis"\n', '[[sources]] #1: a kinesis source needs stream = "…"'),
     ('[store]\nretain = "forever"\n', "bad [store] retain 'forever': use a number with s, m, h, d or w, e.g. 15m"),
     ('[query]\ntimeout = "0s"\n', "[query] timeout must be more than 0 s, not '0s'"),
@@ -213,4 +222,7 @@ def test_the_example_config_uncommented_passes_the_whole_check(tmp_path: Path, i
 
     p = tmp_path / "flowtui.toml"
     p.write_text(_uncommented_example())
+    for name, kind in (("GeoLite2-City.mmdb", "GeoLite2-City"), ("GeoLite2-ASN.mmdb", "GeoLite2-ASN")):
+        MMDBWriter(ip_version=6, ipv4_compatible=True, database_type=kind).to_db_file(str(tmp_path / name))
+    (tmp_path / "my-blocklist.txt").write_text("203.0.113.9\n")  # the files it names, made (the check opens them)
     check_config(Config.load(p))

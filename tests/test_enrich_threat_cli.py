@@ -150,6 +150,7 @@ def test_one_line_per_list_and_failure_without_a_copy(
     config = _write_config(tmp_path, http_server, [("spamhaus", "/drop.txt"), ("junk", "/garbage.txt")])
     with config.open("a", encoding="utf-8") as out:
         out.write(f'\n[[threat.lists]]\nid = "mine"\npath = "{tmp_path / "mine.txt"}"\n')
+    (tmp_path / "mine.txt").write_text("203.0.113.9\n", encoding="utf-8")  # a missing local list stops every command
     assert _run("threat", "update", "--config", str(config)) == 1
     assert capsys.readouterr().out == (
         f"spamhaus: updated, 3 entries ({len(DROP)} bytes)\n"

@@ -3,8 +3,11 @@ does anything: a bad value stops every command, not only the one that reads its 
 
 Each section is checked by the code that reads it (so the two cannot disagree), imported only
 when the file has that section: a config without ``[[alerts]]`` costs no import of the alerts.
-Nothing here opens a store, reads a data file or touches the network; secrets that notifiers
-take from the environment are checked by the commands that send (tail, alerts notify).
+Nothing here opens a store or touches the network; of the data files the config names, the
+GeoIP databases are opened as ingest opens them (their metadata and a few probe lookups, not
+read whole) and local threat lists must exist (url lists may still wait for their download).
+Secrets that notifiers take from the environment are checked by the commands that send (tail,
+alerts notify).
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ def _enrich(config: Config) -> None:
             raise ConfigError(f"{where} internal_cidrs: {cidr!r} is not an address or a CIDR block such as 10.0.0.0/8") from None
     for key in ("geoip_city", "geoip_asn", "profile", "endpoint_url"):
         config.get("enrich", key, None, str)
+    _geoip(config, where)
     files = config.get("enrich", "inventory_files", [], list)
     if not all(isinstance(f, str) for f in files):
         raise ConfigError(f"{where} inventory_files must be a list of file names")
@@ -77,10 +81,28 @@ def _enrich(config: Config) -> None:
     AwsSettings.from_config(config)
 
 
+def _geoip(config: Config, where: str) -> None:
+    """A missing or corrupt GeoIP database stops every command, as config.example.toml says,
+    not only the ones that enrich (query passed with one)."""
+    for key, argument in (("geoip_city", "city_path"), ("geoip_asn", "asn_path")):
+        name = config.get("enrich", key, None, str)
+        if not name:
+            continue
+        from flowtui.enrich.geo import GeoLookup
+
+        try:
+            GeoLookup(**{argument: config.resolve_path(name)}).close()
+        except ConfigError as exc:
+            raise ConfigError(f"{where} {key}: {exc}") from None
+
+
 def _threat(config: Config) -> None:
     from flowtui.enrich.threat import ThreatSettings
 
-    ThreatSettings.from_config(config)
+    settings = ThreatSettings.from_config(config)
+    for spec in settings.lists:  # a url list's file is the cache's: it may not be downloaded yet
+        if spec.url is None and not spec.path.exists():
+            raise ConfigError(f"{_where(config)}: [threat] list {spec.id}: {spec.path} does not exist")
 
 
 def _ui(config: Config) -> None:

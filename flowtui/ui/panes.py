@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flowtui import catalog
 from flowtui.config import Config
 from flowtui.errors import ConfigError
+from flowtui.query.compiler import unknown_field
 
 METRICS = ("bytes", "packets", "flows")
 
@@ -66,7 +67,7 @@ def panes_from_config(config: Config) -> tuple[PaneSpec, ...]:
             raise ConfigError(f"{where}: [[panes]] {title!r}: by must be a field name or a list of them")
         for name in by:
             if name not in catalog.BY_NAME:
-                raise ConfigError(f"{where}: [[panes]] {title!r}: unknown field {name!r} in by (see `flowtui fields`)")
+                raise ConfigError(f"{where}: [[panes]] {title!r}: by: {unknown_field(name)}")
         if metric not in METRICS:
             raise ConfigError(f"{where}: [[panes]] {title!r}: metric must be one of {', '.join(METRICS)}")
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 500):
