@@ -27,6 +27,7 @@ from flowtui.errors import FlowtuiError
 from flowtui.formats import LogFormat, Record, is_header_line
 from flowtui.payloads import PayloadError, decode_payload, is_payload_file, iter_payload_documents
 from flowtui.store import Batch, DeadLetter, Enrich, Part, Store, WriteResult, event_keys, iter_chunks
+from flowtui.words import counted
 
 FILE_BATCH_LINES = 20_000
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -122,7 +123,7 @@ class IngestStats:
 
 def _count(n: int, noun: str, verb: str = "") -> str:
     """'1 flow stored', '2 flows stored'."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}{' ' + verb if verb else ''}"
+    return counted(n, noun) + (f" {verb}" if verb else "")
 
 
 class Pipeline:

@@ -275,3 +275,11 @@ def test_a_retry_refuses_a_store_that_is_not_there(tmp_path: Path) -> None:
     assert (result.returncode, result.stdout.decode()) == (1, "")
     assert result.stderr.decode() == f"flowtui: no store at {missing}: ingest something first (flowtui ingest, tail or demo)\n"
     assert not missing.exists()
+
+
+def test_one_dead_letter_is_singular(tmp_path: Path) -> None:
+    db = tmp_path / "one.db"
+    with Store(db) as s:
+        s.write(Batch(dead=[DeadLetter("file:/x.log", "/x.log:2", "expected 14 fields, found 1", "junk")]))
+    result = _cli("dead-letters", "--db", str(db))
+    assert result.stdout.decode().splitlines()[-1] == "1 of 1 dead letter, newest first"  # was '1 of 1 dead letters'

@@ -205,3 +205,13 @@ def test_no_lists_and_no_action(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().err == f"no threat lists configured: add [[threat.lists]] tables to {config}\n"
     with pytest.raises(UsageError, match="threat needs an action"):
         _run("threat")
+
+
+def test_a_list_of_one_entry_is_singular(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """'updated, 1 entry (12 bytes)', was '1 entries'; a file: URL is fetched as any other."""
+    source = tmp_path / "one.txt"
+    source.write_text("203.0.113.9\n", encoding="utf-8")
+    config = tmp_path / "flowtui.toml"
+    config.write_text(f'[threat]\ncache_dir = "cache"\n[[threat.lists]]\nid = "one"\nurl = "{source.as_uri()}"\n')
+    assert _run("threat", "update", "--config", str(config)) == 0
+    assert capsys.readouterr().out == "one: updated, 1 entry (12 bytes)\n"

@@ -10,6 +10,7 @@ from typing import Any
 from flowtui.cli.common import add_store_args, load_config, open_store
 from flowtui.errors import UsageError
 from flowtui.formats import LogFormat
+from flowtui.words import counted
 
 
 def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> None:
@@ -91,7 +92,7 @@ def _print_table(rows: list[dict[str, Any]], total: int) -> None:
         if row["line"] is not None:
             print(f"    {_shown(row['line'])}")
     more = f"; --limit {total} shows them all" if total > len(rows) else ""
-    print(f"{len(rows):,} of {total:,} dead letters, newest first{more}")
+    print(f"{len(rows):,} of {counted(total, 'dead letter')}, newest first{more}")
 
 
 def _shown(text: str) -> str:

@@ -14,6 +14,7 @@ from flowtui.cli.common import load_config
 from flowtui.config import Config, default_demo_db_path, parse_duration
 from flowtui.errors import ConfigError, FlowtuiError, UsageError
 from flowtui.store import Store
+from flowtui.words import counted
 
 if TYPE_CHECKING:
     from flowtui.demo import DemoSource
@@ -127,7 +128,7 @@ def _run_headless(job: DemoSource, db: Path) -> int:
         interrupted = True
     elapsed = time.monotonic() - started
     print(
-        f"{job.name}: {job.stored:,} flows stored, {job.reject_flows:,} of them REJECT,"
+        f"{job.name}: {counted(job.stored, 'flow')} stored, {job.reject_flows:,} of them REJECT,"
         f" {job.dead_letters:,} rejected to dead letters, {elapsed:.1f} s elapsed"
         + (" (interrupted)" if interrupted else "")
     )

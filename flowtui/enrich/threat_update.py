@@ -21,6 +21,7 @@ from typing import Literal
 
 from flowtui import __version__
 from flowtui.enrich.threat import ThreatListSpec, ThreatSettings, load_list, parse_list
+from flowtui.words import counted
 
 Status = Literal["updated", "not-modified", "failed", "local"]
 _CHUNK = 64 * 1024
@@ -63,7 +64,7 @@ def update_list(spec: ThreatListSpec, settings: ThreatSettings) -> UpdateResult:
 def _kept(spec: ThreatListSpec) -> str:
     if not spec.path.exists():
         return "no copy in the cache yet"
-    return f"kept the old copy ({load_list(spec, strict=False).entries} entries)"
+    return f"kept the old copy ({counted(load_list(spec, strict=False).entries, 'entry', 'entries')})"
 
 
 def _fetch(spec: ThreatListSpec, settings: ThreatSettings) -> UpdateResult:
@@ -87,7 +88,7 @@ def _fetch(spec: ThreatListSpec, settings: ThreatSettings) -> UpdateResult:
     except urllib.error.HTTPError as exc:
         if exc.code == 304:
             entries = load_list(spec, strict=False).entries
-            return UpdateResult(spec.id, "not-modified", f"not modified ({entries} entries)", entries)
+            return UpdateResult(spec.id, "not-modified", f"not modified ({counted(entries, 'entry', 'entries')})", entries)
         raise _Failure(f"HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
@@ -102,9 +103,9 @@ def _fetch(spec: ThreatListSpec, settings: ThreatSettings) -> UpdateResult:
     if parsed.entries == 0:
         raise _Failure(f"the {len(body)} bytes received hold no addresses (garbage, not {parsed.format})")
     _write_atomically(spec, body, _mtime_from(last_modified))
-    detail = f"updated, {parsed.entries} entries ({len(body)} bytes)"
+    detail = f"updated, {counted(parsed.entries, 'entry', 'entries')} ({counted(len(body), 'byte')})"
     if parsed.skipped:
-        detail += f", {parsed.skipped} lines skipped"
+        detail += f", {counted(parsed.skipped, 'line')} skipped"
     return UpdateResult(spec.id, "updated", detail, parsed.entries)
 
 
