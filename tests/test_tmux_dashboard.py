@@ -106,12 +106,12 @@ def test_viewer_query_help_address_and_quit(tmp_path: Path, terminal: Terminal) 
     terminal.start(f"{sys.executable} -m flowtui --db {db} --config {config}", env(tmp_path))
     top = " / e.g. action:REJECT AND dst_port:22  (Tab completes, ↑ history)" + " " * 35 + "● live last 15m UTC"
     panes = [
-        "│ src_addr      dst_addr    bytes ▼    flows              │ │ src_addr      who            dst_port  flows ▼    bytes  │",
-        "│ 203.0.113.5   10.0.1.10    4.0 MB        3              │ │ 198.51.100.7  spamhaus · N…  22              5    600 B  │",
-        "│ 10.0.1.10     10.0.2.20    500 kB        2              │ │ 203.0.113.5   US Example N…  3389            1     60 B  │",
-        "│ 10.0.1.11     192.0.2.66  40.0 kB        1              │ │                                                          │",
-        "│ 198.51.100.7  10.0.1.11     600 B        5              │ │                                                          │",
-        "│ 10.0.1.12     8.8.8.8       300 B        1              │ │                                                          │",
+        "│ src_addr      dst_addr    bytes ▼    flows    packets   │ │ src_addr      who             dst_port  flows ▼    bytes │",
+        "│ 203.0.113.5   10.0.1.10    4.0 MB        3      2,800   │ │ 198.51.100.7  spamhaus · NL…  22              5    600 B │",
+        "│ 10.0.1.10     10.0.2.20    500 kB        2        600   │ │ 203.0.113.5   US Example Net  3389            1     60 B │",
+        "│ 10.0.1.11     192.0.2.66  40.0 kB        1         50   │ │                                                          │",
+        "│ 198.51.100.7  10.0.1.11     600 B        5         10   │ │                                                          │",
+        "│ 10.0.1.12     8.8.8.8       300 B        1          2   │ │                                                          │",
     ]
     # Whole addresses leave room for who an address is, or for a third metric.
     lower = [

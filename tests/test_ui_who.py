@@ -144,8 +144,8 @@ async def test_panes_and_the_address_page_say_who_in_short(demo_db: Path) -> Non
         assert table_rows(app.dashboard.pane("top-talkers").table)[:4] == [
             ["10.0.0.45", "ALB front-alb", "10.0.0.21", "web-1", "4.0 MB", "1"],
             ["10.0.20.58", "RDS orders-db", "10.0.11.140", "Lambda orders-worker", "3.0 MB", "1"],
-            ["10.0.0.200", "NAT nat-0a1b2c3d4e5f60…", "203.0.113.5", "US Example Net", "2.0 MB", "1"],
-            ["10.0.11.140", "Lambda orders-worker", "10.0.10.250", "VPCE vpce-0e5d4c3b2a1f…", "1.0 MB", "1"],
+            ["10.0.0.200", "NAT nat-0a1b2c3d4e5f607…", "203.0.113.5", "US Example Net", "2.0 MB", "1"],
+            ["10.0.11.140", "Lambda orders-worker", "10.0.10.250", "VPCE vpce-0e5d4c3b2a1f0…", "1.0 MB", "1"],
         ]
         screen = await open_address(pilot, "top-talkers", 0, "src_addr")
         assert plain(screen.query_one("#address-title", Static)) == "10.0.0.45  ALB front-alb  internal"

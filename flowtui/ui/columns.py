@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from flowtui import catalog
 from flowtui.cloudtrail import fields as trail_fields
 from flowtui.query.window import TimeWindow
-from flowtui.ui.formatting import IPV6_SHORT
+from flowtui.ui.formatting import IPV6_SHORT, fit
 
 # Dropped first to last when the table is too wide (flow fields, then CloudTrail's).
 DROP_ORDER: tuple[str, ...] = ("interface_id", "src_port", "packets", "protocol", "log_status", "awsRegion", "eventSource")
@@ -189,7 +189,13 @@ _VALUE_MAX = {"ip": 39, "int": 6, "other": 30}
 
 
 def plan_pane(
-    by: Sequence[str], metric: str, widest: Sequence[int], width: int
+    by: Sequence[str],
+    metric: str,
+    widest: Sequence[int],
+    width: int,
+    *,
+    values: Sequence[Sequence[str]] | None = None,
+    labels: Sequence[int] | None = None,
 ) -> tuple[tuple[str, ...], tuple[int, ...], int]:
     """(metric columns, room for each group value, room for each address's label; 0: none) in ``width`` cells.
 
@@ -200,32 +206,65 @@ def plan_pane(
     is, up to LABEL_FIRST (which threat list matched: 'spamhaus · …'); then the IPv6
     addresses toward whole; then the labels up to LABEL_MAX; then the third metric. An
     IPv6 address's middle is worth less than the list it is on, its ends more.
+
+    The pane's columns are as wide as what they show, so room that shows nothing is room
+    lost at the right: with ``values`` (each group column's texts) an IPv6 address column
+    grows only to a width that shows another group, and with ``labels`` (the longest label
+    each group column's rows have) a label takes no more than its text, and none at all
+    when no row has one (a store without enrichment).
     """
     kinds = ["ip" if is_ip(n) else "int" if is_numeric(n) else "other" for n in by]
-    widths = [_pane_floor(k, w) for k, w in zip(kinds, widest)]
-    wants = [max(f, min(w, _VALUE_MAX["ip"])) if k == "ip" else _VALUE_MAX[k] for k, f, w in zip(kinds, widths, widest)]
+    # A column is as wide as its header at least ('dst_port' over '22').
+    widths = [max(len(n), _pane_floor(k, w)) for n, k, w in zip(by, kinds, widest)]
+    wants = [
+        max(f, min(w, _VALUE_MAX["ip"])) if k == "ip" else max(f, _VALUE_MAX[k]) for k, f, w in zip(kinds, widths, widest)
+    ]
+    steps = [_ShownWidths(values[i] if values is not None and i < len(values) else None, len(n)) for i, n in enumerate(by)]
+    if values is not None:
+        widths = [steps[i].shown(w) if k == "ip" else w for i, (k, w) in enumerate(zip(kinds, widths))]
+    addresses = [i for i, k in enumerate(kinds) if k == "ip"]
+    texts = [labels[i] if labels is not None and i < len(labels) else LABEL_MAX for i in addresses]
+    label_want = min(LABEL_MAX, max(texts, default=0))
+
+    def label_cost(label: int) -> int:  # a label column shows its header ('who') at least
+        return sum(max(len("who"), min(label, t)) + PADDING for t in texts) if label else 0
+
+    def best_label(most: int, room: int) -> int:
+        """The widest label up to ``most`` whose columns fit ``room`` cells."""
+        label = min(most, label_want)
+        while label and label_cost(label) > room:
+            label -= 1
+        return label
+
     others = [m for m in PANE_METRICS if m != metric]
     metrics = [metric]
     used = sum(w + PADDING for w in widths) + pane_metric_width(metric)
     if used + pane_metric_width(others[0]) <= width:
         metrics.append(others[0])
         used += pane_metric_width(others[0])
-    addresses = kinds.count("ip")
     label = 0
-    if addresses and len(metrics) == 2 and (width - used) // addresses - PADDING >= LABEL_MIN:
-        label = min(LABEL_FIRST, (width - used) // addresses - PADDING)
-        used += addresses * (label + PADDING)
+    if addresses and len(metrics) == 2 and label_want:
+        label = best_label(LABEL_FIRST, width - used)
+        if label < min(LABEL_MIN, label_want):
+            label = 0
+        used += label_cost(label)
 
-    # The addresses widen a cell at a time, the narrowest first: two IPv6 ones get the same
-    # form, not one whole and one cut to its short form.
-    while used < width and (below := [i for i, k in enumerate(kinds) if k == "ip" and widths[i] < wants[i]]):
-        widths[min(below, key=lambda i: widths[i])] += 1
-        used += 1
+    # The addresses widen the narrowest first, to the next width that shows more of one: two
+    # IPv6 ones get the same form, not one whole and one cut to its short form.
+    below = [i for i in addresses if widths[i] < wants[i]]
+    while below:
+        i = min(below, key=lambda i: widths[i])
+        grown = steps[i].next(widths[i], wants[i])
+        if grown is None or used + grown - widths[i] > width:
+            below.remove(i)
+            continue
+        used += grown - widths[i]
+        widths[i] = grown
     if label:
-        more = max(0, min(LABEL_MAX - label, (width - used) // addresses))
-        label += more
-        used += addresses * more
-    if len(metrics) == 2 and label in (0, LABEL_MAX) and used + pane_metric_width(others[1]) <= width:
+        used -= label_cost(label)
+        label = best_label(LABEL_MAX, width - used)
+        used += label_cost(label)
+    if len(metrics) == 2 and label in (0, label_want) and used + pane_metric_width(others[1]) <= width:
         metrics.append(others[1])
         used += pane_metric_width(others[1])
     for i, k in enumerate(kinds):  # what is left widens the other values, in order
@@ -237,6 +276,30 @@ def plan_pane(
         short = used - width
         widths = [max(8, w - (short + len(widths) - 1) // len(widths)) for w in widths]
     return tuple(metrics), tuple(widths), label
+
+
+class _ShownWidths:
+    """How wide an address column shows its values at each width it may be given: an IPv6
+    address is cut by whole groups, so most widths show no more than a narrower one."""
+
+    def __init__(self, texts: Sequence[str] | None, header: int) -> None:
+        self.texts = texts
+        self.header = header
+
+    def shown(self, cap: int) -> int:
+        """The cells the column takes at ``cap``: its header's or its widest value's (all of it
+        when the values are not known)."""
+        if not self.texts:
+            return cap
+        return max(self.header, *(len(fit(t, cap)) for t in self.texts))
+
+    def next(self, cap: int, most: int) -> int | None:
+        """The narrowest width up to ``most`` that shows more than ``cap`` does; None: none does."""
+        now = self.shown(cap)
+        for wider in range(cap + 1, most + 1):
+            if self.shown(wider) > now:
+                return wider
+        return None
 
 
 def pane_metric_width(metric: str) -> int:

@@ -211,9 +211,15 @@ class Pane(Vertical):
     # --- columns ------------------------------------------------------------------
     def _layout(self, width: int) -> tuple[tuple[str, ...], tuple[int, ...], int]:
         """(metric columns, room for each group value, room for an address's label; 0: none):
-        :func:`flowtui.ui.columns.plan_pane` over the widest value each address column holds."""
+        :func:`flowtui.ui.columns.plan_pane` over what each address column holds: its values
+        and their labels (none before the first rows)."""
         widest = [self._widest(i) if is_ip(n) else 0 for i, n in enumerate(self.spec.by)]
-        return plan_pane(self.spec.by, self.spec.metric, widest, width)
+        rows = [r for r in self.result.rows if not r.other] if self.result is not None else []
+        if not rows:
+            return plan_pane(self.spec.by, self.spec.metric, widest, width)
+        values = [[_show(n, r.values[i]) for r in rows if i < len(r.values)] if is_ip(n) else [] for i, n in enumerate(self.spec.by)]
+        labels = [max((len(r.labels[i]) for r in rows if i < len(r.labels)), default=0) for i in range(len(self.spec.by))]
+        return plan_pane(self.spec.by, self.spec.metric, widest, width, values=values, labels=labels)
 
     def _widest(self, index: int) -> int:
         """The longest value the rows hold in group column ``index``; 15 (an IPv4 address) before any."""
@@ -277,7 +283,10 @@ class Pane(Vertical):
         """Fit the columns to the pane's width; True when they changed (and the table was rebuilt)."""
         if not self.size.width:
             return False
-        layout = self._layout(self.size.width - 3)  # borders and the scrollbar
+        # The size is inside the edges; a scrollbar takes room only when the rows overflow (a limit).
+        rows = len(self.result.rows) if self.result is not None else 0
+        scrollbar = self.table.styles.scrollbar_size_vertical if rows > self.room() else 0
+        layout = self._layout(self.size.width - scrollbar)
         if layout == (self._metrics, self._value_widths, self._label_width):
             return False
         self._metrics, self._value_widths, self._label_width = layout
