@@ -21,6 +21,7 @@ from flowtui.alerts import AlertEvaluator, AlertLog, Firing
 from flowtui.alerts.rules import Rule
 from flowtui.config import Config
 from flowtui.store import Store
+from flowtui.ui.alert_columns import AlertRoom, alert_columns, rule_least
 from flowtui.ui.alert_watch import alert_watch
 from flowtui.ui.screens.alerts import NO_RULES, AlertsScreen
 from flowtui.ui.screens.mute import MuteScreen
@@ -191,7 +192,7 @@ async def test_a_src_dst_group_an_acked_mute_and_the_flows_that_came_after_it_fi
         await until(pilot, lambda: screen.flows_now.get(1) == 3)
         # Each address gives way in its own middle, by whole groups, an arrow between them; the row says its mute.
         assert table_rows(screen.table) == [
-            ["09:59:30", "v6-pair", "2a05:d018:…:a021 → 2001:db8:…:90d3", "count 1 > 0", "acked, muted until 11:00"]
+            ["09:59:30", "v6-pair", "2a05:d018:…:90d3:a021 → 2001:db8:…:7e2a:90d3", "count 1 > 0", "acked, muted→11:00"]
         ]
         detail = str(screen.query_one("#alerts-detail").render()).splitlines()
         assert detail[0].endswith(" · 1 flow, 100 B · 09:54:00–09:59:00 · muted until 11:00:00")
@@ -292,6 +293,88 @@ async def test_column_widths_follow_the_data_after_acknowledging_at_80_columns(d
             ["09:59:30", "threat-ma…", "198.51.100.23 · 443", "count 1 > 0", "acked"],  # the address is whole
             ["09:59:30", "port-scan", "203.0.113.9", "distinct(dst_port) 25 > 20", "acked"],  # the threshold too
         ]
+
+
+DB_EGRESS = rule(
+    name="db-egress", query='src_addr:"10.0.2.20"', window="5m", condition="count > 0", group_by=["src_addr", "dst_addr"]
+)
+DB_ERRORS = rule(
+    name="db-errors", query='dst_addr:"10.0.2.20" AND action:REJECT', window="5m", condition="count > 0",
+    group_by=["src_addr", "dst_addr"],
+)
+
+
+@pytest.fixture
+def pairs_db(tmp_path: Path) -> Path:
+    """Two rules sharing a prefix, each fired by an IPv4 pair, and a pair of long IPv6 addresses."""
+    path = write_flows(tmp_path / "flows.db")
+    fire(
+        path, [V6_PAIR, DB_EGRESS, DB_ERRORS],
+        [flow(src=V6_SRC, dst=V6_DST, dport=443, start=NOW - 100, action="ACCEPT")],
+        [flow(src="10.0.2.20", dst="84.17.32.5", dport=443, start=NOW - 90, action="ACCEPT")],
+        [flow(src="198.51.100.23", dst="10.0.2.20", dport=5432, start=NOW - 80)],
+    )
+    return path
+
+
+async def test_a_long_state_takes_no_room_from_every_rows_addresses_at_80_columns(pairs_db: Path) -> None:
+    """After acknowledging and muting one group, STATE grew to 'acked, muted until 11:00' and
+    GROUP shrank for every row, cutting IPv4 addresses ('10.…20 → 84.…5'). The state gives way
+    first: the line under the table says the mute whole."""
+    app = make_app(pairs_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await alerts_screen(pilot)
+        rules = [f.rule for f in screen.alerts.firings] if screen.alerts is not None else []
+        await pilot.press(*["j"] * rules.index("db-egress"), "A")
+        await reloaded(pilot, screen, lambda: "acked" in table_rows(screen.table)[rules.index("db-egress")])
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, MuteScreen))
+        await pilot.press("enter")  # Enter alone: an hour, this group only
+        await until(pilot, lambda: isinstance(app.screen, AlertsScreen))
+        await reloaded(pilot, screen, lambda: screen.alerts is not None and bool(screen.alerts.mutes))
+        rows = dict(zip(rules, table_rows(screen.table)))
+        assert rows["db-egress"][2:] == ["10.0.2.20 → 84.17.32.5", "count 1 > 0", "acked, muted"]
+        assert rows["db-errors"][2:] == ["198.51.100.23 → 10.0.2.20", "count 1 > 0", "new"]
+        assert rows["v6-pair"][2] == "2a05:…:a021 → 2001:…:90d3"  # an IPv6 address gives way, by whole groups
+        detail = str(screen.query_one("#alerts-detail").render()).splitlines()
+        assert detail[0].endswith(" · muted until 11:00:00")
+        await pilot.resize_terminal(120, 30)  # room for the mute's end, then the addresses' middles
+        await reloaded(pilot, screen, lambda: len(table_rows(screen.table)[0]) == 5 and screen.size.width == 120)
+        await pilot.pause()
+        rows = dict(zip(rules, table_rows(screen.table)))
+        assert rows["db-egress"][2:] == ["10.0.2.20 → 84.17.32.5", "count 1 > 0", "acked, muted→11:00"]
+        assert rows["v6-pair"][2] == "2a05:d018:1c4:…:7e2a:90d3:a021 → 2001:db8:70:…:1c4b:7e2a:90d3"
+
+
+async def test_rule_names_are_whole_where_there_is_room(pairs_db: Path) -> None:
+    """At 100 columns 'db-egress' and 'db-errors' were cut to 'db-egre…' and 'db-erro…' while
+    the IPv6 pair took every cell left: the name is whole first, the addresses' middles after."""
+    app = make_app(pairs_db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await alerts_screen(pilot)
+        rows = {row[1]: row[2] for row in table_rows(screen.table)}
+        assert rows == {
+            "v6-pair": "2a05:d018:1c4:…:90d3:a021 → 2001:db8:70:…:7e2a:90d3",
+            "db-egress": "10.0.2.20 → 84.17.32.5",
+            "db-errors": "198.51.100.23 → 10.0.2.20",
+        }
+        assert column_widths(screen) == {"fired": 8, "rule": 9, "group": 55, "measured": 11, "state": 5}
+
+
+def test_rule_names_sharing_a_prefix_are_told_apart_before_the_addresses_middles() -> None:
+    """A rule name is cut no shorter than its first letters tell it apart from the others."""
+    assert rule_least(["threat-match-tor", "threat-match-spamhaus", "port-scan"]) == 15  # 'threat-match-t…'
+    assert rule_least(["db-egress", "db-errors"]) == 8  # 'db-egre…', 'db-erro…'
+    assert rule_least(["web", "db"]) == 3
+    whole = {"fired": 8, "rule": 21, "group": 60, "measured": 12, "flows": 5, "state": 24}
+    room = AlertRoom(whole, {"rule": 15, "group": 25, "state": 5}, state_short=18)
+    width = (8 + 2) + (15 + 2) + (25 + 2) + (12 + 2) + (5 + 2)  # every least, padded
+    assert alert_columns(room, width)[1] == {"fired": 8, "rule": 15, "group": 25, "measured": 12, "state": 5}
+    # Room: the rule's whole name first, then the mute's end, then the group, then the whole state.
+    assert alert_columns(room, width + 6)[1]["rule"] == 21
+    assert alert_columns(room, width + 19)[1] == {"fired": 8, "rule": 21, "group": 25, "measured": 12, "state": 18}
+    assert alert_columns(room, width + 60)[1] == {"fired": 8, "rule": 21, "group": 60, "measured": 12, "state": 24}
+    assert alert_columns(room, width + 67)[0] == ["fired", "rule", "group", "measured", "flows", "state"]
 
 
 async def test_ctrl_a_acknowledges_every_listed_firing(db: Path) -> None:

@@ -19,15 +19,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from flowtui.alerts.firings import Firing, firing_state
+from flowtui.alerts.firings import Firing
 from flowtui.alerts.rules import load_rules
 from flowtui.config import Config
 from flowtui.errors import ConfigError, FlowtuiError
 from flowtui.query.window import TimeWindow
 from flowtui.ui import alert_data
+from flowtui.ui.alert_columns import alert_columns, alert_room, fit_group, fit_state, group_parts, state_forms
 from flowtui.ui.alert_data import AlertList, AlertState
 from flowtui.ui.alert_watch import alert_watch
-from flowtui.ui.columns import MIN_WIDTH, PADDING, widest
 from flowtui.ui.formatting import clean, fit, format_time, human_bytes
 from flowtui.ui.screens.mute import MuteRequest, MuteScreen
 from flowtui.ui.screens.results import ResultsScreen
@@ -67,55 +67,6 @@ def rule_names(config: Config | None) -> list[str]:
         return [rule.name for rule in load_rules(config)]
     except ConfigError:
         return []
-
-
-# The columns that give way before the condition, each to the width given, in turn: the rule
-# first, then the group (the addresses) and the state to MIN_WIDTH, then those two further (a
-# state of 5 keeps 'new' and 'acked').
-GIVE_WAY: tuple[tuple[str, int], ...] = (
-    ("rule", MIN_WIDTH), ("rule", 8), ("group", MIN_WIDTH), ("state", MIN_WIDTH), ("state", 5), ("group", 8),
-)
-
-
-def alert_columns(natural: dict[str, int], width: int) -> tuple[list[str], dict[str, int]]:
-    """(the columns that fit ``width`` cells, the most each may take): the flow count goes first
-    (the line under the table says it too), then the rule, the group and the state give way
-    (GIVE_WAY); the condition — the value measured against the threshold, the
-    point of the rule, and not on the line under the table — is cut only when nothing else is
-    left to cut. The line under the table has the rule, the group and the state whole."""
-    caps = dict(natural)
-    shown = list(caps)
-
-    def excess() -> int:
-        return sum(caps[c] + PADDING for c in shown) - width
-
-    if excess() > 0:
-        shown.remove("flows")
-    for name, floor in (*GIVE_WAY, ("measured", MIN_WIDTH)):
-        if excess() > 0:
-            caps[name] = max(min(floor, caps[name]), caps[name] - excess())
-    return shown, {c: caps[c] for c in shown}
-
-
-def group_parts(f: Firing) -> tuple[list[str], str]:
-    """A firing's group values and what goes between them: ``→`` from a source to a destination."""
-    parts = [clean("-" if v is None else str(v).lower() if isinstance(v, bool) else str(v)) for v in f.group.values()]
-    return parts, " → " if list(f.group) == ["src_addr", "dst_addr"] else " · "
-
-
-def fit_group(f: Firing, width: int) -> str:
-    """The group in ``width`` cells, each value giving way in its own middle (two IPv6
-    addresses stay two: ``2a05:d018…2b94:e022 → 2001:db8…70::77``)."""
-    parts, sep = group_parts(f)
-    text = sep.join(parts) or "all flows"
-    if len(text) <= width or len(parts) < 2:
-        return fit(text, width)
-    room = max(width - len(sep) * (len(parts) - 1), 0)
-    widths: dict[int, int] = {}
-    for left, i in enumerate(sorted(range(len(parts)), key=lambda i: len(parts[i]))):
-        widths[i] = min(len(parts[i]), room // (len(parts) - left))  # short values keep all of theirs
-        room -= widths[i]
-    return sep.join(fit(p, widths[i]) for i, p in enumerate(parts))
 
 
 class AlertsScreen(Screen[None]):
@@ -221,10 +172,11 @@ class AlertsScreen(Screen[None]):
         row = table.cursor_coordinate.row
         now = self.app.now()  # type: ignore[attr-defined]
         texts = [self._cells(f, alerts, now) for f in firings] if alerts is not None else []
+        states = [self._states(f, alerts) for f in firings] if alerts is not None else []
         names = [name for name, _ in COLUMNS]
-        natural = widest(names, texts, [label for _, label in COLUMNS])
+        room = alert_room(firings, texts, dict(COLUMNS), states)
         # The screen's width, not the table's: a toast over the table must not narrow it.
-        shown, caps = alert_columns(natural, (self.size.width or self.app.size.width) - 2)
+        shown, caps = alert_columns(room, (self.size.width or self.app.size.width) - 2)
         with self.app.batch_update():
             table.clear(columns=True)
             for name, label in COLUMNS:
@@ -232,8 +184,8 @@ class AlertsScreen(Screen[None]):
                     # Widths from this list's own cells, set here: DataTable's own measuring runs
                     # later, when idle, and can keep the headers' widths after a quick reload.
                     table.add_column(Text(label, justify="right" if name == "flows" else "left"), key=name, width=caps[name])
-            for firing, cells in zip(firings, texts):
-                table.add_row(*self._styled(firing, cells, shown, caps, alerts, names), key=str(firing.id))
+            for firing, cells, forms in zip(firings, texts, states):
+                table.add_row(*self._styled(firing, cells, forms, shown, caps, names), key=str(firing.id))
             if firings:
                 ids = [f.id for f in firings]
                 if keep is not None and keep.id in ids:
@@ -258,15 +210,15 @@ class AlertsScreen(Screen[None]):
         same_day = format_time(f.fired_at, with_date=True)[:10] == format_time(now, with_date=True)[:10]
         fired = format_time(f.fired_at) if same_day else format_time(f.fired_at, with_date=True)[:16]
         parts, sep = group_parts(f)
-        return [fired, f.rule, sep.join(parts) or "all flows", f.measured(), f"{f.flows:,}", self._state(f, alerts)]
+        return [fired, f.rule, sep.join(parts) or "all flows", f.measured(), f"{f.flows:,}", self._states(f, alerts)[0]]
 
-    def _state(self, f: Firing, alerts: AlertList | None) -> str:
-        """As ``flowtui alerts list`` says it (:func:`firing_state`), the mute's end in hh:mm: the column is narrow."""
+    def _states(self, f: Firing, alerts: AlertList | None) -> list[str]:
+        """The state as ``flowtui alerts list`` says it, the mute's end in hh:mm, then shorter forms."""
         until = alerts.muted_until(f) if alerts is not None else None
-        return firing_state(f, until, lambda t: format_time(t)[:5])
+        return state_forms(f, until, format_time(until)[:5] if until is not None else "")
 
     def _styled(
-        self, f: Firing, cells: list[str], shown: list[str], caps: dict[str, int], alerts: AlertList | None, names: list[str]
+        self, f: Firing, cells: list[str], states: list[str], shown: list[str], caps: dict[str, int], names: list[str]
     ) -> list[Text]:
         vars_ = self.app.theme_variables
         pending = not f.acknowledged and f.muted_until is None
@@ -274,6 +226,8 @@ class AlertsScreen(Screen[None]):
         for name in shown:
             if name == "group":
                 text = fit_group(f, caps[name])
+            elif name == "state":
+                text = fit_state(states, caps[name])
             else:
                 text = fit(clean(cells[names.index(name)]), caps[name], middle=False)
             style = ""
