@@ -171,7 +171,7 @@ async def test_x_cancels_an_export_and_removes_its_partial_file(db: Path, tmp_pa
         out.unlink()
         await _export_whole(pilot, screen, out)
         assert len(out.read_text().splitlines()) == 451
-        assert _toasts(app)[-1] == f"Wrote 450 flows to {out}"
+        assert _toasts(app)[-1] == f"Wrote 450 flows to {out.parent}/\n{out.name}"
 
 
 async def test_an_x_after_the_file_is_complete_is_too_late_and_says_what_was_written(
@@ -195,7 +195,34 @@ async def test_an_x_after_the_file_is_complete_is_too_late_and_says_what_was_wri
         monkeypatch.setattr(results_module, "write_export", write_then_x)
         await _export_whole(pilot, screen, out)
         assert len(out.read_text().splitlines()) == 451
-        assert _toasts(app)[-1] == f"Wrote 450 flows to {out}"
+        assert _toasts(app)[-1] == f"Wrote 450 flows to {out.parent}/\n{out.name}"
+
+
+async def test_the_toast_keeps_the_files_name_whole_at_80_columns(db: Path, tmp_path: Path) -> None:
+    """A toast wraps at spaces and a path has none: '/tmp/qa-e/flowtui-export-20261128-15' /
+    '1755.csv'. The name has a line of its own; the folder breaks at the space before it."""
+    from rich.text import Text
+
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        screen = await _results(pilot, "dst_port:80")
+        out = tmp_path / "flowtui-export-20261128-151755.csv"
+        await _export_whole(pilot, screen, out)
+        assert _toasts(app)[-1] == f"Wrote 450 flows to {out.parent}/\nflowtui-export-20261128-151755.csv"
+        # A toast is 40 cells at 80 columns (half the screen), 36 inside its edges and padding.
+        lines = Text(_toasts(app)[-1]).wrap(app.console, 36)  # as the toast lays its text out
+        assert lines[-1].plain == "flowtui-export-20261128-151755.csv"
+        assert lines[0].plain.rstrip() == "Wrote 450 flows to"  # the folder breaks at the space before it
+
+
+def test_a_path_under_home_is_shown_with_a_tilde() -> None:
+    from flowtui.ui.export import written_text
+
+    assert written_text(1, Path.home() / "flowtui-export-20261128-151755.csv") == (
+        "Wrote 1 flow to ~/\nflowtui-export-20261128-151755.csv"
+    )
+    assert written_text(2, Path("flows.csv")) == "Wrote 2 flows to flows.csv"
 
 
 async def _export_whole(pilot, screen: ResultsScreen, out: Path) -> None:  # type: ignore[no-untyped-def]

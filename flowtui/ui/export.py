@@ -21,6 +21,7 @@ from typing import Any
 from flowtui import catalog
 from flowtui.errors import FlowtuiError
 from flowtui.query.output import WRITERS
+from flowtui.ui.formatting import clean
 
 PROGRESS_EVERY = 5000  # rows between two progress reports
 
@@ -51,6 +52,24 @@ def default_export_path(taken_at: float, fmt: str = "csv") -> str:
     """
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(taken_at))
     return f"~/flowtui-export-{stamp}.{fmt}"
+
+
+def shown_path(path: Path) -> str:
+    """``path`` as a toast shows it: the home folder as ``~`` (as the dialog shows it), the file's
+    name on a line of its own. A toast wraps at spaces, and a path has none: it was cut wherever
+    the line ended ('…/flowtui-export-20261128-15' / '1755.csv'); a line break before the name
+    keeps the name whole, and the folder breaks at the space before it."""
+    text = clean(str(path))
+    home = str(Path.home())
+    if text == home or text.startswith(home.rstrip("/") + "/"):
+        text = "~" + text[len(home.rstrip("/")) :]
+    folder, slash, name = text.rpartition("/")
+    return f"{folder}{slash}\n{name}" if slash else text
+
+
+def written_text(count: int, path: Path) -> str:
+    """The toast at an export's end: 'Wrote 450 flows to /tmp/' / 'flows.csv'."""
+    return f"Wrote {count:,} flow{'' if count == 1 else 's'} to {shown_path(path)}"
 
 
 def write_export(

@@ -24,7 +24,7 @@ from flowtui.query.engine import QueryCancelled
 from flowtui.query.window import TimeWindow
 from flowtui.ui.columns import cut_in_middle, is_ip, is_numeric, needs_date, order_columns, plan_columns, widest
 from flowtui.ui.data import PAGE_SIZE, Page
-from flowtui.ui.export import default_export_path, export_columns, write_export
+from flowtui.ui.export import default_export_path, export_columns, write_export, written_text
 from flowtui.ui.formatting import SortableText, clean, fit, format_time, format_value, window_text
 from flowtui.ui.screens.dialogs import ExportRequest, ExportScreen
 from flowtui.ui.screens.trail_event import TrailEventScreen
@@ -459,8 +459,7 @@ class ResultsScreen(Screen[None]):
         if error is not None:
             self.app.notify(clean(error), title="Export failed", markup=False, severity="error", timeout=8)
             return
-        noun = "flow" if job.written == 1 else "flows"
-        self.app.notify(f"Wrote {job.written:,} {noun} to {clean(str(job.request.path))}", markup=False, timeout=8)
+        self.app.notify(written_text(job.written, job.request.path), markup=False, timeout=8)
 
     def action_back(self) -> None:
         self.app.pop_screen()
