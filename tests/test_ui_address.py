@@ -12,7 +12,7 @@ from textual.widgets import Sparkline, Static
 
 from flowtui.ui.screens.address import AddressScreen
 from flowtui.ui.screens.results import ResultsScreen
-from tests.ui_data import MARKUP_NAME, flow, make_app, refreshed, table_rows, until, write_flows
+from tests.ui_data import IPV6_WEB, MARKUP_NAME, flow, make_app, refreshed, table_rows, until, write_flows
 
 
 @pytest.fixture
@@ -148,3 +148,39 @@ async def test_a_flow_logged_at_both_interfaces_says_which(tmp_path: Path, width
         rows = table_rows(table)
         assert sorted(r[1] for r in rows) == ["eni-0rds1", "eni-0web1"]  # the same time: either first
         assert [r[columns.index("src_addr")] for r in rows] == ["10.0.1.10", "10.0.1.10"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "columns", "interfaces"),
+    [
+        # Long ids: the interface gives way to the cells that tell them apart, under a short header.
+        ([], ["timestamp", "eni", "src_addr", "dst_addr", "dst_port", "action", "bytes"], ["eni-07…", "eni-0a…"]),
+        # Whole addresses leave no room even so: the interface goes, the bytes stay whole.
+        (
+            [flow("10.0.1.10", 50000, IPV6_WEB, 443, 6, "ACCEPT", 100, 1, 200)],
+            ["timestamp", "src_addr", "dst_addr", "dst_port", "action", "bytes"],
+            [],
+        ),
+    ],
+)
+async def test_the_bytes_stay_whole_beside_a_kept_interface_at_80_columns(
+    tmp_path: Path, extra: list[Any], columns: list[str], interfaces: list[str]
+) -> None:
+    """Kept to tell two records of one conversation apart, interface_id pushed the bytes past the
+    box's edge at 80 columns: 'ACCEPT   7' for 7.2 kB."""
+    db = write_flows(tmp_path / "flows.db", [
+        flow("10.0.1.10", 40000, "198.51.100.7", 22, 6, "ACCEPT", 7_200, 10, 90, iface="eni-0a3c5e7b9d1f2a4c6"),
+        flow("10.0.1.10", 40000, "198.51.100.7", 22, 6, "ACCEPT", 7_200, 10, 90, iface="eni-07c3e5a9b1d2f4a6c"),
+        *extra,
+    ])
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_address("10.0.1.10")
+        await until(pilot, lambda: isinstance(app.screen, AddressScreen) and app.screen.info is not None)
+        table = app.screen.query_one("#address-flows")
+        assert [str(c.label) for c in table.columns.values()] == columns
+        rows = table_rows(table)
+        assert [r[-1] for r in rows][:2] == ["7.2 kB", "7.2 kB"]  # the newest, at both interfaces
+        if interfaces:
+            assert sorted(r[1] for r in rows) == interfaces
+        assert sum(c.get_render_width(table) for c in table.columns.values()) <= table.size.width

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from flowtui.alerts.firings import Firing, firing_state
-from flowtui.ui.columns import MIN_WIDTH, PADDING
+from flowtui.ui.columns import MIN_WIDTH, PADDING, apart_width
 from flowtui.ui.formatting import clean, fit, shorten_ipv6
 
 # Too narrow for every column's least: they give way from there, each to the width given, in
@@ -93,14 +93,7 @@ def alert_room(firings: Sequence[Firing], texts: Sequence[Sequence[str]], header
 def rule_least(rules: Iterable[str], least: int = RULE_LEAST) -> int:
     """The fewest cells in which every rule name shown reads apart from the others ('db-egr…',
     'db-err…'), and no fewer than ``least`` (or the longest name, when shorter)."""
-    names = sorted(set(rules))
-    if not names:
-        return 0
-    longest = max(map(len, names))
-    for width in range(min(least, longest), longest + 1):
-        if len({fit(n, width, middle=False) for n in names}) == len(names):
-            return width
-    return longest
+    return apart_width(rules, least)
 
 
 def group_parts(f: Firing) -> tuple[list[str], str]:

@@ -135,6 +135,18 @@ def _squeeze(columns: Sequence[str], caps: dict[str, int], excess: int, floor: i
     return excess
 
 
+def apart_width(values: Iterable[str], least: int = 1) -> int:
+    """The fewest cells in which the distinct ``values``, each cut at its end, still read apart
+    ('db-egre…' and 'db-erro…', 'eni-0a…' and 'eni-07…'); no fewer than ``least`` (or the
+    longest value, when shorter)."""
+    distinct = sorted(set(values))
+    longest = max(map(len, distinct), default=0)
+    for width in range(min(least, longest), longest + 1):
+        if len({fit(v, width, middle=False) for v in distinct}) == len(distinct):
+            return width
+    return longest
+
+
 def order_columns(columns: Sequence[str], named: Sequence[str]) -> list[str]:
     """The columns to show, in order: a named flag goes after the addresses and ports, not first."""
     flags = [c for c in columns if c in named and field_type(c) == "bool"]

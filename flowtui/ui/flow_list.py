@@ -16,10 +16,11 @@ from typing import Any
 
 from rich.text import Text
 
-from flowtui.ui.columns import FLOW_FIELDS, cut_in_middle, is_numeric, plan_columns, widest
+from flowtui.ui.columns import FLOW_FIELDS, PADDING, apart_width, cut_in_middle, is_numeric, plan_columns, widest
 from flowtui.ui.formatting import SortableText, fit, format_value
 from flowtui.ui.widgets.flow_table import FlowTable
 
+SHORT_HEADER = "eni"  # interface_id's header where its values are cut to tell rows apart
 FRAME = 5  # cells the table does not get of the terminal's width: its box's border, its scrollbar and the page's
 
 
@@ -34,11 +35,22 @@ def fill_flows(
     natural = widest(fields, texts, fields)
     shown, caps = plan_columns(fields, natural, width)
     index = {name: i for i, name in enumerate(fields)}
+    headers = {name: name for name in fields}
     if "interface_id" in index and "interface_id" not in shown and _told_apart_by_interface(texts, shown, index):
-        shown, caps = plan_columns(fields, natural, width, keep=("interface_id",))
+        # Kept only to tell two rows apart, the interface gives way to the fewest cells that do
+        # ('eni-0a…'), under a short header; if even then a number would be cut at the box's
+        # edge ('ACCEPT   7' for 7.2 kB), it goes: the numbers keep their whole width.
+        apart = apart_width(row[index["interface_id"]] for row in texts)
+        for room in (natural, {**natural, "interface_id": max(apart, len(SHORT_HEADER))}):
+            kept, kept_caps = plan_columns(fields, room, width, keep=("interface_id",))
+            if sum(kept_caps[c] + PADDING for c in kept) <= width:
+                shown, caps = kept, kept_caps
+                if kept_caps["interface_id"] < len("interface_id"):
+                    headers["interface_id"] = SHORT_HEADER
+                break
     table.clear(columns=True)
     for name in shown:
-        table.add_column(Text(name, justify="right" if is_numeric(name) else "left"), key=name)
+        table.add_column(Text(headers[name], justify="right" if is_numeric(name) else "left"), key=name)
     for i, (row, row_texts) in enumerate(zip(flows, texts)):
         cells = []
         for name in shown:
