@@ -32,7 +32,6 @@ from flowtui.query.window import TimeWindow
 from flowtui.ui.commands import FlowtuiCommands
 from flowtui.ui.data import DataSource, PaneResult, StatusInfo
 from flowtui.ui.formatting import clean, use_time_zone, window_text
-from flowtui.ui.frames import hold_paint_for_key
 from flowtui.ui.messages import HistoryLoaded, Refreshed
 from flowtui.ui.panes import PaneSpec, panes_from_config
 from flowtui.ui.quiet_gc import QuietCollector
@@ -74,7 +73,8 @@ class FlowtuiApp(App[int]):
         # One key, two bindings: the footer says what space will do (only one is enabled at a time).
         Binding("space", "pause", "Pause", id="app.pause"),
         Binding("space", "resume", "Resume", id="app.pause"),
-        Binding("w", "window", "Window", id="app.window"),
+        # Priority too, and the dialog is mounted before the next key is read: 'w24h⏎' in one burst sets 24h.
+        Binding("w", "window", "Window", id="app.window", priority=True),
         Binding("a", "alerts", "Alerts", id="app.alerts"),
         Binding("left_square_bracket", "earlier", "Earlier", show=False, id="app.earlier"),
         Binding("right_square_bracket", "later", "Later", show=False, id="app.later"),
@@ -171,8 +171,6 @@ class FlowtuiApp(App[int]):
             self.collector.key_pressed()
             self.last_key_at = time.monotonic()
         await super().on_event(event)
-        if not back and isinstance(self.focused, Input) and self._dashboard_visible():
-            hold_paint_for_key(self.dashboard)  # Escape: the bar's cursor with the focus's move, one paint
         if not back and not self._watching_paint:
             self._watching_paint = True
             self._collect_once_painted(KEY_PAINT_LOOKS)
@@ -372,7 +370,7 @@ class FlowtuiApp(App[int]):
         into any text field (regexes, CIDR blocks, paths). Space pauses or resumes: the other is hidden."""
         if action in ("pause", "resume"):
             return self.paused == (action == "resume")
-        return not (action == "focus_query" and isinstance(self.focused, Input))
+        return not (action in ("focus_query", "window") and isinstance(self.focused, Input))
 
     def action_focus_query(self) -> None:
         bars = self.screen.query(QueryBar)
@@ -416,12 +414,13 @@ class FlowtuiApp(App[int]):
     def action_later(self) -> None:
         self.window = self.window.shift(backward=False, now=self.now())
 
-    def action_window(self) -> None:
+    async def action_window(self) -> None:
         def chosen(window: object) -> None:
             if isinstance(window, TimeWindow):
                 self.window = window
 
-        self.push_screen(WindowScreen(self.window), chosen)
+        # Awaited: the keys typed right after 'w' wait in the app's queue until the dialog's field has the focus.
+        await self.push_screen(WindowScreen(self.window), chosen)
 
     def action_alerts(self) -> None:
         open_alerts(self, self.config)

@@ -7,12 +7,6 @@ paints the first change alone and the others a frame or two later (Textual's fra
 timer skips a frame after a long paint: 30–40 ms). A key's handler that changes a
 widget the key's own events do not reach (a pane's border, a footer key, a label)
 tells the screen now, and the change is painted with the rest.
-
-A key can also change a widget before the handling it sets off has reached the rest:
-a key typed in the query bar restarts its cursor's blink (a repaint of the bar) before
-Escape's "leave the bar" has reached the screen. The screen painted the bar alone, and
-the focus's move to a table a frame or two later (16–33 ms: Textual's frame timer skips
-a frame after a paint). A key's paint is held until what it set off is handled.
 """
 
 from __future__ import annotations
@@ -48,28 +42,6 @@ def hold_paint_for_focus(screen: Screen[Any], widget: Widget | None) -> None:
         return
     hold = _Hold(screen)
     hold.after(widget, hold.end)
-
-
-def hold_paint_for_key(screen: Screen[Any]) -> None:
-    """Paint ``screen`` once the key just forwarded to its focused widget, and every message
-    it caused, have been handled: no widget of the screen, nor the app, has one queued.
-
-    Looked at after each node that has messages queued has handled them (its ``call_later``),
-    never longer than HOLD_AT_MOST.
-    """
-    if screen.app.screen is not screen:
-        return
-    hold = _Hold(screen)
-
-    def look() -> None:
-        if hold.ended:
-            return
-        nodes = (screen.app, *screen.walk_children(with_self=True)) if screen.is_attached else ()
-        busy = next((node for node in nodes if not node._message_queue.empty()), None)
-        if busy is None or not busy.call_later(look):
-            hold.end()
-
-    hold.after(screen.focused or screen, look)  # the first look after the key, in its widget's queue
 
 
 class _Hold:
