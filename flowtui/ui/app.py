@@ -370,6 +370,8 @@ class FlowtuiApp(App[int]):
         into any text field (regexes, CIDR blocks, paths). Space pauses or resumes: the other is hidden."""
         if action in ("pause", "resume"):
             return self.paused == (action == "resume")
+        if action == "window" and self.screen.is_modal:  # as before it was a priority key: not over a dialog
+            return False
         return not (action in ("focus_query", "window") and isinstance(self.focused, Input))
 
     def action_focus_query(self) -> None:

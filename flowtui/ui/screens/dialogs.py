@@ -195,6 +195,8 @@ def parse_window(text: str, *, local: bool | None = None) -> TimeWindow:
 class WindowScreen(_Dialog):
     """Window presets, or a typed duration or range."""
 
+    AUTO_FOCUS = "#window-input"  # the keys typed right after 'w' go to the field, never to the first preset
+
     def __init__(self, current: TimeWindow) -> None:
         super().__init__(classes="dialog")
         self.current = current

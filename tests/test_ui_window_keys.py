@@ -1,0 +1,47 @@
+"""The header's window and state: keys typed while the window dialog opens, a viewer, a pause."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual import events
+
+from flowtui.ui.widgets.query_bar import QueryBar
+from tests.ui_data import make_app, refreshed, until, write_flows
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return write_flows(tmp_path / "flows.db")
+
+
+def header(app) -> str:  # type: ignore[no-untyped-def]
+    return app.window_label().plain
+
+
+async def test_keys_typed_as_the_window_dialog_opens_reach_its_field(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await refreshed(pilot)
+        for key, char in (("w", "w"), ("2", "2"), ("4", "4"), ("h", "h"), ("enter", "\r")):  # one burst, as tmux sends it
+            app.post_message(events.Key(key, char))
+        await until(pilot, lambda: app.screen is app.dashboard)
+        assert header(app).endswith("last 1d UTC")
+        assert str(app.screen.query_one(QueryBar).query_one(".query-window").render()).endswith("last 1d UTC")
+
+
+async def test_w_types_into_a_field_and_opens_no_dialog_over_a_dialog(db: Path) -> None:
+    from flowtui.ui.screens.dialogs import WindowScreen
+
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash", "w")
+        assert app.screen.query_one(QueryBar).input.value.endswith("w")
+        await pilot.press("escape", "escape")  # the suggestions, then the bar
+        await until(pilot, lambda: app.focused is not app.screen.query_one(QueryBar).input)
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, WindowScreen))
+        await pilot.press("tab", "w")  # the field to the next preset: 'w' again opens no second dialog
+        assert [type(s) for s in app.screen_stack].count(WindowScreen) == 1
