@@ -210,7 +210,7 @@ async def test_export_csv_and_json(db: Path, tmp_path: Path) -> None:
         out = tmp_path / "rejects.csv"
         await export(pilot, screen, out, "csv")
         assert out.read_text() == REJECTS_CSV
-        assert toasts(app)[-1] == f"Wrote 6 flows to {out}"
+        assert toasts(app)[-1] == f"Wrote 6 flows to {out.parent}/\n{out.name}"
         out_json = tmp_path / "rejects.json"
         await export(pilot, screen, out_json, "json")
         data = json.loads(out_json.read_text())
@@ -244,7 +244,7 @@ async def test_export_defaults_to_the_home_folder_named_for_the_snapshot(
         written = await export(pilot, screen, None)
         assert written == home / "flowtui-export-20261127-100000.csv"
         assert written.read_text() == REJECTS_CSV
-        assert toasts(app)[-1] == f"Wrote 6 flows to {written}"
+        assert toasts(app)[-1] == "Wrote 6 flows to ~/\nflowtui-export-20261127-100000.csv"  # the name on its own line
         # A folder: the default name in it.
         folder = tmp_path / "exports"
         folder.mkdir()
@@ -266,7 +266,7 @@ async def test_export_writes_the_snapshot_the_screen_counted(db: Path, tmp_path:
         app.now = app.data.now = lambda: later
         out = await export(pilot, screen, tmp_path / "snapshot.csv")
         assert out.read_text() == REJECTS_CSV
-        assert toasts(app)[-1] == f"Wrote 6 flows to {out}"
+        assert toasts(app)[-1] == f"Wrote 6 flows to {out.parent}/\n{out.name}"
         assert str(screen.query_one("#results-summary").render()) == summary
         # r re-runs: a new snapshot, with the late flow, in the window of the new now.
         await pilot.press("r")
@@ -378,7 +378,7 @@ async def test_e_on_the_dashboard_says_where_export_works(db: Path, tmp_path: Pa
         assert str(screen.query_one("#results-summary").render()).startswith("13 flows · last 15m")  # of the 14, one is older
         out = await export(pilot, screen, tmp_path / "all.csv")
         assert len(out.read_text().splitlines()) == 1 + 13
-        assert toasts(app)[-1] == f"Wrote 13 flows to {out}"
+        assert toasts(app)[-1] == f"Wrote 13 flows to {out.parent}/\n{out.name}"
 
 
 def test_the_fixture_has_what_the_tests_count() -> None:
