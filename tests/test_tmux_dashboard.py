@@ -104,7 +104,7 @@ def test_viewer_query_help_address_and_quit(tmp_path: Path, terminal: Terminal) 
     config = tmp_path / "flowtui.toml"
     config.write_text("")
     terminal.start(f"{sys.executable} -m flowtui --db {db} --config {config}", env(tmp_path))
-    top = " / e.g. action:REJECT AND dst_port:22  (Tab completes, ↑ history)" + " " * 35 + "● live last 15m UTC"
+    top = " / e.g. action:REJECT AND dst_port:22  (Tab completes, ↑ history)" + " " * 33 + "○ viewer last 15m UTC"
     panes = [
         "│ src_addr      dst_addr    bytes ▼    flows    packets   │ │ src_addr      who             dst_port  flows ▼    bytes │",
         "│ 203.0.113.5   10.0.1.10    4.0 MB        3      2,800   │ │ 198.51.100.7  spamhaus · NL…  22              5    600 B │",

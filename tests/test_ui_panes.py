@@ -206,7 +206,7 @@ async def test_window_shift_keys_change_the_window(db: Path) -> None:
         await pilot.press("right_square_bracket")
         assert app.window == TimeWindow.last(900)  # back to live
         label = app.dashboard.query_bar.query_one(".query-window").render()
-        assert str(label) == "● live last 15m UTC"
+        assert str(label) == "○ viewer last 15m UTC"
 
 
 async def test_fixed_window_is_not_refreshed_again(db: Path) -> None:

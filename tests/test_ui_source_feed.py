@@ -78,13 +78,29 @@ async def test_rows_nobody_writes_any_more_are_not_live(db: Path) -> None:
         await until(pilot, lambda: str(header.render()).strip() == "■ stopped last 15m UTC")
 
 
-async def test_a_viewer_with_no_sources_keeps_live(db: Path) -> None:
+async def test_a_viewer_with_no_sources_says_so_not_live(db: Path) -> None:
+    """QA: `flowtui --db` over an ingested store said '● live' while the status bar said '○ viewer (no sources)'."""
     rows(db, ("alerts:ops-slack", "ok", None))  # a notifier is not a source
     app = make_app(db)
     async with app.run_test(size=(120, 30)) as pilot:
         await refreshed(pilot)
         header = app.dashboard.query_bar.query_one(".query-window")
-        assert str(header.render()).strip() == "● live last 15m UTC"
+        assert str(header.render()).strip() == "○ viewer last 15m UTC"
+
+
+async def test_a_pause_keeps_the_failing_sources_warning(db: Path) -> None:
+    """QA: space turned '● live ⚠ 1 of 2 sources failing' into 'PAUSED  last 15m UTC'."""
+    rows(db, ("kinesis:does-not-exist", "error", MISSING), ("kinesis:vpc-flow-logs", "reading", None))
+    app = make_app(db)
+    app.now = lambda: time.time()
+    async with app.run_test(size=(160, 30)) as pilot:
+        await refreshed(pilot)
+        header = app.dashboard.query_bar.query_one(".query-window")
+        await until(pilot, lambda: str(header.render()).strip() == "● live ⚠ 1 of 2 sources failing last 15m UTC")
+        await pilot.press("space")
+        assert str(header.render()).strip() == "PAUSED  ⚠ 1 of 2 sources failing last 15m UTC"
+        await pilot.press("space")
+        assert str(header.render()).strip() == "● live ⚠ 1 of 2 sources failing last 15m UTC"
 
 
 def test_an_unreachable_or_denied_source_is_failing_a_throttled_one_reads() -> None:

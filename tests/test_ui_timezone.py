@@ -123,7 +123,7 @@ async def test_local_shows_and_reads_every_time_in_the_machines_zone(tmp_path: P
     set_tz("Asia/Kolkata")
     async with app.run_test(size=(140, 40)) as pilot:
         await refreshed(pilot)
-        assert app.window_label().plain == "● live last 15m IST"  # the header names the zone
+        assert app.window_label().plain == "○ viewer last 15m IST"  # the header names the zone
         # A window typed in the dialog is read in it (15:25 IST is 09:55 UTC) and shown so.
         hint, screen = await typed_window_results(
             pilot, "2026-11-27T15:25 to 2026-11-27T15:28", "action:REJECT AND NOT src_addr:203.0.113.9"  # not the scan's

@@ -328,7 +328,8 @@ class FlowtuiApp(App[int]):
     def window_label(self) -> Text:
         colours = self.theme_variables
         feed = source_feed(self.status, self.now())  # '● live' only while a source reads
-        return window_label(self.window, self.paused, colours.get("success", "green"), feed, colours)
+        viewer = not self.worker  # no source of its own: '○ viewer' until another process's source says it reads
+        return window_label(self.window, self.paused, colours.get("success", "green"), feed, colours, viewer)
 
     def watch_status(self) -> None:
         if self.window_label() != getattr(self, "_label", None):  # sources started, failed or stopped
@@ -370,8 +371,6 @@ class FlowtuiApp(App[int]):
         into any text field (regexes, CIDR blocks, paths). Space pauses or resumes: the other is hidden."""
         if action in ("pause", "resume"):
             return self.paused == (action == "resume")
-        if action == "window" and self.screen.is_modal:  # as before it was a priority key: not over a dialog
-            return False
         return not (action in ("focus_query", "window") and isinstance(self.focused, Input))
 
     def action_focus_query(self) -> None:
@@ -417,6 +416,8 @@ class FlowtuiApp(App[int]):
         self.window = self.window.shift(backward=False, now=self.now())
 
     async def action_window(self) -> None:
+        if self.screen.is_modal:  # as before it was a priority key: no dialog over a dialog or the help
+            return
         def chosen(window: object) -> None:
             if isinstance(window, TimeWindow):
                 self.window = window

@@ -51,23 +51,35 @@ class UiSettings:
 
 
 def window_label(
-    window: TimeWindow, paused: bool, live_colour: str = "green", feed: Feed | None = None, colours: Colours = None
+    window: TimeWindow,
+    paused: bool,
+    live_colour: str = "green",
+    feed: Feed | None = None,
+    colours: Colours = None,
+    viewer: bool = False,
 ) -> Text:
-    """``● live last 15m``; 'live' only while a source reads (``feed``: None when unknown, a viewer)."""
+    """``● live last 15m``: 'live' only while a source reads (``feed``: None when unknown);
+    ``○ viewer`` when no source is known and this process runs none (the panes follow a store
+    another process may fill). A pause stops the refresh, not the news: a failing or stopped
+    source is still said."""
     text = Text(no_wrap=True)
+    warning = (colours or {}).get("warning", "yellow")
     if paused:
         text.append(" PAUSED ", style="reverse bold")
         text.append(" ")
     if not window.live:
         text.append("■ fixed ", style="bold")
-    elif not paused:  # paused, the panes do not follow the clock: not 'live'
-        if feed is None or feed.reading:
+    elif feed is None:
+        if not paused:  # paused, the panes do not follow the clock: neither 'live' nor a viewer
+            text.append("○ viewer " if viewer else "● live ", style="bold dim" if viewer else f"bold {live_colour}")
+    else:
+        if feed.reading and not paused:
             text.append("● live ", style=f"bold {live_colour}")
-        elif not feed.failing:
-            text.append("■ stopped ", style=f"bold {(colours or {}).get('warning', 'yellow')}")
-        if feed is not None and feed.failing:
+        elif not feed.reading and not feed.failing:
+            text.append("■ stopped ", style=f"bold {warning}")
+        if feed.failing:
             total = feed.reading + feed.failing
-            colour = (colours or {}).get("warning", "yellow") if feed.reading else (colours or {}).get("error", "red")
+            colour = warning if feed.reading else (colours or {}).get("error", "red")
             failing = f"⚠ {feed.failing} of {total} source{'s' if total != 1 else ''} failing "
             text.append(failing, style=f"bold {colour}")
     text.append(f"{window_text(window)} {zone_name()}")  # the header is never cut: the zone of every time shown
