@@ -115,3 +115,20 @@ def test_an_unreachable_or_denied_source_is_failing_a_throttled_one_reads() -> N
     states = ["network", "denied", "credentials", "error", "throttled", "running"]
     rows = [SourceState(f"kinesis:s{i}", state, None, None, None, 0, now) for i, state in enumerate(states)]
     assert source_feed(StatusInfo(rows, 0, 0), now) == Feed(reading=2, failing=4)
+
+
+async def test_a_source_that_reads_again_shows_no_error_count(db: Path) -> None:
+    """QA: '● kinesis:not-yet reading 0.0/s lag 0ms 6 err — 1 caught-up' after the stream came."""
+    with Store(db) as store:
+        store.set_status("kinesis:not-yet", "error", MISSING, 0.0, None, 6)
+    app = make_app(db)
+    app.now = lambda: time.time()
+    async with app.run_test(size=(160, 30)) as pilot:
+        await refreshed(pilot)
+        bar = app.screen.query_one("#status-bar")
+        await until(pilot, lambda: str(bar.render()).startswith(f"● kinesis:not-yet error 6 err — {MISSING[:40]}"))
+        with Store(db) as store:
+            store.set_status("kinesis:not-yet", "reading", "1 caught-up", 0.0, 0, 6)
+        app.request_refresh(force=False)
+        await until(pilot, lambda: "reading" in str(bar.render()))
+        assert str(bar.render()).startswith("● kinesis:not-yet reading 0.0/s lag 0ms — 1 caught-up │")

@@ -201,7 +201,9 @@ def _source(src: SourceState, now: float, vars_: dict[str, str], rate_known: boo
         out.append(f" {human_rate(src.records_per_s)}")
     if src.lag_ms is not None and current:
         out.append(f" lag {human_duration(src.lag_ms / 1000)}")
-    if src.errors:
+    # The count is the source's whole life: beside a source that reads again it read as a
+    # problem now ('reading 0.0/s 6 err'), so it is said only while the source is in trouble.
+    if src.errors and (state in _BAD or state in _FAILING):
         out.append(f" {src.errors} err", style=vars_.get("error", "red"))
     if src.detail and (state in _BAD or state not in _GOOD):
         out.append(" — ")
