@@ -45,3 +45,24 @@ async def test_w_types_into_a_field_and_opens_no_dialog_over_a_dialog(db: Path) 
         await until(pilot, lambda: isinstance(app.screen, WindowScreen))
         await pilot.press("tab", "w")  # the field to the next preset: 'w' again opens no second dialog
         assert [type(s) for s in app.screen_stack].count(WindowScreen) == 1
+
+
+async def test_a_typed_window_is_shown_to_the_end_typed(db: Path) -> None:
+    """QA: '2026-11-28T15:00 to 2026-11-28T15:05' read '■ fixed 2026-11-28 15:00:00 → 2026-11-28 15:06:00 UTC'."""
+    from flowtui.ui.screens.dialogs import WindowScreen
+
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, WindowScreen))
+        hint = str(app.screen.query_one(".dialog-hint").render())
+        assert hint == "'to' includes its whole minute: to 11:00 ends at 11:00:59"
+        await pilot.press(*"2026-11-28T15:00 to 2026-11-28T15:05", "enter")
+        await until(pilot, lambda: app.screen is app.dashboard)
+        assert header(app) == "■ fixed 2026-11-28 15:00:00 → 15:05:59 UTC"
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, WindowScreen))
+        await pilot.press(*"2026-11-28T23:00 to 2026-11-29T00:30", "enter")  # over midnight: both dates
+        await until(pilot, lambda: app.screen is app.dashboard)
+        assert header(app) == "■ fixed 2026-11-28 23:00:00 → 2026-11-29 00:30:59 UTC"

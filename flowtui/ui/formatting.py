@@ -166,8 +166,16 @@ def format_time(ts: float | None, *, with_date: bool = False) -> str:
 
 
 def window_text(window: TimeWindow) -> str:
-    """A window's label in the zone on screen: 'last 15m', 'all time', '2026-11-27 10:00:00 → …'."""
-    return window.describe(lambda t: format_time(t, with_date=True))
+    """A window's label in the zone on screen: 'last 15m', 'all time', '2026-11-27 10:00:00 → …',
+    '2026-11-27 15:00:00 → 15:05:59'. The end is the last second the window takes in, as typed
+    ('to 15:05' takes in its whole minute; '→ 15:06:00' read as a minute more), and an end on the
+    start's day goes without the date (the results' summary line keeps its page count)."""
+    if window.since is not None or window.start is None or window.end is None:
+        return window.describe(lambda t: format_time(t, with_date=True))
+    start = format_time(window.start, with_date=True)
+    end = format_time(window.end - 1, with_date=True)
+    same_day = end[:10] == start[:10]
+    return f"{start} → {end[11:] if same_day else end}"
 
 
 _ZONED = re.compile(r".*[T ]\d{2}.*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)")  # ISO 8601 naming its zone, after the hour

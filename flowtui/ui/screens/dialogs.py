@@ -208,6 +208,7 @@ class WindowScreen(_Dialog):
                 for label, seconds in WINDOW_PRESETS:
                     yield Button(label, id=f"window-{label}", variant="primary" if self.current.since == seconds else "default")
             yield Label(f"or type: 30m · 2026-11-27T10:00 to 2026-11-27T11:00 ({zone_name()}) · all")
+            yield Label("'to' includes its whole minute: to 11:00 ends at 11:00:59", classes="dialog-hint")
             value = format_duration(self.current.since) if self.current.since else ""
             yield Input(value, id="window-input")
             yield Static("", classes="dialog-error")
