@@ -66,3 +66,26 @@ async def test_a_typed_window_is_shown_to_the_end_typed(db: Path) -> None:
         await pilot.press(*"2026-11-28T23:00 to 2026-11-29T00:30", "enter")  # over midnight: both dates
         await until(pilot, lambda: app.screen is app.dashboard)
         assert header(app) == "■ fixed 2026-11-28 23:00:00 → 2026-11-29 00:30:59 UTC"
+
+
+async def test_results_at_80_columns_keep_the_query_and_the_page_count(db: Path) -> None:
+    """QA, 80×24, a fixed window: '/ dst_addr_entity_aws_t' and 25 blank cells before '■ snapshot …',
+    and the summary cut at 'rows 1–200 (page 1'."""
+    from flowtui.query.window import TimeWindow
+    from flowtui.ui.screens.results import ResultsScreen
+    from tests.ui_data import NOW, enter_query
+
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        app.window = TimeWindow(NOW - 300, NOW - 60)
+        await enter_query(pilot, "dst_addr_entity_aws_type:EC2 AND src_addr_internal:false")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None and not app.screen._loading)
+        await pilot.pause()
+        label = app.screen.query_bar.query_one(".query-window")
+        assert str(label.render()).startswith("■ snapshot ")
+        assert label.size.width <= len(str(label.render())) + 2  # no blank cells left by the app's wider label
+        summary = app.screen.query_one("#results-summary")
+        text = str(summary.render())
+        shown = text[: summary.content_size.width]
+        assert shown.startswith("7 flows · 2026-11-27 09:55:00 → 09:58:59 · rows 1–7 (page 1 of 1)")

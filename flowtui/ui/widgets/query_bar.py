@@ -249,7 +249,10 @@ class QueryBar(Vertical):
         static = self.query_one(".query-window", Static)
         width = len(label.plain if isinstance(label, Text) else label) + 2  # its padding
         shown = static.size.width
-        if width > shown:
+        if own and width != shown:  # a view's own label fits itself: the app's wider one left blank cells the query needs
+            static.styles.min_width = width
+            static.update(label)
+        elif width > shown:
             if shown:
                 static.styles.min_width = width
             static.update(label)
