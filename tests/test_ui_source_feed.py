@@ -132,3 +132,19 @@ async def test_a_source_that_reads_again_shows_no_error_count(db: Path) -> None:
         app.request_refresh(force=False)
         await until(pilot, lambda: "reading" in str(bar.render()))
         assert str(bar.render()).startswith("● kinesis:not-yet reading 0.0/s lag 0ms — 1 caught-up │")
+
+
+async def test_a_narrow_status_bar_leaves_parts_out_whole(db: Path) -> None:
+    """QA: 80×24 read 'demo.db 37.6 M…', 120×40 '2026-11-28 15:00:00 → 2026-11-28 15:…'."""
+    from flowtui.query.window import TimeWindow
+    from tests.ui_data import NOW
+
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        app.window = TimeWindow(NOW - 300, NOW - 60)
+        await pilot.pause()
+        bar = app.screen.query_one("#status-bar")
+        line = str(bar.render())
+        assert "…" not in line and line.endswith(" UTC │ every 1m")
+        assert line.startswith("○ viewer (no sources) │ dead 0 │ ") and "flows.db" not in line

@@ -23,6 +23,9 @@ _ENDED = {"stopped", "dead", "crashed", "failed", "done", "finished"}  # no rate
 # sources' own trouble states (an unreachable endpoint included), a slow one excepted.
 _FAILING = (TROUBLE - {"throttled"}) | {"failed", "dead", "crashed"}
 _NOT_SOURCES = ("alerts:",)  # notifiers' rows
+# What a narrow line goes without, in turn: the store's name (the user opened it), then the
+# window (the header says it; the zone stays: it is said only here).
+LEAVE_OUT: tuple[frozenset[str], ...] = (frozenset({"db"}), frozenset({"db", "window"}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +99,12 @@ class StatusBar(Static):
         # One line of fixed height and the screen's width: a new text never changes the
         # layout, so the screen is not laid out again (this runs every tick); the same text
         # is not even repainted.
-        text = self.status_text()
         width = self.content_size.width
+        text = self.status_text()
+        for leave_out in LEAVE_OUT:  # the least useful parts go whole before anything is cut
+            if not width or text.cell_len <= width:
+                break
+            text = self.status_text(leave_out)
         if width and text.cell_len > width:
             text.truncate(width, overflow="ellipsis")  # Static crops without a sign: say the line goes on
         if text != getattr(self, "_shown", None):
@@ -109,7 +116,8 @@ class StatusBar(Static):
         """The screen's own state changed (a results snapshot was taken)."""
         self._changed()
 
-    def status_text(self) -> Text:
+    def status_text(self, leave_out: frozenset[str] = frozenset()) -> Text:
+        """The line; ``leave_out`` names the parts a narrow terminal goes without (LEAVE_OUT)."""
         app = self.app
         status: StatusInfo | None = getattr(app, "status", None)
         now: float = app.now()  # type: ignore[attr-defined]
@@ -142,14 +150,14 @@ class StatusBar(Static):
             line.append(f"dead {status.dead_letters:,}", style=dead_style)
             line.append(*sep)
             db = getattr(app, "db_path", None)
-            if db is not None:
+            if db is not None and "db" not in leave_out:
                 line.append(clean(db.name) + " ", style="dim")
             line.append(human_bytes(status.size_bytes))
         line.append(" │ ", style="dim")
         # A view of its own window (a query's results, a firing's flows) says that window, read once.
         shown = getattr(self.screen, "shown_window", None)
         window = shown if shown is not None else getattr(app, "window", None)
-        if window is not None:
+        if window is not None and "window" not in leave_out:  # the header and the results' summary say it too
             line.append(window_text(window) + " ")
         line.append(zone_name())  # said once, here: every time on screen is in it (formatting.format_time)
         line.append(" │ ", style="dim")
