@@ -22,6 +22,7 @@ from flowtui import catalog
 from flowtui.errors import FlowtuiError
 from flowtui.query.output import WRITERS
 from flowtui.ui.formatting import clean
+from flowtui.words import counted
 
 PROGRESS_EVERY = 5000  # rows between two progress reports
 
@@ -69,7 +70,7 @@ def shown_path(path: Path) -> str:
 
 def written_text(count: int, path: Path) -> str:
     """The toast at an export's end: 'Wrote 450 flows to /tmp/' / 'flows.csv'."""
-    return f"Wrote {count:,} flow{'' if count == 1 else 's'} to {shown_path(path)}"
+    return f"Wrote {counted(count, 'flow')} to {shown_path(path)}"
 
 
 def write_export(

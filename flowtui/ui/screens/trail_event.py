@@ -33,6 +33,7 @@ from flowtui.ui.trail_data import TrailEvent
 from flowtui.ui.widgets.flow_table import FlowTable
 from flowtui.ui.widgets.key_footer import FooterKeys, KeyFooter
 from flowtui.ui.widgets.status_bar import StatusBar
+from flowtui.words import counted
 
 # The card: (label, field) pairs, two per line.
 _FACTS = (
@@ -52,7 +53,7 @@ def flows_subtitle(page: TrailEvent, span: str) -> str:
     at = format_time(page.event["eventTime"])
     shown = len(page.flows)
     if shown >= page.total:
-        return f"{shown:,} flow{'' if shown == 1 else 's'} in {span} around {at}"
+        return f"{counted(shown, 'flow')} in {span} around {at}"
     before, after = page.first_after, shown - page.first_after
     return f"{shown:,} of {page.total:,} flows in {span}: the {before:,} before {at} and {after:,} from it"
 
