@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO, Final
 
-from flowtui.ingest import _Prefixed  # the one 'bytes already read, then the rest' stream
+from flowtui.ingest import Prefixed
 from flowtui.store import Store
 
 PREFIX: Final = "content:"  # the checkpoints' source prefix
@@ -81,7 +81,7 @@ def standard_input(stream: BinaryIO, limit: int = STDIN_WHOLE) -> tuple[Content 
     if not rest:
         digest = hashlib.sha256(head).hexdigest()
         return Content(_key(len(head), digest), STDIN, len(head)), io.BytesIO(bytes(head))
-    return None, io.BufferedReader(_Prefixed(bytes(head) + rest, stream), _CHUNK)  # type: ignore[arg-type,type-var]
+    return None, io.BufferedReader(Prefixed(bytes(head) + rest, stream), _CHUNK)  # type: ignore[arg-type,type-var]
 
 
 def shown(source: str) -> str:

@@ -278,7 +278,7 @@ class Pipeline:
             # decoder reads gzip members itself, so a damaged one loses only itself.
             stats.merge(self._ingest_payload_file(head + raw.read(), name, source))
             return stats
-        stream: IO[bytes] = io.BufferedReader(_Prefixed(head, raw))  # type: ignore[arg-type,type-var]
+        stream: IO[bytes] = io.BufferedReader(Prefixed(head, raw))  # type: ignore[arg-type,type-var]
         if head[:2] == _GZIP_MAGIC:
             stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
         stats.merge(self._ingest_text_file(stream, name, source, identity, log_format, mtime))
@@ -492,8 +492,8 @@ def placed_at_end(records: list[Record]) -> list[Record]:
     return out
 
 
-class _Prefixed(io.RawIOBase):
-    """A raw stream that first returns the bytes already read from ``raw``."""
+class Prefixed(io.RawIOBase):
+    """A raw stream that first returns the bytes already read from ``raw`` (to sniff it), then the rest."""
 
     def __init__(self, head: bytes, raw: IO[bytes]) -> None:
         self.head, self.raw = head, raw

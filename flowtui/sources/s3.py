@@ -31,7 +31,7 @@ from flowtui.cloudtrail.records import digest_skipped, is_digest_name
 from flowtui.config import parse_duration
 from flowtui.errors import ConfigError, SourceError, UsageError
 from flowtui.formats import LogFormat, is_header_line
-from flowtui.ingest import FILE_BATCH_LINES, CheckpointMoved, Expected, IngestStats, Pipeline, no_start_note
+from flowtui.ingest import FILE_BATCH_LINES, CheckpointMoved, Expected, IngestStats, Pipeline, Prefixed, no_start_note
 from flowtui.sources import aws
 from flowtui.sources.aws import classify, describe, user_error
 from flowtui.sources.spec import AwsTarget
@@ -374,29 +374,9 @@ def _lines_of(position: str | None, etag: str) -> int:
     return int(state) if tag == etag and state.isdigit() else 0
 
 
-class _Rejoined(io.RawIOBase):
-    """A raw stream of ``head`` followed by the rest of ``body`` (after sniffing the gzip magic)."""
-
-    def __init__(self, head: bytes, body: IO[bytes]) -> None:
-        self.head, self.body = head, body
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        if self.head:
-            n = min(len(b), len(self.head))
-            b[:n] = self.head[:n]
-            self.head = self.head[n:]
-            return n
-        data = self.body.read(len(b))
-        b[: len(data)] = data
-        return len(data)
-
-
 def _lines(body: IO[bytes]) -> Iterator[str]:
     """The text lines of a plain or gzip stream, decompressed as they arrive (never the whole object)."""
     head = body.read(2)
-    raw = io.BufferedReader(_Rejoined(head, body), buffer_size=1 << 16)
+    raw = io.BufferedReader(Prefixed(head, body), buffer_size=1 << 16)  # type: ignore[type-var]
     stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if head == _GZIP_MAGIC else raw  # type: ignore[assignment]
     yield from io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
