@@ -186,8 +186,18 @@ class AlertLog:
     def exists(self) -> bool:
         if self._ready:
             return True
-        row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'").fetchone()
+        with self.store.reading() as conn:
+            row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'").fetchone()
         return row is not None
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]] | None:
+        """One read of the alerts tables (None: this store has none yet), through :meth:`Store.reading`:
+        a store read without locks is opened again first if a writer has touched it since, and judged
+        at the end, as every other read is (the dashboard's alert list, ``flowtui alerts list``)."""
+        with self.store.reading() as conn:
+            if not self.exists():
+                return None
+            return conn.execute(sql, params).fetchall()
 
     # --- firings ---------------------------------------------------------------------------
 
@@ -229,8 +239,6 @@ class AlertLog:
     ) -> list[Firing]:
         """Firings, newest first: fired at or after ``since``, of ``rule``, not yet acknowledged,
         older than ``before_id`` (paging back), newer than ``after_id`` (a reader's last look)."""
-        if not self.exists():
-            return []
         conds: list[str] = []
         params: list[Any] = []
         if since is not None:
@@ -250,27 +258,23 @@ class AlertLog:
         where = " AND ".join(conds) or "1"
         sql = f"SELECT {_COLUMNS} FROM alerts WHERE {where} ORDER BY id DESC LIMIT ?"
         params.append(limit if limit else -1)
-        return [_firing(row) for row in self.conn.execute(sql, params)]
+        return [_firing(row) for row in self._rows(sql, params) or ()]
 
     def get(self, firing_id: int) -> Firing | None:
-        if not self.exists():
-            return None
-        row = self.conn.execute(f"SELECT {_COLUMNS} FROM alerts WHERE id = ?", (firing_id,)).fetchone()
-        return None if row is None else _firing(row)
+        rows = self._rows(f"SELECT {_COLUMNS} FROM alerts WHERE id = ?", (firing_id,))
+        return _firing(rows[0]) if rows else None
 
     def unacknowledged(self, muted: bool = True) -> int:
         """How many firings nobody has acknowledged (for a badge); with ``muted=False``, not
         counting those recorded while a mute silenced them (nobody was told of those either)."""
-        if not self.exists():
-            return 0
         sql = "SELECT count(*) FROM alerts WHERE acknowledged = 0" + ("" if muted else " AND muted_until IS NULL")
-        return int(self.conn.execute(sql).fetchone()[0])
+        rows = self._rows(sql)
+        return int(rows[0][0]) if rows else 0
 
     def newest_id(self) -> int:
         """The id of the newest firing (0: none); a reader polls this to learn of new ones cheaply."""
-        if not self.exists():
-            return 0
-        return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM alerts").fetchone()[0])
+        rows = self._rows("SELECT coalesce(max(id), 0) FROM alerts")
+        return int(rows[0][0]) if rows else 0
 
     def acknowledge(self, ids: Iterable[int], now: float | None = None) -> list[int]:
         """Mark firings acknowledged; returns the ids that exist (already acknowledged ones included)."""
@@ -290,12 +294,8 @@ class AlertLog:
 
     def last_fired(self, rule: str) -> dict[str, int]:
         """group_key JSON -> window end of the rule's newest firing per group (cool-downs survive restarts)."""
-        if not self.exists():
-            return {}
-        rows = self.conn.execute(
-            "SELECT group_key, max(window_end) FROM alerts WHERE rule = ? GROUP BY group_key", (rule,)
-        )
-        return {g: int(end) for g, end in rows}
+        rows = self._rows("SELECT group_key, max(window_end) FROM alerts WHERE rule = ? GROUP BY group_key", (rule,))
+        return {g: int(end) for g, end in rows or ()}
 
     # --- mutes -----------------------------------------------------------------------------
 
@@ -325,24 +325,18 @@ class AlertLog:
 
     def mutes(self, now: float | None = None) -> list[dict[str, Any]]:
         """Mutes still in force: rule, group (dict or None for the whole rule), until."""
-        if not self.exists():
-            return []
         t = time.time() if now is None else now
-        rows = self.conn.execute(
-            "SELECT rule, group_key, until FROM alert_mutes WHERE until > ? ORDER BY rule, group_key", (t,)
-        )
-        return [{"rule": r, "group": json.loads(g) if g else None, "until": u} for r, g, u in rows]
+        rows = self._rows("SELECT rule, group_key, until FROM alert_mutes WHERE until > ? ORDER BY rule, group_key", (t,))
+        return [{"rule": r, "group": json.loads(g) if g else None, "until": u} for r, g, u in rows or ()]
 
     def muted_until(self, rule: str, group: Mapping[str, Any], now: float | None = None) -> float | None:
         """When the mute covering this rule and group ends; None when it is not muted."""
-        if not self.exists():
-            return None
         t = time.time() if now is None else now
-        row = self.conn.execute(
+        rows = self._rows(
             "SELECT max(until) FROM alert_mutes WHERE rule = ? AND group_key IN ('', ?) AND until > ?",
             (rule, group_json(group), t),
-        ).fetchone()
-        return None if row is None or row[0] is None else float(row[0])
+        )
+        return None if not rows or rows[0][0] is None else float(rows[0][0])
 
 
 def mute_ending(mutes: Iterable[Mapping[str, Any]], firing: Firing) -> float | None:

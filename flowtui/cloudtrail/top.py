@@ -33,8 +33,6 @@ def top(search: TrailSearch, query: str, window: TimeWindow | None, by: Sequence
         raise UsageError("--by needs at least one field")
     names = list(dict.fromkeys(names))  # a field named twice (by two of its names) is one key
     where, params = search._where(query, window)  # a bad query is an error even with no table
-    if not search.available():
-        return []
     limit = max(0, limit)
     keys, joins = _keys(names)
     cols = ", ".join(f"k{i}" for i in range(len(keys)))
@@ -44,7 +42,11 @@ def top(search: TrailSearch, query: str, window: TimeWindow | None, by: Sequence
         f"FROM {table.TABLE} f{joins} WHERE {where} GROUP BY {cols}"
     )
     sql = f"SELECT {cols}, n, count(*) OVER (), sum(n) OVER () FROM ({grouped}) ORDER BY n DESC, {ties} LIMIT ?"
+    # One read (Store.reading, under the engine's time limit): whether the table is there and what it
+    # holds are judged together, as TrailSearch.count does, on a store read without locks too.
     with search.engine._session():
+        if not search.available():
+            return []
         got = search.store.conn.execute(sql, [*params, limit or 1]).fetchall()
     if not got:
         return []
