@@ -43,7 +43,7 @@ def test_a_copy_at_another_path_is_not_stored_again(tmp_path: Path) -> None:
     assert ingest(db, str(first)) == (0, "1 file: 2 flows stored, 1 rejected to dead letters\n", "flowtui: `flowtui dead-letters` lists the rejected lines; `flowtui dead-letters --retry` parses them again\n")
     assert ingest(db, str(copy)) == (
         0,
-        "1 file: 0 flows stored, 0 rejected to dead letters\n",
+        "0 files read (1 copy already stored): 0 flows stored, 0 rejected to dead letters\n",
         f"flowtui: {copy}: not read again: the same content was stored from {first}\n",
     )
     assert counts(db) == (2, 1)
@@ -57,7 +57,7 @@ def test_copies_named_in_one_run_and_gzip_copies(tmp_path: Path) -> None:
     for name in ("x.log.gz", "y.log.gz"):
         (tmp_path / name).write_bytes(gzip.compress(LINES.encode(), mtime=0))
     code, out, err = ingest(db, str(tmp_path / "x.log.gz"), str(tmp_path / "y.log.gz"))
-    assert (code, out) == (0, "2 files: 2 flows stored, 1 rejected to dead letters\n")
+    assert (code, out) == (0, "1 file read (1 copy already stored): 2 flows stored, 1 rejected to dead letters\n")
     assert f"flowtui: {tmp_path / 'y.log.gz'}: not read again: the same content was stored from {tmp_path / 'x.log.gz'}\n" in err
     assert counts(db) == (2, 1)
 
@@ -67,13 +67,28 @@ def test_standard_input_given_twice_is_stored_once(tmp_path: Path) -> None:
     assert ingest(db, "-", stdin=LINES)[:2] == (0, "1 file: 2 flows stored, 1 rejected to dead letters\n")
     assert ingest(db, "-", stdin=LINES) == (
         0,
-        "1 file: 0 flows stored, 0 rejected to dead letters\n",
+        "0 files read (1 copy already stored): 0 flows stored, 0 rejected to dead letters\n",
         "flowtui: standard input: not read again: the same content was stored from standard input\n",
     )
     same = tmp_path / "saved.log"
     same.write_text(LINES)
     assert ingest(db, str(same))[2] == f"flowtui: {same}: not read again: the same content was stored from standard input\n"
     assert counts(db) == (2, 1)
+
+
+def test_the_summary_counts_copies_apart_from_the_files_read(tmp_path: Path) -> None:
+    db = tmp_path / "f.db"
+    for name in ("a.log", "b.log", "c.log"):
+        (tmp_path / name).write_text(LINES)
+    (tmp_path / "other.log").write_text(f"{LINE_A}\n")
+    paths = [str(tmp_path / n) for n in ("a.log", "b.log", "c.log", "other.log")]
+    code, out, err = ingest(db, *paths)
+    assert (code, out) == (0, "2 files read (2 copies already stored): 3 flows stored, 1 rejected to dead letters\n")
+    assert err.count("not read again") == 2
+    assert ingest(db, str(tmp_path / "b.log"), str(tmp_path / "c.log"))[1] == (
+        "0 files read (2 copies already stored): 0 flows stored, 0 rejected to dead letters\n"
+    )
+    assert counts(db) == (3, 1)
 
 
 def test_other_content_is_read_even_when_it_begins_alike(tmp_path: Path) -> None:

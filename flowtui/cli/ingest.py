@@ -79,10 +79,12 @@ def run(args: argparse.Namespace) -> int:
     log_format = LogFormat.from_spec(fmt_text) if fmt_text else None
     enrich = build_enrich(config, args.inventory)
     total = IngestStats()
+    copies_seen = 0
     with open_store(args, config) as store:
         pipeline = Pipeline(store, enrich, log_format)
         for path in args.paths:
-            stats = _ingest_one(pipeline, path, args, log_format)
+            stats, copied = _ingest_one(pipeline, path, args, log_format)
+            copies_seen += copied
             for message in stats.messages:
                 print(f"flowtui: {message}", file=sys.stderr)
             if stats.nothing_good() and not stats.errors:  # an unreadable file has said so already
@@ -96,14 +98,25 @@ def run(args: argparse.Namespace) -> int:
                     what = f"{stats.rejected:,} rejected to dead letters"
                 print(f"flowtui: {path}: nothing stored and {what}{why}{hint}", file=sys.stderr)
             total.merge(stats)
-    print(f"{counted(total.files, 'file')}: {total.summary()}")
+    print(summary(total, copies_seen))
     if total.rejected > total.errors:  # lines among them, not only files that stopped short
         print("flowtui: `flowtui dead-letters` lists the rejected lines; `flowtui dead-letters --retry` parses them again", file=sys.stderr)
     return 1 if total.errors else 0
 
 
-def _ingest_one(pipeline: Pipeline, path: str, args: argparse.Namespace, log_format: LogFormat | None) -> IngestStats:
-    """One PATH argument; a file that cannot be read is an error counted, and the other files are still read."""
+def summary(total: IngestStats, copies_seen: int) -> str:
+    """The last line: the files read and what they stored. A copy of content stored before is not
+    read, and counts apart: '0 files read (1 copy already stored): 0 flows stored, …'."""
+    if not copies_seen:
+        return f"{counted(total.files, 'file')}: {total.summary()}"
+    return f"{counted(total.files, 'file')} read ({counted(copies_seen, 'copy', 'copies')} already stored): {total.summary()}"
+
+
+def _ingest_one(
+    pipeline: Pipeline, path: str, args: argparse.Namespace, log_format: LogFormat | None
+) -> tuple[IngestStats, int]:
+    """One PATH argument, and how many copies of content stored before it held (not read); a file
+    that cannot be read is an error counted, and the other files are still read."""
     try:
         if path.startswith("s3://"):
             from flowtui.sources.s3 import S3Export, parse_since
@@ -111,21 +124,22 @@ def _ingest_one(pipeline: Pipeline, path: str, args: argparse.Namespace, log_for
 
             since = parse_since(args.since) if args.since else None
             target = AwsTarget(args.region, args.profile, args.endpoint_url)
-            return S3Export(pipeline, target, since, log_format).ingest(path)
+            return S3Export(pipeline, target, since, log_format).ingest(path), 0
         return _ingest_local(pipeline, path, log_format)
     except IngestError as exc:
-        return IngestStats(errors=1, messages=[str(exc)])
+        return IngestStats(errors=1, messages=[str(exc)]), 0
 
 
-def _ingest_local(pipeline: Pipeline, path: str, log_format: LogFormat | None) -> IngestStats:
+def _ingest_local(pipeline: Pipeline, path: str, log_format: LogFormat | None) -> tuple[IngestStats, int]:
     """A file, or standard input, unless the store holds its content already from another name
-    (:mod:`flowtui.copies`); a whole, clean read is remembered by its content."""
+    (:mod:`flowtui.copies`: then no file is read, and 1 copy is counted); a whole, clean read is
+    remembered by its content."""
     store = pipeline.store
     content: copies.Content | None = None
     if path == "-":
         content, data = copies.standard_input(sys.stdin.buffer)
         if content is not None and (held := content.stored_as(store)) is not None:
-            return _copy_of("standard input", held)
+            return _copy_of("standard input", held), 1
         stats = pipeline._ingest_stream(data, "<stdin>", None, log_format)
     else:
         try:
@@ -133,12 +147,12 @@ def _ingest_local(pipeline: Pipeline, path: str, log_format: LogFormat | None) -
         except OSError:
             pass  # unreadable: ingest_path says why
         if content is not None and (held := content.stored_as(store)) is not None:
-            return _copy_of(path, held)
+            return _copy_of(path, held), 1
         stats = pipeline.ingest_path(path, log_format)
     if content is not None and not (stats.errors or stats.left_unread or stats.nothing_good()):
         content.remember(store)
-    return stats
+    return stats, 0
 
 
 def _copy_of(name: str, held: str) -> IngestStats:
-    return IngestStats(files=1, messages=[f"{name}: not read again: the same content was stored from {copies.shown(held)}"])
+    return IngestStats(messages=[f"{name}: not read again: the same content was stored from {copies.shown(held)}"])
