@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from flowtui import catalog
 from flowtui.ui.data import PAGE_SIZE
 from flowtui.ui.screens.address import AddressScreen
 from flowtui.ui.screens.dashboard import DashboardScreen
@@ -578,3 +579,52 @@ def test_footer_keys_fit_whole_in_order() -> None:
     assert fitting(keys, 33) == [True, False, False, True]  # 'q Quit' would fit, but n comes first
     assert fitting(keys, 10) == [False, False, False, True]
     assert fitting(keys, 0) == [True, True, True, True]  # before the layout: all, fitted on resize
+
+
+# --- a field the record does not have -----------------------------------------------------------
+def _no_data(ago: int, status: str, iface: str) -> tuple:  # type: ignore[type-arg]
+    """A NODATA/SKIPDATA record: an interface and a time, no addresses, ports, action or counts."""
+    from tests.conftest import make_record
+    from tests.ui_data import ACCOUNT
+
+    return make_record(version=2, account_id=ACCOUNT, interface_id=iface, start=NOW - ago, end=NOW - ago + 60,
+                       log_status=status)
+
+
+async def test_a_field_the_record_lacks_reads_as_flowtui_query_prints_it(tmp_path: Path) -> None:
+    """NODATA and SKIPDATA records have no addresses, ports, action or counts: `flowtui query`
+    prints '-' there, and so do the results (dimmed); a blank cell read as a value cut off.
+    `y` on such a cell copies nothing (a '-' in the query bar would be a bad query)."""
+    from flowtui.cli.query import cell as cli_cell
+
+    db = write_flows(tmp_path / "flows.db", [
+        _no_data(40, "NODATA", "eni-0a1b2c3d"), _no_data(50, "SKIPDATA", "eni-0e5f6a7b"), *FLOWS[:1],
+    ])
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "log_status:NODATA OR log_status:SKIPDATA")
+        names = list(screen.table.columns)
+        assert names == ["timestamp", "log_status", *COLUMNS[1:]]
+        rows = table_rows(screen.table)
+        assert rows == [
+            ["09:59:20", "NODATA", "eni-0a1b2c3d", *["-"] * 8],
+            ["09:59:10", "SKIPDATA", "eni-0e5f6a7b", *["-"] * 8],
+        ]
+        assert rows[0][3] == cli_cell("src_addr", None)
+        src = screen.table.get_row_at(0)[names.index("src_addr")]
+        assert str(src.style) == "dim"
+        assert str(screen.table.get_row_at(0)[names.index("interface_id")].style) == ""
+        await pilot.press("l", "l", "l")  # to src_addr
+        await pilot.press("y")
+        assert app.clipboard == ""
+        # The address page's flow list says it the same way: a flow without ports (ICMP's are none).
+        no_ports = flow("203.0.113.5", 0, "10.0.1.10", 0, 1, "ACCEPT", 84, 1, 30)
+        ports = {catalog.RECORD_INDEX["src_port"], catalog.RECORD_INDEX["dst_port"]}
+        add_flows(db, [tuple(None if i in ports else v for i, v in enumerate(no_ports))])
+        app.open_address("203.0.113.5")
+        await until(pilot, lambda: isinstance(app.screen, AddressScreen) and app.screen.info is not None)
+        flows = app.screen.query_one("#address-flows")
+        first = table_rows(flows)[0]
+        assert first[list(flows.columns).index("dst_port")] == "-"
+        assert str(flows.get_row_at(0)[list(flows.columns).index("dst_port")].style) == "dim"

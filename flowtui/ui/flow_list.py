@@ -17,7 +17,7 @@ from typing import Any
 from rich.text import Text
 
 from flowtui.ui.columns import FLOW_FIELDS, PADDING, apart_width, cut_in_middle, is_numeric, plan_columns, widest
-from flowtui.ui.formatting import SortableText, fit, format_value
+from flowtui.ui.formatting import SortableText, fit, format_value, value_style
 from flowtui.ui.widgets.flow_table import FlowTable
 
 SHORT_HEADER = "eni"  # interface_id's header where its values are cut to tell rows apart
@@ -59,7 +59,7 @@ def fill_flows(
             if name in ("src_addr", "dst_addr") and value == address:
                 style = "bold"
             text = fit(row_texts[index[name]], caps[name], middle=cut_in_middle(name))
-            cells.append(SortableText(text, value, style=style, justify="right" if is_numeric(name) else None))
+            cells.append(SortableText(text, value, style=value_style(value, style), justify="right" if is_numeric(name) else None))
         table.add_row(*cells, key=f"flow-{i}")
 
 

@@ -21,6 +21,10 @@ from flowtui.errors import ConfigError
 from flowtui.query.window import TimeWindow, parse_time
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# A field the record does not have (NODATA and SKIPDATA records, a field its format lacks), as
+# `flowtui query` prints it: a blank cell read as a value cut off, or a column with no room.
+MISSING = "-"
+MISSING_STYLE = "dim"
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -206,16 +210,24 @@ METRIC_FORMAT: dict[str, Callable[[Any], str]] = {
 
 
 def format_value(name: str, value: Any, *, with_date: bool = True) -> str:
-    """A field's value as the tables show it (times without the date for a window within a day)."""
-    if value is None:
-        return ""
+    """A field's value as the tables show it (times without the date for a window within a day;
+    MISSING for none, as ``flowtui query`` prints it)."""
+    if value is None or value == []:
+        return MISSING
     if name == "bytes":
         return human_bytes(value)
     if name in ("start", "end", "timestamp"):
         return format_time(value, with_date=with_date)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
     return str(value)
+
+
+def value_style(value: Any, style: str = "") -> str:
+    """A cell's style: ``style``, or MISSING_STYLE for a value the record does not have."""
+    return MISSING_STYLE if value is None or value == [] else style
 
 
 class SortableText(Text):

@@ -25,10 +25,12 @@ from flowtui.ui.formatting import (
     clean,
     fit,
     format_time,
+    format_value,
     human_byte_rate,
     human_bytes,
     human_count,
     safe_text,
+    value_style,
     window_text,
 )
 from flowtui.ui.screens.trail_event import TrailEventScreen
@@ -222,7 +224,7 @@ class AddressScreen(Screen[None]):
         for i, r in enumerate(info.peers):
             table.add_row(
                 Text(r["direction"]),
-                SortableText(str(r["peer"] or ""), r["peer"]),
+                SortableText(format_value("peer", r["peer"]), r["peer"], style=value_style(r["peer"])),
                 SortableText(human_bytes(r["bytes"]), r["bytes"], justify="right"),
                 SortableText(human_count(r["flows"]), r["flows"], justify="right"),
                 key=f"peer-{i}",
@@ -234,7 +236,7 @@ class AddressScreen(Screen[None]):
         for i, r in enumerate(info.ports):
             table.add_row(
                 Text(r["direction"]),
-                SortableText("" if r["dst_port"] is None else str(r["dst_port"]), r["dst_port"], justify="right"),
+                SortableText(format_value("dst_port", r["dst_port"]), r["dst_port"], style=value_style(r["dst_port"]), justify="right"),
                 safe_text(r["protocol"]),
                 SortableText(human_count(r["flows"]), r["flows"], justify="right"),
                 SortableText(human_bytes(r["bytes"]), r["bytes"], justify="right"),

@@ -25,7 +25,7 @@ from flowtui.query.window import TimeWindow
 from flowtui.ui.columns import cut_in_middle, is_ip, is_numeric, needs_date, order_columns, plan_columns, widest
 from flowtui.ui.data import PAGE_SIZE, Page
 from flowtui.ui.export import default_export_path, export_columns, write_export, written_text
-from flowtui.ui.formatting import SortableText, clean, fit, format_time, format_value, window_text
+from flowtui.ui.formatting import SortableText, clean, fit, format_time, format_value, value_style, window_text
 from flowtui.ui.screens.dialogs import ExportRequest, ExportScreen
 from flowtui.ui.screens.trail_event import TrailEventScreen
 from flowtui.ui.trail_data import is_address, is_trail_query
@@ -254,7 +254,7 @@ class ResultsScreen(Screen[None]):
             style = f"bold {vars_.get('reject', 'red')}"
         elif (name.endswith("_threat_indicated") and value) or row.get(f"{name}_threat_indicated"):
             style = f"bold {vars_.get('threat', 'magenta')}"
-        return SortableText(text, value, style=style, justify="right" if is_numeric(name) else None)
+        return SortableText(text, value, style=value_style(value, style), justify="right" if is_numeric(name) else None)
 
     def _summary(self, loading: bool = False) -> None:
         box = self.query_one("#results-summary", Static)
@@ -511,7 +511,4 @@ class Export:
 def _format(name: str, value: Any, dated: bool) -> str:
     if name == "eventTime" and isinstance(value, int):
         return format_time(value, with_date=dated)
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
     return format_value(name, value, with_date=dated)
-

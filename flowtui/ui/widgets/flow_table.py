@@ -17,7 +17,7 @@ from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
-from flowtui.ui.formatting import clean
+from flowtui.ui.formatting import MISSING, clean
 
 CACHE_TIMES = 3  # the render caches hold this many screenfuls of cells and lines
 CACHE_FLOOR = 64
@@ -25,8 +25,11 @@ CACHE_FLOOR = 64
 
 def cell_text(value: Any) -> str:
     """The text a cell shows, as the clipboard should get it; a value cut to fit its column
-    ('2a05:d018:…:9023', 'spamhaus · RU Ne…') is copied whole, as the user queries it."""
+    ('2a05:d018:…:9023', 'spamhaus · RU Ne…') is copied whole, as the user queries it; a
+    value the record does not have (MISSING) as nothing."""
     raw = getattr(value, "raw", None)
+    if isinstance(value, Text) and hasattr(value, "raw") and raw in (None, []) and value.plain == MISSING:
+        return ""
     if isinstance(value, Text) and isinstance(raw, str) and "…" in value.plain and "…" not in raw:
         return clean(raw)
     if isinstance(value, Text):
