@@ -162,7 +162,7 @@ async def test_x_cancels_an_export_and_removes_its_partial_file(db: Path, tmp_pa
             lane.__exit__(None, None, None)
         await until(pilot, lambda: screen.exporting is None and not list(app.workers))
         assert _toasts(app)[-1] == (
-            f"Export cancelled after 0 of 450 flows: the partial file was removed and {out} is as it was"
+            f"Export cancelled after 0 of 450 flows: the partial file was removed and {out.parent}/\n{out.name} is as it was"
         )
         assert out.read_text() == "an earlier export\n"
         assert _hidden(tmp_path) == []
@@ -214,6 +214,47 @@ async def test_the_toast_keeps_the_files_name_whole_at_80_columns(db: Path, tmp_
         lines = Text(_toasts(app)[-1]).wrap(app.console, 36)  # as the toast lays its text out
         assert lines[-1].plain == "flowtui-export-20261128-151755.csv"
         assert lines[0].plain.rstrip() == "Wrote 450 flows to"  # the folder breaks at the space before it
+
+
+async def test_a_cancels_toast_keeps_the_files_name_whole_at_80_columns(db: Path, tmp_path: Path) -> None:
+    """The cancel's toast puts the name on a line of its own, as the end's does: it wrapped the
+    path wherever the line ended ('…/flowtui-export-2026112' / '8-151755.csv')."""
+    from rich.text import Text
+
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        screen = await _results(pilot, "dst_port:80")
+        out = tmp_path / "flowtui-export-20261128-151755.csv"
+        with app.data.lane("export"):  # the export waits for its lane: x lands before its first row
+            await pilot.press("e")
+            await until(pilot, lambda: isinstance(app.screen, ExportScreen))
+            app.screen.query_one("#export-path").value = str(out)
+            await pilot.press("enter")
+            await until(pilot, lambda: app.screen is screen and screen.exporting is not None)
+            await pilot.press("x")
+        await until(pilot, lambda: screen.exporting is None and not list(app.workers))
+        toast = _toasts(app)[-1]
+        assert toast == (
+            "Export cancelled after 0 of 450 flows: the partial file was removed and nothing was written to "
+            f"{out.parent}/\nflowtui-export-20261128-151755.csv"
+        )
+        lines = [line.plain.rstrip() for line in Text(toast).wrap(app.console, 36)]  # as the toast lays it out
+        assert lines[-1] == "flowtui-export-20261128-151755.csv"
+        assert not out.exists()
+
+
+def test_a_cancels_toast_shows_home_as_a_tilde_and_the_name_apart() -> None:
+    from flowtui.ui.export import cancelled_text
+
+    home = Path.home() / "flowtui-export-20261128-151755.csv"
+    assert cancelled_text(1200, 5000, home, kept=True) == (
+        "Export cancelled after 1,200 of 5,000 flows: the partial file was removed and "
+        "~/\nflowtui-export-20261128-151755.csv is as it was"
+    )
+    assert cancelled_text(0, 1, Path("flows.csv"), kept=False) == (
+        "Export cancelled after 0 of 1 flows: the partial file was removed and nothing was written to flows.csv"
+    )
 
 
 def test_a_path_under_home_is_shown_with_a_tilde() -> None:
@@ -304,7 +345,7 @@ async def test_x_stops_the_running_statement_not_only_the_rows_it_yields(
             go.set()
         await until(pilot, lambda: screen.exporting is None and not list(app.workers))
         assert _toasts(app)[-1] == (
-            f"Export cancelled after 0 of 1 flows: the partial file was removed and nothing was written to {out}"
+            f"Export cancelled after 0 of 1 flows: the partial file was removed and nothing was written to {out.parent}/\n{out.name}"
         )
         assert not out.exists() and _hidden(tmp_path) == []
         assert 50 <= scanned[0] < 3001  # stopped inside the scan, never reaching the snapshot's flow

@@ -73,6 +73,14 @@ def written_text(count: int, path: Path) -> str:
     return f"Wrote {counted(count, 'flow')} to {shown_path(path)}"
 
 
+def cancelled_text(written: int, total: int, path: Path, kept: bool) -> str:
+    """The toast when x stopped an export, the file's name on a line of its own as at the end
+    ('… nothing was written to /tmp/' / 'flows.csv'); ``kept``: a file already at ``path``
+    is left as it was."""
+    where = f"{shown_path(path)} is as it was" if kept else f"nothing was written to {shown_path(path)}"
+    return f"Export cancelled after {written:,} of {total:,} flows: the partial file was removed and {where}"
+
+
 def write_export(
     path: Path,
     fmt: str,

@@ -24,7 +24,7 @@ from flowtui.query.engine import QueryCancelled
 from flowtui.query.window import TimeWindow
 from flowtui.ui.columns import cut_in_middle, is_ip, is_numeric, needs_date, order_columns, plan_columns, widest
 from flowtui.ui.data import PAGE_SIZE, Page
-from flowtui.ui.export import default_export_path, export_columns, write_export, written_text
+from flowtui.ui.export import cancelled_text, default_export_path, export_columns, write_export, written_text
 from flowtui.ui.formatting import SortableText, clean, fit, format_time, format_value, value_style, window_text
 from flowtui.ui.screens.dialogs import ExportRequest, ExportScreen
 from flowtui.ui.screens.trail_event import TrailEventScreen
@@ -446,11 +446,9 @@ class ResultsScreen(Screen[None]):
             self.refresh_bindings()
             self._summary(loading=self._loading)
         if job.cancelled:
-            path = clean(str(job.request.path))
-            kept = f"{path} is as it was" if job.request.path.exists() else f"nothing was written to {path}"
+            path = job.request.path
             self.app.notify(
-                f"Export cancelled after {job.written:,} of {job.snapshot.total:,} flows: "
-                f"the partial file was removed and {kept}",
+                cancelled_text(job.written, job.snapshot.total, path, path.exists()),
                 markup=False,
                 severity="warning",
                 timeout=8,
