@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 
@@ -12,6 +13,8 @@ from flowtui.config import Config
 from flowtui.errors import UsageError
 from flowtui.formats import LogFormat
 from flowtui.ingest import IngestError, IngestStats, Pipeline
+from flowtui.sources.folder import Folder, list_folder
+from flowtui.sources.s3 import parse_since
 from flowtui.store import Enrich
 from flowtui.words import counted
 
@@ -25,12 +28,15 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
             " --format, or the header line of S3 exports) or of CloudWatch Logs subscription payloads."
             " A file read before is resumed where it ended; '-' reads standard input. A file, or standard input"
             " of up to 4 MiB, whose content was stored whole from another name before is not read again."
+            " A directory (one `aws s3 sync` made of an export) is read as its S3 prefix is: every file below"
+            " it, sorted by path as S3 lists keys, CloudTrail-Digest files, Parquet exports and names beginning"
+            " with '.' left out, --since judged by the dates in the paths."
         ),
         epilog=(
             "Exit status: 0 when every file was read; 1 when a file could not be read to its end, or when"
-            " nothing of a file was stored and some of it was rejected to dead letters (a wrong format);"
-            " 2 for bad arguments, a PATH that does not exist among them (every PATH is checked before any"
-            " is read). What was read is stored either way."
+            " nothing of a file, directory or S3 prefix was stored and some of it was rejected to dead letters"
+            " (a wrong format); 2 for bad arguments, among them a PATH that does not exist and a directory with"
+            " no files to read (every PATH is checked before any is read). What was read is stored either way."
         ),
     )
     add_store_args(p)
@@ -44,10 +50,16 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         "`aws rds describe-db-instances` (names RDS addresses after their DB instance; repeatable)",
     )
     p.add_argument(
-        "paths", metavar="PATH", nargs="+", help="files to read ('-' for standard input), or s3://bucket/prefix/"
+        "paths",
+        metavar="PATH",
+        nargs="+",
+        help="files to read ('-' for standard input), directories (every file below them), or s3://bucket/prefix/",
+    )
+    walked = p.add_argument_group("S3 prefixes and directories")
+    walked.add_argument(
+        "--since", metavar="WHEN", help="only objects and files whose key or path dates are this recent: 7d, 2024-05-01"
     )
     s3 = p.add_argument_group("S3 exports (s3://bucket/prefix/)")
-    s3.add_argument("--since", metavar="WHEN", help="only objects whose key dates are this recent: 7d, 2024-05-01")
     s3.add_argument("--region", metavar="R", help="AWS region of the bucket")
     s3.add_argument("--profile", metavar="P", help="AWS profile from your AWS config files")
     s3.add_argument("--endpoint-url", metavar="URL", help="an S3-compatible endpoint")
@@ -72,8 +84,20 @@ def check_paths(paths: list[str]) -> None:
         raise UsageError(f"{what}: {', '.join(missing)} (nothing was read)")
 
 
+def list_folders(paths: list[str], since: dt.datetime | None) -> dict[str, Folder]:
+    """The directories among the PATHs, listed before any is read: one with no file to read is a
+    bad argument, as a missing PATH is (most often the wrong folder, or a sync not run yet)."""
+    folders = {p: list_folder(p, since) for p in paths if p != "-" and not p.startswith("s3://") and os.path.isdir(p)}
+    empty = [p for p, folder in folders.items() if folder.empty]
+    if empty:
+        raise UsageError(f"no flow-log files in {', '.join(empty)} (nothing was read)")
+    return folders
+
+
 def run(args: argparse.Namespace) -> int:
     check_paths(args.paths)
+    since = parse_since(args.since) if args.since else None
+    folders = list_folders(args.paths, since)
     config = load_config(args)
     fmt_text = args.format or config.get("ingest", "format", None, str)
     log_format = LogFormat.from_spec(fmt_text) if fmt_text else None
@@ -83,7 +107,10 @@ def run(args: argparse.Namespace) -> int:
     with open_store(args, config) as store:
         pipeline = Pipeline(store, enrich, log_format)
         for path in args.paths:
-            stats, copied = _ingest_one(pipeline, path, args, log_format)
+            if path in folders:
+                stats, copied = _ingest_folder(pipeline, folders[path], args, log_format)
+            else:
+                stats, copied = _ingest_one(pipeline, path, args, since, log_format)
             copies_seen += copied
             for message in stats.messages:
                 print(f"flowtui: {message}", file=sys.stderr)
@@ -113,21 +140,35 @@ def summary(total: IngestStats, copies_seen: int) -> str:
 
 
 def _ingest_one(
-    pipeline: Pipeline, path: str, args: argparse.Namespace, log_format: LogFormat | None
+    pipeline: Pipeline, path: str, args: argparse.Namespace, since: dt.datetime | None, log_format: LogFormat | None
 ) -> tuple[IngestStats, int]:
     """One PATH argument, and how many copies of content stored before it held (not read); a file
     that cannot be read is an error counted, and the other files are still read."""
     try:
         if path.startswith("s3://"):
-            from flowtui.sources.s3 import S3Export, parse_since
+            from flowtui.sources.s3 import S3Export
             from flowtui.sources.spec import AwsTarget
 
-            since = parse_since(args.since) if args.since else None
             target = AwsTarget(args.region, args.profile, args.endpoint_url)
             return S3Export(pipeline, target, since, log_format).ingest(path), 0
         return _ingest_local(pipeline, path, log_format)
     except IngestError as exc:
         return IngestStats(errors=1, messages=[str(exc)]), 0
+
+
+def _ingest_folder(
+    pipeline: Pipeline, folder: Folder, args: argparse.Namespace, log_format: LogFormat | None
+) -> tuple[IngestStats, int]:
+    """A directory's files, each read as a file named alone is (resumed, a copy not read again), summed
+    as an S3 prefix's objects are; what its walk left out is said after them."""
+    total = IngestStats(errors=folder.unreadable)
+    copies_seen = 0
+    for path in folder.files:
+        stats, copied = _ingest_one(pipeline, path, args, None, log_format)
+        total.merge(stats)
+        copies_seen += copied
+    total.messages.extend(folder.messages)
+    return total, copies_seen
 
 
 def _ingest_local(pipeline: Pipeline, path: str, log_format: LogFormat | None) -> tuple[IngestStats, int]:

@@ -92,6 +92,40 @@ def key_period_end(key: str) -> dt.datetime | None:
 
 
 @dataclass(slots=True)
+class ExportWalk:
+    """Which objects of an export a walk reads, and what it says of the others: the same for an S3
+    prefix and for a directory synced from one (``aws s3 sync``), told by the key (or the path).
+
+    CloudTrail-Digest files (hashes, not events) and Parquet exports are left out, a line each;
+    with ``since``, those whose key dates are older, counted in one line at the end (:meth:`close`).
+    """
+
+    noun: str  # what the export holds: 'object', 'file'
+    since: dt.datetime | None
+    messages: list[str]
+    old: int = 0
+
+    def takes(self, key: str, shown: str) -> bool:
+        """Whether the object ``key`` (shown to the user as ``shown``) is to be read."""
+        if is_digest_name(key):
+            self.messages.append(digest_skipped(shown))
+            return False
+        if key.endswith(_SKIP_SUFFIXES):
+            self.messages.append(f"{shown}: Parquet exports are not supported; skipped")
+            return False
+        if self.since is not None:
+            end = key_period_end(key)
+            if end is not None and end < self.since:
+                self.old += 1
+                return False
+        return True
+
+    def close(self) -> None:
+        if self.old:
+            self.messages.append(f"{counted(self.old, self.noun)} older than --since; skipped")
+
+
+@dataclass(slots=True)
 class S3Object:
     key: str
     etag: str
@@ -141,19 +175,11 @@ class S3Export:
         bucket, prefix = parse_s3_url(url)
         stats = IngestStats()
         read = self.pipeline.store.checkpoints(f"s3:{bucket}/")
-        skipped_old = skipped_done = 0
+        skipped_done = 0
+        walk = ExportWalk("object", self.since, stats.messages)
         for obj in self._list(bucket, prefix):
-            if is_digest_name(obj.key):
-                stats.messages.append(digest_skipped(f"s3://{bucket}/{obj.key}"))
+            if not walk.takes(obj.key, f"s3://{bucket}/{obj.key}"):
                 continue
-            if obj.key.endswith(_SKIP_SUFFIXES):
-                stats.messages.append(f"s3://{bucket}/{obj.key}: Parquet exports are not supported; skipped")
-                continue
-            if self.since is not None:
-                end = key_period_end(obj.key)
-                if end is not None and end < self.since:
-                    skipped_old += 1
-                    continue
             source = f"s3:{bucket}/{obj.key}"
             done_lines = 0
             position = read.get(source)
@@ -171,8 +197,7 @@ class S3Export:
             stats.merge(self._read_object(bucket, obj, source, _Place(position, done_lines, source)))
         if skipped_done:
             stats.messages.append(f"{counted(skipped_done, 'object')} read before; skipped")
-        if skipped_old:
-            stats.messages.append(f"{counted(skipped_old, 'object')} older than --since; skipped")
+        walk.close()
         return stats
 
     def _list(self, bucket: str, prefix: str) -> Iterator[S3Object]:
