@@ -230,21 +230,35 @@ async def test_enter_opens_exactly_the_firings_flows(db: Path) -> None:
 
 
 async def test_u_hides_acknowledged_firings(db: Path) -> None:
+    """u hides the acknowledged firings, and its footer label says what pressing it does now,
+    as a k9s toggle does ('u Every firing' while they are hidden; it said 'Unacked only' then too)."""
     with Store(db) as store:
         AlertLog(store).acknowledge([2])
     app = make_app(db)
-    async with app.run_test(size=(120, 30)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         screen = await alerts_screen(pilot)
         assert [r[-1] for r in table_rows(screen.table)] == ["acked", "new"]
+        assert "u Unacked only" in footer_keys(screen)
         await pilot.press("u")
         await reloaded(pilot, screen, lambda: screen.alerts is not None and screen.alerts.unacknowledged_only)
         assert table_rows(screen.table) == [ROWS[1]]
         assert str(screen.query_one("#alerts-summary").render()) == (
             "Alerts · 1 unacknowledged · 1 unacknowledged listed · u: every firing"
         )
+        assert footer_keys(screen) == [
+            "esc Back", "⏎ Flows", "A Acknowledge", "m Mute", "u Every firing", "? Help", "q Quit", "^p Commands",
+        ]
         await pilot.press("u")
         await reloaded(pilot, screen, lambda: screen.alerts is not None and not screen.alerts.unacknowledged_only)
         assert len(table_rows(screen.table)) == 2
+        assert "u Unacked only" in footer_keys(screen)
+
+
+def footer_keys(screen: AlertsScreen) -> list[str]:
+    """The footer's keys as it shows them."""
+    from textual.widgets._footer import FooterKey
+
+    return [f"{k.key_display} {k.description}".strip() for k in screen.query(FooterKey) if k.display]
 
 
 # --- acknowledging and muting -------------------------------------------------------------------

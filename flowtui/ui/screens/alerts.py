@@ -79,11 +79,18 @@ class AlertsScreen(Screen[None]):
         Binding("u", "toggle_unacknowledged", "Unacked only", id="alerts.unacknowledged"),
         Binding("escape", "back", "Back", id="alerts.back"),
     ]
-    # At 80 columns: back, the keys that act on firings, help and quit.
-    FOOTER_KEYS: ClassVar[FooterKeys] = (
-        ("back", ""), ("open_flows", ""), ("acknowledge", ""), ("mute", ""), ("toggle_unacknowledged", ""),
-        ("help", ""), ("quit", ""), ("acknowledge_listed", "Ack all"), ("copy_cell", ""),
-    )
+    # u's footer label says what pressing it does now, as a k9s toggle does (its binding's own
+    # description, 'Unacked only', is what it does with every firing listed).
+    EVERY_FIRING = "Every firing"
+
+    @property
+    def FOOTER_KEYS(self) -> FooterKeys:  # read by KeyFooter
+        """At 80 columns: back, the keys that act on firings, help and quit."""
+        toggle = self.EVERY_FIRING if self.unacknowledged_only else ""
+        return (
+            ("back", ""), ("open_flows", ""), ("acknowledge", ""), ("mute", ""), ("toggle_unacknowledged", toggle),
+            ("help", ""), ("quit", ""), ("acknowledge_listed", "Ack all"), ("copy_cell", ""),
+        )
 
     class Loaded(Message):
         def __init__(self, alerts: AlertList | None, error: str | None = None) -> None:
@@ -415,6 +422,7 @@ class AlertsScreen(Screen[None]):
     def action_toggle_unacknowledged(self) -> None:
         self.unacknowledged_only = not self.unacknowledged_only
         self._summary()
+        self.refresh_bindings()  # the footer's u: 'Every firing' ⇄ 'Unacked only'
         self.load()
 
     def action_back(self) -> None:
