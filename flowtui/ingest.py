@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import sqlite3
 import sys
 import time
@@ -602,11 +603,19 @@ class RetryStats:
     stored: int = 0  # flows stored from dead letters (each removed from them)
     still_dead: int = 0  # flow-log lines that still do not parse (their reason rewritten)
     skipped: int = 0  # dead letters that are no flow-log line (payloads, CloudTrail records, unreadable files)
+    reasons: dict[str, int] = field(default_factory=dict)  # why the lines still do not parse: how many each
 
     def summary(self) -> str:
-        parts = [_count(self.stored, "flow", "stored"), f"{self.still_dead:,} still rejected"]
+        """'0 flows stored, 3 still rejected (2 of them: expected 14 fields, found 1)': why they stay too,
+        the commonest reason (the first met of those as common)."""
+        still = f"{self.still_dead:,} still rejected"
+        if self.reasons:
+            reason, most = max(self.reasons.items(), key=lambda item: item[1])
+            still += f" ({reason})" if len(self.reasons) == 1 else f" ({most:,} of them: {reason})"
+        parts = [_count(self.stored, "flow", "stored"), still]
         if self.skipped:
-            parts.append(f"{self.skipped:,} not flow-log lines, left as they were")
+            left = ", left as it was" if self.skipped == 1 else ", left as they were"
+            parts.append(counted(self.skipped, "not a flow-log line", "not flow-log lines") + left)
         return ", ".join(parts)
 
 
@@ -641,12 +650,13 @@ def retry_dead_letters(store: Store, enrich: Enrich | None, log_format: LogForma
         reasons: list[tuple[str, int]] = []
         parts: dict[tuple[int, int | None], list[Record]] = {}  # by (time received, origin)
         for dead_id, received, old_reason, data, source, location, origin in rows:
-            if not _is_flow_line(data, old_reason):
+            if not _is_flow_line(data, old_reason, source, location, origin):
                 stats.skipped += 1
                 continue
             records, rejects = fmt.parse_lines([data])
             if rejects:
                 reasons.append((rejects[0][1], dead_id))
+                stats.reasons[rejects[0][1]] = stats.reasons.get(rejects[0][1], 0) + 1
             elif records:
                 parts.setdefault((int(received), origin), []).extend(placed_at_end(records) if ends_only(fmt) else records)
                 good.append(dead_id)
@@ -659,11 +669,23 @@ def retry_dead_letters(store: Store, enrich: Enrich | None, log_format: LogForma
         stats.still_dead += len(reasons)
 
 
-def _is_flow_line(data: str | None, reason: str) -> bool:
-    """Whether a dead letter holds one flow-log line (not a payload's bytes, a CloudTrail record or a damaged file)."""
-    if not data or reason.startswith("unreadable:") or data.lstrip().startswith(("{", "[")):
+def _is_flow_line(data: str | None, reason: str, source: str, location: str | None, origin: int | None) -> bool:
+    """Whether a dead letter holds one flow-log line (not a payload's bytes, a CloudTrail record or a damaged file).
+
+    A line of a file or S3 object (``name:line``) or a payload's log event (it keeps its origin) is
+    one, whatever bytes it holds: ingest parsed it with a format, and a retry parses it again and
+    says why it still does not fit. Others are told by their bytes (dead letters kept before origins were).
+    """
+    if not data or reason.startswith("unreadable:"):
+        return False
+    if origin is not None or (source.startswith(("file:", "s3:")) and _LINE_OF_FILE.search(location or "")):
+        return True
+    if data.lstrip().startswith(("{", "[")):
         return False
     return data.replace("\t", " ").isprintable()
+
+
+_LINE_OF_FILE = re.compile(r":\d+$")  # where a line of a file or S3 object was: 'name:12'
 
 
 def _settle_dead_letters(

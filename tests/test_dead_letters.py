@@ -94,11 +94,11 @@ def test_retry_with_the_right_format_stores_the_lines_and_removes_them(tmp_path:
     db = tmp_path / "r.db"
     first = _cli("ingest", "--db", str(db), str(log))  # the default format: GOOD stored, the rest rejected
     assert first.stdout.decode() == "1 file: 1 flow stored, 3 rejected to dead letters\n"
-    # A retry with the default format again changes nothing but the reasons.
+    # A retry with the default format again changes nothing but the reasons, and says why they stay.
     same = _cli("dead-letters", "--db", str(db), "--retry")
-    assert (same.returncode, same.stdout.decode()) == (0, "0 flows stored, 3 still rejected\n")
+    assert (same.returncode, same.stdout.decode()) == (0, "0 flows stored, 3 still rejected (field action: 'OK' is not ACCEPT, REJECT or -)\n")
     retried = _cli("dead-letters", "--db", str(db), "--retry", "--format", SWAPPED_SPEC)
-    assert (retried.returncode, retried.stdout.decode()) == (0, "2 flows stored, 1 still rejected\n")
+    assert (retried.returncode, retried.stdout.decode()) == (0, "2 flows stored, 1 still rejected (field action: 'DROP' is not ACCEPT, REJECT or -)\n")
     assert _flows(db) == [
         (1700000000, 60, "ACCEPT", "OK", 8400),
         (1700000000, 60, "REJECT", "OK", 8400),
@@ -112,7 +112,7 @@ def test_retry_with_the_right_format_stores_the_lines_and_removes_them(tmp_path:
         assert tables
         assert conn.execute(f'SELECT sum(flows) FROM "{tables[0]}"').fetchone()[0] == 3
     again = _cli("dead-letters", "--db", str(db), "--retry", "--format", SWAPPED_SPEC)
-    assert again.stdout.decode() == "0 flows stored, 1 still rejected\n"
+    assert again.stdout.decode() == "0 flows stored, 1 still rejected (field action: 'DROP' is not ACCEPT, REJECT or -)\n"
     assert len(_flows(db)) == 3
 
 
@@ -130,8 +130,36 @@ def test_retry_leaves_what_is_no_flow_log_line_as_it_was(store: Store) -> None:
     )
     stats = retry_dead_letters(store, None, LogFormat.default())
     assert (stats.stored, stats.still_dead, stats.skipped) == (0, 1, 4)
-    assert stats.summary() == "0 flows stored, 1 still rejected, 4 not flow-log lines, left as they were"
+    assert stats.summary() == (
+        "0 flows stored, 1 still rejected (field action: 'ACCPT' is not ACCEPT, REJECT or -),"
+        " 4 not flow-log lines, left as they were"
+    )
     assert store.dead_letter_count() == 5
+
+
+def test_a_garbage_line_of_a_file_is_parsed_again_and_keeps_the_reason_the_retry_found(tmp_path: Path) -> None:
+    """A line of a file is a flow-log line that did not fit, whatever bytes it holds (an escape
+    sequence, a stray JSON line): a retry parses it again, counts it among those still rejected
+    and writes the reason it found; only payloads' bytes, CloudTrail records and damaged parts
+    are left as they were."""
+    log = tmp_path / "mixed.log"
+    red = "\x1b[31mred"
+    log.write_text(f"{GOOD}\n{red}\n{TYPO}\n{{\"eventName\": \"x\"}}\njunk\n")
+    db = tmp_path / "g.db"
+    assert _cli("ingest", "--db", str(db), str(log)).stdout.decode() == "1 file: 1 flow stored, 4 rejected to dead letters\n"
+    same = _cli("dead-letters", "--db", str(db), "--retry")
+    assert (same.returncode, same.stdout.decode()) == (0, "0 flows stored, 4 still rejected (2 of them: expected 14 fields, found 1)\n")
+    five = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr}"
+    other = _cli("dead-letters", "--db", str(db), "--retry", "--format", five)
+    assert (other.returncode, other.stdout.decode()) == (0, "0 flows stored, 4 still rejected (2 of them: expected 5 fields, found 1)\n")
+    rows = json.loads(_cli("dead-letters", "--db", str(db), "--format", "json").stdout)
+    assert [(r["location"], r["reason"], r["line"]) for r in rows] == [
+        (f"{log}:5", "expected 5 fields, found 1", "junk"),
+        (f"{log}:4", "expected 5 fields, found 2", '{"eventName": "x"}'),
+        (f"{log}:3", "expected 5 fields, found 14", TYPO),
+        (f"{log}:2", "expected 5 fields, found 1", red),
+    ]
+    assert _flows(db) == [(1700000000, 60, "ACCEPT", "OK", 8400)]
 
 
 def test_a_format_with_an_end_and_no_start_places_flows_at_their_end(tmp_path: Path) -> None:
@@ -240,7 +268,7 @@ def test_a_retry_stores_copies_of_one_dead_letter_once_and_removes_them_all(tmp_
             s.write(Batch(dead=[copy]))
         s.write(Batch(dead=[DeadLetter("file:/x", "/x:1", "unreadable: cut short", None)] * 2))
     retried = _cli("dead-letters", "--db", str(db), "--retry", "--format", SWAPPED_SPEC)
-    assert (retried.returncode, retried.stdout.decode()) == (0, "1 flow stored, 0 still rejected, 1 not flow-log lines, left as they were\n")
+    assert (retried.returncode, retried.stdout.decode()) == (0, "1 flow stored, 0 still rejected, 1 not a flow-log line, left as it was\n")
     assert [f[2] for f in _flows(db)] == ["REJECT"]
     (left,) = json.loads(_cli("dead-letters", "--db", str(db), "--format", "json").stdout)
     assert left["reason"] == "unreadable: cut short"

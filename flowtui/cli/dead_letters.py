@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         description=(
             "List the dead letters: lines and payloads ingest or tail could not store, newest first, each with"
             " where it came from (file:line, or stream and event), why, and the raw line. With --retry, parse the"
-            " stored lines again and store those that now fit, removing them from the dead letters."
+            " stored lines again and store those that now fit, removing them from the dead letters; each line that"
+            " still does not fit keeps the reason this retry found, and the summary says the commonest. Payloads"
+            " that could not be decoded, CloudTrail records and damaged parts of files are left as they were."
         ),
         epilog=(
             "Examples:\n"
