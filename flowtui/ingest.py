@@ -655,8 +655,10 @@ def retry_dead_letters(store: Store, enrich: Enrich | None, log_format: LogForma
                 continue
             records, rejects = fmt.parse_lines([data])
             if rejects:
-                reasons.append((rejects[0][1], dead_id))
-                stats.reasons[rejects[0][1]] = stats.reasons.get(rejects[0][1], 0) + 1
+                # As ingest says it: a payload's line that is a JSON object is a CloudTrail record.
+                reason = rejects[0][1] if origin is None else trail.flow_reject_reason(data, rejects[0][1])
+                reasons.append((reason, dead_id))
+                stats.reasons[reason] = stats.reasons.get(reason, 0) + 1
             elif records:
                 parts.setdefault((int(received), origin), []).extend(placed_at_end(records) if ends_only(fmt) else records)
                 good.append(dead_id)

@@ -162,6 +162,16 @@ def test_a_garbage_line_of_a_file_is_parsed_again_and_keeps_the_reason_the_retry
     assert _flows(db) == [(1700000000, 60, "ACCEPT", "OK", 8400)]
 
 
+def test_a_cloudtrail_record_among_a_payloads_flow_log_lines_keeps_saying_so(store: Store) -> None:
+    record = '{"eventName": "x"}'
+    why = "a CloudTrail record in a flow-log payload (the log group holds flow logs); "
+    origin = ("/vpc/flows", "eni-1-all", "flows", "123456789010")
+    store.write(Batch(dead=[DeadLetter("kinesis:flows/0", "0:9 /vpc/flows/eni-1-all", why + "expected 14 fields, found 2", record, origin)]))
+    stats = retry_dead_letters(store, None, LogFormat.from_spec("${version} ${account-id} ${interface-id}"))
+    assert stats.summary() == f"0 flows stored, 1 still rejected ({why}expected 3 fields, found 2)"
+    assert [r["reason"] for r in store.dead_letters()] == [why + "expected 3 fields, found 2"]
+
+
 def test_a_format_with_an_end_and_no_start_places_flows_at_their_end(tmp_path: Path) -> None:
     log = tmp_path / "ends.log"
     log.write_text("eni-1 10.0.0.1 10.0.0.2 1700000060 ACCEPT\neni-1 10.0.0.1 10.0.0.3 - ACCEPT\n")
