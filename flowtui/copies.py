@@ -12,6 +12,10 @@ its batches stored as they come, as before.
 
 Only a whole, clean read counts: an input cut short, damaged, or of which nothing
 fitted the format is not remembered, so running again (with ``--format``) reads it.
+
+The content checkpoint of a file (or standard input) of flow-log lines is written in the
+transaction of its last batch (:meth:`Content.with_last_batch`): a crash between the two
+would leave the lines stored and the content unknown, and a copy stored again.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO, Final
 
-from flowtui.ingest import Prefixed
+from flowtui.ingest import Prefixed, TableWrite
 from flowtui.store import Store
 
 PREFIX: Final = "content:"  # the checkpoints' source prefix
@@ -47,13 +53,33 @@ class Content:
             return None  # a file read again under its own name resumes where it ended
         return held
 
-    def remember(self, store: Store) -> None:
-        """Say this content is stored (after a whole, clean read); the first source to store it stays.
+    def with_last_batch(self) -> TableWrite | None:
+        """What the input's last batch writes in its transaction (``Pipeline.ingest_path``'s ``last``):
+        this content is stored, from this source, unless another source stored it first.
 
         An empty input is not remembered: there is nothing of it to store twice.
         """
+        if not self.size:
+            return None
+
+        def remember(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO checkpoints (source, position, updated) VALUES (?, ?, ?) ON CONFLICT (source) DO NOTHING",
+                (self.key, self.source, time.time()),
+            )
+
+        return remember
+
+    def remember(self, store: Store) -> None:
+        """Say this content is stored, after a whole, clean read that did not say it in its last batch (a
+        file of payloads or CloudTrail records, whose ids tell copies anyway; a batch another run wrote)."""
         if self.size and store.checkpoint(self.key) is None:
             store.set_checkpoint(self.key, self.source)
+
+    def forget(self, store: Store) -> None:
+        """Unsay it: nothing of the input was stored after all (all its lines rejected: left unread)."""
+        with store.transaction():
+            store.conn.execute("DELETE FROM checkpoints WHERE source = ? AND position = ?", (self.key, self.source))
 
 
 def of_file(path: str | os.PathLike[str]) -> Content:

@@ -36,6 +36,7 @@ _HEAD_BYTES = 4096
 
 
 RejectKind = Literal["", "line", "payload", "cloudtrail"]
+TableWrite = Callable[[sqlite3.Connection], None]  # more to write in a batch's transaction (Batch.tables)
 
 
 class IngestError(FlowtuiError):
@@ -218,9 +219,11 @@ class Pipeline:
         first_line_number: int = 1,
         fallback_start: int | None = None,
         expect: Expected | None = None,
+        also: TableWrite | None = None,
     ) -> IngestStats:
         """Lines of one format; ``fallback_start`` is the time of records that have neither start nor end
-        (the store's clock when None); ``expect`` as for :meth:`ingest_payloads`."""
+        (the store's clock when None); ``expect`` as for :meth:`ingest_payloads`; ``also`` writes more in
+        the batch's transaction (what an input's last batch leaves: :meth:`ingest_path`)."""
         fmt = log_format or self.log_format
         stats = IngestStats()
         records, rejects = fmt.parse_lines(lines)
@@ -231,6 +234,8 @@ class Pipeline:
             batch.tables.append(expect.check(checkpoint[0]))
         if records:
             batch.parts.append(Part(records, present(fmt), origin=origin, fallback_start=fallback_start))
+        if also is not None:
+            batch.tables.append(also)
         if rejects:
             numbers = _line_numbers(lines, rejects, first_line_number)
             for (line, reason), number in zip(rejects, numbers):
@@ -240,8 +245,11 @@ class Pipeline:
         return stats
 
     # --- files ---------------------------------------------------------------------------
-    def ingest_path(self, path: str, log_format: LogFormat | None = None) -> IngestStats:
-        """A plain or gzip file of flow-log lines or of payloads; ``-`` is standard input."""
+    def ingest_path(self, path: str, log_format: LogFormat | None = None, last: TableWrite | None = None) -> IngestStats:
+        """A plain or gzip file of flow-log lines or of payloads; ``-`` is standard input.
+
+        ``last`` is written in the transaction of a file of lines' last batch, when it was read to its
+        end (what :mod:`flowtui.copies` remembers of it): a crash leaves both or neither."""
         if path == "-":
             return self._ingest_stream(sys.stdin.buffer, "<stdin>", None, log_format)
         p = Path(path)
@@ -252,7 +260,7 @@ class Pipeline:
         except OSError as exc:
             raise IngestError(f"cannot read {path}: {exc.strerror}") from None
         with fh:
-            return self._ingest_stream(fh, str(p), _FileIdentity.of(p, fh), log_format, int(os.fstat(fh.fileno()).st_mtime))
+            return self._ingest_stream(fh, str(p), _FileIdentity.of(p, fh), log_format, int(os.fstat(fh.fileno()).st_mtime), last)
 
     def _ingest_stream(
         self,
@@ -261,6 +269,7 @@ class Pipeline:
         identity: _FileIdentity | None,
         log_format: LogFormat | None,
         mtime: int | None = None,
+        last: TableWrite | None = None,
     ) -> IngestStats:
         head = raw.read(_HEAD_BYTES)
         text_head = head
@@ -282,7 +291,7 @@ class Pipeline:
         stream: IO[bytes] = io.BufferedReader(Prefixed(head, raw))  # type: ignore[arg-type,type-var]
         if head[:2] == _GZIP_MAGIC:
             stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
-        stats.merge(self._ingest_text_file(stream, name, source, identity, log_format, mtime))
+        stats.merge(self._ingest_text_file(stream, name, source, identity, log_format, mtime, last))
         return stats
 
     def unreadable(self, source: str, name: str, line: int, why: object) -> IngestStats:
@@ -336,6 +345,7 @@ class Pipeline:
         identity: _FileIdentity | None,
         log_format: LogFormat | None,
         mtime: int | None = None,
+        last: TableWrite | None = None,
     ) -> IngestStats:
         """Lines in batches; the checkpoint (lines read + what the file began with) lets a re-run resume.
 
@@ -360,23 +370,24 @@ class Pipeline:
         try:
             for line in text:
                 number += 1
+                if len(chunk) >= FILE_BATCH_LINES:  # a full batch is stored once a line follows it: the last goes with ``last``
+                    run.store(chunk, first, number - 1, fmt)
+                    chunk, first = [], number
                 if number == 1 and is_header_line(line):
                     fmt = LogFormat.from_spec(line)
                     if run.done == 0:
                         first = 2
                         continue
-                if number <= run.done:
+                if number <= run.done:  # read before, or stored meanwhile by another run (see _FileRun.store)
                     stats.skipped_lines += 1
                     first = number + 1
                     continue
                 chunk.append(line.rstrip("\r\n"))
-                if len(chunk) >= FILE_BATCH_LINES:
-                    run.store(chunk, first, number, fmt)
-                    chunk, first = [], number + 1
         except (OSError, EOFError, zlib.error) as exc:
             stats.merge(self.unreadable(source, name, number + 1, exc))
-        if chunk or (identity is not None and number > run.done):
-            run.store(chunk, first, number, fmt)
+        last = None if stats.errors else last  # only a file read to its end
+        if chunk or (identity is not None and number > run.done) or last is not None:
+            run.store(chunk, first, number, fmt, last)
         if stats.nothing_good() and not stats.errors:
             run.forget()
         if not fmt.has_start and not ends_only(fmt) and stats.stored:
@@ -406,17 +417,17 @@ class _FileRun:
             self.done = self.identity.lines_done(self.held)
             self.dead_before = store.conn.execute("SELECT coalesce(max(id), 0) FROM dead_letters").fetchone()[0]
 
-    def store(self, chunk: list[str], first: int, number: int, fmt: LogFormat) -> None:
-        """Lines ``first``..``number`` (``chunk``) with the checkpoint after them; those another run
-        stored meanwhile are left out, and the batch is written again after them."""
+    def store(self, chunk: list[str], first: int, number: int, fmt: LogFormat, last: TableWrite | None = None) -> None:
+        """Lines ``first``..``number`` (``chunk``) with the checkpoint after them (and ``last``); those another
+        run stored meanwhile are left out, and the batch is written again after them."""
         identity, pipeline = self.identity, self.pipeline
         if identity is None:
-            self.stats.merge(pipeline.ingest_lines(chunk, self.source, self.name, fmt, None, None, first, self.mtime))
+            self.stats.merge(pipeline.ingest_lines(chunk, self.source, self.name, fmt, None, None, first, self.mtime, None, last))
             return
         while True:
             cp = (self.source, identity.position(number))
             try:
-                stats = pipeline.ingest_lines(chunk, self.source, self.name, fmt, cp, None, first, self.mtime, Expected(self.held))
+                stats = pipeline.ingest_lines(chunk, self.source, self.name, fmt, cp, None, first, self.mtime, Expected(self.held), last)
             except CheckpointMoved as moved:
                 self.held = moved.position
                 done = identity.lines_done(moved.position)

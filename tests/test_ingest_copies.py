@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from flowtui import copies
+from flowtui.ingest import FILE_BATCH_LINES
 from flowtui.store import Store
 from tests.test_ingest import LINE_A, LINE_B, LINE_BAD
 
@@ -121,6 +122,51 @@ def test_an_input_not_read_whole_and_clean_is_not_remembered(tmp_path: Path) -> 
     (tmp_path / "cut-again.log.gz").write_bytes(whole[:-12])
     code, _, err = ingest(db, str(tmp_path / "cut-again.log.gz"))
     assert code == 1 and "not read again" not in err  # the cut one was not remembered: read (and reported) again
+
+
+# `flowtui ingest` in a process that dies right after a write that stored flows commits: after its last batch.
+_DIES_AFTER_A_BATCH = """
+import os, sys
+from flowtui.cli import common, main
+common.written.add = lambda result: os._exit(9) if result.stored else None  # a listener of every write's commit
+main(sys.argv[1:])
+"""
+
+
+def _dies_after_its_last_batch(db: Path, path: str, stdin: str | None = None) -> None:
+    args = [sys.executable, "-c", _DIES_AFTER_A_BATCH, "ingest", "--db", str(db), path]
+    done = subprocess.run(args, cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=120, check=False)
+    assert (done.returncode, done.stdout) == (9, ""), done.stderr
+
+
+def test_a_crash_after_the_last_batch_leaves_the_content_known(tmp_path: Path) -> None:
+    """The content checkpoint is written in the last batch's transaction, not after it: a run that dies
+    right after that commit has said both that the lines are stored and that their content is."""
+    db = tmp_path / "f.db"
+    (tmp_path / "a.log").write_text(LINES)
+    (tmp_path / "copy.log").write_text(LINES)
+    _dies_after_its_last_batch(db, str(tmp_path / "a.log"))
+    assert counts(db) == (2, 1)
+    assert ingest(db, str(tmp_path / "copy.log"))[:2] == (
+        0, "0 files read (1 copy already stored): 0 flows stored, 0 rejected to dead letters\n"
+    )
+    assert counts(db) == (2, 1)
+    _dies_after_its_last_batch(db, "-", stdin=f"{LINE_B}\n")
+    assert ingest(db, "-", stdin=f"{LINE_B}\n")[1].startswith("0 files read (1 copy already stored)")
+    assert counts(db) == (3, 1)
+
+
+def test_a_file_of_whole_batches_writes_its_content_with_the_last_lines(tmp_path: Path) -> None:
+    """A file of exactly FILE_BATCH_LINES lines: its batch is the last, and carries the content (a
+    batch is stored once a line follows it, so no empty batch after it says it alone)."""
+    lines = "".join(f"{LINE_A.replace(' 8400 ', f' {n} ')}\n" for n in range(FILE_BATCH_LINES))
+    (tmp_path / "full.log").write_text(lines)
+    (tmp_path / "full-copy.log").write_text(lines)
+    db = tmp_path / "f.db"
+    _dies_after_its_last_batch(db, str(tmp_path / "full.log"))
+    assert counts(db) == (FILE_BATCH_LINES, 0)
+    assert ingest(db, str(tmp_path / "full-copy.log"))[1].startswith("0 files read (1 copy already stored)")
+    assert counts(db) == (FILE_BATCH_LINES, 0)
 
 
 def test_standard_input_longer_than_the_bound_streams_on_without_a_key() -> None:

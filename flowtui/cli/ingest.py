@@ -181,7 +181,7 @@ def _ingest_local(pipeline: Pipeline, path: str, log_format: LogFormat | None) -
         content, data = copies.standard_input(sys.stdin.buffer)
         if content is not None and (held := content.stored_as(store)) is not None:
             return _copy_of("standard input", held), 1
-        stats = pipeline._ingest_stream(data, "<stdin>", None, log_format)
+        stats = pipeline._ingest_stream(data, "<stdin>", None, log_format, None, content.with_last_batch() if content else None)
     else:
         try:
             content = copies.of_file(path) if os.path.isfile(path) else None
@@ -189,8 +189,10 @@ def _ingest_local(pipeline: Pipeline, path: str, log_format: LogFormat | None) -
             pass  # unreadable: ingest_path says why
         if content is not None and (held := content.stored_as(store)) is not None:
             return _copy_of(path, held), 1
-        stats = pipeline.ingest_path(path, log_format)
-    if content is not None and not (stats.errors or stats.left_unread or stats.nothing_good()):
+        stats = pipeline.ingest_path(path, log_format, content.with_last_batch() if content else None)
+    if content is not None and stats.left_unread:  # nothing of it stored: its last batch said too much
+        content.forget(store)
+    elif content is not None and not (stats.errors or stats.nothing_good()):
         content.remember(store)
     return stats, 0
 
