@@ -126,6 +126,9 @@ def test_a_directory_with_nothing_to_read_stops_the_command_before_anything_is_r
         2, "", f"flowtui: no flow-log files in {tmp_path / 'empty'} (nothing was read)\n"
     )
     assert ingest(db, str(digests), str(good))[::2] == (2, f"flowtui: no flow-log files in {digests} (nothing was read)\n")
+    assert ingest(db, "--since", "yesterday", str(good)) == (
+        2, "", "flowtui: bad --since 'yesterday': use an age like 7d or a date like 2024-05-01\n"
+    )
     assert not db.exists()
     # Files all older than --since are not a mistake: nothing new since (a cron run), exit 0.
     old = synced(tmp_path / "old", {plain_key("2024-05-01", "20240501T0005Z"): (V2_HEADER, v2_lines(2), True)})
