@@ -51,6 +51,7 @@ _WRITER_CACHE_KB = 32_768  # page cache of a writing connection (SQLite's defaul
 _REBUILD_STEP = 500_000  # flows summed at a time when an upgrade builds the rollups
 _TOPS_AGAIN = 180.0  # seconds between two re-keeps of buckets changed by late flows (each a sort inside a write)
 _TOPS_PER_WRITE = 1  # closed buckets kept by one write, at most (~0.2 s for 80,000 rows)
+_SEEN_MOVE = 40_000  # event keys a writer leaves in schema.RECENT_SEEN before moving them to their days' tables
 _MASK47 = (1 << 47) - 1
 _TOP = 1 << 63
 
@@ -236,6 +237,7 @@ class Store:
         self._spans: dict[str, tuple[float, float, int]] = {}
         self._span_of: tuple[object, int] | None = None
         self._tops_again_at = 0.0  # monotonic time from which this writer may keep a changed bucket anew
+        self._recent_added = 0  # event keys this writer put in schema.RECENT_SEEN since it last moved them
         # Called with each WriteResult after its transaction commits, on the writing
         # thread (alert rules evaluate the new rows here). A listener must not raise.
         self.on_write: list[Callable[[WriteResult], None]] = []
@@ -430,11 +432,13 @@ class Store:
                     self.conn.execute(stmt)
                 for r in schema.ROLLUPS:
                     self._reorder_rollup(r)
-            if version:
+            if version and version < 8:
                 has_origin = "origin" in {row[1] for row in self.conn.execute("PRAGMA table_info(dead_letters)")}
                 for stmt in schema.dead_letters_upgrade(has_origin):
                     self.conn.execute(stmt)
                 self._keep_tops(again_after=0, most=1 << 30)
+            if version:  # schema 9: new event keys wait in a small table of their own
+                self.conn.execute(schema.RECENT_SEEN_SQL)
             self.conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
 
     def _version_checked(self, locked: bool) -> bool:
@@ -620,6 +624,8 @@ class Store:
             plans: dict[str, _Rows] = {}
             for part in batch.parts:
                 self._build_part(part, enrich, None if fresh else keyed.get(id(part)), result, plans)
+            if self._recent_added >= _SEEN_MOVE:
+                self._move_recent_seen()
             for sql, rows in plans.items():
                 self.conn.executemany(sql, rows.all())
                 result.stored += len(rows)
@@ -757,6 +763,7 @@ class Store:
         return int(n)
 
     def _drop_seen_before(self, day: int) -> None:
+        self.conn.execute(f"DELETE FROM {schema.RECENT_SEEN} WHERE day < ?", (day,))
         for table in self.db.table_names():
             for prefix in (schema.SEEN_PREFIX, *schema.LEGACY_SEEN_PREFIXES):
                 if table.startswith(prefix) and table < schema.seen_table(day, prefix):
@@ -852,8 +859,8 @@ class Store:
     def _all_new(self, parts: list[_EventKeys]) -> bool:
         """Store the event keys of all ``parts``, if none was seen before; whether they were all new.
 
-        One INSERT per day for the whole batch, its keys sorted: they are close
-        in time, so the inserts touch only the newest pages of the day's table.
+        One INSERT per day for the whole batch, its keys sorted, into
+        :data:`schema.RECENT_SEEN` (the day's table is only read): see :meth:`_move_recent_seen`.
         """
         if not parts:
             return True
@@ -882,14 +889,35 @@ class Store:
                 all_new = False
                 break
             self.conn.execute(
-                f"INSERT OR IGNORE INTO {schema.seen_table(day)} (h) SELECT value FROM json_each(?)",
-                (_json_ints(got.keys),),
+                f"INSERT OR IGNORE INTO {schema.RECENT_SEEN} (day, h) SELECT ?, j.value FROM json_each(?) j "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {schema.seen_table(day)} s WHERE s.h = j.value)",
+                (day, _json_ints(got.keys)),
             )
         all_new = all_new and self.conn.total_changes - before == count
-        if not all_new:
+        if all_new:
+            self._recent_added += count
+        else:
             self.conn.execute("ROLLBACK TO seen")
         self.conn.execute("RELEASE seen")
         return all_new
+
+    def _move_recent_seen(self) -> None:
+        """Move every key of :data:`schema.RECENT_SEEN` into its day's table (inside a write).
+
+        Sorted by day and key, the insert passes over the pages of the seconds the
+        keys started in once, for all the batches since the last move: a batch's keys
+        are spread over those seconds, so inserting each batch's keys there directly
+        dirtied most of those pages every time (see :data:`schema.RECENT_SEEN`).
+        Every writer's keys go, whoever moves them.
+        """
+        ex = self.conn.execute
+        day = ex(f"SELECT min(day) FROM {schema.RECENT_SEEN}").fetchone()[0]
+        while day is not None:
+            self._seen_tables_for((day,))
+            ex(f"INSERT OR IGNORE INTO {schema.seen_table(day)} (h) SELECT h FROM {schema.RECENT_SEEN} WHERE day = ?", (day,))
+            day = ex(f"SELECT min(day) FROM {schema.RECENT_SEEN} WHERE day > ?", (day,)).fetchone()[0]
+        ex(f"DELETE FROM {schema.RECENT_SEEN}")
+        self._recent_added = 0
 
     def _seen_tables_for(self, days: Iterable[int]) -> None:
         for day in days:
@@ -909,8 +937,7 @@ class Store:
             by_day.setdefault(t // 86400, []).append(i)
         kept: list[int] = []
         for day, idx in by_day.items():
-            table = schema.seen_table(day)
-            seen = self._present(table, [keys[i] for i in idx])
+            seen = self._seen_keys(day, [keys[i] for i in idx])
             old = self._legacy_present(day, [events[i] for i in idx], [starts[i] for i in idx])
             new: list[int] = []
             for j, i in enumerate(idx):
@@ -921,9 +948,18 @@ class Store:
                 seen.add(k)
                 kept.append(i)
                 new.append(k)
-            self.conn.execute(f"INSERT INTO {table} (h) SELECT value FROM json_each(?)", (_json_ints(new),))
+            self.conn.execute(f"INSERT INTO {schema.RECENT_SEEN} (day, h) SELECT ?, value FROM json_each(?)", (day, _json_ints(new)))
+            self._recent_added += len(new)
         kept.sort()
         return [records[i] for i in kept]
+
+    def _seen_keys(self, day: int, keys: list[int]) -> set[int]:
+        """Those of ``keys`` (of events of ``day``) stored before: in the day's table or still in the recent one."""
+        q = (
+            f"SELECT h FROM {schema.seen_table(day)} WHERE h IN (SELECT value FROM json_each(?1)) "
+            f"UNION ALL SELECT h FROM {schema.RECENT_SEEN} WHERE day = ?2 AND h IN (SELECT value FROM json_each(?1))"
+        )
+        return {h for (h,) in self.conn.execute(q, (_json_ints(keys), day))}
 
     def _present(self, table: str, keys: list[int]) -> set[int]:
         q = f"SELECT h FROM {table} WHERE h IN (SELECT value FROM json_each(?))"

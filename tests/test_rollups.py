@@ -435,7 +435,7 @@ def test_a_schema_3_store_gets_the_ports_rollup_from_its_flows_in_steps(
     with pytest.raises(Exception, match="needs an upgrade"):
         Store(path, readonly=True)
     store = Store(path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 8
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 9
     ports = schema.ROLLUPS[-1]
     assert ports.table == "rollup_ports_5m"
     assert _rollup_rows(store.conn, ports) == rows[ports.table] == _summed_from_flows(store.conn, ports)
@@ -566,7 +566,7 @@ def test_a_schema_6_store_keeps_its_closed_buckets_biggest_rows_again_in_the_lay
     conn.close()
     assert sealed
     store = Store(path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 8
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 9
     m0 = rollups.ceil(T0, 300)
     assert rollups.stale_tops(store.conn) == []  # every closed bucket kept again, in the new layout
     seals = store.conn.execute(f'SELECT "start", minutes, flows, last_id FROM {schema.SEALS_TABLE} ORDER BY 1').fetchall()

@@ -70,10 +70,10 @@ def test_a_schema_4_store_upgrades_and_still_recognises_its_events(v4_path: Path
     with pytest.raises(StoreError) as refused:
         Store(v4_path, readonly=True)
     assert str(refused.value) == (
-        f"{v4_path} needs an upgrade (schema 4 → 8), which a reader cannot do: run `flowtui ingest` or `flowtui tail` on it once"
+        f"{v4_path} needs an upgrade (schema 4 → 9), which a reader cannot do: run `flowtui ingest` or `flowtui tail` on it once"
     )
     store = Store(v4_path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 8
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 9
     assert _seen_tables(store) == [schema.seen_table(DAY, schema.BLAKE_SEEN_PREFIX),
                                    schema.seen_table(DAY + 1, schema.BLAKE_SEEN_PREFIX)]
     assert store.flow_count() == 75
@@ -114,7 +114,7 @@ def test_a_schema_5_store_upgrades_to_keep_closed_buckets_biggest_rows(
     with gzip.open(V5_FIXTURE) as src, open(path, "wb") as dst:
         shutil.copyfileobj(src, dst)
     store = Store(path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 8
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 9
     tables = set(store.db.table_names())
     assert {schema.TOPS_TABLE, schema.SEALS_TABLE} <= tables
     for r in schema.ROLLUPS:  # five-minute buckets keep no flows ids now; their rows are copied as they were
@@ -147,7 +147,7 @@ def test_a_schema_7_store_upgrades_to_find_dead_letters_by_where_from_and_keep_t
         assert reader.flow_count() == 77
         assert reader.conn.execute("PRAGMA user_version").fetchone()[0] == 7
     store = Store(path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 8
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 9
     with Store(tmp_path / "new.db") as new:  # upgraded, it is laid out as a new store
         assert _dead_letters_schema(store) == _dead_letters_schema(new)
     # The payload's dead letter took the origin its location ends with; the file's line has none.
