@@ -107,3 +107,27 @@ async def test_space_draws_the_lines_it_changes_not_the_panes_between(db: Path) 
         assert app.paused
         assert drawn and not {"Pane", "PaneTable", "VerticalScroll"} & set(drawn)
         assert {"StatusBar", "FooterKey"} <= set(drawn)
+
+
+async def test_after_a_layout_the_map_is_whole_and_not_built_again(db: Path) -> None:
+    """'/' and Escape show and hide footer keys (a layout): the map the reflow made is the
+    whole screen's, and looking a widget up does not arrange the screen a second time."""
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        compositor = app.dashboard._compositor
+        arranged: list[bool] = []
+        real = compositor._arrange_root
+
+        def arrange(root: Any, size: Any, visible_only: bool = True) -> Any:
+            arranged.append(visible_only)
+            return real(root, size, visible_only)
+
+        compositor._arrange_root = arrange  # type: ignore[method-assign]
+        for key in ("slash", "escape"):
+            arranged.clear()
+            await pilot.press(key)
+            await pilot.pause(0.2)
+            assert arranged == [False], key  # the reflow's, once
+            assert not compositor._full_map_invalidated
+            assert compositor.full_map == real(app.dashboard, compositor.size, visible_only=False)[0]

@@ -128,3 +128,46 @@ async def test_pause_and_resume_keep_the_footer_in_place(db: Path) -> None:
         await pilot.pause()
         assert window_key_x() == resumed
         assert "space Resume" in shown_keys(app.screen)
+
+
+async def test_the_first_slash_shows_the_bar_keys_built_with_the_first_line(db: Path) -> None:
+    """The bar's keys are there, hidden, from the start (Textual focuses the bar's field as the
+    screen mounts, then the screen focuses a table): '/' and Escape show and hide keys, the
+    first time too, never rebuild the line."""
+    from flowtui.ui.widgets.key_footer import KeyFooter
+
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.pause(0.2)
+        footer = app.screen.query_one(KeyFooter)
+        built = footer.recomposed
+        hidden = [k.key for k in footer.query(FooterKey) if not k.display]
+        assert hidden == ["enter", "tab", "up", "escape", "ctrl+t", "ctrl+s", "ctrl+o"]
+        table_keys = shown_keys(app.screen)
+        for _ in range(2):
+            await pilot.press("slash")
+            await pilot.pause()
+            assert shown_keys(app.screen) == [*BAR_80[:5], "^s Save", "^o Saved", "^p Commands"]
+            await pilot.press("escape")
+            await pilot.pause()
+            assert shown_keys(app.screen) == table_keys
+        assert footer.recomposed == built
+
+
+async def test_a_key_is_as_wide_as_it_renders(db: Path) -> None:
+    """KeyFooter's keys count their width (Textual rendered each one to measure it)."""
+    from rich.cells import cell_len
+
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash")
+        await pilot.pause()
+        keys = list(app.screen.query(FooterKey))
+        assert len(keys) == 15
+        for key in keys:
+            counted = key.get_content_width(key.parent.size, app.size)
+            assert counted == cell_len(key.render().plain), key.key
+            if key.display:
+                assert key.content_region.width == counted

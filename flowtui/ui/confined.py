@@ -18,15 +18,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from textual._compositor import ChopsUpdate, Compositor
-from textual.geometry import Region
+from textual._compositor import ChopsUpdate, Compositor, ReflowResult
+from textual.geometry import Region, Size
 from textual.strip import Strip
+from textual.widget import Widget
 
 Span = tuple[int, int, int]  # (y, x1, x2), as Compositor._regions_to_spans makes them
 
 
 class ConfinedCompositor(Compositor):
     """Compositor whose partial updates draw only the widgets (and lines) that changed."""
+
+    def reflow(self, parent: Widget, size: Size) -> ReflowResult:
+        """Textual's reflow, after which the map it made is known to be whole.
+
+        A widget repainted as it is shown or hidden (a footer key) marks the map as stale
+        just before the layout (``update_widgets``); the reflow then builds it whole but
+        leaves the mark, and the next look-up of a widget's region arranged every widget
+        of the screen a second time (~2 ms on the dashboard, for each '/', Escape, space).
+        """
+        result = super().reflow(parent, size)
+        self._full_map_invalidated = False
+        return result
 
     def render_partial_update(self) -> ChopsUpdate | None:
         regions = self._dirty_regions.copy()

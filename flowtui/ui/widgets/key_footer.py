@@ -18,9 +18,10 @@ from typing import Any
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+from textual.widgets._footer import FooterKey as TextualFooterKey
 
 from flowtui.ui.frames import paint_with_the_key
 
@@ -41,8 +42,9 @@ class KeyFooter(Footer):
     between panes leaves the keys as they were, so this one keeps them; '/' and Escape
     (the query bar's keys ⇄ the view's), space (Pause ⇄ Resume) hide, show and relabel
     the keys it has. It recomposes only for a key it has never shown, or keys in another
-    order, and keeps the keys it showed before, hidden: the first '/' builds the bar's
-    keys, and later ones and Escape only show and hide."""
+    order, and keeps the keys it showed before, hidden: the query bar's keys are built
+    with the first line (Textual focuses the bar's field as the screen mounts, before
+    the screen gives the focus to a table), and '/' and Escape only show and hide."""
 
     _shown: tuple[Any, ...] | None = None
     _focused: Any = None  # the screen's focused widget when the keys were last read
@@ -132,6 +134,30 @@ class KeyFooter(Footer):
         for widget in have:
             paint_with_the_key(widget)
         return True
+
+
+class FooterKey(TextualFooterKey):
+    """Textual's footer key, whose width is counted, not rendered: the line is laid out
+    whenever a key is shown, hidden or relabelled, and Textual measured each key by
+    rendering it (FooterKey.render, its styles looked up again after every repaint)."""
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        width = cell_len(self.key_display)
+        if self.description:  # as FooterKey.render: each part with its component's padding
+            key = self._component_styles["footer-key--key"].padding
+            description = self._component_styles["footer-key--description"].padding
+            width += key.left + key.right + description.left + cell_len(self.description) + description.right
+        if self.expand:
+            width = max(container.width, width)
+        if self.shrink:
+            width = min(width, container.width)
+        return width
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # A key's (virtual) size is its line's doing, never a reason to lay the line out again:
+        # a key shown for the first time (the query bar's, at the first '/') had Textual lay
+        # the whole screen out a second time for it.
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
 
 def _entry_of(widget: FooterKey) -> Entry:
