@@ -176,3 +176,33 @@ async def test_a_key_is_handled_and_painted_without_young_collections(python_gc:
         await pilot.pause(0.3)
         assert app.paused and seen == [False]  # held while the key was handled
         assert gc.isenabled() and not app.collector.holding  # and let go once it was painted
+
+
+async def test_a_key_whose_handler_fails_lets_the_young_collections_run(python_gc: None, tmp_path) -> None:
+    """A key's action that raises ends the app with its traceback; Python's collections are
+    on again by the time Textual handles the error, not left off until the app has closed."""
+    from tests.ui_data import make_app, refreshed, write_flows
+
+    app = make_app(write_flows(tmp_path / "flows.db"))
+    handled: list[tuple[str, bool, bool]] = []
+    real = app._handle_exception
+
+    def handle(error: Exception) -> None:
+        handled.append((str(error), gc.isenabled(), app.collector.holding))
+        real(error)
+
+    def fail() -> None:
+        assert not gc.isenabled()  # held while the key is handled
+        raise RuntimeError("the action failed")
+
+    app._handle_exception = handle  # type: ignore[method-assign]
+    app.action_focus_query = fail  # type: ignore[method-assign]  # '/': a priority key, run inside the app's on_event
+    try:
+        with pytest.raises(RuntimeError, match="the action failed"):
+            async with app.run_test(size=(120, 40)) as pilot:
+                await refreshed(pilot)
+                await pilot.press("slash")
+                await pilot.pause(0.1)
+    finally:
+        gc.enable()
+    assert handled == [("the action failed", True, False)]

@@ -170,7 +170,12 @@ class FlowtuiApp(App[int]):
         if not back:
             self.collector.key_pressed()
             self.last_key_at = time.monotonic()
-        await super().on_event(event)
+        try:
+            await super().on_event(event)
+        except BaseException:
+            if not back:  # no paint to wait for: the young collections run again now, not at the next refresh
+                self.collector.release()
+            raise
         if not back and not self._watching_paint:
             self._watching_paint = True
             self._collect_once_painted(KEY_PAINT_LOOKS)
