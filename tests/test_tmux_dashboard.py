@@ -56,6 +56,10 @@ class Terminal:
     def screen(self) -> list[str]:
         return [line.rstrip() for line in self.tmux("capture-pane", "-p").splitlines()]
 
+    def styled(self) -> list[str]:
+        """The screen with its colours (SGR sequences), each line as tmux writes it."""
+        return self.tmux("capture-pane", "-p", "-e").splitlines()
+
     def keys(self, *keys: str) -> None:
         self.tmux("send-keys", *keys)
 
@@ -96,6 +100,31 @@ def env(home: Path) -> dict[str, str]:
 
 def line_with(lines: list[str], text: str) -> str:
     return next(line for line in lines if text in line)
+
+
+PANES = ("Top talkers", "Rejects", "External → EC2", "Threat matches")
+
+
+def lit_pane(terminal: Terminal) -> str | None:
+    """The pane whose border has the focus's colour (the one of the four that differs), or
+    None when all four are alike (the focus is elsewhere: the query bar)."""
+    colours = {}
+    for line in terminal.styled():
+        for title in PANES:
+            at = line.find(f" {title} ")
+            if at >= 0:  # the border's colour: the first foreground set after the title
+                rest = line[at + len(title) + 2 :]
+                colours[title] = re.search(r"\x1b\[(?:[0-9;]*;)?38;((?:5;\d+)|(?:2;\d+;\d+;\d+))", rest).group(1)
+    assert sorted(colours) == sorted(PANES), colours
+    odd = [title for title, colour in colours.items() if list(colours.values()).count(colour) == 1]
+    return odd[0] if odd else None
+
+
+def wait_lit(terminal: Terminal, title: str | None) -> None:
+    deadline = time.monotonic() + 10
+    while (lit := lit_pane(terminal)) != title:
+        assert time.monotonic() < deadline, f"the lit pane is {lit!r}, not {title!r}:\n" + "\n".join(terminal.screen())
+        time.sleep(0.1)
 
 
 def test_viewer_query_help_address_and_quit(tmp_path: Path, terminal: Terminal) -> None:
@@ -197,3 +226,44 @@ def test_demo_runs_the_pipeline_beside_the_dashboard(tmp_path: Path, terminal: T
     # The ingest process was stopped with the dashboard, and said so.
     with Store(db, readonly=True) as store:
         assert [(s["source"], s["state"]) for s in store.statuses()] == [("demo:1", "stopped")]
+
+
+def test_focus_query_bar_drill_and_back_each_painted(tmp_path: Path, terminal: Terminal) -> None:
+    """Each key's change reaches a real terminal: the lit pane follows Tab, text typed after
+    '/' shows (a paint hold per typed key once froze the screen here, not under Pilot), Escape
+    brings the table's keys back, Enter on a row opens it and Escape comes back to it."""
+    db = write_flows(tmp_path / "flows.db", flows_at(int(time.time())))
+    config = tmp_path / "flowtui.toml"
+    config.write_text("")
+    terminal.start(f"{sys.executable} -m flowtui --db {db} --config {config}", env(tmp_path))
+    table_keys = "y Copy q Quit ? Help / Query space Pause w Window a Alerts"
+    terminal.wait(lambda lines: lines[-1].startswith(table_keys) and "198.51.100.7" in lines[4])
+    wait_lit(terminal, "Top talkers")
+    for title in ("Rejects", "External → EC2", "Threat matches"):
+        terminal.keys("Tab")
+        wait_lit(terminal, title)
+
+    terminal.keys("/")
+    lines = terminal.wait(lambda lines: lines[-1].startswith("⏎ Run tab Complete ↑↓ History esc Leave"))
+    assert lines[0].startswith(" / e.g. action:REJECT")
+    wait_lit(terminal, None)  # no table has the focus
+    terminal.type("dst_port:22 AND action:REJECT")  # one burst, as a paste
+    lines = terminal.wait(lambda lines: lines[0].startswith(" / dst_port:22 AND action:REJECT "))
+    assert lines[-1].startswith("⏎ Run tab Complete")
+    terminal.keys("Escape")  # alone: ESC and a key in one burst would read as alt+key
+    lines = terminal.wait(lambda lines: lines[-1].startswith(table_keys))
+    assert lines[0].startswith(" / e.g. action:REJECT")  # the typed text, not run, is gone
+    wait_lit(terminal, "Top talkers")  # the bar gives the focus to the first table
+    terminal.keys("Tab")
+    wait_lit(terminal, "Rejects")
+
+    terminal.keys("Enter")  # the first row's src_addr: its address page
+    lines = terminal.wait_for("╭─ Address 198.51.100.7 ─")
+    assert not any("╭─ Top talkers" in line for line in lines)
+    terminal.keys("Escape")
+    lines = terminal.wait(lambda lines: lines[-1].startswith(table_keys) and "╭─ Top talkers" in lines[1])
+    wait_lit(terminal, "Rejects")
+    terminal.keys("Tab")
+    wait_lit(terminal, "External → EC2")
+    terminal.keys("q")
+    assert "EXITED 0" in terminal.wait_for("EXITED")

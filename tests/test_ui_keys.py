@@ -207,3 +207,31 @@ async def test_the_footer_says_resume_while_paused(db: Path) -> None:
         await pilot.press("space")
         await pilot.pause(0.1)
         assert app.paused is False and space() == ["Pause"]
+
+
+async def test_a_paint_hold_whose_end_is_lost_is_ended_at_the_next_key(db: Path) -> None:
+    """A focus change holds the screen's paint until its widget's turn or a 0.1 s timer; a
+    hold whose end never comes (both lost) would leave the screen unpainted for good."""
+    from typing import Any
+
+    from flowtui.ui.frames import HOLD_AT_MOST, _Hold
+
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.pause(0.2)
+        _Hold(app.dashboard)  # begun, with neither its callback nor its timer
+        assert app._batch_count == 1
+        painted: list[Any] = []
+        display = app._display
+
+        def shown(screen: Any, update: Any) -> None:
+            if update is not None and not app._batch_count:
+                painted.append(update)
+            display(screen, update)
+
+        app._display = shown  # type: ignore[method-assign]
+        await pilot.pause(HOLD_AT_MOST)
+        await pilot.press("space")
+        await pilot.pause(0.2)
+        assert app.paused and app._batch_count == 0 and painted

@@ -32,6 +32,7 @@ from flowtui.query.window import TimeWindow
 from flowtui.ui.commands import FlowtuiCommands
 from flowtui.ui.data import DataSource, PaneResult, StatusInfo
 from flowtui.ui.formatting import clean, use_time_zone, window_text
+from flowtui.ui.frames import end_overdue
 from flowtui.ui.messages import HistoryLoaded, Refreshed
 from flowtui.ui.panes import PaneSpec, panes_from_config
 from flowtui.ui.quiet_gc import QuietCollector
@@ -168,6 +169,7 @@ class FlowtuiApp(App[int]):
             return
         back = event.is_forwarded  # (forwarding it marks it so)
         if not back:
+            end_overdue(self)  # a paint held past its time (its end lost) is not held for this key too
             self.collector.key_pressed()
             self.last_key_at = time.monotonic()
         try:
@@ -190,6 +192,7 @@ class FlowtuiApp(App[int]):
             self._watching_paint = False
             return
         screen = self.screen
+        end_overdue(self)
         pending = (
             self._batch_count
             or screen._layout_required
@@ -264,6 +267,7 @@ class FlowtuiApp(App[int]):
 
     def on_refreshed(self, message: Refreshed) -> None:
         self.collector.maybe_collect()  # before the panes change: nothing of theirs to walk twice
+        end_overdue(self)
         self.status = message.status
         if message.panes is not None:
             self.pane_results = list(message.panes)
