@@ -35,6 +35,13 @@ def test_new_store_is_private_wal_and_versioned(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
 
 
+def test_a_writer_copies_its_log_into_the_file_every_64_mb(tmp_path: Path) -> None:
+    """Not every 8 MB (SQLite's default): a write at 50,000 records/s dirties ~900 pages, mostly the last ones'."""
+    with Store(tmp_path / "flows.db") as store:
+        assert store.conn.execute("PRAGMA page_size").fetchone()[0] == 8192
+        assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 8192
+
+
 def test_rows_are_narrow_integers_and_decode_back(store: Store) -> None:
     result = store.write(Batch([Part([_flow(), _flow(dst="2001:db8::7")], V2_PRESENT)]))
     assert (result.stored, result.duplicates, result.dead) == (2, 0, 0)
