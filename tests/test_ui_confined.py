@@ -13,6 +13,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from flowtui.ui.confined import ConfinedCompositor
+from flowtui.ui.widgets.pane import Pane
 from tests.ui_data import make_app, refreshed, write_flows
 
 Cell = tuple[str, Any]
@@ -59,6 +60,22 @@ class Terminal:
         return [y for y, strip in enumerate(strips) if _cells(strip) != self.lines[y]]
 
 
+def watch(app: Any) -> Terminal:
+    """A terminal showing the dashboard as it is now, then each update the app writes out."""
+    compositor = app.dashboard._compositor
+    terminal = Terminal(*compositor.size)
+    terminal.apply(LayoutUpdate([[s] for s in compositor.render_strips()], compositor.size.region))
+    display = app._display
+
+    def shown(screen: Any, update: Any) -> None:
+        display(screen, update)
+        if screen is app.dashboard and update is not None and not app._batch_count:
+            terminal.apply(update)
+
+    app._display = shown
+    return terminal
+
+
 async def test_what_a_key_paints_is_what_a_whole_redraw_shows(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -66,16 +83,7 @@ async def test_what_a_key_paints_is_what_a_whole_redraw_shows(db: Path) -> None:
         await refreshed(pilot)
         await pilot.pause(0.3)
         compositor = app.dashboard._compositor
-        terminal = Terminal(120, 40)
-        terminal.apply(LayoutUpdate([[s] for s in compositor.render_strips()], compositor.size.region))
-        display = app._display
-
-        def shown(screen: Any, update: Any) -> None:
-            display(screen, update)
-            if screen is app.dashboard and update is not None and not app._batch_count:
-                terminal.apply(update)
-
-        app._display = shown  # type: ignore[method-assign]
+        terminal = watch(app)
         for key in ("space", "j", "tab", "j", "slash", "escape", "space", "tab", "k", "tab", "tab"):
             await pilot.press(key)
             await pilot.pause(0.2)
@@ -131,3 +139,36 @@ async def test_after_a_layout_the_map_is_whole_and_not_built_again(db: Path) -> 
             assert arranged == [False], key  # the reflow's, once
             assert not compositor._full_map_invalidated
             assert compositor.full_map == real(app.dashboard, compositor.size, visible_only=False)[0]
+
+
+async def test_a_stylesheet_that_tints_the_focused_table_repaints_it_whole(db: Path) -> None:
+    """Whether a focus change changes more than a table's cursor is looked at once per
+    stylesheet and theme: a tint added later is seen, and every Tab paints what a whole
+    redraw shows."""
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.pause(0.3)
+        compositor = app.dashboard._compositor
+        for key in ("tab", "tab"):  # without a tint: the answers are kept
+            await pilot.press(key)
+            await pilot.pause(0.2)
+        app.stylesheet.add_source(".pane-table:focus { background-tint: $foreground 20%; }", read_from=("test", ""))
+        app.refresh_css()
+        await pilot.pause(0.3)
+        terminal = watch(app)
+
+        def tinted(key: str) -> bool:
+            """A row of the pane's table, not the cursor's, as the terminal shows it: tinted?"""
+            table = app.dashboard.pane(key).table
+            y = table.region.y + 2  # (the header, the cursor's row)
+            x = table.region.x + 1
+            cell = terminal.lines[y][x][1]
+            return cell.bgcolor.get_truecolor() != table.background_colors[0].rich_color.get_truecolor()
+
+        panes = [pane.spec.key for pane in app.dashboard.query(Pane)]
+        for key, lit in (("2", 1), ("1", 0), ("slash", None), ("escape", 0), ("tab", 1), ("3", 2)):
+            await pilot.press(key)
+            await pilot.pause(0.2)
+            assert terminal.matches(compositor.render_strips()) == [], key
+            assert [k for k in panes if tinted(k)] == ([panes[lit]] if lit is not None else []), key

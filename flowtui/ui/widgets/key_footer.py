@@ -92,21 +92,23 @@ class KeyFooter(Footer):
         if not self.is_attached:
             return
         self._focused = self.screen.focused
-        shown = _signature(self.screen)
+        active = self.screen.active_bindings  # (each binding's check_action: read once)
+        shown = _signature(self.screen, active)
         if shown == self._shown:
             return
         self._shown = shown
-        if self._change_in_place():
+        if self._change_in_place(active):
             self.changed_in_place += 1
             return
         self.recomposed += 1
         self._had = tuple(_entry_of(child) for child in self.children if isinstance(child, FooterKey))
         self.call_next(self.recompose)
 
-    def _change_in_place(self) -> bool:
+    def _change_in_place(self, active: dict[str, Any] | None = None) -> bool:
         """Show the keys Footer.compose would make with the FooterKeys already here:
-        each new key is one of them (by its key), in the same order. False: recompose."""
-        entries = _entries(self)
+        each new key is one of them (by its key), in the same order. False: recompose.
+        ``active``: the screen's active bindings, when just read."""
+        entries = _entries(self, active)
         if entries is None or any(not isinstance(child, FooterKey) for child in self.children):
             return False
         have = [child for child in self.children if isinstance(child, FooterKey)]
@@ -245,11 +247,11 @@ def _footer_keys(screen: Screen[Any]) -> dict[str, tuple[int, str, str]]:
     return named
 
 
-def _entries(footer: Footer) -> list[Entry] | None:
+def _entries(footer: Footer, active: dict[str, Any] | None = None) -> list[Entry] | None:
     """The keys the line shows, in its order (the screen's FOOTER_KEYS first, by their
     rank); None when bindings are grouped (their KeyGroups are left to Footer)."""
     app = footer.app
-    active = footer.screen.active_bindings
+    active = footer.screen.active_bindings if active is None else active
     named = _footer_keys(footer.screen)
     first: dict[str, tuple[Any, bool, str]] = {}
     for _, binding, enabled, tooltip in active.values():
@@ -270,12 +272,12 @@ def _entries(footer: Footer) -> list[Entry] | None:
     return entries
 
 
-def _signature(screen: Screen[Any]) -> tuple[Any, ...]:
+def _signature(screen: Screen[Any], active: dict[str, Any]) -> tuple[Any, ...]:
     """What the line shows: each shown binding (the screen's named ones, the command palette's) as it would show it."""
     named = _footer_keys(screen)
     return tuple(
         (binding.key, binding.key_display, binding.action, binding.description, binding.group, enabled, tooltip,
          named.get(binding.action, _UNNAMED))
-        for _, binding, enabled, tooltip in screen.active_bindings.values()
+        for _, binding, enabled, tooltip in active.values()
         if binding.show or binding.action == "command_palette" or named.get(binding.action, _UNNAMED)[1]
     )

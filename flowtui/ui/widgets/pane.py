@@ -7,6 +7,7 @@ over SSH repaints only what changed and the cursor stays on the row it was on.
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from rich.text import Text
 from textual import events
@@ -53,19 +54,32 @@ class PaneTable(FlowTable):
         self._focus_changed(False)
 
     def _focus_changed(self, focused: bool) -> None:
-        before = self._focus_free_look()
+        # Whether the focus changes more than the cursor is the stylesheet's doing, the same
+        # at every Tab: looked at once (the dozen component styles, read again after the
+        # restyle, were ~1.5 ms of each focus change).
+        key = self._focus_look_key(focused)
+        known = _looks_changed(self.app).get(key)
+        before = self._focus_free_look() if known is None else None
         self._narrowing = True
         try:
             self.has_focus = focused  # restyles the table for :focus / :blur
         finally:
             self._narrowing = False
-        if self._focus_free_look() != before:
+        if known is None:
+            known = _looks_changed(self.app)[key] = self._focus_free_look() != before
+        if known:
             self.refresh()
         else:
             self.refresh_row(self.cursor_coordinate.row)
         if self.parent is not None:
             message = events.DescendantFocus(self) if focused else events.DescendantBlur(self)
             self.parent.post_message(message)
+
+    def _focus_look_key(self, focused: bool) -> tuple[Any, ...]:
+        """What decides whether gaining (losing) the focus changes the table's look, besides
+        the stylesheet (any other restyle forgets the answers): the classes of the table and
+        all it is inside, by type, id and classes."""
+        return (focused, tuple((type(node).__name__, node.id, frozenset(node.classes)) for node in self.ancestors_with_self))
 
     def _focus_free_look(self) -> tuple[Any, ...]:
         """Everything of the table's look but its cursor's (on a fixed row or column too, when there are none)."""
@@ -87,6 +101,7 @@ class PaneTable(FlowTable):
 
     def notify_style_update(self) -> None:
         if not self._narrowing:
+            _looks_changed(self.app).clear()  # restyled by something else (a theme, the stylesheet, a class): ask again
             super().notify_style_update()
             return
         # DataTable's forgets its caches and the widget's rendered lines, all to be drawn again
@@ -109,6 +124,14 @@ class PaneTable(FlowTable):
         if self._narrowing and not regions and not layout and not recompose:
             return self  # _focus_changed repaints what changed
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+
+_LOOKS_CHANGED: WeakKeyDictionary[Any, dict[tuple[Any, ...], bool]] = WeakKeyDictionary()
+
+
+def _looks_changed(app: Any) -> dict[tuple[Any, ...], bool]:
+    """The app's answers to 'does this focus change change more than the cursor' (PaneTable)."""
+    return _LOOKS_CHANGED.setdefault(app, {})
 
 
 class Pane(Vertical):
