@@ -11,7 +11,8 @@ press in <= 50 ms (p99, Pilot timings); idle (nothing new arriving) it uses
    as gzip subscription payloads to a file (generating is slower than ingesting).
 2. A separate process ingests the file through the real pipeline (demo
    enricher) at ``rate`` records/s, in batches of 50 payloads, and reports its
-   achieved rate and peak RSS.
+   achieved rate, peak RSS, CPU time (what share of a core the pace needs: over
+   100 % it cannot keep it) and the largest the store's -wal file grew.
 3. Meanwhile this process runs the real app headless (``App.run_test``) on the
    same store, refreshing every second, and presses keys in turn (default:
    space to pause and resume, j a row down, tab to the next pane, / into the
@@ -79,7 +80,8 @@ def produce(db: str, payload_file: str, rate: float) -> None:
     store = Store(db)
     pipeline = Pipeline(store, Enricher.from_config(demo_config(), background=False).profile)
     stored = 0
-    t0 = time.monotonic()
+    wal, wal_peak = f"{db}-wal", 0
+    t0, cpu0 = time.monotonic(), time.process_time()
     with open(payload_file, "rb") as fh:
         while True:
             batch = []
@@ -91,12 +93,13 @@ def produce(db: str, payload_file: str, rate: float) -> None:
             if not batch:
                 break
             stored += pipeline.ingest_payloads(batch, "bench:0").stored
+            wal_peak = max(wal_peak, os.path.getsize(wal) if os.path.exists(wal) else 0)
             ahead = stored / rate - (time.monotonic() - t0)
             if ahead > 0:
                 time.sleep(ahead)
-    took = time.monotonic() - t0
+    took, cpu = time.monotonic() - t0, time.process_time() - cpu0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{stored} {took:.3f} {rss:.1f}", flush=True)
+    print(f"{stored} {took:.3f} {rss:.1f} {cpu:.3f} {wal_peak / 2**20:.1f}", flush=True)
 
 
 def _rss_mb() -> float:
@@ -308,11 +311,13 @@ async def run_app(
             await asyncio.sleep(0.2)
         if not quiet:
             out, _ = await producer.communicate()
-        stored, took, producer_rss = out.decode().split()
+        stored, took, producer_rss, producer_cpu, wal_mb = out.decode().split()
         refreshes = app.refresh_count - refreshes
         ui_rss = _rss_mb()
         print(f"ingest: {int(stored):,} records in {float(took):.1f} s = {int(stored) / float(took):,.0f} records/s"
-              f" (asked {rate:,.0f}); peak RSS {float(producer_rss):.0f} MB")
+              f" (asked {rate:,.0f}); peak RSS {float(producer_rss):.0f} MB; CPU {float(producer_cpu):.1f} s"
+              f" ({float(producer_cpu) / float(took) * 100:.0f} % of a core, {float(producer_cpu) / max(int(stored), 1) * 1e6:.1f} µs a record);"
+              f" the store's log (-wal) at most {float(wal_mb):.0f} MB")
         count = sum(len(v) for v in idle_ms.values())
         print(f"{count} key presses {'after' if quiet else 'during'} ingest ({refreshes} pane refreshes meanwhile), ms:")
         for key in keys:
