@@ -235,3 +235,26 @@ async def test_a_paint_hold_whose_end_is_lost_is_ended_at_the_next_key(db: Path)
         await pilot.press("space")
         await pilot.pause(0.2)
         assert app.paused and app._batch_count == 0 and painted
+
+
+async def test_the_refresh_worker_waits_for_a_keys_paint_before_each_pane(db: Path) -> None:
+    """From a key's arrival until its change is painted (key_painted is clear then: see
+    test_ui_quiet_gc), the refresh worker's pane queries wait, KEY_YIELD_AT_MOST at most each."""
+    from flowtui.ui.app import KEY_YIELD_AT_MOST
+
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.pause(0.2)
+        waits: list[float | None] = []
+        wait = app.key_painted.wait
+
+        def waited(timeout: float | None = None) -> bool:
+            waits.append(timeout)
+            return wait(timeout)
+
+        app.key_painted.wait = waited  # type: ignore[method-assign]
+        count = app.refresh_count
+        app.request_refresh()
+        await until(pilot, lambda: app.refresh_count > count)
+        assert waits == [KEY_YIELD_AT_MOST] * len(app.panes)

@@ -164,18 +164,19 @@ async def test_a_key_is_handled_and_painted_without_young_collections(python_gc:
     async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(pilot)
         await pilot.pause(0.2)
-        seen: list[bool] = []
+        seen: list[tuple[bool, bool]] = []
         real = app.action_toggle_pause
 
         def toggle() -> None:
-            seen.append(gc.isenabled())
+            seen.append((gc.isenabled(), app.key_painted.is_set()))  # (the refresh worker waits on the latter)
             real()
 
         app.action_toggle_pause = toggle  # type: ignore[method-assign]
         await pilot.press("space")
         await pilot.pause(0.3)
-        assert app.paused and seen == [False]  # held while the key was handled
+        assert app.paused and seen == [(False, False)]  # held while the key was handled
         assert gc.isenabled() and not app.collector.holding  # and let go once it was painted
+        assert app.key_painted.is_set()
 
 
 async def test_a_key_whose_handler_fails_lets_the_young_collections_run(python_gc: None, tmp_path) -> None:

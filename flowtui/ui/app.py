@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -54,6 +55,7 @@ INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 SLIDE_FRACTION = 30  # a live window with no new flows still refreshes every span/30 (old flows slide out)
 KEY_PAINT_LOOK = 0.01  # seconds between looks whether a key's change is painted (garbage collection waits for it)
 KEY_PAINT_LOOKS = 30  # looks at most (a widget that keeps posting itself messages)
+KEY_YIELD_AT_MOST = 0.1  # seconds the refresh worker waits, before a pane's query, for a key's paint
 
 
 class FlowtuiApp(App[int]):
@@ -141,6 +143,8 @@ class FlowtuiApp(App[int]):
         self.collector = QuietCollector()
         self.last_key_at = 0.0  # time.monotonic() of the last key (a refresh waits for its paint)
         self._watching_paint = False  # garbage collection waits for a key's paint
+        self.key_painted = threading.Event()  # clear from a key's arrival until its change is painted
+        self.key_painted.set()
         self.pane_results: list[PaneResult] = []  # the newest, for a dashboard mounted after they came
 
     # --- set-up ------------------------------------------------------------------
@@ -170,6 +174,7 @@ class FlowtuiApp(App[int]):
         back = event.is_forwarded  # (forwarding it marks it so)
         if not back:
             end_overdue(self)  # a paint held past its time (its end lost) is not held for this key too
+            self.key_painted.clear()
             self.collector.key_pressed()
             self.last_key_at = time.monotonic()
         try:
@@ -177,6 +182,7 @@ class FlowtuiApp(App[int]):
         except BaseException:
             if not back:  # no paint to wait for: the young collections run again now, not at the next refresh
                 self.collector.release()
+                self.key_painted.set()
             raise
         if not back and not self._watching_paint:
             self._watching_paint = True
@@ -190,6 +196,7 @@ class FlowtuiApp(App[int]):
         times at most."""
         if not self.screen_stack:  # the app is closing (on_unmount let the collector go)
             self._watching_paint = False
+            self.key_painted.set()
             return
         screen = self.screen
         end_overdue(self)
@@ -207,9 +214,11 @@ class FlowtuiApp(App[int]):
             self.set_timer(KEY_PAINT_LOOK, partial(self._collect_once_painted, looks - 1))
             return
         self._watching_paint = False
+        self.key_painted.set()
         self.collector.key_painted()
 
     def on_unmount(self) -> None:
+        self.key_painted.set()
         self.collector.stop()
         if self._timer is not None:
             self._timer.stop()
@@ -256,7 +265,13 @@ class FlowtuiApp(App[int]):
         if run_panes and status.error is None:
             marker = self.data.marker()
             if due or marker != self._marker:
-                panes = [self.data.pane(spec, window, rooms.get(spec.key)) for spec in self.panes]
+                panes = []
+                for spec in self.panes:
+                    # A key just pressed has the GIL to itself until it is painted: a pane's rows made
+                    # into Python objects here meanwhile take it from the UI thread every 5 ms (the
+                    # interpreter's switch interval), and the ingest process has the other core.
+                    self.key_painted.wait(KEY_YIELD_AT_MOST)
+                    panes.append(self.data.pane(spec, window, rooms.get(spec.key)))
                 self._marker = marker
         elif run_panes and status.error is not None and due:
             panes = [PaneResult(spec, [], [], 0.0, window_text(window), error=status.error) for spec in self.panes]
