@@ -204,7 +204,8 @@ def test_top_json_by_two_fields_with_a_query(db: Path) -> None:
     out = flowtui("top", "--db", str(db), "--by", "protocol,dst_port", "--metric", "flows", "--limit", "1", "--format", "json", "action:ACCEPT", "AND", "protocol:udp")
     assert out.returncode == 0
     assert json.loads(out.stdout) == [
-        {"protocol": "UDP", "dst_port": 53, "flows": 2, "bytes": 300, "packets": 3, "other": False},
+        {"protocol": "UDP", "dst_port": 53, "flows": 2, "bytes": 300, "packets": 3, "other": False,
+         "group": {"protocol": "UDP", "dst_port": 53}},
     ]
 
 

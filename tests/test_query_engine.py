@@ -94,30 +94,30 @@ def test_window_bounds_search(engine: QueryEngine) -> None:
 
 def test_top_groups_merges_profiles_and_adds_other(engine: QueryEngine) -> None:
     assert engine.top("*", None, ["src_addr"], "bytes", 3) == [
-        {"src_addr": "10.0.1.10", "flows": 5, "bytes": 11093, "packets": 21, "other": False},
-        {"src_addr": "10.0.2.20", "flows": 2, "bytes": 8000, "packets": 80, "other": False},
-        {"src_addr": "10.0.3.30", "flows": 1, "bytes": 8000, "packets": 80, "other": False},
-        {"src_addr": None, "flows": 8, "bytes": 3404, "packets": 35, "other": True},
+        {"src_addr": "10.0.1.10", "flows": 5, "bytes": 11093, "packets": 21, "other": False, "group": {"src_addr": "10.0.1.10"}},
+        {"src_addr": "10.0.2.20", "flows": 2, "bytes": 8000, "packets": 80, "other": False, "group": {"src_addr": "10.0.2.20"}},
+        {"src_addr": "10.0.3.30", "flows": 1, "bytes": 8000, "packets": 80, "other": False, "group": {"src_addr": "10.0.3.30"}},
+        {"src_addr": None, "flows": 8, "bytes": 3404, "packets": 35, "other": True, "group": {"src_addr": None}},
     ]
     # 10.0.1.11 has two addrs rows (two owners) but is one group.
     rows = engine.top("protocol:udp", None, ["src_addr"], "flows", 10)
-    assert rows == [{"src_addr": "10.0.1.11", "flows": 2, "bytes": 300, "packets": 3, "other": False}]
+    assert rows == [{"src_addr": "10.0.1.11", "flows": 2, "bytes": 300, "packets": 3, "other": False, "group": {"src_addr": "10.0.1.11"}}]
     rows = engine.top("protocol:udp", None, ["src_addr_entity"], "flows", 10)
     assert rows == [
-        {"src_addr_entity": "ec2:i-new", "flows": 1, "bytes": 200, "packets": 2, "other": False},
-        {"src_addr_entity": "ec2:i-old", "flows": 1, "bytes": 100, "packets": 1, "other": False},
+        {"src_addr_entity": "ec2:i-new", "flows": 1, "bytes": 200, "packets": 2, "other": False, "group": {"src_addr_entity": "ec2:i-new"}},
+        {"src_addr_entity": "ec2:i-old", "flows": 1, "bytes": 100, "packets": 1, "other": False, "group": {"src_addr_entity": "ec2:i-old"}},
     ]
 
 
 def test_top_by_several_fields_and_metrics(engine: QueryEngine) -> None:
     rows = engine.top("action:ACCEPT", None, ["protocol", "dst_port"], "packets", 2)
     assert rows == [
-        {"protocol": "TCP", "dst_port": 51003, "flows": 1, "bytes": 8000, "packets": 80, "other": False},
-        {"protocol": "TCP", "dst_port": 40000, "flows": 1, "bytes": 5000, "packets": 50, "other": False},
-        {"protocol": None, "dst_port": None, "flows": 10, "bytes": 17393, "packets": 84, "other": True},
+        {"protocol": "TCP", "dst_port": 51003, "flows": 1, "bytes": 8000, "packets": 80, "other": False, "group": {"protocol": "TCP", "dst_port": 51003}},
+        {"protocol": "TCP", "dst_port": 40000, "flows": 1, "bytes": 5000, "packets": 50, "other": False, "group": {"protocol": "TCP", "dst_port": 40000}},
+        {"protocol": None, "dst_port": None, "flows": 10, "bytes": 17393, "packets": 84, "other": True, "group": {"protocol": None, "dst_port": None}},
     ]
     rows = engine.top("*", None, ["dst_addr_country_code", "aws_log_group"], "flows", 1)
-    assert rows[0] == {"dst_addr_country_code": None, "aws_log_group": None, "flows": 10, "bytes": 7114, "packets": 73, "other": False}
+    assert rows[0] == {"dst_addr_country_code": None, "aws_log_group": None, "flows": 10, "bytes": 7114, "packets": 73, "other": False, "group": {"dst_addr_country_code": None, "aws_log_group": None}}
     with pytest.raises(UsageError):
         engine.top("*", None, ["message"], "flows", 1)
     with pytest.raises(UsageError):

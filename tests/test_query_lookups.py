@@ -93,11 +93,12 @@ def test_the_biggest_outside_callers_of_ec2_are_exact(store: Store) -> None:
     engine = QueryEngine(store)
     rows = engine.top("dst_addr_entity_aws_type:EC2 AND src_addr_internal:false", WINDOW, ["src_addr", "dst_addr"], "bytes", 3)
     assert rows == [
-        {"src_addr": _outside(699), "dst_addr": "10.0.0.2", "flows": 1, "bytes": 799, "packets": 1, "other": False},
-        {"src_addr": _outside(698), "dst_addr": "10.0.0.1", "flows": 1, "bytes": 798, "packets": 1, "other": False},
-        {"src_addr": _outside(697), "dst_addr": "10.0.0.1", "flows": 1, "bytes": 797, "packets": 1, "other": False},
+        {"src_addr": _outside(699), "dst_addr": "10.0.0.2", "flows": 1, "bytes": 799, "packets": 1, "other": False, "group": {"src_addr": _outside(699), "dst_addr": "10.0.0.2"}},
+        {"src_addr": _outside(698), "dst_addr": "10.0.0.1", "flows": 1, "bytes": 798, "packets": 1, "other": False, "group": {"src_addr": _outside(698), "dst_addr": "10.0.0.1"}},
+        {"src_addr": _outside(697), "dst_addr": "10.0.0.1", "flows": 1, "bytes": 797, "packets": 1, "other": False, "group": {"src_addr": _outside(697), "dst_addr": "10.0.0.1"}},
         {
             "src_addr": None, "dst_addr": None, "flows": OUTSIDE - 3,
             "bytes": sum(100 + i for i in range(OUTSIDE - 3)), "packets": OUTSIDE - 3, "other": True,
+            "group": {"src_addr": None, "dst_addr": None},
         },
     ]  # fmt: skip

@@ -48,6 +48,7 @@ def test_a_late_flow_in_a_bucket_read_before_changes_the_next_answer(tmp_path: P
     assert before == {q: engine.top(q, WINDOW, BY, metric, 3) for q, metric in queries}  # asked again: the same
     assert before["*"][0] == {
         "src_addr": "203.0.113.119", "dst_addr": "10.0.0.1", "flows": 1, "bytes": 1119, "packets": 1, "other": False,
+        "group": {"src_addr": "203.0.113.119", "dst_addr": "10.0.0.1"},
     }  # fmt: skip
 
     # Late arrivals, into the first bucket (read above) and into the last.
@@ -59,9 +60,10 @@ def test_a_late_flow_in_a_bucket_read_before_changes_the_next_answer(tmp_path: P
         assert after[q] == fresh.top(q, WINDOW, BY, metric, 3) == raw.top(q, WINDOW, BY, metric, 3)
     assert after["*"][0] == {
         "src_addr": "203.0.113.2", "dst_addr": "10.0.0.1", "flows": 4, "bytes": 16002, "packets": 4, "other": False,
+        "group": {"src_addr": "203.0.113.2", "dst_addr": "10.0.0.1"},
     }  # fmt: skip
     assert after["src_addr_threat_indicated:true"] == [
-        {"src_addr": "198.51.100.5", "dst_addr": "10.0.0.1", "flows": 2, "bytes": 1200, "packets": 2, "other": False},
+        {"src_addr": "198.51.100.5", "dst_addr": "10.0.0.1", "flows": 2, "bytes": 1200, "packets": 2, "other": False, "group": {"src_addr": "198.51.100.5", "dst_addr": "10.0.0.1"}},
     ]
     assert after["action:REJECT"][0]["src_addr"] == "203.0.113.2"
     store.close()

@@ -12,6 +12,7 @@ from flowtui.cli.query import (
     _quiet_pipe,
     _split,
     add_window_args,
+    cell,
     engine_for,
     print_table,
     query_text,
@@ -24,6 +25,9 @@ from flowtui.query.engine import Metric, check_fields
 
 _EPILOG = """\
 The last row, (other), sums every group below the first N.
+--format json: one object a group with flows, bytes, packets, other (true for the
+  (other) row) and group, which maps each --by field to the group's value; each
+  --by field not named bytes, packets, flows or other is also a key of its own.
 Without a time flag the whole store is aggregated (see `flowtui query --help`).
 
 CloudTrail (--source cloudtrail): groups of events, ranked by how many there are
@@ -110,18 +114,25 @@ def _run_cloudtrail(args: argparse.Namespace) -> int:
 
 
 def _print(fmt: str, rows: list[dict[str, Any]], by: list[str], metric: str, sums: list[str]) -> int:
-    """JSON as the engine answers, or a table with each group's share of the metric, (other) last."""
+    """JSON as the engine answers, or a table with each group's share of the metric, (other) last.
+
+    The table's group columns have keys of their own: a group field named as a metric
+    (``--by bytes``) shows the group's value beside the metric's sum, not the sum twice.
+    """
     with _quiet_pipe():
         if fmt == "json":
             print(json.dumps(rows, ensure_ascii=False, indent=2))
             return 0
         total = sum(r[metric] for r in rows) or 1
+        keys = [f"{i}\x1f{name}" for i, name in enumerate(by)]
         shown = []
         for r in rows:
-            row = dict(r)
+            group = r.get("group", r)
+            row: dict[str, Any] = {key: cell(name, group.get(name)) for key, name in zip(keys, by)}
             if r["other"]:
-                row[by[0]] = "(other)"
+                row[keys[0]] = "(other)"
+            row.update((name, r[name]) for name in sums)
             row["share"] = f"{100 * r[metric] / total:.1f}%"
             shown.append(row)
-        print_table([*by, *sums, "share"], shown, sys.stdout)
+        print_table([*keys, *sums, "share"], shown, sys.stdout, labels=dict(zip(keys, by)))
     return 0

@@ -460,11 +460,12 @@ def _rows(by: Sequence[str], first: list[tuple[tuple[Any, ...], list[int]]], tot
     out: list[Row] = []
     for value, (flows, bytes_, packets) in first:
         row = dict(zip(by, value))
-        row.update(flows=flows, bytes=bytes_, packets=packets, other=False)
+        row.update(flows=flows, bytes=bytes_, packets=packets, other=False, group=dict(zip(by, value)))
         out.append(row)
     if more:
         row = dict.fromkeys(by)
         row.update(
+            group=dict.fromkeys(by),
             flows=totals[0] - sum(v[0] for _, v in first),
             bytes=totals[1] - sum(v[1] for _, v in first),
             packets=totals[2] - sum(v[2] for _, v in first),

@@ -455,7 +455,9 @@ class QueryEngine:
 
         Rows hold the group's values under the ``by`` names plus ``flows``,
         ``bytes``, ``packets`` and ``other`` (True only for the last row, which
-        is left out when nothing remains). Grouping runs on the stored ids and
+        is left out when nothing remains). A ``by`` name that is also a metric's
+        (``bytes``, ``packets``) holds the metric there: ``group`` maps every
+        ``by`` name to the group's value, so no name can hide another. Grouping runs on the stored ids and
         is merged after decoding: one address has one row per enrichment profile.
         """
         if metric not in ("bytes", "packets", "flows"):

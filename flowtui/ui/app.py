@@ -595,6 +595,9 @@ def run_app(
     finally:
         for w in started:
             w.stop()
+    if app.return_code:  # Textual has printed the traceback of what stopped it: a bug, not a quit
+        print(f"flowtui: the dashboard stopped on an internal error (above); exit {app.return_code}", file=sys.stderr)
+        return app.return_code
     return int(result or 0)
 
 

@@ -454,7 +454,7 @@ def _pane_rows(spec: PaneSpec, top: list[dict[str, Any]]) -> list[PaneRow]:
     """Rows of ``top`` merged by the pane's own fields (an address with two profiles is one row)."""
     merged: dict[str, PaneRow] = {}
     for row in top:
-        values = tuple(row.get(name) for name in spec.by)
+        values = tuple(row.get("group", row).get(name) for name in spec.by)  # `by` may name a metric
         other = bool(row.get("other"))
         key = OTHER if other else "\x1f".join("" if v is None else str(v) for v in values)
         ips = [is_ip(name) for name in spec.by]

@@ -31,6 +31,9 @@ _EDGES = ("border_top", "border_right", "border_bottom", "border_left")
 _UNDRAWN = ("", "none", "hidden", "blank")  # edge types that draw no line to colour
 
 
+_METRIC_KEY = "metric:"  # a metric column's key: never a field's name
+
+
 class PaneTable(FlowTable):
     """A pane's table, whose focus change repaints the cursor's line, not the table.
 
@@ -266,16 +269,18 @@ class Pane(Vertical):
         self._shown.clear()
         self._columns = []
         for i, name in enumerate(self.spec.by):
-            table.add_column(Text(name), key=name)
-            self._columns.append((name, "value", i))
+            key = name if name not in self.spec.by[:i] else f"{name}#{i}"  # a field listed twice: two columns
+            table.add_column(Text(name), key=key)
+            self._columns.append((key, "value", i))
             if self._label_width and is_ip(name):
-                key = f"{name}.who"
-                table.add_column(Text("who"), key=key)
-                self._columns.append((key, "label", i))
+                table.add_column(Text("who"), key=f"{key}.who")
+                self._columns.append((f"{key}.who", "label", i))
         for metric in self._metrics:
             label = Text(f"{metric} ▼" if metric == self.spec.metric else metric, justify="right")
-            table.add_column(label, key=metric, width=pane_metric_width(metric) - 2)  # the widest value: a later bigger one is not cut
-            self._columns.append((metric, "metric", 0))
+            # Its own key: a pane grouped by bytes or packets has that field's column too.
+            key = f"{_METRIC_KEY}{metric}"
+            table.add_column(label, key=key, width=pane_metric_width(metric) - 2)  # the widest value: a later bigger one is not cut
+            self._columns.append((key, "metric", 0))
         if self.result is not None:
             self.show(self.result, highlight_new=False)
         if cursor is not None and cursor[0] in table.rows:
@@ -327,8 +332,9 @@ class Pane(Vertical):
         for key, kind, i in self._columns:
             listed = not row.other and i < len(row.threats) and row.threats[i]
             if kind == "metric":
-                raw = getattr(row, key)
-                text, cell_style, justify = METRIC_FORMAT[key](raw), bg, "right"
+                metric = key.removeprefix(_METRIC_KEY)
+                raw = getattr(row, metric)
+                text, cell_style, justify = METRIC_FORMAT[metric](raw), bg, "right"
             elif kind == "label":
                 raw = row.labels[i] if i < len(row.labels) else ""
                 text = fit(raw, self._label_width, middle=False)
@@ -339,7 +345,7 @@ class Pane(Vertical):
                 if row.other:
                     text, cell_style = ("(other)" if i == 0 else ""), f"italic {bg}".strip()
                 else:
-                    text = fit(_show(key, raw), self._value_widths[i])
+                    text = fit(_show(self.spec.by[i], raw), self._value_widths[i])
                     cell_style = f"bold {threat} {bg}".strip() if listed else bg
             cells.append(SortableText(text, raw, style=cell_style, justify=justify))
             shown.append((text, cell_style))
