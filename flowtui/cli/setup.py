@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
     )
     p.add_argument("--log-group", metavar="G", required=True, help="the log group the VPC flow log writes to")
     p.add_argument("--stream", metavar="S", required=True, help="the Kinesis stream to create or use")
-    p.add_argument("--region", metavar="R", help="AWS region (default: AWS_REGION / the profile's)")
+    p.add_argument("--region", metavar="R", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's)")
     p.add_argument("--profile", metavar="P", help="AWS profile from your AWS config files")
     p.add_argument("--endpoint-url", metavar="URL", help="one endpoint for every service (local stacks, tests)")
     p.add_argument("--shards", metavar="N", type=int, default=1, help="shards of a new stream (default 1)")

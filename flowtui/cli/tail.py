@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
     what = p.add_mutually_exclusive_group()
     what.add_argument("--stream", metavar="NAME", help="Kinesis stream to read")
     what.add_argument("--log-group", metavar="NAME", help="CloudWatch Logs group to read with FilterLogEvents")
-    p.add_argument("--region", metavar="R", help="AWS region (default: the source's, then AWS_REGION / the profile's)")
+    p.add_argument("--region", metavar="R", help="AWS region (default: the source's, then AWS_REGION, AWS_DEFAULT_REGION, the profile's)")
     p.add_argument("--profile", metavar="P", help="AWS profile from your AWS config files")
     p.add_argument("--endpoint-url", metavar="URL", help="a Kinesis/CloudWatch Logs compatible endpoint")
     p.add_argument(

@@ -20,6 +20,7 @@ from flowtui.enrich.inventory import (
     snapshot_from_documents,
 )
 from flowtui.errors import ConfigError
+from flowtui.sources.region import REGION_SOURCES, region_for
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +100,12 @@ def collect_documents(settings: AwsSettings) -> list[dict[str, Any]]:
     )
     docs: list[dict[str, Any]] = []
     for account in settings.accounts:
-        session = boto3.Session(profile_name=account.profile or settings.profile)
+        session = boto3.Session(profile_name=account.profile or settings.profile, region_name=region_for(None))
         if account.role_arn:
             session = _assume(session, account, settings, boto_config)
         regions = account.regions or settings.regions or ((session.region_name,) if session.region_name else ())
         if not regions:
-            raise ConfigError("no AWS region for the inventory: set [enrich] regions or AWS_REGION")
+            raise ConfigError(f"no AWS region for the inventory: set [enrich] regions, or {REGION_SOURCES}")
         for region in regions:
             ec2 = session.client("ec2", region_name=region, endpoint_url=settings.endpoint_url, config=boto_config)
             for operation, key in (

@@ -18,6 +18,7 @@ from typing import Any
 import botocore.exceptions as bx
 
 from flowtui.errors import SourceError
+from flowtui.sources.region import REGION_SOURCES, region_for
 from flowtui.sources.spec import AwsTarget
 
 # What an error means to a reader.
@@ -139,7 +140,7 @@ def user_error(exc: BaseException, what: str, target: AwsTarget, permissions: st
     kind = classify(exc)
     where = f" in {target.region}" if target.region else ""
     if isinstance(exc, bx.NoRegionError):
-        return SourceError(f"no AWS region for {what}: pass --region, set region in the source, or set AWS_REGION")
+        return SourceError(f"no AWS region for {what}: pass --region, set region in the source, or set {REGION_SOURCES}")
     if isinstance(exc, bx.ProfileNotFound):
         return SourceError(f"AWS profile {target.profile!r} is not in your AWS config files")
     if kind == NOT_FOUND:
@@ -205,7 +206,7 @@ class ClientHolder:
                 max_pool_connections=64,
             )
             cm = session.create_client(
-                self.service, region_name=self.target.region, endpoint_url=self.target.endpoint_url, config=config
+                self.service, region_name=region_for(self.target.region), endpoint_url=self.target.endpoint_url, config=config
             )
             client = await cm.__aenter__()
         except (bx.NoRegionError, bx.ProfileNotFound) as exc:

@@ -18,6 +18,7 @@ import botocore.exceptions as bx
 from flowtui.errors import SourceError
 from flowtui.sources import aws
 from flowtui.sources.aws import classify, describe, user_error
+from flowtui.sources.region import REGION_SOURCES, region_for
 from flowtui.sources.spec import AwsTarget
 from flowtui.words import counted
 
@@ -133,12 +134,12 @@ class Provisioner:
         self.target = target
         self.log = log
         try:
-            self.session = boto3.Session(profile_name=target.profile, region_name=target.region)
+            self.session = boto3.Session(profile_name=target.profile, region_name=region_for(target.region))
         except bx.ProfileNotFound as exc:
             raise user_error(exc, "AWS", target) from None
         self.region = self.session.region_name
         if not self.region:
-            raise SourceError("no AWS region: pass --region or set AWS_REGION")
+            raise SourceError(f"no AWS region: pass --region or set {REGION_SOURCES}")
 
     def client(self, service: str) -> Any:
         import botocore.config

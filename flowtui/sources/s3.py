@@ -34,6 +34,7 @@ from flowtui.formats import LogFormat, is_header_line
 from flowtui.ingest import FILE_BATCH_LINES, CheckpointMoved, Expected, IngestStats, Pipeline, Prefixed, no_start_note
 from flowtui.sources import aws
 from flowtui.sources.aws import classify, describe, user_error
+from flowtui.sources.region import region_for
 from flowtui.sources.spec import AwsTarget
 from flowtui.words import counted
 
@@ -163,7 +164,7 @@ class S3Export:
                 session = boto3.Session(profile_name=self.target.profile)
                 self._client = session.client(
                     "s3",
-                    region_name=self.target.region,
+                    region_name=region_for(self.target.region),
                     endpoint_url=self.target.endpoint_url,
                     config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 5}, read_timeout=60),
                 )
