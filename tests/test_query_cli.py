@@ -192,11 +192,11 @@ def test_top_prints_the_biggest_groups_and_other(db: Path) -> None:
     out = flowtui("top", "--db", str(db), "--by", "src_addr", "--limit", "3", columns=200)
     assert (out.returncode, out.stderr) == (0, "")
     assert out.stdout == (
-        "src_addr   flows  bytes  packets  share\n"
-        "10.0.1.10      5  11093       21  36.4%\n"
-        "10.0.2.20      2   8000       80  26.2%\n"
-        "10.0.3.30      1   8000       80  26.2%\n"
-        "(other)        8   3404       35  11.2%\n"
+        "src_addr   flows   bytes  packets  share\n"
+        "10.0.1.10      5  11,093       21  36.4%\n"
+        "10.0.2.20      2   8,000       80  26.2%\n"
+        "10.0.3.30      1   8,000       80  26.2%\n"
+        "(other)        8   3,404       35  11.2%\n"
     )
 
 

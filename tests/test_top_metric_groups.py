@@ -35,15 +35,15 @@ def test_engine_rows_keep_the_group_value_under_group(db: Path) -> None:
     ("by", "metric", "limit", "table"),
     [
         ("packets", "flows", "1", [
-            "packets  flows  bytes  packets  share",
-            "1            5    298        5  31.2%",
-            "(other)     11  30199      211  68.8%",
+            "packets  flows   bytes  packets  share",
+            "1            5     298        5  31.2%",
+            "(other)     11  30,199      211  68.8%",
         ]),
         ("bytes,dst_port", "packets", "2", [
-            "bytes    dst_port  flows  bytes  packets  share",
-            "8000        51003      1   8000       80  37.0%",
-            "5000        40000      1   5000       50  23.1%",
-            "(other)         -     14  17497       86  39.8%",
+            "bytes    dst_port  flows   bytes  packets  share",
+            "8,000       51003      1   8,000       80  37.0%",
+            "5,000       40000      1   5,000       50  23.1%",
+            "(other)         -     14  17,497       86  39.8%",
         ]),
     ],
 )  # fmt: skip

@@ -146,7 +146,7 @@ async def test_a_firing_recorded_under_a_mute_is_listed_but_told_nobody(db: Path
     async with app.run_test(size=(120, 30)) as pilot:
         screen = await alerts_screen(pilot)
         assert badge_text(app) == "▲ 2 alerts"
-        assert table_rows(screen.table)[0] == ["09:59:30", "big-transfer", "all flows", "sum(bytes) 2,000,000 > 1000000", "1", "muted until 11:00"]
+        assert table_rows(screen.table)[0] == ["09:59:30", "big-transfer", "all flows", "sum(bytes) 2,000,000 > 1,000,000", "1", "muted until 11:00"]
 
 
 # --- the list ---------------------------------------------------------------------------------
@@ -481,12 +481,12 @@ async def test_a_new_firing_updates_the_badge_and_raises_one_toast(db: Path) -> 
         fire(db, [BIG], [BIG_FLOW])
         await until(pilot, lambda: badge_text(app) == "▲ 3 alerts")
         await reloaded(pilot, screen, lambda: len(table_rows(screen.table)) == 3)
-        assert table_rows(screen.table)[0] == ["09:59:30", "big-transfer", "all flows", "sum(bytes) 2,000,000 > 1000000", "1", "new"]
+        assert table_rows(screen.table)[0] == ["09:59:30", "big-transfer", "all flows", "sum(bytes) 2,000,000 > 1,000,000", "1", "new"]
         first = watch.state
         await until(pilot, lambda: watch.state is not first or watch._worker is not None and watch._worker.is_finished)
         await pilot.pause(1.2)  # at least one more look: the firing is not told twice
         toasts = [(n.title, n.message, n.severity) for n in app._notifications]
-        assert toasts == [("Alert: big-transfer", "all flows: sum(bytes) 2,000,000 > 1000000", "warning")]
+        assert toasts == [("Alert: big-transfer", "all flows: sum(bytes) 2,000,000 > 1,000,000", "warning")]
         assert watch.toasts == 1
 
 
@@ -564,6 +564,6 @@ def test_a_firing_shows_its_condition_with_the_value_it_measured() -> None:
         return Firing("r", {}, value, NOW - 300, NOW, NOW, condition=condition).measured()
 
     assert shown("distinct(dst_port) > 20", 37) == "distinct(dst_port) 37 > 20"
-    assert shown("sum(bytes) >= 1000000", 1_234_567.5) == "sum(bytes) 1,234,567.50 >= 1000000"
+    assert shown("sum(bytes) >= 1000000", 1_234_567.5) == "sum(bytes) 1,234,567.50 >= 1,000,000"
     assert shown("count > 0", 1) == "count 1 > 0"
     assert shown("", 3) == "3"  # a firing stored before conditions were kept

@@ -102,14 +102,30 @@ class Firing:
     def value_text(self) -> str:
         return _number(self.value)
 
-    def measured(self) -> str:
-        """The condition with the value it measured: ``distinct(dst_port) 37 > 20``."""
+    def _parts(self) -> tuple[str, str, str]:
+        """The stored condition (``count > 5000``) as label, operator and threshold, the threshold as people read numbers."""
         label, op, threshold = self.condition.partition(">")
-        if not op:
-            return self.value_text
         if threshold.startswith("="):
             op, threshold = ">=", threshold[1:]
-        return f"{label.strip() or 'value'} {self.value_text} {op} {threshold.strip()}"
+        threshold = threshold.strip()
+        try:
+            threshold = _number(float(threshold))
+        except ValueError:
+            pass
+        return label.strip() or "value", op, threshold
+
+    @property
+    def condition_text(self) -> str:
+        """The condition for people: ``count > 5,000`` (the stored and JSON form stays ``count > 5000``)."""
+        label, op, threshold = self._parts()
+        return f"{label} {op} {threshold}" if op else self.condition
+
+    def measured(self) -> str:
+        """The condition with the value it measured: ``distinct(dst_port) 37 > 20``, ``count 5,553 > 5,000``."""
+        label, op, threshold = self._parts()
+        if not op:
+            return self.value_text
+        return f"{label} {self.value_text} {op} {threshold}"
 
     def summary(self) -> str:
         """One line for a chat message, a mail subject or a log."""
@@ -117,7 +133,7 @@ class Firing:
         start = _utc(self.window_start)
         end = _utc(self.window_end)[11:] if start[:10] == _utc(self.window_end)[:10] else _utc(self.window_end)
         return (
-            f"{self.rule}: {label} = {self.value_text} ({self.condition}) for {self.group_text},"
+            f"{self.rule}: {label} = {self.value_text} ({self.condition_text}) for {self.group_text},"
             f" {start}–{end} UTC, {counted(self.flows, 'flow')}"
         )
 

@@ -264,7 +264,7 @@ def email_body(firing: Firing) -> str:
         firing.summary(),
         "",
         f"rule:       {firing.rule}",
-        f"condition:  {firing.condition} (value {firing.value_text})",
+        f"condition:  {firing.condition_text} (value {firing.value_text})",
         f"group:      {firing.group_text}",
         f"query:      {firing.query}",
         f"window:     {firing.to_json()['window_start_iso']} to {firing.to_json()['window_end_iso']}",

@@ -62,7 +62,13 @@ class Condition:
         return value > self.threshold if self.op == ">" else value >= self.threshold
 
     def __str__(self) -> str:
+        """As stored with a firing and written in its JSON: ``count > 5000``."""
         return f"{self.label} {self.op} {_number(self.threshold)}"
+
+    @property
+    def shown(self) -> str:
+        """As people read it, numbers grouped as every table prints them: ``count > 5,000``."""
+        return f"{self.label} {self.op} {_number(self.threshold, grouped=True)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,5 +229,7 @@ def _seconds(value: Any, what: str, fail: Any) -> int:
     return int(seconds)
 
 
-def _number(x: float) -> str:
-    return str(int(x)) if x == int(x) else f"{x:g}"
+def _number(x: float, grouped: bool = False) -> str:
+    if x == int(x):
+        return f"{int(x):,}" if grouped else str(int(x))
+    return f"{x:,.2f}" if grouped else f"{x:g}"

@@ -185,7 +185,7 @@ def run_show(args: argparse.Namespace) -> int:
         return 0
     print(f"firing {firing.id}: {firing.summary()}")
     print(f"  rule       {firing.rule}")
-    print(f"  condition  {firing.condition}  (value {firing.value_text})")
+    print(f"  condition  {firing.condition_text}  (value {firing.value_text})")
     print(f"  group      {firing.group_text}")
     print(f"  query      {firing.query}")
     print(f"  window     {_utc(firing.window_start)} – {_utc(firing.window_end)} UTC")
@@ -335,7 +335,7 @@ def run_test(args: argparse.Namespace) -> int:
             return 0
         groups = ", ".join(rule.group_by) if rule.group_by else "no groups"
         print(f"rule {rule.name}{' (the example rule, not in your config)' if example else ''}: {rule.query}")
-        print(f"  {rule.condition} over {format_duration(rule.window)}, by {groups}, cool-down {format_duration(rule.cooldown)}")
+        print(f"  {rule.condition.shown} over {format_duration(rule.window)}, by {groups}, cool-down {format_duration(rule.cooldown)}")
         print(f"  window {_utc(result.start)} – {_utc(result.end)} UTC")
         hits = result.hits()
         shown = hits if not args.all_groups else sorted(result.values.items(), key=lambda kv: (-kv[1][0], str(kv[0])))
@@ -378,7 +378,7 @@ def run_rules(args: argparse.Namespace) -> int:
     for rule in rules:
         groups = f" by {', '.join(rule.group_by)}" if rule.group_by else ""
         tell = ", ".join(rule.notifiers) or "nobody (stored only)"
-        print(f"{rule.name}: {rule.condition} over {format_duration(rule.window)}{groups}; cool-down"
+        print(f"{rule.name}: {rule.condition.shown} over {format_duration(rule.window)}{groups}; cool-down"
               f" {format_duration(rule.cooldown)}; tells {tell}")
         print(f"    {rule.query}")
     if notifiers:

@@ -190,12 +190,19 @@ def _print_rows(fmt: str, fields: list[str], rows: Iterable[dict[str, Any]], wha
         WRITERS[fmt](fields, rows, sys.stdout)
 
 
+# Counts a table groups by thousands (8,876), as alert conditions and the dashboard write them;
+# ports, protocol numbers and times are names more than amounts, and JSON/CSV stay raw.
+COUNTS = frozenset(("bytes", "packets", "flows", "events"))
+
+
 def cell(name: str, v: Any) -> str:
-    """A value as a table shows it: '-' for missing, UTC times, true/false."""
+    """A value as a table shows it: '-' for missing, UTC times, true/false, counts grouped by thousands."""
     if v is None:
         return "-"
     if isinstance(v, bool):
         return "true" if v else "false"
+    if name in COUNTS and isinstance(v, int):
+        return f"{v:,}"
     if isinstance(v, list):
         return ",".join(map(str, v)) or "-"
     if is_time(name) and isinstance(v, int):
