@@ -81,3 +81,14 @@ async def test_a_pane_grouped_by_packets_shows_them(tmp_path: Path) -> None:
         ["300", "500 kB", "2", "600"],
     ]
     assert [twice[0][0], twice[0][2]] == ["198.51.100.7", "198.51.100.7"]  # each with its "who" label
+
+
+def test_two_panes_whose_titles_make_one_id_are_a_config_error() -> None:
+    """Was Textual's MountError (two widgets 'pane-x') and a dead dashboard."""
+    from flowtui.errors import ConfigError
+    from flowtui.ui.panes import panes_from_config
+
+    config = Config({"panes": [{"title": "x", "by": "src_addr"}, {"title": "X!", "by": "dst_addr"}]})
+    with pytest.raises(ConfigError) as caught:
+        panes_from_config(config)
+    assert str(caught.value) == "config: [[panes]] 'X!': another pane, 'x', has a title of the same letters and digits; rename one"

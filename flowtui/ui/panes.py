@@ -72,5 +72,11 @@ def panes_from_config(config: Config) -> tuple[PaneSpec, ...]:
             raise ConfigError(f"{where}: [[panes]] {title!r}: metric must be one of {', '.join(METRICS)}")
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 500):
             raise ConfigError(f"{where}: [[panes]] {title!r}: limit must be a whole number from 1 to 500")
-        specs.append(PaneSpec(title, query, tuple(by), metric, limit))
+        spec = PaneSpec(title, query, tuple(by), metric, limit)
+        twin = next((other for other in specs if other.key == spec.key), None)
+        if twin is not None:  # one widget id for two panes: Textual would refuse to mount the dashboard
+            raise ConfigError(
+                f"{where}: [[panes]] {title!r}: another pane, {twin.title!r}, has a title of the same letters and digits; rename one"
+            )
+        specs.append(spec)
     return tuple(specs)
