@@ -258,3 +258,28 @@ async def test_the_refresh_worker_waits_for_a_keys_paint_before_each_pane(db: Pa
         app.request_refresh()
         await until(pilot, lambda: app.refresh_count > count)
         assert waits == [KEY_YIELD_AT_MOST] * len(app.panes)
+
+
+@pytest.mark.parametrize("where", ["dashboard", "query bar", "help", "window dialog"])
+async def test_ctrl_c_quits_with_130_from_any_screen(db: Path, where: str) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press({"dashboard": "j", "query bar": "slash", "help": "question_mark", "window dialog": "w"}[where])
+        await pilot.pause()
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running
+    assert app.return_value == 130
+
+
+async def test_ctrl_c_in_the_query_bar_quits_even_with_text_selected(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("slash", *"action:REJECT", "shift+home")
+        assert app.focused.selected_text == "action:REJECT"
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running
+    assert app.return_value == 130

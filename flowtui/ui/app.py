@@ -86,6 +86,7 @@ class FlowtuiApp(App[int]):
         Binding("ctrl+s", "save_query", "Save query", show=False, id="app.save_query"),
         Binding("ctrl+o", "saved_queries", "Saved queries", show=False, id="app.saved_queries"),
         Binding("escape", "back_out", "Back", show=False, id="app.back"),
+        Binding("ctrl+c", "interrupt", show=False, priority=True, id="app.interrupt"),
     ]
 
     # No repaint: an App reactive that repaints redraws the whole screen (a pause was a full
@@ -370,6 +371,16 @@ class FlowtuiApp(App[int]):
         self.window = window
 
     # --- actions ------------------------------------------------------------------------
+    def action_interrupt(self) -> None:
+        """Ctrl-C quits with 130 from any screen, dialogs and the query bar too, as the CLI's does.
+
+        Textual's own Ctrl-C only says "press ctrl+q", and its inputs copy with it; an
+        input selects all its text when focused, so a copy binding would swallow the
+        Ctrl-C of an on-call engineer leaving the dashboard. The terminal copies
+        (shift-drag, ctrl+shift+c); the tables' y copies a value.
+        """
+        self.exit(130)
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
