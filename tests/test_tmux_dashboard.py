@@ -180,7 +180,7 @@ def test_viewer_query_help_address_and_quit(tmp_path: Path, terminal: Terminal) 
 
     terminal.keys("?")
     lines = terminal.wait_for("Keys — Escape closes")
-    assert "│ everywhere q Quit results n Next page │" in re.sub(r"\s+", " ", line_with(lines, "everywhere"))
+    assert "│ everywhere q Quit app.quit results n Next page results.next_page │" in re.sub(r"\s+", " ", line_with(lines, "everywhere"))
     terminal.keys("Escape")
     terminal.wait(lambda lines: not any("Keys — Escape closes" in line for line in lines))
     terminal.keys("q")

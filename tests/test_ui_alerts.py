@@ -537,7 +537,7 @@ async def test_help_and_the_command_palette_list_the_alerts(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
-        sections = dict(app.help_sections())
+        sections = {title: [(key, what) for key, what, _ in rows] for title, rows in app.help_sections()}
         assert ("a", "Alerts") in sections["everywhere"]
         assert sections["alerts"] == [
             ("⏎", "Flows"), ("A", "Acknowledge"), ("^a", "Acknowledge every listed firing"), ("m", "Mute"),

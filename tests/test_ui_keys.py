@@ -22,7 +22,7 @@ def db(tmp_path: Path) -> Path:
 
 
 def help_rows(screen: HelpScreen) -> dict[str, list[tuple[str, str]]]:
-    return dict(screen.sections)
+    return {title: [(key, what) for key, what, _ in rows] for title, rows in screen.sections}
 
 
 async def test_help_scrolls_with_the_table_keys(db: Path) -> None:
@@ -69,11 +69,33 @@ async def test_help_lists_the_bindings(db: Path) -> None:
         assert rows["dashboard"] == [("⏎", "Drill down"), ("o", "Pane as results"), ("1-9", "Go to pane 1-9")]
         left = plain(app.screen.query_one("#help-keys"), width=100).splitlines()
         right = plain(app.screen.query_one("#help-keys-2"), width=100).splitlines()
-        assert "            space   Pause" in left
+        assert "            space   Pause  app.pause" in left
         assert "tables      ⏎       Open the address / value" in left  # the alerts section moved it there
-        assert right[0] == "results        n       Next page"
+        assert right[0] == "results        n       Next page  results.next_page"
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 50)])
+async def test_help_shows_each_bindings_id_for_the_config(db: Path, size: tuple[int, int]) -> None:
+    app = make_app(db, keys={"app.pause": "p"})
+    async with app.run_test(size=size) as pilot:
+        await refreshed(pilot)
+        await pilot.press("question_mark")
+        sections = dict(app.screen.sections)
+        assert sections["everywhere"][:5] == [
+            ("q", "Quit", "app.quit"), ("?", "Help", "app.help"), ("/", "Query", "app.query"),
+            (":, ^p", "Commands", "app.commands"), ("p", "Pause", "app.pause"),
+        ]
+        assert sections["dashboard"][2] == ("1-9", "Go to pane 1-9", "dashboard.pane1-9")
+        assert sections["tables"][:2] == [("⏎", "Open the address / value", ""), ("j", "Down", "table.down")]
+        keys = app.screen.query_one("#help-keys")
+        text = plain(keys, width=keys.content_region.width)
+        assert "q       Quit  app.quit" in text
+        assert "p       Pause  app.pause" in text
+        ids = {binding_id for rows in sections.values() for _, _, binding_id in rows if binding_id}
+        both = text + plain(app.screen.query_one("#help-keys-2"), width=keys.content_region.width)
+        assert [i for i in sorted(ids) if i not in both] == []
 
 
 async def test_keys_can_be_remapped_from_the_config(db: Path) -> None:

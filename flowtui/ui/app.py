@@ -386,7 +386,7 @@ class FlowtuiApp(App[int]):
             return
         self.push_screen(HelpScreen(self.help_sections()))
 
-    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+    def help_sections(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
         from flowtui.ui.screens.dialogs import SavedQueriesScreen as _Saved
 
         groups: list[tuple[str, list[BindingType]]] = [

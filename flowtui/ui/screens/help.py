@@ -32,28 +32,31 @@ QUERY_HELP: tuple[tuple[str, str], ...] = (
 )
 
 
-def binding_rows(app: App[Any], bindings: Iterable[BindingType], keymap: dict[str, str]) -> list[tuple[str, str]]:
-    """(keys as the user presses them, what they do) for each described binding.
+def binding_rows(app: App[Any], bindings: Iterable[BindingType], keymap: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(keys as the user presses them, what they do, the id [ui.keys] remaps it by) for each described binding.
 
-    A run of numbered bindings ('Pane 1' … 'Pane 9') is one row: '1-9  Pane 1-9'.
+    A run of numbered bindings ('Pane 1' … 'Pane 9') is one row: '1-9  Pane 1-9  dashboard.pane1-9'.
+    A binding with no id (Enter in a table) cannot be remapped: its id is ''.
     """
-    rows: list[tuple[str, str]] = []
-    numbered: list[tuple[str, str]] = []
+    rows: list[tuple[str, str, str]] = []
+    numbered: list[tuple[str, str, str]] = []
     for b in bindings:
         if not isinstance(b, Binding) or not b.description:
             continue
         if b.description[-1:].isdigit() and b.key.isdigit() and (not b.id or b.id not in keymap):
-            numbered.append((b.key, b.description))
+            numbered.append((b.key, b.description, b.id or ""))
             if b.key == "9" or len(numbered) == 9:
                 stem = numbered[0][1].rstrip("0123456789").rstrip()
-                rows.append((f"{numbered[0][0]}-{numbered[-1][0]}", f"{stem} {numbered[0][0]}-{numbered[-1][0]}"))
+                span = f"{numbered[0][0]}-{numbered[-1][0]}"
+                id_stem = numbered[0][2].rstrip("0123456789")
+                rows.append((span, f"{stem} {span}", f"{id_stem}{span}" if id_stem else ""))
                 numbered = []
             continue
         keys = keymap.get(b.id, b.key) if b.id else b.key
         shown = ", ".join(app.get_key_display(dataclasses.replace(b, key=k.strip(), key_display=None)) for k in keys.split(","))
         if b.key_display and (not b.id or b.id not in keymap):
             shown = b.key_display
-        rows.append((shown, b.description))
+        rows.append((shown, b.description, b.id or ""))
     return rows
 
 
@@ -66,7 +69,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("G", "scroll_bottom", "Bottom", show=False),
     ]
 
-    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str, str]]]]) -> None:
         super().__init__(id="help")
         self.sections = sections
 
@@ -81,21 +84,27 @@ class HelpScreen(ModalScreen[None]):
                 break
         with VerticalScroll(id="help-body") as body:
             body.border_title = "Keys — Escape closes"
+            body.border_subtitle = "dim: the id [ui.keys] remaps"
             with Horizontal(id="help-columns"):
                 yield Static(self._keys(self.sections[:half]), id="help-keys")
                 yield Static(self._keys(self.sections[half:]), id="help-keys-2")
             yield Static(self._syntax(), id="help-syntax")
             yield Static(self._fields(), id="help-fields")
 
-    def _keys(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> Table:
+    def _keys(self, sections: list[tuple[str, list[tuple[str, str, str]]]]) -> Table:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(no_wrap=True)
         grid.add_column(style="bold", no_wrap=True, min_width=6)
         grid.add_column()
         for title, rows in sections:
             first = True
-            for key, description in rows:
-                grid.add_row(Text(title if first else "", style="dim"), Text(key), Text(description))
+            for key, description, binding_id in rows:
+                # The id beside what it does, dim, in the same cell: a narrow column wraps it
+                # under the description rather than squeezing the description.
+                what = Text(description)
+                if binding_id:
+                    what.append(f"  {binding_id}", style="dim")
+                grid.add_row(Text(title if first else "", style="dim"), Text(key), what)
                 first = False
         return grid
 
