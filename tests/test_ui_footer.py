@@ -171,3 +171,38 @@ async def test_a_key_is_as_wide_as_it_renders(db: Path) -> None:
             assert counted == cell_len(key.render().plain), key.key
             if key.display:
                 assert key.content_region.width == counted
+
+
+async def test_the_alerts_footer_at_200_columns_has_no_key_for_itself(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AlertsScreen) and app.screen.loads >= 1)
+        await pilot.pause()
+        keys = shown_keys(app.screen)
+        assert "q Quit" in keys and "w Window" in keys
+        assert "a Alerts" not in keys
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "a Alerts" in shown_keys(app.screen)
+
+
+@pytest.mark.parametrize(
+    ("keys", "footer"),
+    [
+        (["w"], ["⏎ Apply", "esc Cancel"]),
+        (["slash", *"action:REJECT", "ctrl+s"], ["⏎ Save", "esc Cancel"]),
+        (["ctrl+o"], ["⏎ Run", "d Delete", "esc Cancel"]),
+        (["o", "e"], ["⏎ Export", "esc Cancel"]),
+    ],
+    ids=["window", "save query", "saved queries", "export"],
+)
+async def test_a_dialogs_footer_shows_the_dialogs_keys(db: Path, keys: list[str], footer: list[str]) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await refreshed(pilot)
+        await pilot.press(*keys)
+        await until(pilot, lambda: "Dialog" in type(app.screen).__mro__[1].__name__)
+        await pilot.pause()
+        assert shown_keys(app.screen) == footer

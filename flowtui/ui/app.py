@@ -403,9 +403,12 @@ class FlowtuiApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """'/' is a priority key (it takes effect before the next key arrives) but types a '/'
-        into any text field (regexes, CIDR blocks, paths). Space pauses or resumes: the other is hidden."""
+        into any text field (regexes, CIDR blocks, paths). Space pauses or resumes: the other is hidden.
+        'a' is hidden on the alerts screen: the footer lists no key for the screen you are on."""
         if action in ("pause", "resume"):
             return self.paused == (action == "resume")
+        if action == "alerts" and isinstance(self.screen, AlertsScreen):
+            return False
         return not (action in ("focus_query", "window") and isinstance(self.focused, Input))
 
     def action_focus_query(self) -> None:

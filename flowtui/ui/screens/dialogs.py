@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from flowtui.errors import FlowtuiError
 from flowtui.query.window import TimeWindow, format_duration, parse_duration
 from flowtui.ui.formatting import clean, read_time, zone_name
+from flowtui.ui.widgets.key_footer import FooterKeys, KeyFooter
 
 WINDOW_PRESETS: tuple[tuple[str, int], ...] = (("5m", 300), ("15m", 900), ("1h", 3600), ("6h", 21600), ("24h", 86400))
 
@@ -29,6 +30,8 @@ class ExportRequest:
 
 
 class _Dialog(ModalScreen[object]):
+    """A dialog has a footer of its own: the one behind it listed the keys of the screen behind."""
+
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
     def action_cancel(self) -> None:
@@ -42,6 +45,8 @@ class _Dialog(ModalScreen[object]):
 
 class ExportScreen(_Dialog):
     """Asks for a path and a format (a folder: the default file name in it); the results screen does the writing."""
+
+    FOOTER_KEYS: ClassVar[FooterKeys] = (("submit", "Export"), ("cancel", ""))
 
     def __init__(self, default_path: str, what: str = "") -> None:
         super().__init__(classes="dialog")
@@ -63,6 +68,7 @@ class ExportScreen(_Dialog):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export", variant="primary", id="export-ok")
                 yield Button("Cancel", id="export-cancel")
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(".dialog-error").display = False
@@ -101,6 +107,8 @@ class ExportScreen(_Dialog):
 
 
 class SaveQueryScreen(_Dialog):
+    FOOTER_KEYS: ClassVar[FooterKeys] = (("submit", "Save"), ("cancel", ""))
+
     def __init__(self, query: str, name: str = "") -> None:
         super().__init__(classes="dialog")
         self.query_text = query
@@ -113,6 +121,7 @@ class SaveQueryScreen(_Dialog):
             yield Label("Name")
             yield Input(self.name_text, placeholder="e.g. ssh from outside", id="save-name")
             yield Static("", classes="dialog-error")
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(".dialog-error").display = False
@@ -134,6 +143,7 @@ class SavedQueriesScreen(_Dialog):
         Binding("escape", "cancel", "Cancel", id="saved.cancel"),
         Binding("d,delete", "delete", "Delete", id="saved.delete"),
     ]
+    FOOTER_KEYS: ClassVar[FooterKeys] = (("select", "Run"), ("delete", ""), ("cancel", ""))
 
     def __init__(self, saved: list[tuple[str, str]]) -> None:
         super().__init__(classes="dialog")
@@ -145,6 +155,7 @@ class SavedQueriesScreen(_Dialog):
             box.border_title = "Saved queries — Enter runs, d deletes"
             yield OptionList(*self._options(), id="saved-list")
             yield Static(Text("No saved queries yet: ctrl+s in the query bar saves one.", style="dim"), classes="dialog-empty")
+        yield KeyFooter(compact=True)
 
     def _options(self) -> list[Option]:
         return [
@@ -195,6 +206,7 @@ def parse_window(text: str, *, local: bool | None = None) -> TimeWindow:
 class WindowScreen(_Dialog):
     """Window presets, or a typed duration or range."""
 
+    FOOTER_KEYS: ClassVar[FooterKeys] = (("submit", "Apply"), ("cancel", ""))
     AUTO_FOCUS = "#window-input"  # the keys typed right after 'w' go to the field, never to the first preset
 
     def __init__(self, current: TimeWindow) -> None:
@@ -212,6 +224,7 @@ class WindowScreen(_Dialog):
             value = format_duration(self.current.since) if self.current.since else ""
             yield Input(value, id="window-input")
             yield Static("", classes="dialog-error")
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(".dialog-error").display = False
