@@ -6,11 +6,11 @@ import sys
 import time
 from pathlib import Path
 
-from tests.test_tmux_dashboard import Terminal, env, pytestmark, terminal  # noqa: F401  (the fixture)
+from tests.test_tmux_dashboard import Terminal, env, pytestmark, terminal  # noqa: F401, F811  (the fixture)
 from tests.ui_data import flows_at, write_flows
 
 
-def test_ctrl_c_quits_the_dashboard_with_130_from_a_dialog(tmp_path: Path, terminal: Terminal) -> None:
+def test_ctrl_c_quits_the_dashboard_with_130_from_a_dialog(tmp_path: Path, terminal: Terminal) -> None:  # noqa: F811
     db = write_flows(tmp_path / "flows.db", flows_at(int(time.time())))
     config = tmp_path / "flowtui.toml"
     config.write_text("")

@@ -18,7 +18,7 @@ from textual.widgets._footer import FooterKey
 from flowtui.ui.screens.alerts import AlertsScreen
 from tests.cloudtrail_data import write_trail
 from tests.test_cloudtrail_ui import address_page, open_event
-from tests.test_ui_alerts import PORT_SCAN, SCAN, THREAT, TOR, fire
+from tests.test_ui_alerts import PORT_SCAN, SCAN, THREAT, TOR, alerts_screen, fire
 from tests.ui_data import NOW, make_app, refreshed, until, write_flows
 
 BAR_80 = ["⏎ Run", "tab Complete", "↑↓ History", "esc Leave", "^t CloudTrail", "^s Save", "^p Commands"]
@@ -64,8 +64,7 @@ async def test_alerts_footer_at_80_columns(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(80, 24)) as pilot:
         await refreshed(pilot)
-        await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, AlertsScreen) and app.screen.loads >= 1)
+        await alerts_screen(pilot)
         await pilot.pause()
         assert shown_keys(app.screen) == [
             "esc Back", "⏎ Flows", "A Acknowledge", "m Mute", "u Unacked only", "? Help", "q Quit", "^p Commands",
@@ -177,8 +176,7 @@ async def test_the_alerts_footer_at_200_columns_has_no_key_for_itself(db: Path) 
     app = make_app(db)
     async with app.run_test(size=(200, 40)) as pilot:
         await refreshed(pilot)
-        await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, AlertsScreen) and app.screen.loads >= 1)
+        await alerts_screen(pilot)
         await pilot.pause()
         keys = shown_keys(app.screen)
         assert "q Quit" in keys and "w Window" in keys
