@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.test_tmux_dashboard import Terminal, env, pytestmark, terminal  # noqa: F401, F811  (the fixture)
+from tests.test_tmux_dashboard import Terminal, env, pytestmark, terminal  # noqa: F401  (the fixture)
 from tests.ui_data import flows_at, write_flows
 
 

@@ -15,7 +15,6 @@ import pytest
 from textual.screen import Screen
 from textual.widgets._footer import FooterKey
 
-from flowtui.ui.screens.alerts import AlertsScreen
 from tests.cloudtrail_data import write_trail
 from tests.test_cloudtrail_ui import address_page, open_event
 from tests.test_ui_alerts import PORT_SCAN, SCAN, THREAT, TOR, alerts_screen, fire
