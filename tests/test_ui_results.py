@@ -105,6 +105,18 @@ async def test_sort_by_header_click_and_by_key(db: Path) -> None:
         )
 
 
+async def test_page_counts_are_grouped_by_thousands(tmp_path: Path) -> None:
+    many = [flow("192.0.2.66", 10_000 + i % 50_000, "10.0.1.10", 80, 6, "ACCEPT", 100, 1, 1 + i % 500) for i in range(200_001)]
+    db = write_flows(tmp_path / "flows.db", many)
+    app = make_app(db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await refreshed(pilot)
+        screen = await run_query(pilot, "dst_port:80")
+        assert str(screen.query_one("#results-summary").render()).startswith(
+            "200,001 flows · last 15m · rows 1–200 (page 1 of 1,001)"
+        )
+
+
 async def test_pages_are_fetched_by_offset(tmp_path: Path) -> None:
     many = [flow("192.0.2.66", 10_000 + i, "10.0.1.10", 80, 6, "ACCEPT", 100 + i, 1, 1 + i) for i in range(450)]
     db = write_flows(tmp_path / "flows.db", many)

@@ -277,7 +277,7 @@ class ResultsScreen(Screen[None]):
         pages = (page.total + PAGE_SIZE - 1) // PAGE_SIZE
         line.append(f"{page.total:,} {noun}", style="bold")
         line.append(f" · {window_text(self.window)}")
-        line.append(f" · rows {first:,}–{last:,} (page {page.offset // PAGE_SIZE + 1} of {pages})")
+        line.append(f" · rows {first:,}–{last:,} (page {page.offset // PAGE_SIZE + 1:,} of {pages:,})")
         line.append(f" · sorted by {self.order[0]} {'↓' if self.order[1] else '↑'}", style="dim")
         if loading:
             line.append(" · loading…", style="dim")
