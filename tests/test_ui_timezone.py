@@ -196,3 +196,19 @@ def test_the_cli_prints_utc_whatever_the_ui_shows(tmp_path: Path) -> None:
     assert query("--config", str(local)) == query() == (
         "timestamp,action\n2026-11-27T09:59:30Z,REJECT\n2026-11-27T09:59:00Z,ACCEPT\n"
     )
+
+
+async def test_a_mute_ending_another_day_shows_its_date_as_the_cli_does(tmp_path: Path, kolkata: None) -> None:
+    from flowtui.alerts import AlertLog
+    from flowtui.store import Store
+    from tests.test_ui_alerts import alerts_screen
+
+    db = write_flows(tmp_path / "flows.db")
+    fire(db, [PORT_SCAN], SCAN)
+    with Store(db) as store:
+        AlertLog(store).mute("port-scan", NOW + 9 * 3600)  # 19:00 UTC: 00:30 tomorrow in Kolkata
+    app = make_app(db, timezone="local")
+    set_tz("Asia/Kolkata")
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await alerts_screen(pilot)
+        assert [row[-1] for row in table_rows(screen.table)] == ["muted until 11-28 00:30"]

@@ -169,6 +169,13 @@ def format_time(ts: float | None, *, with_date: bool = False) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
 
 
+def clock_time(ts: float, now: float) -> str:
+    """'16:18' today (in the zone on screen), else '11-29 18:08', as ``flowtui alerts`` says a
+    time: a mute that ends tomorrow read '00:32', an hour that has passed today."""
+    text, today = format_time(ts, with_date=True), format_time(now, with_date=True)
+    return text[11:16] if text[:10] == today[:10] else text[5:16]
+
+
 def window_text(window: TimeWindow) -> str:
     """A window's label in the zone on screen: 'last 15m', 'all time', '2026-11-27 10:00:00 → …',
     '2026-11-27 15:00:00 → 15:05:59'. The end is the last second the window takes in, as typed

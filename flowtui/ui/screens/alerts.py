@@ -28,7 +28,7 @@ from flowtui.ui import alert_data
 from flowtui.ui.alert_columns import alert_columns, alert_room, fit_group, fit_state, group_parts, state_forms
 from flowtui.ui.alert_data import AlertList, AlertState
 from flowtui.ui.alert_watch import alert_watch
-from flowtui.ui.formatting import clean, fit, format_time, human_bytes
+from flowtui.ui.formatting import clean, clock_time, fit, format_time, human_bytes
 from flowtui.ui.screens.mute import MuteRequest, MuteScreen
 from flowtui.ui.screens.results import ResultsScreen
 from flowtui.ui.widgets.flow_table import FlowTable
@@ -179,7 +179,7 @@ class AlertsScreen(Screen[None]):
         row = table.cursor_coordinate.row
         now = self.app.now()  # type: ignore[attr-defined]
         texts = [self._cells(f, alerts, now) for f in firings] if alerts is not None else []
-        states = [self._states(f, alerts) for f in firings] if alerts is not None else []
+        states = [self._states(f, alerts, now) for f in firings] if alerts is not None else []
         names = [name for name, _ in COLUMNS]
         room = alert_room(firings, texts, dict(COLUMNS), states)
         # The screen's width, not the table's: a toast over the table must not narrow it.
@@ -217,12 +217,13 @@ class AlertsScreen(Screen[None]):
         same_day = format_time(f.fired_at, with_date=True)[:10] == format_time(now, with_date=True)[:10]
         fired = format_time(f.fired_at) if same_day else format_time(f.fired_at, with_date=True)[:16]
         parts, sep = group_parts(f)
-        return [fired, f.rule, sep.join(parts) or "all flows", f.measured(), f"{f.flows:,}", self._states(f, alerts)[0]]
+        return [fired, f.rule, sep.join(parts) or "all flows", f.measured(), f"{f.flows:,}", self._states(f, alerts, now)[0]]
 
-    def _states(self, f: Firing, alerts: AlertList | None) -> list[str]:
-        """The state as ``flowtui alerts list`` says it, the mute's end in hh:mm, then shorter forms."""
+    def _states(self, f: Firing, alerts: AlertList | None, now: float) -> list[str]:
+        """The state as ``flowtui alerts list`` says it, the mute's end in hh:mm (its date too
+        when not today), then shorter forms."""
         until = alerts.muted_until(f) if alerts is not None else None
-        return state_forms(f, until, format_time(until)[:5] if until is not None else "")
+        return state_forms(f, until, clock_time(until, now) if until is not None else "")
 
     def _styled(
         self, f: Firing, cells: list[str], states: list[str], shown: list[str], caps: dict[str, int], names: list[str]
