@@ -212,3 +212,6 @@ async def test_a_mute_ending_another_day_shows_its_date_as_the_cli_does(tmp_path
     async with app.run_test(size=(120, 30)) as pilot:
         screen = await alerts_screen(pilot)
         assert [row[-1] for row in table_rows(screen.table)] == ["muted until 11-28 00:30"]
+        await until(pilot, lambda: "muted" in str(screen.query_one("#alerts-detail").render()))
+        detail = str(screen.query_one("#alerts-detail").render()).splitlines()
+        assert detail[0].endswith(" · muted until 11-28 00:30:00")

@@ -169,11 +169,12 @@ def format_time(ts: float | None, *, with_date: bool = False) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
 
 
-def clock_time(ts: float, now: float) -> str:
+def clock_time(ts: float, now: float, *, seconds: bool = False) -> str:
     """'16:18' today (in the zone on screen), else '11-29 18:08', as ``flowtui alerts`` says a
     time: a mute that ends tomorrow read '00:32', an hour that has passed today."""
     text, today = format_time(ts, with_date=True), format_time(now, with_date=True)
-    return text[11:16] if text[:10] == today[:10] else text[5:16]
+    end = 19 if seconds else 16
+    return text[11:end] if text[:10] == today[:10] else text[5:end]
 
 
 def window_text(window: TimeWindow) -> str:

@@ -299,7 +299,7 @@ class AlertsScreen(Screen[None]):
         text.append(f" · {clean(f.group_text)} · {flows}, {human_bytes(f.bytes)} · {window}")
         until = self.alerts.muted_until(f) if self.alerts is not None else None
         if until is not None:
-            text.append(f" · muted until {format_time(until)}")
+            text.append(f" · muted until {clock_time(until, self.app.now(), seconds=True)}")  # type: ignore[attr-defined]
         # Enter's count is of now: flows for the window may have arrived after it fired.
         now = self.flows_now.get(f.id) if f.id is not None else None
         head = "\nEnter opens the " + (f"{now:,} flow{'s' if now != 1 else ''} of " if now is not None else "flows of ")
@@ -406,7 +406,7 @@ class AlertsScreen(Screen[None]):
             else:
                 until = app.now() + request.seconds
                 alert_data.mute(app.data, request.rule, request.group, until)
-                done = f"Muted {request.describe()} until {format_time(until)}"
+                done = f"Muted {request.describe()} until {clock_time(until, app.now(), seconds=True)}"
         except FlowtuiError as exc:
             self.post_message(self.Written(str(exc), error=True))
             return
