@@ -3,15 +3,18 @@
 Both pages show the same columns by the same rules as the results view (the
 columns that fit, long addresses cut in the middle), the address itself in
 bold and rejects in the theme's reject colour; Enter on a flow opens the
-address under the cursor, or the other side of the flow. One rule more: a
-flow between two of the account's interfaces is logged at both, so when the
-interface is the only thing that tells two listed flows apart it is kept, and
-another column gives way (at 80 columns the list read as each row twice).
+address under the cursor, or the other side of the flow. One rule more: two
+rows never read the same when their records differ. A flow between two of the
+account's interfaces is logged at both, so when the interface (or a port, the
+protocol, the packets) is what tells two listed flows apart it is kept, and
+others give way (at 80 columns the list read as each row twice).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations
 from typing import Any
 
 from rich.text import Text
@@ -21,7 +24,96 @@ from flowtui.ui.formatting import SortableText, fit, format_value, value_style
 from flowtui.ui.widgets.flow_table import FlowTable
 
 SHORT_HEADER = "eni"  # interface_id's header where its values are cut to tell rows apart
+ENI_PREFIX = "eni-"  # every interface's, left out of the shortest form ('0a…' under 'eni')
+# Headers wider than their values give way to these when rows need a column to tell them apart
+# (the address page's ports say 'port' for dst_port; its CloudTrail calls say 'time').
+SHORT_HEADERS = {"timestamp": "time", "dst_port": "port"}
 FRAME = 5  # cells the table does not get of the terminal's width: its box's border, its scrollbar and the page's
+# The dropped columns that may tell two rows apart, in the order they are brought back: the
+# interface first (one conversation between two instances is a record at each ENI).
+TELLING: tuple[str, ...] = ("interface_id", "src_port", "protocol", "packets")
+# What gives way, last of all, to a column that tells rows apart: the action (a reject's row
+# then takes the reject colour in every cell).
+LAST_TO_GO: tuple[str, ...] = ("action",)
+# What a list tries, in turn, to show a column that tells rows apart: (columns that go, short
+# headers, the interface's form: whole, its fewest telling cells 'eni-0a…', or those without 'eni-').
+_TRIES: tuple[tuple[tuple[str, ...], bool, str], ...] = (
+    ((), False, "whole"), ((), False, "prefix"), ((), False, "bare"), ((), True, "bare"),
+    (LAST_TO_GO, False, "prefix"), (LAST_TO_GO, False, "bare"), (LAST_TO_GO, True, "bare"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowListPlan:
+    """The columns a flow list shows, how wide each may be, and the headers over them."""
+
+    shown: list[str]
+    caps: dict[str, int]
+    headers: dict[str, str]
+    eni_prefix: bool = True  # False: interfaces are shown without 'eni-' ('0a…')
+
+    def text(self, name: str, text: str) -> str:
+        """``text`` as the ``name`` column shows it."""
+        if name == "interface_id" and not self.eni_prefix:
+            text = text.removeprefix(ENI_PREFIX)
+        return fit(text, self.caps[name], middle=cut_in_middle(name))
+
+
+def plan_flow_list(fields: Sequence[str], texts: Sequence[Sequence[str]], width: int) -> FlowListPlan:
+    """The columns of a list of flows (``texts``: each row's text per field) ``width`` cells wide.
+
+    The columns that fit, by the results view's rules; then, if two rows would read the same
+    though their records differ (a conversation between two of the account's interfaces is a
+    record at each), the dropped columns that tell them apart come back (TELLING), and others
+    give way (_TRIES): the interface takes the fewest cells that tell the interfaces apart
+    ('eni-0a…', then '0a…', under 'eni'), headers wider than their values shorten ('time',
+    'port'), and at last the action goes. Numbers are never cut: if even then a number would
+    be past the box's edge, the rows stay as the columns that fit show them.
+    """
+    natural = widest(fields, texts, fields)
+    shown, caps = plan_columns(fields, natural, width)
+    plan = FlowListPlan(shown, caps, {name: name for name in fields})
+    index = {name: i for i, name in enumerate(fields)}
+    needed = _telling(texts, shown, index)
+    if not needed:
+        return plan
+    values = widest(fields, texts)
+    interfaces = [row[index["interface_id"]] for row in texts] if "interface_id" in index else []
+    forms = {
+        "whole": values.get("interface_id", 0),
+        "prefix": apart_width(interfaces),
+        "bare": apart_width(v.removeprefix(ENI_PREFIX) for v in interfaces),
+    }
+    for drop, short, form in _TRIES:
+        shorter = {n: h for n, h in SHORT_HEADERS.items() if short and not (n == "dst_port" and "src_port" in needed)}
+        headers = {name: shorter.get(name, name) for name in fields}
+        room = {name: max(len(headers[name]), values[name]) for name in fields}
+        if "interface_id" in index and form != "whole":
+            headers["interface_id"] = SHORT_HEADER
+            room["interface_id"] = max(forms[form], len(SHORT_HEADER))
+        kept, kept_caps = plan_columns([name for name in fields if name not in drop], room, width, keep=needed)
+        fits = sum(kept_caps[c] + PADDING for c in kept) <= width
+        if fits and all(name in kept for name in needed) and not (headers["dst_port"] == "port" and "src_port" in kept):
+            return FlowListPlan(kept, kept_caps, headers, eni_prefix=form != "bare")
+    return plan
+
+
+def _telling(texts: Sequence[Sequence[str]], shown: Sequence[str], index: dict[str, int]) -> list[str]:
+    """The fewest TELLING columns, in that order, that with ``shown`` leave no two rows reading
+    the same whose records differ; [] when none do (or none of them would tell them apart)."""
+    missing = [name for name in TELLING if name in index and name not in shown]
+    if len(_readings(texts, shown, index)) == len({tuple(row) for row in texts}):
+        return []
+    for count in range(1, len(missing) + 1):
+        for extra in (list(choice) for choice in combinations(missing, count)):
+            if len(_readings(texts, [*shown, *extra], index)) == len({tuple(row) for row in texts}):
+                return extra
+    return []
+
+
+def _readings(texts: Sequence[Sequence[str]], columns: Sequence[str], index: dict[str, int]) -> set[tuple[str, ...]]:
+    """The distinct rows as ``columns`` read them."""
+    return {tuple(row[index[name]] for name in columns) for row in texts}
 
 
 def fill_flows(
@@ -32,46 +124,24 @@ def fill_flows(
     width = (app.size.width or table.size.width) - FRAME
     reject_style = f"bold {app.theme_variables.get('reject', 'red')}"
     texts = [[format_value(name, row.get(name), with_date=with_date) for name in fields] for row in flows]
-    natural = widest(fields, texts, fields)
-    shown, caps = plan_columns(fields, natural, width)
+    plan = plan_flow_list(fields, texts, width)
     index = {name: i for i, name in enumerate(fields)}
-    headers = {name: name for name in fields}
-    if "interface_id" in index and "interface_id" not in shown and _told_apart_by_interface(texts, shown, index):
-        # Kept only to tell two rows apart, the interface gives way to the fewest cells that do
-        # ('eni-0a…'), under a short header; if even then a number would be cut at the box's
-        # edge ('ACCEPT   7' for 7.2 kB), it goes: the numbers keep their whole width.
-        apart = apart_width(row[index["interface_id"]] for row in texts)
-        for room in (natural, {**natural, "interface_id": max(apart, len(SHORT_HEADER))}):
-            kept, kept_caps = plan_columns(fields, room, width, keep=("interface_id",))
-            if sum(kept_caps[c] + PADDING for c in kept) <= width:
-                shown, caps = kept, kept_caps
-                if kept_caps["interface_id"] < len("interface_id"):
-                    headers["interface_id"] = SHORT_HEADER
-                break
     table.clear(columns=True)
-    for name in shown:
-        table.add_column(Text(headers[name], justify="right" if is_numeric(name) else "left"), key=name)
+    for name in plan.shown:
+        table.add_column(Text(plan.headers[name], justify="right" if is_numeric(name) else "left"), key=name)
     for i, (row, row_texts) in enumerate(zip(flows, texts)):
+        # Without its action column a reject says so in every cell.
+        rejected = row.get("action") == "REJECT"
+        row_style = reject_style if rejected and "action" not in plan.shown else ""
         cells = []
-        for name in shown:
+        for name in plan.shown:
             value = row.get(name)
-            style = reject_style if name == "action" and value == "REJECT" else ""
+            style = reject_style if name == "action" and rejected else row_style
             if name in ("src_addr", "dst_addr") and value == address:
-                style = "bold"
-            text = fit(row_texts[index[name]], caps[name], middle=cut_in_middle(name))
+                style = style or "bold"
+            text = plan.text(name, row_texts[index[name]])
             cells.append(SortableText(text, value, style=value_style(value, style), justify="right" if is_numeric(name) else None))
         table.add_row(*cells, key=f"flow-{i}")
-
-
-def _told_apart_by_interface(texts: Sequence[Sequence[str]], shown: Sequence[str], index: dict[str, int]) -> bool:
-    """Whether two rows read the same in the ``shown`` columns but were logged at different interfaces."""
-    seen: dict[tuple[str, ...], str] = {}
-    at = index["interface_id"]
-    for row in texts:
-        key = tuple(row[index[name]] for name in shown)
-        if seen.setdefault(key, row[at]) != row[at]:
-            return True
-    return False
 
 
 def flow_target(row: dict[str, Any], column: str, address: str | None) -> str | None:
