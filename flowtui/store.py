@@ -242,7 +242,9 @@ class Store:
         self._spans: dict[str, tuple[float, float, int]] = {}
         self._span_of: tuple[object, int] | None = None
         self._tops_again_at = 0.0  # monotonic time from which this writer may keep a changed bucket anew
-        self._recent_added = 0  # event keys this writer put in schema.RECENT_SEEN since it last moved them
+        # Event keys waiting in schema.RECENT_SEEN: counted at this writer's first write (writers
+        # that ended before a move left theirs there), then kept up as this writer adds and moves.
+        self._recent_added: int | None = None
         # Called with each WriteResult after its transaction commits, on the writing
         # thread (alert rules evaluate the new rows here). A listener must not raise.
         self.on_write: list[Callable[[WriteResult], None]] = []
@@ -627,11 +629,13 @@ class Store:
             # Event keys of the whole batch in one go; only when one was seen before
             # is each part checked on its own (with the keys hashed here).
             keyed = {id(p): self._event_keys(p) for p in batch.parts if p.event_keys is not None and len(p)}
+            if keyed and self._recent_added is None:
+                self._recent_added = self.conn.execute(f"SELECT count(*) FROM {schema.RECENT_SEEN}").fetchone()[0]
             fresh = self._all_new(list(keyed.values()))
             plans: dict[str, _Rows] = {}
             for part in batch.parts:
                 self._build_part(part, enrich, None if fresh else keyed.get(id(part)), result, plans)
-            if self._recent_added >= _SEEN_MOVE:
+            if (self._recent_added or 0) >= _SEEN_MOVE:
                 self._move_recent_seen()
             for sql, rows in plans.items():
                 self.conn.executemany(sql, rows.all())

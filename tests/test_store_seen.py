@@ -131,3 +131,21 @@ def test_a_schema_8_store_upgrades_and_recognises_its_events(tmp_path: Path, mon
     assert (again.stored, again.duplicates) == (10, 30)
     assert _where(store) == ({T // DAY + 1: 10}, {T // DAY: 15, T // DAY + 1: 15})
     store.close()
+
+
+def test_writers_that_end_before_a_move_leave_keys_the_next_writer_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `flowtui ingest` from cron or a restarted tail writes fewer keys than a move takes and ends:
+    the next writer counts what waits, so the table stays bounded by the move's size."""
+    monkeypatch.setattr(flowtui.store, "_SEEN_MOVE", 60)
+    d0, d1 = T // DAY, T // DAY + 1
+    for first in (0, 25):
+        with Store(tmp_path / "s.db") as store:
+            assert store.write(Batch([_part(first, 25)])).stored == 25
+    with Store(tmp_path / "s.db") as store:
+        assert _where(store) == ({d0: 15, d1: 35}, {d0: 0, d1: 0})
+        assert store.write(Batch([_part(50, 25)])).stored == 25  # 75 waiting, 25 of them its own: moved
+        assert _where(store) == ({}, {d0: 15, d1: 60})
+        again = store.write(Batch([_part(0, 76)]))
+        assert (again.stored, again.duplicates) == (1, 75)
