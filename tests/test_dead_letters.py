@@ -78,6 +78,10 @@ def test_the_table_shows_where_why_and_the_line_newest_first(tmp_path: Path) -> 
     )
     everything = json.loads(_cli("dead-letters", "--db", str(db), "--format", "json").stdout)
     assert [r["id"] for r in everything] == [2, 1]
+    all_of_them = json.loads(_cli("dead-letters", "--db", str(db), "--format", "json", "--limit", "0").stdout)
+    assert [r["id"] for r in all_of_them] == [2, 1]  # 0 is every one, as for query and alerts
+    negative = _cli("dead-letters", "--db", str(db), "--limit", "-1")
+    assert (negative.returncode, negative.stderr.decode()) == (2, "flowtui: --limit is a count: 0 lists every dead letter\n")
     bad = _cli("dead-letters", "--db", str(db), "--format", "csv")
     assert (bad.returncode, bad.stderr.decode()) == (
         2,

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_store_args(p)
-    p.add_argument("--limit", metavar="N", type=int, default=100, help="how many to list (default 100)")
+    p.add_argument("--limit", metavar="N", type=int, default=100, help="how many to list (default 100; 0: all, as for query and alerts)")
     p.add_argument(
         "--format",
         metavar="FMT",
@@ -58,10 +58,10 @@ def run(args: argparse.Namespace) -> int:
     output = args.format or "table"
     if output not in ("table", "json", "jsonl"):
         raise UsageError(f"--format is table, json or jsonl when listing (a flow-log format goes with --retry), not {output!r}")
-    if args.limit < 1:
-        raise UsageError("--limit must be 1 or more")
+    if args.limit < 0:
+        raise UsageError("--limit is a count: 0 lists every dead letter")
     with open_store(args, config, readonly=True) as store:
-        rows = [_entry(row) for row in store.dead_letters(args.limit)]
+        rows = [_entry(row) for row in store.dead_letters(args.limit or -1)]
         total = store.dead_letter_count()
     if output == "json":
         print(json.dumps(rows, indent=2))

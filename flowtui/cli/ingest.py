@@ -34,8 +34,8 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         ),
         epilog=(
             "Exit status: 0 when every file was read; 1 when a file could not be read to its end, or when"
-            " nothing of a file, directory or S3 prefix was stored and some of it was rejected to dead letters"
-            " (a wrong format); 2 for bad arguments, among them a PATH that does not exist and a directory with"
+            " nothing of a file or S3 object could be stored (a wrong format: it is left unread, no dead letters,"
+            " so running again with --format reads it); 2 for bad arguments, among them a PATH that does not exist and a directory with"
             " no files to read (every PATH is checked before any is read). What was read is stored either way."
         ),
     )
