@@ -242,8 +242,7 @@ class Store:
         self._spans: dict[str, tuple[float, float, int]] = {}
         self._span_of: tuple[object, int] | None = None
         self._tops_again_at = 0.0  # monotonic time from which this writer may keep a changed bucket anew
-        # Event keys waiting in schema.RECENT_SEEN: counted at this writer's first write (writers
-        # that ended before a move left theirs there), then kept up as this writer adds and moves.
+        # Event keys waiting in schema.RECENT_SEEN (None until this writer's first: _keys_waiting).
         self._recent_added: int | None = None
         # Called with each WriteResult after its transaction commits, on the writing
         # thread (alert rules evaluate the new rows here). A listener must not raise.
@@ -629,8 +628,6 @@ class Store:
             # Event keys of the whole batch in one go; only when one was seen before
             # is each part checked on its own (with the keys hashed here).
             keyed = {id(p): self._event_keys(p) for p in batch.parts if p.event_keys is not None and len(p)}
-            if keyed and self._recent_added is None:
-                self._recent_added = self.conn.execute(f"SELECT count(*) FROM {schema.RECENT_SEEN}").fetchone()[0]
             fresh = self._all_new(list(keyed.values()))
             plans: dict[str, _Rows] = {}
             for part in batch.parts:
@@ -906,11 +903,19 @@ class Store:
             )
         all_new = all_new and self.conn.total_changes - before == count
         if all_new:
-            self._recent_added += count
+            self._keys_waiting(count)
         else:
             self.conn.execute("ROLLBACK TO seen")
         self.conn.execute("RELEASE seen")
         return all_new
+
+    def _keys_waiting(self, added: int) -> None:
+        """Count ``added`` new keys in :data:`schema.RECENT_SEEN`; at this writer's first, count the
+        table instead: writers that ended before a move (a cron ingest, a restarted tail) left theirs."""
+        if self._recent_added is None:
+            self._recent_added = self.conn.execute(f"SELECT count(*) FROM {schema.RECENT_SEEN}").fetchone()[0]
+        else:
+            self._recent_added += added
 
     def _move_recent_seen(self) -> None:
         """Move every key of :data:`schema.RECENT_SEEN` into its day's table (inside a write).
@@ -960,7 +965,7 @@ class Store:
                 kept.append(i)
                 new.append(k)
             self.conn.execute(f"INSERT INTO {schema.RECENT_SEEN} (day, h) SELECT ?, value FROM json_each(?)", (day, _json_ints(new)))
-            self._recent_added += len(new)
+            self._keys_waiting(len(new))
         kept.sort()
         return [records[i] for i in kept]
 
