@@ -100,7 +100,7 @@ class Firing:
 
     @property
     def value_text(self) -> str:
-        return _number(self.value)
+        return shown_number(self.value)
 
     def _parts(self) -> tuple[str, str, str]:
         """The stored condition (``count > 5000``) as label, operator and threshold, the threshold as people read numbers."""
@@ -109,7 +109,7 @@ class Firing:
             op, threshold = ">=", threshold[1:]
         threshold = threshold.strip()
         try:
-            threshold = _number(float(threshold))
+            threshold = shown_number(float(threshold))
         except ValueError:
             pass
         return label.strip() or "value", op, threshold
@@ -410,7 +410,8 @@ def _show(v: Any) -> str:
     return str(v)
 
 
-def _number(x: float) -> str:
+def shown_number(x: float) -> str:
+    """A value or threshold as people read it: ``5,000``, ``0.25`` (JSON and the stored condition stay raw)."""
     if x == int(x):
         return f"{int(x):,}"
     return f"{x:,.2f}"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from flowtui import catalog, schema
+from flowtui.alerts.firings import shown_number
 from flowtui.config import Config, parse_duration
 from flowtui.errors import ConfigError, QueryError
 from flowtui.query.compiler import compile_query, unknown_field
@@ -68,7 +69,7 @@ class Condition:
     @property
     def shown(self) -> str:
         """As people read it, numbers grouped as every table prints them: ``count > 5,000``."""
-        return f"{self.label} {self.op} {_number(self.threshold, grouped=True)}"
+        return f"{self.label} {self.op} {shown_number(self.threshold)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +230,5 @@ def _seconds(value: Any, what: str, fail: Any) -> int:
     return int(seconds)
 
 
-def _number(x: float, grouped: bool = False) -> str:
-    if x == int(x):
-        return f"{int(x):,}" if grouped else str(int(x))
-    return f"{x:,.2f}" if grouped else f"{x:g}"
+def _number(x: float) -> str:
+    return str(int(x)) if x == int(x) else f"{x:g}"
