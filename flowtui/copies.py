@@ -73,8 +73,9 @@ class Content:
     def remember(self, store: Store) -> None:
         """Say this content is stored, after a whole, clean read that did not say it in its last batch (a
         file of payloads or CloudTrail records, whose ids tell copies anyway; a batch another run wrote)."""
-        if self.size and store.checkpoint(self.key) is None:
-            store.set_checkpoint(self.key, self.source)
+        if (write := self.with_last_batch()) is not None:
+            with store.transaction():
+                write(store.conn)
 
     def forget(self, store: Store) -> None:
         """Unsay it: nothing of the input was stored after all (all its lines rejected: left unread)."""
