@@ -102,11 +102,12 @@ def _telling(texts: Sequence[Sequence[str]], shown: Sequence[str], index: dict[s
     """The fewest TELLING columns, in that order, that with ``shown`` leave no two rows reading
     the same whose records differ; [] when none do (or none of them would tell them apart)."""
     missing = [name for name in TELLING if name in index and name not in shown]
-    if len(_readings(texts, shown, index)) == len({tuple(row) for row in texts}):
+    distinct = len({tuple(row) for row in texts})
+    if len(_readings(texts, shown, index)) == distinct:
         return []
     for count in range(1, len(missing) + 1):
         for extra in (list(choice) for choice in combinations(missing, count)):
-            if len(_readings(texts, [*shown, *extra], index)) == len({tuple(row) for row in texts}):
+            if len(_readings(texts, [*shown, *extra], index)) == distinct:
                 return extra
     return []
 
