@@ -23,6 +23,14 @@ def shared_testdata() -> Path:
 
 
 @pytest.fixture
+def user_dirs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No config file of the user's, and the default config and data folders under ``tmp_path``."""
+    monkeypatch.delenv("FLOWTUI_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+@pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     s = Store(tmp_path / "flows.db")
     yield s

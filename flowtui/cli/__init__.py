@@ -19,7 +19,7 @@ from flowtui import __version__
 from flowtui.errors import FlowtuiError
 
 # Modules under flowtui.cli, in the order --help lists them.
-COMMANDS: tuple[str, ...] = ("dashboard", "demo", "tail", "setup", "ingest", "dead_letters", "query", "top", "alerts", "threat", "fields")
+COMMANDS: tuple[str, ...] = ("dashboard", "demo", "tail", "setup", "ingest", "dead_letters", "query", "top", "alerts", "threat", "fields", "config")
 
 
 # A query term negated as Graylog users write it: -action:ACCEPT, -"a phrase", -(a OR b). No

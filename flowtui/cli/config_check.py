@@ -158,12 +158,12 @@ def _alerts(config: Config) -> None:
     from flowtui.alerts import load
     from flowtui.alerts.notifiers import load_notifiers
 
-    env = _environment_for(config)
+    env = environment_for(config)
     load(config, env)
     load_notifiers(config, None, env)  # the ones no rule tells, too
 
 
-def _environment_for(config: Config) -> dict[str, str]:
+def environment_for(config: Config) -> dict[str, str]:
     """The environment, with a stand-in for each variable a notifier names that is not set."""
     env = dict(os.environ)
     section = config.data.get("notifiers")
