@@ -231,18 +231,18 @@ def test_top_by_event_name_ranks_by_events_ties_by_name(top) -> None:  # type: i
     code, out, err = top("--by", "eventName", "--format", "json")
     assert (code, err) == (0, "")
     assert json.loads(out) == [
-        {"eventName": "DeleteBucketPolicy", "events": 4, "other": False},
-        {"eventName": "ListUsers", "events": 4, "other": False},
-        {"eventName": "AssumeRole", "events": 3, "other": False},
-        {"eventName": "DeleteSecurityGroup", "events": 2, "other": False},
-        {"eventName": "ConsoleLogin", "events": 1, "other": False},
-        {"eventName": "StartInstances", "events": 1, "other": False},
+        {"eventName": "DeleteBucketPolicy", "events": 4, "other": False, "group": {"eventName": "DeleteBucketPolicy"}},
+        {"eventName": "ListUsers", "events": 4, "other": False, "group": {"eventName": "ListUsers"}},
+        {"eventName": "AssumeRole", "events": 3, "other": False, "group": {"eventName": "AssumeRole"}},
+        {"eventName": "DeleteSecurityGroup", "events": 2, "other": False, "group": {"eventName": "DeleteSecurityGroup"}},
+        {"eventName": "ConsoleLogin", "events": 1, "other": False, "group": {"eventName": "ConsoleLogin"}},
+        {"eventName": "StartInstances", "events": 1, "other": False, "group": {"eventName": "StartInstances"}},
     ]
     code, out, _ = top("--by", "event_name", "--limit", "3", "--format", "json")
     assert code == 0
     assert json.loads(out)[2:] == [
-        {"eventName": "AssumeRole", "events": 3, "other": False},
-        {"eventName": None, "events": 4, "other": True},
+        {"eventName": "AssumeRole", "events": 3, "other": False, "group": {"eventName": "AssumeRole"}},
+        {"eventName": None, "events": 4, "other": True, "group": {"eventName": None}},
     ]
 
 
@@ -261,14 +261,14 @@ def test_top_by_caller_and_address_as_a_table(top) -> None:  # type: ignore[no-u
 
 def test_top_with_a_query_and_a_window(top) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = top("--by", "userIdentity.userName", "--format", "json", "_exists_:errorCode")
-    assert (code, json.loads(out)) == (0, [{"userIdentity.userName": "Bob", "events": 6, "other": False}])
+    assert (code, json.loads(out)) == (0, [{"userIdentity.userName": "Bob", "events": 6, "other": False, "group": {"userIdentity.userName": "Bob"}}])
     # The first five events: DeleteBucketPolicy x4 and the first ListUsers.
     window = ["--from", str(T_TOP), "--to", str(T_TOP + 4)]
     code, out, _ = top("--by", "eventName", "--format", "json", *window)
     assert code == 0
     assert json.loads(out) == [
-        {"eventName": "DeleteBucketPolicy", "events": 4, "other": False},
-        {"eventName": "ListUsers", "events": 1, "other": False},
+        {"eventName": "DeleteBucketPolicy", "events": 4, "other": False, "group": {"eventName": "DeleteBucketPolicy"}},
+        {"eventName": "ListUsers", "events": 1, "other": False, "group": {"eventName": "ListUsers"}},
     ]
 
 
@@ -276,17 +276,17 @@ def test_top_by_a_list_field_counts_each_item(top) -> None:  # type: ignore[no-u
     code, out, _ = top("--by", "resources.ARN", "--format", "json")
     assert code == 0
     assert json.loads(out) == [
-        {"resources.ARN": None, "events": 7, "other": False},  # ListUsers, DeleteSecurityGroup, ConsoleLogin name none
-        {"resources.ARN": "arn:aws:s3:::example-logs-bucket", "events": 4, "other": False},
-        {"resources.ARN": "arn:aws:iam::111122223333:role/AppInstanceRole", "events": 3, "other": False},
-        {"resources.ARN": ALICE_INSTANCES[0], "events": 1, "other": False},
-        {"resources.ARN": ALICE_INSTANCES[1], "events": 1, "other": False},
+        {"resources.ARN": None, "events": 7, "other": False, "group": {"resources.ARN": None}},  # ListUsers, DeleteSecurityGroup, ConsoleLogin name none
+        {"resources.ARN": "arn:aws:s3:::example-logs-bucket", "events": 4, "other": False, "group": {"resources.ARN": "arn:aws:s3:::example-logs-bucket"}},
+        {"resources.ARN": "arn:aws:iam::111122223333:role/AppInstanceRole", "events": 3, "other": False, "group": {"resources.ARN": "arn:aws:iam::111122223333:role/AppInstanceRole"}},
+        {"resources.ARN": ALICE_INSTANCES[0], "events": 1, "other": False, "group": {"resources.ARN": ALICE_INSTANCES[0]}},
+        {"resources.ARN": ALICE_INSTANCES[1], "events": 1, "other": False, "group": {"resources.ARN": ALICE_INSTANCES[1]}},
     ]
     code, out, _ = top("--by", "readOnly", "--format", "json")
     assert code == 0
     assert json.loads(out) == [
-        {"readOnly": False, "events": 8, "other": False},
-        {"readOnly": True, "events": 7, "other": False},
+        {"readOnly": False, "events": 8, "other": False, "group": {"readOnly": False}},
+        {"readOnly": True, "events": 7, "other": False, "group": {"readOnly": True}},
     ]
 
 

@@ -32,7 +32,8 @@ Without a time flag the whole store is aggregated (see `flowtui query --help`).
 
 CloudTrail (--source cloudtrail): groups of events, ranked by how many there are
   (--metric events, the only one), by the names `flowtui fields --source cloudtrail`
-  lists; a list field (resources.ARN) groups by each of its items.
+  lists; a list field (resources.ARN) groups by each of its items. Its JSON rows
+  are shaped as the flows' are, with events in place of flows, bytes and packets.
 
 examples:
   flowtui top --by src_addr,dst_addr --since 1h

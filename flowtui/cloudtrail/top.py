@@ -26,7 +26,9 @@ def top(search: TrailSearch, query: str, window: TimeWindow | None, by: Sequence
 
     Rows hold the group's values under the documented names of ``by``, then
     ``events`` and ``other`` (True only for the last row, left out when
-    nothing remains). A store without CloudTrail events has no groups.
+    nothing remains), and ``group``, mapping each name to its value as flow rows
+    do (``flowtui top``'s JSON has one shape for both sources). A store without
+    CloudTrail events has no groups.
     """
     names = check_fields(by)
     if not names:
@@ -55,10 +57,10 @@ def top(search: TrailSearch, query: str, window: TimeWindow | None, by: Sequence
     out: list[Row] = []
     for row in shown:
         values = {n: _value(n, v) for n, v in zip(names, row)}
-        out.append({**values, METRIC: int(row[len(keys)]), "other": False})
+        out.append({**values, METRIC: int(row[len(keys)]), "other": False, "group": dict(values)})
     if groups > len(shown):
         rest: Row = dict.fromkeys(names)
-        rest.update({METRIC: total - sum(int(r[len(keys)]) for r in shown), "other": True})
+        rest.update({METRIC: total - sum(int(r[len(keys)]) for r in shown), "other": True, "group": dict.fromkeys(names)})
         out.append(rest)
     return out
 
