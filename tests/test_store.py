@@ -42,6 +42,27 @@ def test_a_writer_copies_its_log_into_the_file_every_64_mb(tmp_path: Path) -> No
         assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 8192
 
 
+def test_the_log_file_is_cut_back_after_each_copy_not_kept_at_its_high_point(tmp_path: Path) -> None:
+    """With a reader open (a dashboard), closing the writer leaves the -wal file: it must not stay at its peak."""
+    path = tmp_path / "flows.db"
+    with Store(path) as store:
+        assert store.conn.execute("PRAGMA journal_size_limit").fetchone()[0] == 4 << 20
+        reader = sqlite3.connect(path)
+        reader.execute("SELECT count(*) FROM flows").fetchone()
+        store.conn.execute("PRAGMA wal_autocheckpoint = 768")  # copy every 6 MB here, not 64
+        peak = 0
+        for n in range(20):
+            flows = [_flow(src=f"10.{n}.{i >> 8}.{i & 255}", start=1_700_000_000 + i) for i in range(5000)]
+            store.write(Batch([Part(flows, V2_PRESENT)]))
+            peak = max(peak, os.path.getsize(f"{path}-wal"))
+        wal = os.path.getsize(f"{path}-wal")
+        assert store.size_bytes() == os.path.getsize(path) + wal
+    assert os.path.getsize(f"{path}-wal") == wal  # the reader keeps it
+    reader.close()
+    assert peak > 6 << 20  # the log grew past a copy's worth
+    assert wal < peak
+
+
 def test_rows_are_narrow_integers_and_decode_back(store: Store) -> None:
     result = store.write(Batch([Part([_flow(), _flow(dst="2001:db8::7")], V2_PRESENT)]))
     assert (result.stored, result.duplicates, result.dead) == (2, 0, 0)
