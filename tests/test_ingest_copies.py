@@ -8,6 +8,7 @@ copy of it again, saying so. What was not read whole and clean is not remembered
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import subprocess
 import sys
@@ -177,3 +178,61 @@ def test_standard_input_longer_than_the_bound_streams_on_without_a_key() -> None
     content, stream = copies.standard_input(io.BytesIO(data), limit=10)
     assert content is None and stream.read() == data  # every byte, the first 10 read before the rest
     assert copies.STDIN_WHOLE == 4 << 20
+
+
+def test_a_gzip_copy_of_plain_lines_is_the_same_content(tmp_path: Path) -> None:
+    """The key is what ingest reads (the decompressed lines), not the file's bytes: x.log and x.log.gz
+    of the same lines are one content, whichever comes first, and a gzip header's name and time do not
+    make two copies differ."""
+    db = tmp_path / "f.db"
+    (tmp_path / "x.log").write_text(LINES)
+    (tmp_path / "x.log.gz").write_bytes(gzip.compress(LINES.encode(), mtime=0))
+    assert ingest(db, str(tmp_path / "x.log"))[:2] == (0, "1 file: 2 flows stored, 1 rejected to dead letters\n")
+    assert ingest(db, str(tmp_path / "x.log.gz")) == (
+        0,
+        "0 files read (1 copy already stored): 0 flows stored, 0 rejected to dead letters\n",
+        f"flowtui: {tmp_path / 'x.log.gz'}: not read again: the same content was stored from {tmp_path / 'x.log'}\n",
+    )
+    assert counts(db) == (2, 1)
+
+    other = tmp_path / "other.db"  # the other way round, with gzip headers that differ, and standard input
+    (tmp_path / "y.log.gz").write_bytes(gzip.compress(LINES.encode(), mtime=1_700_000_000))
+    assert ingest(other, str(tmp_path / "x.log.gz"), str(tmp_path / "y.log.gz"), str(tmp_path / "x.log"))[:2] == (
+        0, "1 file read (2 copies already stored): 2 flows stored, 1 rejected to dead letters\n"
+    )
+    assert ingest(other, "-", stdin=LINES)[1].startswith("0 files read (1 copy already stored)")
+    assert counts(other) == (2, 1)
+
+
+def test_the_content_key_is_the_decompressed_lines_read_in_chunks(tmp_path: Path) -> None:
+    """The gzip file's key equals its plain twin's (size and SHA-256 of the lines), also for a file of
+    several gzip members and one larger than a read chunk; a damaged gzip file has no key (never remembered)."""
+    lines = "".join(f"{LINE_A.replace(' 8400 ', f' {n} ')}\n" for n in range(30_000)).encode()  # over 1 MiB
+    (tmp_path / "big.log").write_bytes(lines)
+    half = len(lines) // 2
+    (tmp_path / "big.log.gz").write_bytes(gzip.compress(lines[:half]) + gzip.compress(lines[half:]))
+    plain, packed = copies.of_file(tmp_path / "big.log"), copies.of_file(tmp_path / "big.log.gz")
+    assert plain is not None and packed is not None
+    assert len(lines) > 1 << 20 and plain.size == packed.size == len(lines)
+    assert packed.key == plain.key == f"content:{len(lines)}:{hashlib.sha256(lines).hexdigest()}"
+    raw = (tmp_path / "big.log.gz").read_bytes()
+    assert plain.raw_key is None and packed.raw_key == f"content:{len(raw)}:{hashlib.sha256(raw).hexdigest()}"
+    (tmp_path / "cut.log.gz").write_bytes(raw[:-12])
+    assert copies.of_file(tmp_path / "cut.log.gz") is None
+
+
+def test_a_gzip_copy_remembered_by_its_raw_bytes_before_is_still_known(tmp_path: Path) -> None:
+    """Stores written before the key was the decompressed content hold a gzip file's raw-bytes key:
+    a copy of that file is still not read again."""
+    db = tmp_path / "f.db"
+    data = gzip.compress(LINES.encode(), mtime=0)
+    (tmp_path / "old.log.gz").write_bytes(data)
+    (tmp_path / "copy.log.gz").write_bytes(data)
+    assert ingest(db, str(tmp_path / "old.log.gz"))[0] == 0
+    with Store(db) as store:  # as an older flowtui left it: the raw bytes' key only
+        store.conn.execute("DELETE FROM checkpoints WHERE source LIKE 'content:%'")
+        store.set_checkpoint(f"content:{len(data)}:{hashlib.sha256(data).hexdigest()}", f"file:{tmp_path / 'old.log.gz'}")
+    assert ingest(db, str(tmp_path / "copy.log.gz"))[:2] == (
+        0, "0 files read (1 copy already stored): 0 flows stored, 0 rejected to dead letters\n"
+    )
+    assert counts(db) == (2, 1)
