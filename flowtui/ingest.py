@@ -492,13 +492,15 @@ def ends_only(fmt: LogFormat) -> bool:
 
 
 def placed_at_end(records: list[Record]) -> list[Record]:
-    """Records of a format with ``${end}`` but no ``${start}``: each placed at its end, its duration
-    unknown (start = end, end None), not at a reader's clock that may come after that end."""
+    """Records of a format with ``${end}`` but no ``${start}``: each placed at its end (start = end),
+    not at a reader's clock that may come after that end, and keeping its end (``end:`` queries and
+    columns show it). The store keeps ``end`` as start + duration, so such a flow's duration (and
+    ``capture_window_duration_seconds``) reads 0: the format does not tell it."""
     out: list[Record] = []
     for r in records:
         if r[_END] is not None:
             values = list(r)
-            values[_START], values[_END] = r[_END], None
+            values[_START] = r[_END]
             r = tuple(values)
         out.append(r)
     return out

@@ -183,13 +183,17 @@ def test_a_format_with_an_end_and_no_start_places_flows_at_their_end(tmp_path: P
     db = tmp_path / "e.db"
     result = _cli("ingest", "--db", str(db), "--format", "${interface-id} ${srcaddr} ${dstaddr} ${end} ${action}", str(log))
     assert (result.returncode, result.stderr.decode()) == (0, "")
-    # The first at its end, its duration unknown; the one without an end at the file's time, as before.
-    assert _flows(db) == [(1700000060, None, "ACCEPT", None, None), (1800000000, None, "ACCEPT", None, None)]
-    out = _cli("query", "--db", str(db), "--all", "--format", "json", "--fields", "start,capture_window_duration_seconds", "*")
+    # The first at its end, which it keeps (duration 0); the one without an end at the file's time, as before.
+    assert _flows(db) == [(1700000060, 0, "ACCEPT", None, None), (1800000000, None, "ACCEPT", None, None)]
+    fields = "dst_addr,start,end,timestamp,capture_window_duration_seconds"
+    out = _cli("query", "--db", str(db), "--all", "--format", "json", "--fields", fields, "*")
     assert sorted(json.loads(out.stdout), key=lambda r: r["start"]) == [
-        {"start": 1700000060, "capture_window_duration_seconds": None},
-        {"start": 1800000000, "capture_window_duration_seconds": None},
+        {"dst_addr": "10.0.0.2", "start": 1700000060, "end": 1700000060, "timestamp": 1700000060, "capture_window_duration_seconds": 0},
+        {"dst_addr": "10.0.0.3", "start": 1800000000, "end": None, "timestamp": 1800000000, "capture_window_duration_seconds": None},
     ]
+    for query in ("end:1700000060", "_exists_:end", "end:>=1700000000"):
+        out = _cli("query", "--db", str(db), "--all", "--format", "json", "--fields", "dst_addr,end", query)
+        assert json.loads(out.stdout) == [{"dst_addr": "10.0.0.2", "end": 1700000060}], query
 
 
 def test_a_payload_with_an_end_and_no_start_is_placed_at_its_end(tmp_path: Path) -> None:
@@ -201,7 +205,14 @@ def test_a_payload_with_an_end_and_no_start_is_placed_at_its_end(tmp_path: Path)
         fmt = LogFormat.from_spec("${interface-id} ${end} ${action}")
         stats = Pipeline(s, log_format=fmt).ingest_payloads([(gzip.compress(json.dumps(doc).encode()), "#1")], "test")
         assert stats.stored == 1
-        assert s.conn.execute("SELECT start, duration FROM flows").fetchall() == [(1700000060, None)]
+        assert s.conn.execute("SELECT start, start + duration FROM flows").fetchall() == [(1700000060, 1700000060)]
+
+
+def test_a_retry_with_an_end_and_no_start_keeps_the_end(store: Store) -> None:
+    store.write(Batch(dead=[DeadLetter("file:/x.log", "x.log:1", "expected 14 fields, found 3", "eni-1 1700000060 ACCEPT")]))
+    stats = retry_dead_letters(store, None, LogFormat.from_spec("${interface-id} ${end} ${action}"))
+    assert stats.summary() == "1 flow stored, 0 still rejected"
+    assert store.conn.execute("SELECT start, duration FROM flows").fetchall() == [(1700000060, 0)]
 
 
 def _four_hundred_events() -> tuple[list[dict], dict]:
