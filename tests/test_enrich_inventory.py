@@ -604,3 +604,38 @@ def test_ingest_inventory_help_names_every_describe_result_it_reads() -> None:
     described = {"NetworkInterfaces": "describe-network-interfaces", "Reservations": "describe-instances",
                  "Vpcs": "describe-vpcs", "DBInstances": "aws rds describe-db-instances"}
     assert [described[key] for key in INVENTORY_KEYS if described[key] not in help_text] == []
+
+
+def _ingest(*args: str) -> tuple[int, str, str]:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "flowtui", "ingest", *args], cwd=root, capture_output=True, text=True, timeout=60, check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
+LINE = "2 123456789010 eni-1 10.0.1.20 54.80.1.10 443 50000 6 10 8400 1700000000 1700000060 ACCEPT OK\n"
+
+
+def test_a_bad_inventory_file_on_the_command_line_is_a_bad_argument(tmp_path: Path, user_dirs: None) -> None:
+    """`ingest --inventory FILE` with FILE missing, unreadable or not a describe result exits 2 with one
+    sentence naming it, before any PATH is read or a store is made; one the config names stays exit 1."""
+    log, db = tmp_path / "a.log", tmp_path / "f.db"
+    log.write_text(LINE)
+    (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
+    (tmp_path / "folder.json").mkdir()
+    missing = tmp_path / "missing.json"
+    cases = {
+        missing: f"inventory file {missing} does not exist",
+        tmp_path / "folder.json": f"cannot read inventory file {tmp_path / 'folder.json'}: Is a directory",
+        tmp_path / "bad.json": f"inventory file {tmp_path / 'bad.json'} is not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+    }
+    for path, message in cases.items():
+        assert _ingest("--db", str(db), "--inventory", str(path), str(log)) == (2, "", f"flowtui: {message} (nothing was read)\n")
+        assert not db.exists()
+    config = tmp_path / "flowtui.toml"
+    config.write_text(f'[enrich]\ninventory_files = ["{missing}"]\n', encoding="utf-8")
+    code, out, err = _ingest("--config", str(config), "--db", str(db), str(log))
+    assert (code, out, err) == (1, "", f"flowtui: inventory file {missing} does not exist\n")
+    assert not db.exists()

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import os
 import sys
+from pathlib import Path
 
 from flowtui import copies
 from flowtui.cli.common import add_store_args, load_config, open_store
@@ -35,8 +36,9 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         epilog=(
             "Exit status: 0 when every file was read; 1 when a file could not be read to its end, or when"
             " nothing of a file or S3 object could be stored (a wrong format: it is left unread, no dead letters,"
-            " so running again with --format reads it); 2 for bad arguments, among them a PATH that does not exist and a directory with"
-            " no files to read (every PATH is checked before any is read). What was read is stored either way."
+            " so running again with --format reads it); 2 for bad arguments, among them a PATH that does not exist, a directory with"
+            " no files to read and an --inventory FILE that cannot be read (every PATH and FILE is checked before any PATH is"
+            " read). What was read is stored either way."
         ),
     )
     add_store_args(p)
@@ -67,10 +69,18 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
 
 
 def build_enrich(config: Config, inventory: list[str], live: bool = False) -> Enrich | None:
-    """The enricher the config describes (offline inventory only unless ``live``)."""
+    """The enricher the config describes (offline inventory only unless ``live``), with the ``inventory``
+    files the command line named: a bad one is a bad argument (exit 2), said before any PATH is read;
+    a bad one the config names stays a config error (exit 1)."""
     from flowtui.enrich import Enricher
+    from flowtui.enrich.inventory import InventoryFileError
 
-    enricher = Enricher.from_config(config, inventory_files=inventory)
+    try:
+        enricher = Enricher.from_config(config, inventory_files=inventory)
+    except InventoryFileError as exc:
+        if exc.path not in {Path(p) for p in inventory}:
+            raise
+        raise UsageError(f"{exc} (nothing was read)") from None
     return enricher.profile
 
 

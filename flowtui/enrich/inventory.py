@@ -323,25 +323,37 @@ def _vpc_cidrs(vpc: Mapping[str, Any], out: dict[str, None]) -> None:
             out[assoc["Ipv6CidrBlock"]] = None
 
 
+class InventoryFileError(ConfigError):
+    """An inventory file that is missing, unreadable or not a describe result; ``path`` names it, so
+    a command that took it as an argument (``ingest --inventory``) can call it a bad argument."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 def read_inventory_files(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
-    """The JSON documents of ``aws ec2 describe-*`` output files; a bad file is a ConfigError."""
+    """The JSON documents of ``aws ec2 describe-*`` output files; a bad file is an InventoryFileError."""
     docs: list[dict[str, Any]] = []
     for path in paths:
         p = Path(path)
         try:
             doc = json.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"inventory file {p} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read inventory file {p}: {exc}") from None
+            raise InventoryFileError(p, f"inventory file {p} does not exist") from None
+        except OSError as exc:
+            raise InventoryFileError(p, f"cannot read inventory file {p}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise InventoryFileError(p, f"cannot read inventory file {p}: {exc}") from None
         except ValueError as exc:
-            raise ConfigError(f"inventory file {p} is not JSON: {exc}") from None
+            raise InventoryFileError(p, f"inventory file {p} is not JSON: {exc}") from None
         items = doc if isinstance(doc, list) else [doc]
         if not items or not all(isinstance(d, dict) and any(k in d for k in INVENTORY_KEYS) for d in items):
-            raise ConfigError(
+            raise InventoryFileError(
+                p,
                 f"inventory file {p} is not the output of aws ec2 describe-network-interfaces, "
                 "describe-instances, describe-vpcs or aws rds describe-db-instances "
-                "(no NetworkInterfaces, Reservations, Vpcs or DBInstances key)"
+                "(no NetworkInterfaces, Reservations, Vpcs or DBInstances key)",
             )
         docs.extend(items)
     return docs
