@@ -13,8 +13,9 @@ from flowtui.store import Batch, Part, Store
 from flowtui.ui.columns import FLOW_FIELDS
 from flowtui.ui.flow_list import plan_flow_list
 from flowtui.ui.screens.address import AddressScreen
+from flowtui.ui.screens.results import ResultsScreen
 from tests.conftest import V2_PRESENT
-from tests.ui_data import ORIGIN, PROFILES, _p, flow, make_app, table_rows, until
+from tests.ui_data import ORIGIN, PROFILES, _p, enter_query, flow, make_app, refreshed, table_rows, until
 
 ENI_A = "eni-0d1f3b5a7c9e2d4f6"
 ENI_B = "eni-08e4a2c6f0b8d3e17"
@@ -115,3 +116,54 @@ async def test_the_demos_conversation_at_two_enis_reads_as_two_rows_at_80_column
         styles = {r[0]: {str(cell.style) for cell in table.get_row_at(i)} for i, r in enumerate(table_rows(table))}
         assert styles["09:59:20"] == {f"bold {reject}"}
         assert f"bold {reject}" not in styles["09:59:30"]
+
+
+async def test_the_results_view_tells_the_two_records_apart_too(tmp_path: Path) -> None:
+    """The query bar's results at 80 columns dropped interface_id as the address page did: a
+    conversation between two interfaces listed as the same row twice. The same rule now holds
+    there, the sort arrow and the query's own fields kept; at 200 columns nothing changes."""
+    db = write_any(tmp_path / "flows.db", [*both_enis(OUTSIDE, "10.0.10.37", 443), *both_enis("10.0.10.37", OUTSIDE, 37237, ago=40, sport=443)])
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        await enter_query(pilot, "dst_port:443 OR dst_port:37237")
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None and not app.screen._loading)
+        table = app.screen.table
+        assert [str(c.label).strip() for c in table.columns.values()] == [
+            "time ▼", "eni", "src_addr", "dst_addr", "dst_port", "action", "bytes",  # the query's dst_port keeps its name
+        ]
+        assert table_rows(table) == [
+            ["09:59:30", "08…", OUTSIDE, "10.0.10.37", "443", "ACCEPT", "70.6 kB"],
+            ["09:59:30", "0d…", OUTSIDE, "10.0.10.37", "443", "ACCEPT", "70.6 kB"],
+            ["09:59:20", "08…", "10.0.10.37", OUTSIDE, "37237", "ACCEPT", "70.6 kB"],
+            ["09:59:20", "0d…", "10.0.10.37", OUTSIDE, "37237", "ACCEPT", "70.6 kB"],
+        ]
+        assert sum(c.get_render_width(table) for c in table.columns.values()) <= table.size.width
+        await pilot.resize_terminal(200, 40)
+        await until(pilot, lambda: "src_port" in table.columns)
+        assert list(table.columns) == list(FLOW_FIELDS)
+        assert [r[1] for r in table_rows(table)] == [ENI_B, ENI_A, ENI_B, ENI_A]
+
+
+async def test_the_action_gives_way_to_the_interface_unless_the_query_names_it(tmp_path: Path) -> None:
+    db = write_any(tmp_path / "flows.db", both_enis(OUTSIDE, "10.0.10.37", 443))
+    app = make_app(db)
+    async with app.run_test(size=(68, 24)) as pilot:
+        await refreshed(pilot)
+        shown = []
+        for query in ("dst_addr:10.0.10.37", "action:ACCEPT"):
+            await enter_query(pilot, query)
+            await until(pilot, lambda q=query: isinstance(app.screen, ResultsScreen) and app.screen.page is not None and app.screen.page.query == q and not app.screen._loading)
+            shown.append(([str(c.label).strip() for c in app.screen.table.columns.values()], table_rows(app.screen.table)))
+            await pilot.press("escape")
+        assert shown == [
+            (["timestamp ▼", "eni", "src_addr", "dst_addr", "dst_port", "bytes"], [
+                ["09:59:30", "08…", OUTSIDE, "10.0.10.37", "443", "70.6 kB"],
+                ["09:59:30", "0d…", OUTSIDE, "10.0.10.37", "443", "70.6 kB"],
+            ]),
+            # The query is about the action: it stays, and with no room left for the interface the
+            # two rows read alike (numbers and IPv4 addresses are never cut to make room).
+            (["timestamp ▼", "src_addr", "dst_addr", "dst_port", "action", "bytes"], [
+                ["09:59:30", OUTSIDE, "10.0.10.37", "443", "ACCEPT", "70.6 kB"],
+            ] * 2),
+        ]

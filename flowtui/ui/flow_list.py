@@ -59,7 +59,15 @@ class FlowListPlan:
         return fit(text, self.caps[name], middle=cut_in_middle(name))
 
 
-def plan_flow_list(fields: Sequence[str], texts: Sequence[Sequence[str]], width: int) -> FlowListPlan:
+def plan_flow_list(
+    fields: Sequence[str],
+    texts: Sequence[Sequence[str]],
+    width: int,
+    *,
+    keep: Sequence[str] = (),
+    natural: dict[str, int] | None = None,
+    cut_headers: bool = False,
+) -> FlowListPlan:
     """The columns of a list of flows (``texts``: each row's text per field) ``width`` cells wide.
 
     The columns that fit, by the results view's rules; then, if two rows would read the same
@@ -69,15 +77,20 @@ def plan_flow_list(fields: Sequence[str], texts: Sequence[Sequence[str]], width:
     ('eni-0a…', then '0a…', under 'eni'), headers wider than their values shorten ('time',
     'port'), and at last the action goes. Numbers are never cut: if even then a number would
     be past the box's edge, the rows stay as the columns that fit show them.
+
+    The results view lists flows by the same rule: ``keep`` (the fields its query names) are
+    never dropped, ``natural`` widens a header (its sort arrow), and ``cut_headers`` lets a
+    long header give way over short values as its columns do.
     """
-    natural = widest(fields, texts, fields)
-    shown, caps = plan_columns(fields, natural, width)
+    values = widest(fields, texts)
+    natural = natural if natural is not None else widest(fields, texts, fields)
+    shown, caps = plan_columns(fields, natural, width, keep=keep, values=values if cut_headers else None)
     plan = FlowListPlan(shown, caps, {name: name for name in fields})
     index = {name: i for i, name in enumerate(fields)}
     needed = _telling(texts, shown, index)
     if not needed:
         return plan
-    values = widest(fields, texts)
+    widened = {name: natural[name] - max(len(name), values[name]) for name in fields}  # a sort arrow's cells
     interfaces = [row[index["interface_id"]] for row in texts] if "interface_id" in index else []
     forms = {
         "whole": values.get("interface_id", 0),
@@ -85,13 +98,13 @@ def plan_flow_list(fields: Sequence[str], texts: Sequence[Sequence[str]], width:
         "bare": apart_width(v.removeprefix(ENI_PREFIX) for v in interfaces),
     }
     for drop, short, form in _TRIES:
-        shorter = {n: h for n, h in SHORT_HEADERS.items() if short and not (n == "dst_port" and "src_port" in needed)}
+        shorter = {n: h for n, h in SHORT_HEADERS.items() if short and n not in keep and not (n == "dst_port" and "src_port" in needed)}
         headers = {name: shorter.get(name, name) for name in fields}
-        room = {name: max(len(headers[name]), values[name]) for name in fields}
+        room = {name: max(len(headers[name]) + widened[name], values[name]) for name in fields}
         if "interface_id" in index and form != "whole":
             headers["interface_id"] = SHORT_HEADER
             room["interface_id"] = max(forms[form], len(SHORT_HEADER))
-        kept, kept_caps = plan_columns([name for name in fields if name not in drop], room, width, keep=needed)
+        kept, kept_caps = plan_columns([n for n in fields if n not in drop or n in keep], room, width, keep=[*keep, *needed])
         fits = sum(kept_caps[c] + PADDING for c in kept) <= width
         if fits and all(name in kept for name in needed) and not (headers["dst_port"] == "port" and "src_port" in kept):
             return FlowListPlan(kept, kept_caps, headers, eni_prefix=form != "bare")

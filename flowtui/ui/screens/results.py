@@ -22,9 +22,10 @@ from textual.widgets import DataTable, Static
 from flowtui.errors import FlowtuiError, QueryError
 from flowtui.query.engine import QueryCancelled
 from flowtui.query.window import TimeWindow
-from flowtui.ui.columns import cut_in_middle, is_ip, is_numeric, needs_date, order_columns, plan_columns, widest
+from flowtui.ui.columns import is_ip, is_numeric, needs_date, order_columns, widest
 from flowtui.ui.data import PAGE_SIZE, Page
 from flowtui.ui.export import cancelled_text, default_export_path, export_columns, write_export, written_text
+from flowtui.ui.flow_list import plan_flow_list
 from flowtui.ui.formatting import SortableText, clean, fit, format_time, format_value, value_style, window_text
 from flowtui.ui.screens.dialogs import ExportRequest, ExportScreen
 from flowtui.ui.screens.trail_event import TrailEventScreen
@@ -220,30 +221,28 @@ class ResultsScreen(Screen[None]):
             return
         table = self.table
         dated = needs_date(self.window, self.app.now())  # type: ignore[attr-defined]
-        texts = [[_format(name, row.get(name), dated) for name in page.columns] for row in page.rows]
-        values = widest(page.columns, texts)
-        natural = {name: max(len(name) + (2 if name == self.order[0] else 0), values[name]) for name in page.columns}
-        width = (self.app.size.width or table.size.width) - 2  # the table is as wide as the terminal, less a scrollbar
         columns = order_columns(page.columns, page.named)
-        shown, caps = plan_columns(columns, natural, width, keep=page.named, values=values)
+        texts = [[_format(name, row.get(name), dated) for name in columns] for row in page.rows]
+        values = widest(columns, texts)
+        natural = {name: max(len(name) + (2 if name == self.order[0] else 0), values[name]) for name in columns}
+        width = (self.app.size.width or table.size.width) - 2  # the table is as wide as the terminal, less a scrollbar
+        # The flow lists' rule: two rows never read the same when their records differ.
+        plan = plan_flow_list(columns, texts, width, keep=page.named, natural=natural, cut_headers=True)
         with self.app.batch_update():
             table.clear(columns=True)
-            for name in shown:
+            for name in plan.shown:
                 arrow = ""
                 if name == self.order[0]:
                     arrow = " ▼" if self.order[1] else " ▲"
                 justify = "right" if is_numeric(name) else "left"
-                label = fit(name + arrow, max(caps[name], len(arrow) + 2), middle=False)
+                label = fit(plan.headers[name] + arrow, max(plan.caps[name], len(arrow) + 2), middle=False)
                 table.add_column(Text(label, justify=justify), key=name)  # type: ignore[arg-type]
-            index = {name: i for i, name in enumerate(page.columns)}
+            index = {name: i for i, name in enumerate(columns)}
             for i, (row, row_texts) in enumerate(zip(page.rows, texts)):
-                cells = [
-                    self._styled_cell(name, row, fit(row_texts[index[name]], caps[name], middle=cut_in_middle(name)))
-                    for name in shown
-                ]
+                cells = [self._styled_cell(name, row, plan.text(name, row_texts[index[name]])) for name in plan.shown]
                 table.add_row(*cells, key=str(page.offset + i))
             if page.rows:
-                column = shown.index(cursor_column) if cursor_column in shown else 0
+                column = plan.shown.index(cursor_column) if cursor_column in plan.shown else 0
                 table.move_cursor(row=min(cursor_row, len(page.rows) - 1), column=column, animate=False)
 
     def _styled_cell(self, name: str, row: dict[str, Any], text: str) -> Text:
