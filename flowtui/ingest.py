@@ -317,26 +317,33 @@ class Pipeline:
         return stats
 
     def _ingest_payload_file(self, data: bytes, name: str, source: str) -> IngestStats:
+        """Payloads in batches; a damaged part (numbered as its dead letter's ``name#n``) costs only itself.
+
+        Damage that good payloads follow is said as such (which one, why, that the others were
+        stored); damage after the last good one is said as a file that could not be read to its end.
+        Either exits 1: part of the file is lost."""
         stats = IngestStats()
         batch: list[tuple[bytes, str]] = []
+        damaged: list[tuple[int, PayloadError, int]] = []  # (number, why, good payloads before it)
+        good = 0
         for n, doc in enumerate(iter_payload_documents(data), 1):
             if isinstance(doc, Exception):  # a damaged part of the file (cut short, corrupt): exit status 1
                 stats.rejected += 1
                 if not stats.first_reject:
                     stats.first_reject, stats.first_reject_kind = f"payload {n}: {doc}", "payload"
                 self.store.write(Batch(dead=[DeadLetter(source, f"{name}#{n}", str(doc), None)], tables=[drop_copies(1)]))
-                if not stats.errors:
-                    stats.messages.append(f"{name}: could not be read to its end: {doc}")
                 stats.errors = 1
+                damaged.append((n, doc, good))
                 continue
+            good += 1
             batch.append((doc, f"{name}#{n}"))
             if len(batch) >= 200:
                 stats.merge(self.ingest_payloads(batch, source))
                 batch = []
         if batch:
             stats.merge(self.ingest_payloads(batch, source))
+        stats.messages.extend(_damage_said(name, damaged, good))
         return stats
-
     def _ingest_text_file(
         self,
         stream: IO[bytes],
@@ -464,6 +471,29 @@ def no_start_note(name: str, mtime: int | None, clock: str = "the file's modific
     else:
         when = f"{clock}, " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(mtime))
     return f"{name}: the format has no ${{start}}, so its flows get {when} as their start and timestamp"
+
+
+def _damage_said(name: str, damaged: list[tuple[int, PayloadError, int]], good: int) -> list[str]:
+    """What the damaged parts of a payload file (``damaged``: number, why, good payloads before it) cost:
+    those good payloads follow, by number and reason (the number is the dead letter's ``name#n``); those
+    after the last good one, as a file that could not be read to its end."""
+    inside = [(n, why) for n, why, before in damaged if before < good]
+    said = []
+    if inside:
+        n, why = inside[0]
+        reason = _DOCUMENT_NUMBER.sub("", str(why))
+        others = "the other payload was" if good == 1 else f"the {good:,} other payloads were"
+        if len(inside) == 1:
+            bad = f"payload {n} could not be read ({reason}) and went to the dead letters as {name}#{n}"
+        else:
+            bad = f"{len(inside)} payloads could not be read and went to the dead letters (the first, {name}#{n}: {reason})"
+        said.append(f"{name}: {bad}; {others} read and stored")
+    if len(inside) < len(damaged):
+        said.append(f"{name}: could not be read to its end: {damaged[len(inside)][1]}")
+    return said
+
+
+_DOCUMENT_NUMBER = re.compile(r"^document \d+: ")  # the splitter numbers documents its own way: the message numbers payloads
 
 
 def _count_trail(batch: Batch, stats: IngestStats) -> None:

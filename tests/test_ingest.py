@@ -341,3 +341,64 @@ def test_cli_ingest_of_a_gzip_cut_in_its_first_block_says_so_once(tmp_path: Path
     lines = result.stderr.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"flowtui: {cut}: stopped at line "), lines
     assert "nothing stored" not in result.stderr.decode()
+
+
+def _dead_letters(db: Path) -> list[tuple[str, str, str | None]]:
+    with Store(db, readonly=True) as s:
+        return [(d["location"], d["reason"], d["data"]) for d in reversed(s.dead_letters())]
+
+
+def test_a_damaged_payload_among_good_ones_is_said_by_number_and_the_others_are_stored(tmp_path: Path) -> None:
+    """Not 'could not be read to its end' when the end was read: which payload, why, and that the others
+    were stored; the damaged one is a dead letter under that number, and the exit status 1 (part lost)."""
+    good = [_payload([(str(n), 1_700_000_000_000, LINE_A.replace(" 8400 ", f" {n} "))]) for n in range(4)]
+    lines = tmp_path / "lines.json"
+    lines.write_bytes(b"\n".join(gzip.decompress(g) for g in good[:1]) + b'\n{"messageType": "DATA_MESSAGE", "logGroup": broken}\n' + gzip.decompress(good[1]) + b"\n")
+    corrupt = bytearray(good[1])
+    corrupt[15] ^= 0xFF  # inside the deflate data: the member cannot be inflated
+    members = tmp_path / "members.gz"
+    members.write_bytes(good[0] + bytes(corrupt) + good[2] + good[3])
+    db = tmp_path / "p.db"
+    result = _cli("ingest", "--db", str(db), str(lines))
+    assert (result.returncode, result.stdout.decode(), result.stderr.decode()) == (
+        1,
+        "1 file: 2 flows stored, 1 rejected to dead letters, 2 payloads\n",
+        (f"flowtui: {lines}: payload 2 could not be read (not JSON (unexpected character at offset 44)) and went to the"
+        f" dead letters as {lines}#2; the 2 other payloads were read and stored\n"),
+    )
+    offset = len(good[0])
+    result = _cli("ingest", "--db", str(db), str(members))
+    assert (result.returncode, result.stdout.decode(), result.stderr.decode()) == (
+        1,
+        "1 file: 2 flows stored, 1 already stored, 1 rejected to dead letters, 3 payloads\n",
+        (f"flowtui: {members}: payload 2 could not be read (gzip member at offset {offset} is corrupt (invalid code lengths set))"
+        f" and went to the dead letters as {members}#2; the 3 other payloads were read and stored\n"),
+    )
+    assert _dead_letters(db) == [
+        (f"{lines}#2", "document 2: not JSON (unexpected character at offset 44)", None),
+        (f"{members}#2", f"gzip member at offset {offset} is corrupt (invalid code lengths set)", None),
+    ]
+    with Store(db, readonly=True) as s:
+        assert s.flow_count() == 4  # payloads 0, 1 (from lines.json), 2 and 3: payload 0 of members.gz was stored already
+
+
+def test_several_damaged_payloads_and_a_cut_end_are_said_apart(tmp_path: Path) -> None:
+    """Damage that good payloads follow is counted (the first named); damage after the last good one is
+    the file that could not be read to its end."""
+    good = [_payload([(str(n), 1_700_000_000_000, LINE_A.replace(" 8400 ", f" {n} "))]) for n in range(3)]
+    corrupt = bytearray(good[1])
+    corrupt[15] ^= 0xFF
+    path = tmp_path / "payloads.gz"
+    path.write_bytes(good[0] + bytes(corrupt) + bytes(corrupt) + good[2] + good[1][:-12])
+    first, cut = len(good[0]), len(good[0]) + 2 * len(corrupt) + len(good[2])
+    db = tmp_path / "p.db"
+    result = _cli("ingest", "--db", str(db), str(path))
+    assert (result.returncode, result.stdout.decode(), result.stderr.decode()) == (
+        1,
+        "1 file: 2 flows stored, 3 rejected to dead letters, 2 payloads\n",
+        (f"flowtui: {path}: 2 payloads could not be read and went to the dead letters (the first, {path}#2: gzip member at"
+        f" offset {first} is corrupt (invalid code lengths set)); the 2 other payloads were read and stored\n"
+        f"flowtui: {path}: could not be read to its end: gzip member at offset {cut} is truncated\n"
+        "flowtui: `flowtui dead-letters` lists the rejected lines; `flowtui dead-letters --retry` parses them again\n"),
+    )
+    assert [location for location, _, _ in _dead_letters(db)] == [f"{path}#2", f"{path}#3", f"{path}#5"]
