@@ -108,6 +108,37 @@ def human_rate(per_second: float | None) -> str:
     return f"{human_count(per_second)}/s"
 
 
+# A sparkline's peak is said per the shortest of these that holds a whole bucket: every pane
+# (their buckets are as wide at any one time) says it in the same unit, and a bucket that
+# holds one flow or one byte never reads as 0 ('peak 0.0/min' beside a full bar, when the
+# window "all" over weeks of data made its buckets hours wide and the unit followed the value).
+RATE_UNITS: tuple[tuple[str, int], ...] = (("s", 1), ("min", 60), ("h", 3600), ("d", 86400))
+
+
+def rate_unit(bucket_seconds: float) -> tuple[str, int]:
+    """The unit ('min', 60) a sparkline with buckets ``bucket_seconds`` wide says its peak in."""
+    for unit in RATE_UNITS:
+        if bucket_seconds <= unit[1]:
+            return unit
+    return RATE_UNITS[-1]
+
+
+def peak_text(peak: float, bucket_seconds: float, metric: str) -> str:
+    """A sparkline's label: its fullest bucket as a rate in :func:`rate_unit` ('peak 1.2 MB/min',
+    'peak 35/min', 'peak 2.4/h'); a value below one (buckets over a day wide) keeps two digits."""
+    unit, seconds = rate_unit(bucket_seconds)
+    value = peak * seconds / bucket_seconds
+    if 0 < value < 1:
+        amount = f"{value:.2g}" + (" B" if metric == "bytes" else "")
+    elif metric == "bytes":
+        amount = human_bytes(value)
+    elif value < 10:
+        amount = f"{value:.1f}".removesuffix(".0")
+    else:
+        amount = human_count(round(value))
+    return f"peak {amount}/{unit}"
+
+
 def human_duration(seconds: float | None) -> str:
     """Lag and ages: '850ms', '12s', '4m10s', '3h05m'."""
     if seconds is None:

@@ -22,7 +22,7 @@ from textual.widgets.data_table import CellDoesNotExist
 from flowtui import catalog
 from flowtui.ui.columns import IPV4_WIDTH, is_ip, pane_metric_width, plan_pane
 from flowtui.ui.data import PaneResult, PaneRow
-from flowtui.ui.formatting import METRIC_FORMAT, SortableText, fit, human_byte_rate, human_rate
+from flowtui.ui.formatting import METRIC_FORMAT, MISSING, MISSING_STYLE, SortableText, fit, peak_text
 from flowtui.ui.frames import paint_with_the_key
 from flowtui.ui.panes import PaneSpec
 from flowtui.ui.widgets.flow_table import CACHE_FLOOR, CACHE_TIMES, FlowTable
@@ -346,7 +346,8 @@ class Pane(Vertical):
                     text, cell_style = ("(other)" if i == 0 else ""), f"italic {bg}".strip()
                 else:
                     text = fit(_show(self.spec.by[i], raw), self._value_widths[i])
-                    cell_style = f"bold {threat} {bg}".strip() if listed else bg
+                    cell_style = f"bold {threat} {bg}" if listed else f"{MISSING_STYLE} {bg}" if raw is None else bg
+                    cell_style = cell_style.strip()
             cells.append(SortableText(text, raw, style=cell_style, justify=justify))
             shown.append((text, cell_style))
         cells[0].rank = rank  # type: ignore[attr-defined]
@@ -402,13 +403,12 @@ class Pane(Vertical):
     def _show_rate(self, result: PaneResult) -> None:
         spark = self.query_one(Sparkline)
         spark.data = list(result.rate)
-        peak = max(result.rate, default=0)
         per = result.bucket_seconds
         if not result.rate or per <= 0:
             self._update_line(".pane-rate-label", Text(""))
             return
-        value = human_byte_rate(peak / per) if self.spec.metric == "bytes" else human_rate(peak / per)
-        self._update_line(".pane-rate-label", Text(f"peak {value}", style="dim"))
+        label = peak_text(max(result.rate), per, self.spec.metric)
+        self._update_line(".pane-rate-label", Text(label, style="dim"))
 
     def _show_empty(self, result: PaneResult) -> None:
         empty = self.query_one(".pane-empty", Static)
@@ -451,8 +451,9 @@ class Pane(Vertical):
 
 
 def _show(name: str, value: Any) -> str:
+    """A group's value as its cell says it: a missing one as flow lists and ``flowtui query`` do."""
     if value is None:
-        return "–"
+        return MISSING
     f = catalog.BY_NAME.get(name)
     if f is not None and f.type == "bool":
         return "true" if value else "false"
