@@ -188,9 +188,10 @@ class Pipeline:
             # Keep the event keys aligned with the records that parsed.
             bad = {line for line, _ in rejects}
             events = [e for e in payload.events if e[2] not in bad]
+            where = payload_location(location, group, stream_name)
             for line, reason in rejects:
                 reason = trail.flow_reject_reason(line, reason)
-                batch.dead.append(DeadLetter(source, f"{location} {group}/{stream_name}", reason, line, origin))
+                batch.dead.append(DeadLetter(source, where, reason, line, origin))
         else:
             events = payload.events
         if columns is None and len(events) != len(records):  # a blank message parses to nothing
@@ -471,6 +472,14 @@ def no_start_note(name: str, mtime: int | None, clock: str = "the file's modific
     else:
         when = f"{clock}, " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(mtime))
     return f"{name}: the format has no ${{start}}, so its flows get {when} as their start and timestamp"
+
+
+def payload_location(location: str, group: str, stream: str) -> str:
+    """Where a payload's rejected line came from: the payload's place in its source (a Kinesis record's
+    ``shard:sequence``, a file's ``name#n``) and its log group/stream, each said once; a CloudWatch Logs
+    tail names each payload by its group/stream already, so that alone."""
+    named = f"{group}/{stream}"
+    return named if location == named else f"{location} {named}"
 
 
 def _damage_said(name: str, damaged: list[tuple[int, PayloadError, int]], good: int) -> list[str]:

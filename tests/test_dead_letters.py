@@ -13,6 +13,7 @@ from pathlib import Path
 from flowtui.formats import LogFormat
 from flowtui.ingest import Pipeline, retry_dead_letters
 from flowtui.store import Batch, DeadLetter, Store
+from tests.aws_server import moto_server  # noqa: F401 - the fixture
 
 GOOD = "2 123456789010 eni-1 10.0.0.5 198.51.100.7 443 50000 6 10 8400 1700000000 1700000060 ACCEPT OK"
 TYPO = GOOD.replace("ACCEPT", "ACCPT")
@@ -336,3 +337,41 @@ def test_one_dead_letter_is_singular(tmp_path: Path) -> None:
         s.write(Batch(dead=[DeadLetter("file:/x.log", "/x.log:2", "expected 14 fields, found 1", "junk")]))
     result = _cli("dead-letters", "--db", str(db))
     assert result.stdout.decode().splitlines()[-1] == "1 of 1 dead letter, newest first"  # was '1 of 1 dead letters'
+
+
+def test_a_cloudwatch_tail_dead_letter_names_its_group_and_stream_once(moto_server: str, tmp_path: Path) -> None:  # noqa: F811
+    """A rejected line of a tailed log group is located by its group/stream, said once (not twice), in
+    `flowtui dead-letters`' table and JSON; a payload file's and a Kinesis record's keep their place first."""
+    import time
+
+    import boto3
+
+    from tests.tail_helpers import REGION, log_group_spec, tail
+
+    group, stream = "vpc-flow-logs", "eni-0a1b2c3d4e5f60718-all"
+    logs = boto3.client("logs", endpoint_url=moto_server, region_name=REGION)
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": now, "message": GOOD}, {"timestamp": now + 1, "message": TYPO}])
+    db = tmp_path / "t.db"
+    assert tail([log_group_spec(group, moto_server)], db)[f"cwlogs:{group}"].stored == 1
+    listed = json.loads(_cli("dead-letters", "--db", str(db), "--format", "json").stdout)
+    assert [(r["source"], r["location"], r["line"]) for r in listed] == [(f"cwlogs:{group}", f"{group}/{stream}", TYPO)]
+    table = _cli("dead-letters", "--db", str(db)).stdout.decode().splitlines()
+    assert table[0].endswith(f"  cwlogs:{group}  {group}/{stream}") and table[0].count(stream) == 1
+
+    with Store(tmp_path / "p.db") as s:  # the others: their place, then the group/stream
+        doc = {
+            "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "/vpc/flows", "logStream": "eni-1-all",
+            "subscriptionFilters": ["f"], "logEvents": [{"id": "1", "timestamp": 1_700_000_000_000, "message": TYPO}],
+        }
+        data = gzip.compress(json.dumps(doc).encode())
+        Pipeline(s).ingest_payloads([(data, "flows/shardId-000000000000#4959")], "kinesis:flows/shardId-000000000000")
+        Pipeline(s).ingest_payloads([(data, "p.gz#1")], "file:/p.gz")
+        Pipeline(s).ingest_payloads([(data, "/vpc/flows/eni-1-all")], "cwlogs:/vpc/flows")
+        assert [r["location"] for r in reversed(s.dead_letters())] == [
+            "flows/shardId-000000000000#4959 /vpc/flows/eni-1-all",
+            "p.gz#1 /vpc/flows/eni-1-all",
+            "/vpc/flows/eni-1-all",
+        ]
