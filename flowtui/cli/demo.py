@@ -27,8 +27,9 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         description=(
             "Generate VPC flow logs for a made-up AWS account (web servers behind a load balancer, a database,"
             " a NAT gateway, scanners, beacons to fake Tor exits and Spamhaus-listed blocks) and push them"
-            " through the real pipeline: CloudWatch payloads, parsing, enrichment, the store. The same --seed"
-            " gives the same traffic."
+            " through the real pipeline: CloudWatch payloads, parsing, enrichment, the store. It first fills"
+            " the last 15 minutes (15 × 60 × --rate flows: ~20 s at the default 500/s; the dashboard shows them"
+            " filling), then goes on live. The same --seed gives the same traffic."
         ),
     )
     p.add_argument(
@@ -45,7 +46,7 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         "--theme", metavar="NAME", default=argparse.SUPPRESS, help="dark (default), light, 256, or a Textual theme name"
     )
     p.add_argument("--no-ui", action="store_true", help="no dashboard: ingest, print a summary line, exit")
-    p.add_argument("--duration", metavar="S", help="stop after S seconds of live traffic (e.g. 30, 90s, 5m)")
+    p.add_argument("--duration", metavar="S", help="stop after S seconds of live traffic, counted once the 15 minutes before are filled (e.g. 30, 90s, 5m)")
     p.add_argument("--rate", metavar="N", type=float, default=500.0, help="flow records per second (default 500)")
     p.add_argument("--seed", metavar="N", type=int, default=1, help="random seed (default 1)")
     # A fixed simulated start (unix seconds): no waiting for the clock; for tests.
