@@ -8,6 +8,7 @@ import pytest
 
 from flowtui.query.window import TimeWindow
 from flowtui.ui.data import OTHER, PANE_FEWEST_GROUPS, DataSource
+from flowtui.ui.formatting import human_bytes
 from flowtui.ui.panes import DEFAULT_PANES, PaneSpec
 from flowtui.ui.widgets.pane import Pane
 from tests.ui_data import fixed_clock, make_app, pair_flows, refreshed, table_rows, until, write_flows
@@ -71,3 +72,46 @@ async def test_each_pane_at_a_small_terminal_shows_its_biggest_groups(
         await until(pilot, lambda: (shown("top-talkers"), shown("threat-matches")) == (talkers, threats))
         assert panes["top-talkers"].room() == talkers[0]  # every row it has room for is a group
         assert table_rows(panes["top-talkers"].table)[0][:2] == ["10.0.1.10", "web-1"]  # the biggest pair first
+
+
+BACKFILL = "synthetic traffic, seed 1, 500 records/s; making the last 15 minutes"
+
+
+@pytest.mark.parametrize(
+    ("width", "line"),
+    [
+        (200, "● demo:1 backfilling 41.4k/s lag 5ms — " + BACKFILL + " │ dead 0 │ pairs.db {size} │ last 15m UTC │ every 1m"),
+        (80, "● demo:1 backfilling 41.4k/s lag 5ms │ dead 0 │ {size} │ UTC │ every 1m"),
+        (60, "● demo:1 backfilling 41.4k/s lag 5ms │ dead 0 │ UTC"),
+        (30, "● demo:1 backfilling…"),  # 28 cells inside the padding: "41.4k/s…" would be 29
+    ],
+)
+async def test_the_status_line_leaves_out_whole_parts_never_half_a_word(db: Path, width: int, line: str) -> None:
+    """80×24 cut 'every 2s' to 'every…' and 60 the store's size to '7…': now the least useful
+    parts go whole (status_bar.DROP_ORDER), and only a line whose first source alone is too wide
+    ends, at a word, with '…'."""
+    from flowtui.store import Store
+
+    with Store(db) as store:
+        store.set_status("demo:1", "backfilling", BACKFILL, 41_400.0, 5)
+    app = make_app(db)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await refreshed(pilot)
+        bar = app.screen.query_one("#status-bar")
+        assert str(bar.render()) == line.format(size=human_bytes(app.status.size_bytes))  # the file's, as SQLite lays it
+
+
+async def test_a_narrow_status_line_counts_a_second_source_it_leaves_out(db: Path) -> None:
+    """Three sources at 80 columns: the failing one first with its reason, the others counted in
+    '+2 more'; the store's size and the interval go before them."""
+    from flowtui.store import Store
+
+    with Store(db) as store:
+        store.set_status("kinesis:flows", "error", "AccessDenied on GetRecords", None, None)
+        store.set_status("demo:1", "running", None, 496.0, 7)
+        store.set_status("s3:bucket", "running", None, 12.0, 30)
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        bar = app.screen.query_one("#status-bar")
+        assert str(bar.render()) == "● kinesis:flows error — AccessDenied on GetRecords  +2 more │ dead 0 │ UTC"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -23,9 +24,16 @@ _ENDED = {"stopped", "dead", "crashed", "failed", "done", "finished"}  # no rate
 # sources' own trouble states (an unreachable endpoint included), a slow one excepted.
 _FAILING = (TROUBLE - {"throttled"}) | {"failed", "dead", "crashed"}
 _NOT_SOURCES = ("alerts:",)  # notifiers' rows
-# What a narrow line goes without, in turn: the store's name (the user opened it), then the
-# window (the header says it; the zone stays: it is said only here).
-LEAVE_OUT: tuple[frozenset[str], ...] = (frozenset({"db"}), frozenset({"db", "window"}))
+# What a narrow line goes without, one whole part at a time, least useful first: the store's
+# name (the user opened it), the window (the header says it), a calm source's explanation (the
+# demo's 'synthetic traffic, …'), the second source (counted in '+N more'), the store's size,
+# the refresh interval (PAUSED and a snapshot's time stay), the zone (the header says it too),
+# '+N more', 'dead 0' (a non-zero count stays), a failing source's reason. The alert badge, the
+# first source's state, rate and lag are never left out: where even they do not fit, the line
+# ends at a word with '…' ('every 2s' read 'every…', a size '7…').
+DROP_ORDER: tuple[str, ...] = (
+    "db", "window", "detail", "source2", "size", "interval", "zone", "more", "dead", "trouble",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +108,7 @@ class StatusBar(Static):
         # layout, so the screen is not laid out again (this runs every tick); the same text
         # is not even repainted.
         width = self.content_size.width
-        text = self.status_text()
-        for leave_out in LEAVE_OUT:  # the least useful parts go whole before anything is cut
-            if not width or text.cell_len <= width:
-                break
-            text = self.status_text(leave_out)
-        if width and text.cell_len > width:
-            text.truncate(width, overflow="ellipsis")  # Static crops without a sign: say the line goes on
+        text = fitted(self.status_text, width)
         if text != getattr(self, "_shown", None):
             self._shown = text
             self.update(text, layout=False)
@@ -117,7 +119,7 @@ class StatusBar(Static):
         self._changed()
 
     def status_text(self, leave_out: frozenset[str] = frozenset()) -> Text:
-        """The line; ``leave_out`` names the parts a narrow terminal goes without (LEAVE_OUT)."""
+        """The line; ``leave_out`` names the parts a narrow terminal goes without (DROP_ORDER)."""
         app = self.app
         status: StatusInfo | None = getattr(app, "status", None)
         now: float = app.now()  # type: ignore[attr-defined]
@@ -133,42 +135,67 @@ class StatusBar(Static):
             line.append("○ ", style="dim")
             line.append("viewer (no sources)")
         else:
-            first = True
-            for src in shown_first(status.sources)[:2]:
-                if not first:
+            sources = shown_first(status.sources)
+            shown = sources[:1] if "source2" in leave_out else sources[:2]
+            for n, src in enumerate(shown):
+                if n:
                     line.append("  ")
-                first = False
                 first_update = self._first_update.setdefault(src.name, src.updated)
                 rate_known = bool(src.records_per_s) or src.updated != first_update
-                line.append_text(_source(src, now, vars_, rate_known))
-            if len(status.sources) > 2:
-                line.append(f"  +{len(status.sources) - 2} more", style="dim")
+                line.append_text(_source(src, now, vars_, rate_known, leave_out))
+            if len(sources) > len(shown) and "more" not in leave_out:
+                line.append(f"  +{len(sources) - len(shown)} more", style="dim")
+        groups: list[Text] = []
         if status is not None and not status.error:
-            sep = (" │ ", "dim")
-            line.append(*sep)
-            dead_style = vars_.get("warning", "yellow") if status.dead_letters else ""
-            line.append(f"dead {status.dead_letters:,}", style=dead_style)
-            line.append(*sep)
+            if status.dead_letters or "dead" not in leave_out:
+                dead_style = vars_.get("warning", "yellow") if status.dead_letters else ""
+                groups.append(Text(f"dead {status.dead_letters:,}", style=dead_style))
             db = getattr(app, "db_path", None)
+            store = Text()
             if db is not None and "db" not in leave_out:
-                line.append(clean(db.name) + " ", style="dim")
-            line.append(human_bytes(status.size_bytes))
-        line.append(" │ ", style="dim")
+                store.append(clean(db.name) + " ", style="dim")
+            if "size" not in leave_out:
+                store.append(human_bytes(status.size_bytes))
+            groups.append(store)
         # A view of its own window (a query's results, a firing's flows) says that window, read once.
-        shown = getattr(self.screen, "shown_window", None)
-        window = shown if shown is not None else getattr(app, "window", None)
+        shown_window = getattr(self.screen, "shown_window", None)
+        window = shown_window if shown_window is not None else getattr(app, "window", None)
+        when = Text()
         if window is not None and "window" not in leave_out:  # the header and the results' summary say it too
-            line.append(window_text(window) + " ")
-        line.append(zone_name())  # said once, here: every time on screen is in it (formatting.format_time)
-        line.append(" │ ", style="dim")
-        if shown is not None:
+            when.append(window_text(window))
+        if "zone" not in leave_out:  # said here: every time on screen is in it (formatting.format_time)
+            when.append((" " if when else "") + zone_name())
+        groups.append(when)
+        if shown_window is not None:
             taken = getattr(self.screen, "taken_at", None)
-            line.append(f"snapshot {format_time(taken)}" if taken is not None else "running…")
+            groups.append(Text(f"snapshot {format_time(taken)}" if taken is not None else "running…"))
         elif getattr(app, "paused", False):
-            line.append(" PAUSED ", style="reverse bold")
-        else:
-            line.append(f"every {_interval(getattr(app, 'interval', 2.0))}")
+            groups.append(Text(" PAUSED ", style="reverse bold"))
+        elif "interval" not in leave_out:
+            groups.append(Text(f"every {_interval(getattr(app, 'interval', 2.0))}"))
+        for group in groups:
+            if group:
+                line.append(" │ ", style="dim")
+                line.append_text(group)
         return line
+
+
+def fitted(status_text: Callable[[frozenset[str]], Text], width: int) -> Text:
+    """The line in ``width`` cells: whole parts left out in DROP_ORDER until it fits, never a
+    word cut; where the parts that always stay are too wide still, it ends at a word with '…'."""
+    leave_out: frozenset[str] = frozenset()
+    text = status_text(leave_out)
+    for part in DROP_ORDER:
+        if not width or text.cell_len <= width:
+            return text
+        leave_out |= {part}
+        text = status_text(leave_out)
+    if width and text.cell_len > width:
+        cut = text.plain.rfind(" ", 0, width)  # the last word that fits with the '…' after it
+        text = text[: max(cut, 0)]
+        text.rstrip()
+        text.append("…")  # Static crops without a sign: say the line goes on
+    return text
 
 
 def alert_badge(state: AlertState | None, vars_: dict[str, str]) -> Text:
@@ -187,7 +214,9 @@ def _interval(seconds: float) -> str:
     return f"{seconds:g}s" if seconds < 60 else f"{seconds / 60:g}m"
 
 
-def _source(src: SourceState, now: float, vars_: dict[str, str], rate_known: bool = True) -> Text:
+def _source(
+    src: SourceState, now: float, vars_: dict[str, str], rate_known: bool = True, leave_out: frozenset[str] = frozenset()
+) -> Text:
     state = src.state.lower()
     stale = now - src.updated > STALE_AFTER if src.updated else False
     if state in _BAD or src.errors and state not in _GOOD:
@@ -213,7 +242,8 @@ def _source(src: SourceState, now: float, vars_: dict[str, str], rate_known: boo
     # problem now ('reading 0.0/s 6 err'), so it is said only while the source is in trouble.
     if src.errors and (state in _BAD or state in _FAILING):
         out.append(f" {src.errors} err", style=vars_.get("error", "red"))
-    if src.detail and (state in _BAD or state not in _GOOD):
+    failing = state in _BAD or state in _FAILING
+    if src.detail and (state in _BAD or state not in _GOOD) and ("trouble" if failing else "detail") not in leave_out:
         out.append(" — ")
         out.append(clean(src.detail), style=colour)
     return out
