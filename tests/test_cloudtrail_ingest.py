@@ -34,7 +34,11 @@ def test_a_log_file_plain_or_gzip_is_stored_once(tmp_path: Path, capsys: pytest.
     assert main(["ingest", "--db", str(db), str(gz)]) == 0
     assert capsys.readouterr().out == "1 file: 0 flows stored, 6 CloudTrail events stored, 0 rejected to dead letters\n"
     assert [name for _, name in events(db)] == NAMES
-    assert main(["ingest", "--db", str(db), str(LOG_FILE)]) == 0  # the same events, unzipped
+    assert main(["ingest", "--db", str(db), str(LOG_FILE)]) == 0  # the same content unzipped: a copy, not read again
+    assert capsys.readouterr().out == "0 files read (1 copy already stored): 0 flows stored, 0 rejected to dead letters\n"
+    respaced = tmp_path / "respaced.json"  # the same events in other bytes: read, each known by its eventID
+    respaced.write_text(json.dumps(json.loads(LOG_FILE.read_text()), indent=1))
+    assert main(["ingest", "--db", str(db), str(respaced)]) == 0
     assert capsys.readouterr().out == "1 file: 0 flows stored, 6 already stored, 0 rejected to dead letters\n"
     assert len(events(db)) == 6
 
