@@ -81,6 +81,7 @@ class IngestStats:
     files: int = 0
     cloudtrail: int = 0  # CloudTrail events stored (their duplicates count in duplicates)
     errors: int = 0  # inputs that could not be read to their end (cut short, damaged): exit status 1
+    damaged: int = 0  # of the rejected, damaged parts of inputs (no line to parse again: --retry leaves them)
     left_unread: int = 0  # rejected lines of files left as if never read (nothing of them stored)
     first_reject: str = ""  # where and why the first line was rejected, for a file nothing of which is stored
     # What first_reject is: a flow-log line the format did not fit ("line", the hint to give a format
@@ -94,7 +95,7 @@ class IngestStats:
         self.rejected += result.dead
 
     def merge(self, other: IngestStats) -> None:
-        for name in ("stored", "duplicates", "rejected", "payloads", "control_messages", "skipped_lines", "files", "cloudtrail", "errors", "left_unread"):
+        for name in ("stored", "duplicates", "rejected", "payloads", "control_messages", "skipped_lines", "files", "cloudtrail", "errors", "damaged", "left_unread"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.messages.extend(other.messages)
         if not self.first_reject:
@@ -299,7 +300,7 @@ class Pipeline:
         """An input that stops being readable at ``line`` (cut short, damaged): a dead letter
         that says where, and an error (exit status 1); what was read before it stays stored."""
         self.store.write(Batch(dead=[DeadLetter(source, f"{name}:{line}", f"unreadable: {why}", None)], tables=[drop_copies(1)]))
-        return IngestStats(rejected=1, errors=1, messages=[f"{name}: stopped at line {line}: {why}"])
+        return IngestStats(rejected=1, errors=1, damaged=1, messages=[f"{name}: stopped at line {line}: {why}"])
 
     def ingest_trail_file(
         self, data: bytes, name: str, source: str, checkpoint: tuple[str, str] | None = None
@@ -311,6 +312,7 @@ class Pipeline:
             if batch.dead and not stats.first_reject:
                 stats.first_reject, stats.first_reject_kind = batch.dead[0].reason, "cloudtrail"
             batch.checkpoint = checkpoint if n == len(batches) else None
+            stats.damaged += sum(1 for dead in batch.dead if dead.data is None)  # the file itself, not a record
             stats.add(self.store.write(batch))
             _count_trail(batch, stats)
         if not batches and checkpoint is not None:
@@ -330,6 +332,7 @@ class Pipeline:
         for n, doc in enumerate(iter_payload_documents(data), 1):
             if isinstance(doc, Exception):  # a damaged part of the file (cut short, corrupt): exit status 1
                 stats.rejected += 1
+                stats.damaged += 1
                 if not stats.first_reject:
                     stats.first_reject, stats.first_reject_kind = f"payload {n}: {doc}", "payload"
                 self.store.write(Batch(dead=[DeadLetter(source, f"{name}#{n}", str(doc), None)], tables=[drop_copies(1)]))

@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"flowtui: {path}: nothing stored and {what}{why}{hint}", file=sys.stderr)
             total.merge(stats)
     print(summary(total, copies_seen))
-    if total.rejected > total.errors:  # lines among them, not only files that stopped short
+    if total.rejected > total.damaged:  # lines among them, not only damaged parts of files (no line to list or parse)
         print("flowtui: `flowtui dead-letters` lists the rejected lines; `flowtui dead-letters --retry` parses them again", file=sys.stderr)
     return 1 if total.errors else 0
 
