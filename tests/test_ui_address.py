@@ -153,8 +153,8 @@ async def test_a_flow_logged_at_both_interfaces_says_which(tmp_path: Path, width
 @pytest.mark.parametrize(
     ("extra", "columns", "interfaces"),
     [
-        # Long ids: the interface gives way to the cells that tell them apart, under a short header.
-        ([], ["timestamp", "eni", "src_addr", "dst_addr", "dst_port", "action", "bytes"], ["eni-07…", "eni-0a…"]),
+        # Long ids: the interface gives way to the room left (at least the cells that tell them apart), under a short header.
+        ([], ["timestamp", "eni", "src_addr", "dst_addr", "dst_port", "action", "bytes"], ["eni-07c3e5…", "eni-0a3c5e…"]),
         # An IPv6 address's short form leaves no room even so: the interface goes without its
         # 'eni-' (it went whole, and the two rows read the same), the bytes stay whole.
         (

@@ -50,14 +50,14 @@ def row(iface: str, src: str, sport: str, dst: str, dport: str, action: str = "A
         (
             [row(ENI_A, "23.54.234.239", "443", "10.0.10.37", "37237"), row(ENI_B, "23.54.234.239", "443", "10.0.10.37", "37237")],
             ["timestamp", "eni", "src_addr", "dst_addr", "dst_port", "action", "bytes"],
-            ["eni-0d…", "eni-08…"],
+            ["eni-0d1…", "eni-08e…"],
         ),
         # Both addresses 15 cells: the interface without its 'eni-', then 'time' and 'port' (headers
         # wider than their values); the action and the bytes stay whole.
         (
             [row(ENI_A, OUTSIDE, "443", "192.168.100.200", "37237"), row(ENI_B, OUTSIDE, "443", "192.168.100.200", "37237")],
             ["time", "eni", "src_addr", "dst_addr", "port", "action", "bytes"],
-            ["0d…", "08…"],
+            ["0d1f…", "08e4…"],
         ),
         # Told apart by the source port alone (the same ENI, the same second): it comes back.
         (
@@ -100,10 +100,10 @@ async def test_the_demos_conversation_at_two_enis_reads_as_two_rows_at_80_column
         rows = table_rows(table)
         assert [str(c.label) for c in table.columns.values()] == ["time", "eni", "src_addr", "dst_addr", "port", "action", "bytes"]
         assert sorted(rows) == [
-            ["09:59:20", "08…", "10.0.10.37", "192.168.100.200", "5432", "REJECT", "70.6 kB"],
-            ["09:59:20", "0d…", "10.0.10.37", "192.168.100.200", "5432", "REJECT", "70.6 kB"],
-            ["09:59:30", "08…", OUTSIDE, "10.0.10.37", "443", "ACCEPT", "70.6 kB"],
-            ["09:59:30", "0d…", OUTSIDE, "10.0.10.37", "443", "ACCEPT", "70.6 kB"],
+            ["09:59:20", "08e4a…", "10.0.10.37", "192.168.100.200", "5432", "REJECT", "70.6 kB"],
+            ["09:59:20", "0d1f3…", "10.0.10.37", "192.168.100.200", "5432", "REJECT", "70.6 kB"],
+            ["09:59:30", "08e4a…", OUTSIDE, "10.0.10.37", "443", "ACCEPT", "70.6 kB"],
+            ["09:59:30", "0d1f3…", OUTSIDE, "10.0.10.37", "443", "ACCEPT", "70.6 kB"],
         ]
         assert sum(c.get_render_width(table) for c in table.columns.values()) <= table.size.width
         # Narrower still: the action goes, and a reject's cells take the reject colour.
@@ -133,10 +133,10 @@ async def test_the_results_view_tells_the_two_records_apart_too(tmp_path: Path) 
             "time ▼", "eni", "src_addr", "dst_addr", "dst_port", "action", "bytes",  # the query's dst_port keeps its name
         ]
         assert table_rows(table) == [
-            ["09:59:30", "08…", OUTSIDE, "10.0.10.37", "443", "ACCEPT", "70.6 kB"],
-            ["09:59:30", "0d…", OUTSIDE, "10.0.10.37", "443", "ACCEPT", "70.6 kB"],
-            ["09:59:20", "08…", "10.0.10.37", OUTSIDE, "37237", "ACCEPT", "70.6 kB"],
-            ["09:59:20", "0d…", "10.0.10.37", OUTSIDE, "37237", "ACCEPT", "70.6 kB"],
+            ["09:59:30", "08e4…", OUTSIDE, "10.0.10.37", "443", "ACCEPT", "70.6 kB"],
+            ["09:59:30", "0d1f…", OUTSIDE, "10.0.10.37", "443", "ACCEPT", "70.6 kB"],
+            ["09:59:20", "08e4…", "10.0.10.37", OUTSIDE, "37237", "ACCEPT", "70.6 kB"],
+            ["09:59:20", "0d1f…", "10.0.10.37", OUTSIDE, "37237", "ACCEPT", "70.6 kB"],
         ]
         assert sum(c.get_render_width(table) for c in table.columns.values()) <= table.size.width
         await pilot.resize_terminal(200, 40)
@@ -146,15 +146,17 @@ async def test_the_results_view_tells_the_two_records_apart_too(tmp_path: Path) 
 
 
 async def test_the_action_gives_way_to_the_interface_unless_the_query_names_it(tmp_path: Path) -> None:
-    db = write_any(tmp_path / "flows.db", both_enis(OUTSIDE, "10.0.10.37", 443))
+    db = write_any(tmp_path / "flows.db", both_enis(OUTSIDE, "10.0.10.37", 443, action="REJECT"))
     app = make_app(db)
     async with app.run_test(size=(68, 24)) as pilot:
         await refreshed(pilot)
-        shown = []
-        for query in ("dst_addr:10.0.10.37", "action:ACCEPT"):
+        shown, styles = [], []
+        for query in ("dst_addr:10.0.10.37", "action:REJECT"):
             await enter_query(pilot, query)
             await until(pilot, lambda q=query: isinstance(app.screen, ResultsScreen) and app.screen.page is not None and app.screen.page.query == q and not app.screen._loading)
-            shown.append(([str(c.label).strip() for c in app.screen.table.columns.values()], table_rows(app.screen.table)))
+            table = app.screen.table
+            shown.append(([str(c.label).strip() for c in table.columns.values()], table_rows(table)))
+            styles.append({str(cell.style) for cell in table.get_row_at(0)})
             await pilot.press("escape")
         assert shown == [
             (["timestamp ▼", "eni", "src_addr", "dst_addr", "dst_port", "bytes"], [
@@ -164,6 +166,9 @@ async def test_the_action_gives_way_to_the_interface_unless_the_query_names_it(t
             # The query is about the action: it stays, and with no room left for the interface the
             # two rows read alike (numbers and IPv4 addresses are never cut to make room).
             (["timestamp ▼", "src_addr", "dst_addr", "dst_port", "action", "bytes"], [
-                ["09:59:30", OUTSIDE, "10.0.10.37", "443", "ACCEPT", "70.6 kB"],
+                ["09:59:30", OUTSIDE, "10.0.10.37", "443", "REJECT", "70.6 kB"],
             ] * 2),
         ]
+        reject = f"bold {app.theme_variables['reject']}"
+        assert styles[0] == {reject}  # without its column, a reject says so in every cell
+        assert reject in styles[1] and len(styles[1]) > 1  # with it, in the action's cell

@@ -74,7 +74,7 @@ def plan_flow_list(
     though their records differ (a conversation between two of the account's interfaces is a
     record at each), the dropped columns that tell them apart come back (TELLING), and others
     give way (_TRIES): the interface takes the fewest cells that tell the interfaces apart
-    ('eni-0a…', then '0a…', under 'eni'), headers wider than their values shorten ('time',
+    ('eni-0a…', then '0a…', under 'eni') and then whatever room the row leaves ('0a3c5e…'), headers wider than their values shorten ('time',
     'port'), and at last the action goes. Numbers are never cut: if even then a number would
     be past the box's edge, the rows stay as the columns that fit show them.
 
@@ -98,15 +98,23 @@ def plan_flow_list(
         "bare": apart_width(v.removeprefix(ENI_PREFIX) for v in interfaces),
     }
     for drop, short, form in _TRIES:
+        if form != "whole" and "interface_id" in keep:  # the query is about the interface: shown whole
+            continue
         shorter = {n: h for n, h in SHORT_HEADERS.items() if short and n not in keep and not (n == "dst_port" and "src_port" in needed)}
         headers = {name: shorter.get(name, name) for name in fields}
         room = {name: max(len(headers[name]) + widened[name], values[name]) for name in fields}
         if "interface_id" in index and form != "whole":
             headers["interface_id"] = SHORT_HEADER
             room["interface_id"] = max(forms[form], len(SHORT_HEADER))
-        kept, kept_caps = plan_columns([n for n in fields if n not in drop or n in keep], room, width, keep=[*keep, *needed])
+        kept, kept_caps = plan_columns(
+            [n for n in fields if n not in drop or n in keep], room, width, keep=[*keep, *needed], values=values if cut_headers else None
+        )
         fits = sum(kept_caps[c] + PADDING for c in kept) <= width
         if fits and all(name in kept for name in needed) and not (headers["dst_port"] == "port" and "src_port" in kept):
+            if "interface_id" in kept and form != "whole":  # the room left goes to the interface: '0e1f2a3b…', not '0e…'
+                spare = width - sum(kept_caps[c] + PADDING for c in kept)
+                whole = values["interface_id"] - (len(ENI_PREFIX) if form == "bare" else 0)
+                kept_caps["interface_id"] += max(0, min(spare, whole - kept_caps["interface_id"]))
             return FlowListPlan(kept, kept_caps, headers, eni_prefix=form != "bare")
     return plan
 

@@ -228,6 +228,7 @@ class ResultsScreen(Screen[None]):
         width = (self.app.size.width or table.size.width) - 2  # the table is as wide as the terminal, less a scrollbar
         # The flow lists' rule: two rows never read the same when their records differ.
         plan = plan_flow_list(columns, texts, width, keep=page.named, natural=natural, cut_headers=True)
+        whole_row = "action" in columns and "action" not in plan.shown  # a reject's cells all say so
         with self.app.batch_update():
             table.clear(columns=True)
             for name in plan.shown:
@@ -239,17 +240,18 @@ class ResultsScreen(Screen[None]):
                 table.add_column(Text(label, justify=justify), key=name)  # type: ignore[arg-type]
             index = {name: i for i, name in enumerate(columns)}
             for i, (row, row_texts) in enumerate(zip(page.rows, texts)):
-                cells = [self._styled_cell(name, row, plan.text(name, row_texts[index[name]])) for name in plan.shown]
+                cells = [self._styled_cell(name, row, plan.text(name, row_texts[index[name]]), whole_row) for name in plan.shown]
                 table.add_row(*cells, key=str(page.offset + i))
             if page.rows:
                 column = plan.shown.index(cursor_column) if cursor_column in plan.shown else 0
                 table.move_cursor(row=min(cursor_row, len(page.rows) - 1), column=column, animate=False)
 
-    def _styled_cell(self, name: str, row: dict[str, Any], text: str) -> Text:
+    def _styled_cell(self, name: str, row: dict[str, Any], text: str, whole_row: bool = False) -> Text:
+        """``whole_row``: the action column gave way, and a reject takes the reject colour in every cell."""
         vars_ = self.app.theme_variables
         value = row.get(name)
         style = ""
-        if name == "action" and value == "REJECT":
+        if (name == "action" or whole_row) and row.get("action") == "REJECT":
             style = f"bold {vars_.get('reject', 'red')}"
         elif (name.endswith("_threat_indicated") and value) or row.get(f"{name}_threat_indicated"):
             style = f"bold {vars_.get('threat', 'magenta')}"
