@@ -21,7 +21,7 @@ from flowtui.alerts import AlertEvaluator, AlertLog, Firing
 from flowtui.alerts.rules import Rule
 from flowtui.config import Config
 from flowtui.store import Store
-from flowtui.ui.alert_columns import AlertRoom, alert_columns, rule_least
+from flowtui.ui.alert_columns import AlertRoom, alert_columns, flow_parts, rule_least
 from flowtui.ui.alert_watch import alert_watch
 from flowtui.ui.screens.alerts import NO_RULES, AlertsScreen
 from flowtui.ui.screens.mute import MuteScreen
@@ -30,9 +30,10 @@ from flowtui.ui.widgets.status_bar import StatusBar
 from tests.alerts_helpers import enrich, flow, rule, write
 from tests.ui_data import NOW, make_app, table_rows, until, write_flows
 
-PORT_SCAN = rule(
-    name="port-scan", query="action:REJECT", window="5m", condition="distinct(dst_port) > 20", group_by=["src_addr"]
-)
+PORT_SCAN_TABLE: dict[str, Any] = {
+    "name": "port-scan", "query": "action:REJECT", "window": "5m", "condition": "distinct(dst_port) > 20", "group_by": ["src_addr"],
+}
+PORT_SCAN = rule(**PORT_SCAN_TABLE)
 THREAT = rule(
     name="threat-match", query="src_addr_threat_indicated:true", window="5m", condition="count > 0",
     group_by=["src_addr", "dst_port"],
@@ -163,7 +164,7 @@ async def test_the_list_shows_each_firing_newest_first(db: Path) -> None:
             "Alerts · 2 unacknowledged · 2 firings listed · u: unacked only"
         )
         assert str(screen.query_one("#alerts-detail").render()).splitlines() == [
-            "#2 threat-match · src_addr=198.51.100.23 dst_port=443 · 1 flow, 100 B · 09:54:00–09:59:00",
+            "#2 threat-match · count 1 > 0 · new · fired 09:59:30 · src_addr=198.51.100.23 dst_port=443 · 1 flow, 100 B · 09:54:00–09:59:00",
             (
                 'Enter opens the 1 flow of (src_addr_threat_indicated:true) AND src_addr:"198.51.100.23" AND dst_port:443'
                 " in 09:54:00–09:59:00 · 1 when it fired"
@@ -195,15 +196,23 @@ async def test_a_src_dst_group_an_acked_mute_and_the_flows_that_came_after_it_fi
             ["09:59:30", "v6-pair", "2a05:d018:…:90d3:a021 → 2001:db8:…:7e2a:90d3", "count 1 > 0", "acked, muted→11:00"]
         ]
         detail = str(screen.query_one("#alerts-detail").render()).splitlines()
-        assert detail[0].endswith(" · 1 flow, 100 B · 09:54:00–09:59:00 · muted until 11:00:00")
+        # The firing's facts over two lines, most needed first; its two addresses whole (the row cuts them).
+        assert detail[:2] == [
+            "#1 v6-pair · count 1 > 0 · acked, muted until 11:00 · fired 09:59:30",
+            f"{V6_SRC} → {V6_DST} · 1 flow, 100 B",
+        ]
         # Enter's count is of now; the query gives way so that the window and the count at firing fit 100 columns.
-        assert detail[1] == 'Enter opens the 3 flows of (src_addr:"2a05…:1c4b:7e2a:90d3" in 09:54:00–09:59:00 · 1 when it fired'
-        assert len(detail[1]) == 100 - 2
+        assert detail[2] == 'Enter opens the 3 flows of (src_addr:"2a05…:1c4b:7e2a:90d3" in 09:54:00–09:59:00 · 1 when it fired'
+        assert len(detail[2]) == 100 - 2
         await pilot.resize_terminal(80, 24)  # narrower: the window goes (the line above says it), not the query
         await until(pilot, lambda: "when it fired" in str(screen.query_one("#alerts-detail").render()))
         await pilot.pause()
         detail = str(screen.query_one("#alerts-detail").render()).splitlines()
-        assert detail[1] == 'Enter opens the 3 flows of (src_addr:"2a05:…:1c4b:7e2a:90d3" · 1 when it fired'
+        assert detail == [
+            "#1 v6-pair · count 1 > 0 · acked, muted until 11:00 · fired 09:59:30",
+            f"{V6_SRC} → {V6_DST}",  # whole before the flow count (Enter's line says it)
+            'Enter opens the 3 flows of (src_addr:"2a05:…:1c4b:7e2a:90d3" · 1 when it fired',
+        ]
 
 
 async def test_enter_opens_exactly_the_firings_flows(db: Path) -> None:
@@ -351,7 +360,10 @@ async def test_a_long_state_takes_no_room_from_every_rows_addresses_at_80_column
         assert rows["db-errors"][2:] == ["198.51.100.23 → 10.0.2.20", "count 1 > 0", "new"]
         assert rows["v6-pair"][2] == "2a05:…:a021 → 2001:…:90d3"  # an IPv6 address gives way, by whole groups
         detail = str(screen.query_one("#alerts-detail").render()).splitlines()
-        assert detail[0].endswith(" · muted until 11:00:00")
+        assert detail[:2] == [  # the mute whole, its end too
+            "#2 db-egress · count 1 > 0 · acked, muted until 11:00 · fired 09:59:30",
+            "src_addr=10.0.2.20 dst_addr=84.17.32.5 · 1 flow, 100 B · 09:54:00–09:59:00",
+        ]
         await pilot.resize_terminal(120, 30)  # room for the mute's end, then the addresses' middles
         await reloaded(pilot, screen, lambda: len(table_rows(screen.table)[0]) == 5 and screen.size.width == 120)
         await pilot.pause()
@@ -567,3 +579,102 @@ def test_a_firing_shows_its_condition_with_the_value_it_measured() -> None:
     assert shown("sum(bytes) >= 1000000", 1_234_567.5) == "sum(bytes) 1,234,567.50 >= 1,000,000"
     assert shown("count > 0", 1) == "count 1 > 0"
     assert shown("", 3) == "3"  # a firing stored before conditions were kept
+
+
+# --- the selected firing whole, at 80 and 200 columns ------------------------------------------
+
+
+@pytest.fixture
+def muted_db(db: Path) -> Path:
+    """port-scan fires again at 09:59:50 and its whole rule is muted until 11:00 tomorrow; a
+    big transfer fired yesterday, its group muted until 10:30 today."""
+    again = rule(**{**PORT_SCAN_TABLE, "cooldown": "0s"})  # as soon as it holds again
+    fire(db, [again], [flow(src="203.0.113.9", dport=p, start=NOW - 150 + p) for p in range(30, 60)], fired_at=NOW - 10)
+    fire(db, [BIG], [BIG_FLOW], fired_at=NOW - 86400)
+    with Store(db) as store:
+        AlertLog(store).mute("port-scan", NOW + 90000)
+        AlertLog(store).mute("big-transfer", NOW + 1800, {})
+    return db
+
+
+def detail_lines(screen: AlertsScreen) -> list[str]:
+    return str(screen.query_one("#alerts-detail").render()).splitlines()
+
+
+async def test_at_80_columns_the_selected_firing_says_its_condition_when_it_fired_and_its_mute(muted_db: Path) -> None:
+    """At 80 columns the state column has room for 'muted' alone and the detail was one line cut
+    at its end: the firing's facts wrap onto two lines, the condition, the mute with its end and
+    when it fired (and fired again) first; the group, the flows and the window after."""
+    app = make_app(muted_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await alerts_screen(pilot)
+        # Newest recorded first; a time not today has its date (its seconds give way first at 80 columns).
+        assert table_rows(screen.table) == [
+            ["11-26 10:00", "big-…", "all flows", "sum(bytes) 2,000,000 > 1,000,000", "muted"],
+            ["09:59:50", "port…", "203.0.113.9", "distinct(dst_port) 55 > 20", "muted"],
+            ["09:59:30", "thre…", "198.…0.23 · 443", "count 1 > 0", "new"],  # the detail has it whole
+            ["09:59:30", "port…", "203.0.113.9", "distinct(dst_port) 25 > 20", "muted"],
+        ]
+        await pilot.press("j", "j", "j")
+        await until(pilot, lambda: screen.flows_now.get(1) is not None)
+        assert detail_lines(screen) == [
+            "#1 port-scan · distinct(dst_port) 25 > 20",
+            "muted until 11-28 11:00 (whole rule) · fired 09:59:30, again 09:59:50",  # the group is in its row
+            'Enter opens the 25 flows of (action:REJECT)…r:"203.0.113.9" · 25 when it fired',
+        ]
+        await pilot.press("g")
+        await until(pilot, lambda: screen.flows_now.get(4) is not None)
+        assert detail_lines(screen)[:2] == [  # a rule without groups: its mute is of the whole rule, unsaid
+            "#4 big-transfer · sum(bytes) 2,000,000 > 1,000,000 · muted until 10:30",
+            "fired 11-26 10:00:00 · all flows · 1 flow, 2.0 MB · 09:59:00–10:00:00",
+        ]
+
+
+async def test_at_200_columns_the_selected_firing_is_one_line_and_the_mute_is_in_its_row(muted_db: Path) -> None:
+    app = make_app(muted_db)
+    async with app.run_test(size=(200, 50)) as pilot:
+        screen = await alerts_screen(pilot)
+        assert table_rows(screen.table) == [
+            ["11-26 10:00:00", "big-transfer", "all flows", "sum(bytes) 2,000,000 > 1,000,000", "1", "muted until 10:30"],
+            ["09:59:50", "port-scan", "203.0.113.9", "distinct(dst_port) 55 > 20", "55", "muted until 11-28 11:00"],
+            ["09:59:30", "threat-match", "198.51.100.23 · 443", "count 1 > 0", "1", "new"],
+            ["09:59:30", "port-scan", "203.0.113.9", "distinct(dst_port) 25 > 20", "25", "muted until 11-28 11:00"],
+        ]
+        await pilot.press("j", "j", "j")
+        await until(pilot, lambda: screen.flows_now.get(1) is not None)
+        assert detail_lines(screen) == [
+            (
+                "#1 port-scan · distinct(dst_port) 25 > 20 · muted until 11-28 11:00 (whole rule) · fired 09:59:30,"
+                " again 09:59:50 · src_addr=203.0.113.9 · 25 flows, 2.5 kB · 09:53:00–09:58:00"
+            ),
+            'Enter opens the 25 flows of (action:REJECT) AND src_addr:"203.0.113.9" in 09:53:00–09:58:00 · 25 when it fired',
+        ]
+
+
+async def test_the_summary_and_the_empty_list_name_the_key_bound_to_unacked_only(db: Path) -> None:
+    """The summary said 'u: unacked only' whatever [ui.keys] bound that toggle to."""
+    app = make_app(db, keys={"alerts.unacknowledged": "x"})
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await alerts_screen(pilot)
+        assert str(screen.query_one("#alerts-summary").render()) == (
+            "Alerts · 2 unacknowledged · 2 firings listed · x: unacked only"
+        )
+        await pilot.press("ctrl+a")
+        await reloaded(pilot, screen, lambda: [r[-1] for r in table_rows(screen.table)] == ["acked", "acked"])
+        await pilot.press("x")
+        await reloaded(pilot, screen, lambda: screen.alerts is not None and screen.alerts.unacknowledged_only)
+        assert str(screen.query_one("#alerts-summary").render()) == (
+            "Alerts · none to acknowledge · 0 unacknowledged listed · x: every firing"
+        )
+        assert str(screen.query_one("#alerts-empty").render()) == "Nothing left to acknowledge: x shows every firing."
+        assert "x Every firing" in footer_keys(screen)
+
+
+def test_facts_take_shorter_forms_then_the_last_give_way() -> None:
+    parts = [["#1 port-scan"], ["count 5 > 0"], ["src_addr=10.0.0.1 dst_addr=10.0.0.2", "10.0.0.1 → 10.0.0.2"], ["09:54:00–09:59:00"]]
+    assert flow_parts(parts, 90, 1) == [[(0, "#1 port-scan"), (1, "count 5 > 0"), (2, "src_addr=10.0.0.1 dst_addr=10.0.0.2"), (3, "09:54:00–09:59:00")]]
+    assert flow_parts(parts, 60, 1) == [[(0, "#1 port-scan"), (1, "count 5 > 0"), (2, "10.0.0.1 → 10.0.0.2")]]
+    assert flow_parts(parts, 40, 2) == [
+        [(0, "#1 port-scan"), (1, "count 5 > 0")], [(2, "10.0.0.1 → 10.0.0.2"), (3, "09:54:00–09:59:00")]
+    ]
+    assert flow_parts([["a-rule-name-far-too-long"]], 10, 1) == [[(0, "a-rule-na…")]]

@@ -45,9 +45,10 @@ class AlertRoom:
 def alert_columns(room: AlertRoom, width: int) -> tuple[list[str], dict[str, int]]:
     """(the columns that fit ``width`` cells, the most each may take).
 
-    The time it fired and the condition (the value measured against the threshold, the point
-    of the rule) are whole; the rule, the group and the state get their least. What is left goes
-    to the rule's whole name (two rules sharing a prefix, 'db-egress' and 'db-errors', read
+    The condition (the value measured against the threshold, the point of the rule) is whole;
+    the time it fired, the rule, the group and the state get their least (the time without its
+    seconds: '11-26 10:00'). What is left goes to the time's seconds (all of them or none),
+    then to the rule's whole name (two rules sharing a prefix, 'db-egress' and 'db-errors', read
     apart), then to the state's mute ('muted→16:18'), then to the group whole (the middle of
     IPv6 addresses), then to the state whole ('acked, muted until 16:18'), and last to the flow
     count (the line under the table says it, and has the rule, the group and the state whole).
@@ -63,6 +64,9 @@ def alert_columns(room: AlertRoom, width: int) -> tuple[list[str], dict[str, int
             caps[name] -= cut
             left += cut
         return shown, caps
+    if whole["fired"] - caps["fired"] <= left:
+        left -= whole["fired"] - caps["fired"]
+        caps["fired"] = whole["fired"]
     for name, target in (("rule", whole["rule"]), ("state", room.state_short), ("group", whole["group"]), ("state", whole["state"])):
         more = max(0, min(target - caps[name], left))
         caps[name] += more
@@ -73,15 +77,20 @@ def alert_columns(room: AlertRoom, width: int) -> tuple[list[str], dict[str, int
     return shown, caps
 
 
-def alert_room(firings: Sequence[Firing], texts: Sequence[Sequence[str]], headers: dict[str, str], states: Sequence[list[str]]) -> AlertRoom:
+def alert_room(
+    firings: Sequence[Firing], texts: Sequence[Sequence[str]], headers: dict[str, str], states: Sequence[list[str]],
+    minutes: Sequence[str] = (),
+) -> AlertRoom:
     """The room the list's columns would take: ``texts`` are each firing's cells in ``headers``'
-    order, ``states`` each firing's state forms (:func:`state_forms`)."""
+    order, ``states`` each firing's state forms (:func:`state_forms`), ``minutes`` each firing's
+    time without its seconds (the least its column gives way to)."""
     names = list(headers)
     whole = {c: len(h) for c, h in headers.items()}
     for cells in texts:
         for c, t in zip(names, cells):
             whole[c] = max(whole[c], len(t))
     least = {
+        "fired": max([len(headers["fired"]), *map(len, minutes)]) if minutes else whole["fired"],
         "rule": max(len(headers["rule"]), rule_least(f.rule for f in firings)),
         "group": max([len(headers["group"]), *(group_least(f) for f in firings)]),
         "state": max([len(headers["state"]), *(len(forms[-1]) for forms in states)]),
@@ -159,3 +168,40 @@ def fit_state(forms: Sequence[str], width: int) -> str:
         if len(form) <= width:
             return form
     return fit(forms[-1], width, middle=False)
+
+
+DETAIL_SEP = " · "
+
+
+def flow_parts(parts: Sequence[Sequence[str]], width: int, most: int) -> list[list[tuple[int, str]]]:
+    """Facts laid out over at most ``most`` lines of ``width`` cells, ``DETAIL_SEP`` between them,
+    as (index in ``parts``, the form shown) per line; each part is its forms, longest first.
+
+    A part goes whole on the line it starts, or on the next, never cut across two; each takes
+    the longest form that fits where it lands (only a form wider than a whole line is cut).
+    When they need more than ``most`` lines, the parts take shorter forms first ('198.51.100.87
+    → 10.0.0.10' for 'src_addr=198.51.100.87 dst_addr=10.0.0.10'), then the last ones give way:
+    ``parts`` go most important first (a narrow terminal drops the window before the mute's end)."""
+    for keep in range(len(parts), 0, -1):
+        for level in range(max(len(forms) for forms in parts[:keep])):
+            lines = _flowed([forms[min(level, len(forms) - 1) :] for forms in parts[:keep]], width)
+            if len(lines) <= most:
+                return lines
+    return [[(0, fit(parts[0][-1], width, middle=False))]] if parts else []
+
+
+def _flowed(parts: Sequence[Sequence[str]], width: int) -> list[list[tuple[int, str]]]:
+    lines: list[list[tuple[int, str]]] = [[]]
+    used = 0
+    for i, forms in enumerate(parts):
+        room = width - used - (len(DETAIL_SEP) if lines[-1] else 0)
+        form = next((f for f in forms if len(f) <= room), None)
+        if form is None and lines[-1]:
+            lines.append([])
+            used, room = 0, width
+            form = next((f for f in forms if len(f) <= room), None)
+        if form is None:
+            form = fit(forms[-1], width, middle=False)
+        used += len(form) + (len(DETAIL_SEP) if lines[-1] else 0)
+        lines[-1].append((i, form))
+    return lines

@@ -64,6 +64,18 @@ class AlertList:
         """When the mute now covering ``firing``'s rule and group ends (None: not muted now)."""
         return mute_ending(self.mutes, firing)
 
+    def whole_rule_muted(self, firing: Firing) -> bool:
+        """The mute that covers ``firing`` longest is of its whole rule (the mute dialog's 'all of
+        port-scan'), not of its group alone: unmuting the group would not make it heard."""
+        until = self.muted_until(firing)
+        return until is not None and any(m["rule"] == firing.rule and m["group"] is None and m["until"] == until for m in self.mutes)
+
+    def fired_again(self, firing: Firing) -> Firing | None:
+        """The newest firing listed of ``firing``'s rule and group, when it is a later one: the
+        condition still held then."""
+        later = [f for f in self.firings if f.rule == firing.rule and f.group == firing.group and f.fired_at > firing.fired_at]
+        return max(later, key=lambda f: f.fired_at) if later else None
+
 
 def alert_state(data: DataSource, seen_id: int | None) -> AlertState | None:
     """The badge's state; with ``seen_id``, the pending firings newer than it too.

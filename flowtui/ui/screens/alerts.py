@@ -25,7 +25,16 @@ from flowtui.config import Config
 from flowtui.errors import ConfigError, FlowtuiError
 from flowtui.query.window import TimeWindow
 from flowtui.ui import alert_data
-from flowtui.ui.alert_columns import alert_columns, alert_room, fit_group, fit_state, group_parts, state_forms
+from flowtui.ui.alert_columns import (
+    DETAIL_SEP,
+    alert_columns,
+    alert_room,
+    fit_group,
+    fit_state,
+    flow_parts,
+    group_parts,
+    state_forms,
+)
 from flowtui.ui.alert_data import AlertList, AlertState
 from flowtui.ui.alert_watch import alert_watch
 from flowtui.ui.formatting import clean, clock_time, fit, format_time, human_bytes
@@ -43,6 +52,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("flows", "FLOWS"),
     ("state", "STATE"),
 )
+DETAIL_LINES = 2  # the firing's facts under the table; Enter's query has a line of its own
 NO_RULES = (
     "No alert rules: add [[alerts]] tables to the config file (config.example.toml has examples),"
     " and flowtui tail evaluates them as flows arrive."
@@ -181,7 +191,8 @@ class AlertsScreen(Screen[None]):
         texts = [self._cells(f, alerts, now) for f in firings] if alerts is not None else []
         states = [self._states(f, alerts, now) for f in firings] if alerts is not None else []
         names = [name for name, _ in COLUMNS]
-        room = alert_room(firings, texts, dict(COLUMNS), states)
+        minutes = [clock_time(f.fired_at, now) for f in firings]
+        room = alert_room(firings, texts, dict(COLUMNS), states, minutes)
         # The screen's width, not the table's: a toast over the table must not narrow it.
         shown, caps = alert_columns(room, (self.size.width or self.app.size.width) - 2)
         with self.app.batch_update():
@@ -191,7 +202,9 @@ class AlertsScreen(Screen[None]):
                     # Widths from this list's own cells, set here: DataTable's own measuring runs
                     # later, when idle, and can keep the headers' widths after a quick reload.
                     table.add_column(Text(label, justify="right" if name == "flows" else "left"), key=name, width=caps[name])
-            for firing, cells, forms in zip(firings, texts, states):
+            for firing, cells, forms, minute in zip(firings, texts, states, minutes):
+                if len(cells[0]) > caps["fired"]:  # no room for the seconds: '11-26 10:00'
+                    cells = [minute, *cells[1:]]
                 table.add_row(*self._styled(firing, cells, forms, shown, caps, names), key=str(firing.id))
             if firings:
                 ids = [f.id for f in firings]
@@ -214,10 +227,8 @@ class AlertsScreen(Screen[None]):
         return True
 
     def _cells(self, f: Firing, alerts: AlertList | None, now: float) -> list[str]:
-        same_day = format_time(f.fired_at, with_date=True)[:10] == format_time(now, with_date=True)[:10]
-        fired = format_time(f.fired_at) if same_day else format_time(f.fired_at, with_date=True)[:16]
         parts, sep = group_parts(f)
-        return [fired, f.rule, sep.join(parts) or "all flows", f.measured(), f"{f.flows:,}", self._states(f, alerts, now)[0]]
+        return [clock_time(f.fired_at, now, seconds=True), f.rule, sep.join(parts) or "all flows", f.measured(), f"{f.flows:,}", self._states(f, alerts, now)[0]]
 
     def _states(self, f: Firing, alerts: AlertList | None, now: float) -> list[str]:
         """The state as ``flowtui alerts list`` says it, the mute's end in hh:mm (its date too
@@ -253,7 +264,7 @@ class AlertsScreen(Screen[None]):
         if alerts is None:
             return "reading alerts…"
         if alerts.unacknowledged_only and alerts.exists:
-            return "Nothing left to acknowledge: u shows every firing."
+            return f"Nothing left to acknowledge: {self.bound_key('toggle_unacknowledged')} shows every firing."
         if self.rules:
             names = ", ".join(self.rules[:5]) + (", …" if len(self.rules) > 5 else "")
             return f"No firings yet from the config's {len(self.rules)} rule{'s' if len(self.rules) != 1 else ''} ({names})."
@@ -280,8 +291,16 @@ class AlertsScreen(Screen[None]):
             line.append(f" · {newest}{shown:,} {what} listed")
             if alerts.mutes:
                 line.append(f" · {len(alerts.mutes)} mute{'s' if len(alerts.mutes) != 1 else ''} in force")
-            line.append(" · u: " + ("every firing" if alerts.unacknowledged_only else "unacked only"), style="dim")
+            line.append(f" · {self.bound_key('toggle_unacknowledged')}: " + ("every firing" if alerts.unacknowledged_only else "unacked only"), style="dim")
         self.query_one("#alerts-summary", Static).update(line)
+
+    def bound_key(self, action: str) -> str:
+        """The key ``action`` is bound to as the footer and help show it: ``[ui.keys]`` can rebind it."""
+        for active in self.active_bindings.values():
+            if active.binding.action == action and active.node is self:
+                return self.app.get_key_display(active.binding)
+        default = next(b for b in self.BINDINGS if isinstance(b, Binding) and b.action == action)
+        return self.app.get_key_display(default)  # the screen is not up yet: its bindings are not
 
     def _detail(self, counted: bool = False) -> None:
         box = self.query_one("#alerts-detail", Static)
@@ -291,22 +310,31 @@ class AlertsScreen(Screen[None]):
             box.display = False
             return
         box.display = True
-        window = f"{format_time(f.window_start)}–{format_time(f.window_end)}"
+        now = self.app.now()  # type: ignore[attr-defined]
+        window = f"{clock_time(f.window_start, now, seconds=True)}–{format_time(f.window_end)}"
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"#{f.id} ", style="dim")
-        text.append(clean(f.rule), style="bold")
-        flows = f"{f.flows:,} flow{'s' if f.flows != 1 else ''}"
-        text.append(f" · {clean(f.group_text)} · {flows}, {human_bytes(f.bytes)} · {window}")
-        until = self.alerts.muted_until(f) if self.alerts is not None else None
-        if until is not None:
-            text.append(f" · muted until {clock_time(until, self.app.now(), seconds=True)}")  # type: ignore[attr-defined]
+        width = (self.size.width or self.app.size.width) - 2
+        facts = self._facts(f, window, now, width)
+        lines = flow_parts([forms for forms, _ in facts], width, DETAIL_LINES)
+        for n, line in enumerate(lines):
+            for k, (i, shown) in enumerate(line):
+                text.append(DETAIL_SEP if k else "\n" if n else "", style="dim")
+                style = facts[i][1]
+                if i == 0:  # '#19 threat-match'
+                    number, _, rule = shown.partition(" ")
+                    text.append(number + " ", style="dim")
+                    text.append(rule, style=style)
+                else:
+                    text.append(shown, style=style)
         # Enter's count is of now: flows for the window may have arrived after it fired.
-        now = self.flows_now.get(f.id) if f.id is not None else None
-        head = "\nEnter opens the " + (f"{now:,} flow{'s' if now != 1 else ''} of " if now is not None else "flows of ")
+        counted_now = self.flows_now.get(f.id) if f.id is not None else None
+        head = "\nEnter opens the " + (
+            f"{counted_now:,} flow{'s' if counted_now != 1 else ''} of " if counted_now is not None else "flows of "
+        )
         query = clean(f.query.strip() or "*") if not f.group else clean(f.drilldown_query())
         # The query first: a narrow line drops the window (the line above says it), then the
         # count when it fired, before it cuts the query.
-        width = (self.size.width or self.app.size.width) - 2 - len(head.lstrip())
+        width -= len(head.lstrip())
         for tail in (f" in {window} · {f.flows:,} when it fired", f" · {f.flows:,} when it fired", ""):
             room = width - len(tail)
             if room >= min(len(query), 24):
@@ -314,9 +342,40 @@ class AlertsScreen(Screen[None]):
         text.append(head, style="dim")
         text.append(fit(query, max(room, 12)))
         text.append(tail, style="dim")
+        box.styles.height = len(lines) + 1
         box.update(text)
         if f.id is not None and not counted:
             self._count(f)
+
+    def _facts(self, f: Firing, window: str, now: float, width: int) -> list[tuple[list[str], str]]:
+        """What the lines under the table say of the firing under the cursor, most needed first
+        (at 80 columns they take two lines, and the last give way before these are cut): its rule,
+        the condition with the value it measured, its state with a mute's end, when it fired (and
+        fired again), then its group whole, its flows and its window. Each fact is its forms,
+        longest first, and its style."""
+        alerts = self.alerts
+        until = alerts.muted_until(f) if alerts is not None else None
+        state = state_forms(f, until, clock_time(until, now) if until is not None else "")[0]
+        if f.group and alerts is not None and alerts.whole_rule_muted(f):  # not only this group
+            state += " (whole rule)"
+        pending = not f.acknowledged and f.muted_until is None
+        fired = f"fired {clock_time(f.fired_at, now, seconds=True)}"
+        again = alerts.fired_again(f) if alerts is not None else None
+        if again is not None:
+            fired += f", again {clock_time(again.fired_at, now, seconds=True)}"
+        parts, sep = group_parts(f)
+        group = [clean(f.group_text)] if not f.group else [clean(f.group_text), sep.join(parts), fit_group(f, width)]
+        flows = f"{f.flows:,} flow{'s' if f.flows != 1 else ''}, {human_bytes(f.bytes)}"
+        alarm = f"bold {self.app.theme_variables.get('alarm', 'red')}"
+        return [
+            ([f"#{f.id} {clean(f.rule)}"], "bold"),
+            ([clean(f.measured())], ""),
+            ([state], alarm if pending else ""),
+            ([fired], ""),
+            (group, ""),
+            ([flows], ""),
+            ([window], ""),
+        ]
 
     @work(thread=True, exclusive=True, group="alerts-count", exit_on_error=False)
     def _count(self, f: Firing) -> None:
