@@ -324,25 +324,48 @@ async def test_a_refused_query_says_the_rows_are_the_previous_querys(db: Path) -
         assert not results.table.has_class("-stale")
 
 
+def header(app) -> str:  # type: ignore[no-untyped-def]
+    """The screen's first line as drawn."""
+    return "".join(segment.text for segment in app.screen._compositor.render_strips()[0])
+
+
+HINT = "e.g. action:REJECT AND dst_port:22"
+LABEL = {"viewer": "○ viewer last 15m UTC", "live": "● live last 15m UTC"}
+
+
 @pytest.mark.parametrize(
-    ("width", "hint"),
+    ("width", "feed", "hint"),
     [
-        (160, "e.g. action:REJECT AND dst_port:22  (Tab completes, ↑ history)"),
-        (80, "e.g. action:REJECT AND dst_port:22  (Tab completes)"),
-        (60, "e.g. action:REJECT"),  # '○ viewer' is two cells wider than '● live' was
-        (40, ""),  # the header says its zone too
+        (200, "viewer", f"{HINT}  (Tab completes, ↑ history)"),
+        (80, "viewer", f"{HINT}  (Tab completes)"),
+        (80, "live", f"{HINT}  (Tab completes)"),
+        (60, "viewer", HINT),  # was 'e.g. action:REJECT': a cell for the cursor and a right padding less
+        (60, "live", HINT),
+        (40, "viewer", "action:REJECT"),  # was none
     ],
 )
-async def test_the_hint_is_the_longest_that_fits_never_a_cut_one(db: Path, width: int, hint: str) -> None:
+async def test_the_hint_is_the_longest_that_fits_and_a_pause_gives_its_cells_back(
+    db: Path, width: int, feed: str, hint: str
+) -> None:
+    """The header as drawn: '/', the longest hint that fits whole, the window label right-aligned;
+    after a pause (' PAUSED ' is two cells wider than '● live ') the label shrinks back and the
+    hint has its cells again (they stayed the label's: 'e.g. action:REJECT' at 60 for good)."""
+    if feed == "live":
+        with Store(db) as store:
+            store.set_status("demo:1", "running", None, 496.0, 7)
     app = make_app(db)
     async with app.run_test(size=(width, 30)) as pilot:
         await refreshed(pilot)
         field = bar(app).input
+        expected = f" / {hint}".ljust(width - len(LABEL[feed]) - 1) + LABEL[feed] + " "
+        await until(pilot, lambda: header(app) == expected)
         assert field.placeholder == hint
-        assert len(field.placeholder) < field.content_size.width
         await pilot.press("space")  # paused: the window label is wider, the field narrower
-        await pilot.pause(0.1)
-        assert len(field.placeholder) < field.content_size.width
+        await until(pilot, lambda: " PAUSED  last 15m UTC " in header(app))
+        assert len(field.placeholder) <= field.content_size.width
+        await pilot.press("space")
+        await until(pilot, lambda: header(app) == expected)
+        assert field.placeholder == hint
 
 
 async def test_an_unknown_threat_list_is_refused_with_a_did_you_mean(db: Path) -> None:

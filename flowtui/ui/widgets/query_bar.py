@@ -165,9 +165,10 @@ class QueryBar(Vertical):
         yield OptionList(id="query-suggestions", classes="query-suggestions")
 
     def fit_placeholder(self) -> None:
-        """The longest hint the field has room for (its width less its padding and the cursor)."""
+        """The longest hint the field has room for: its width less its padding (the cursor of a
+        focused empty field stands on the hint's first letter and takes no cell of its own)."""
         field = self.input
-        room = field.content_size.width - 1
+        room = field.content_size.width
         if room <= 0:
             return
         fits = next((p for p in self._placeholders if len(p) <= room), "")  # none rather than a cut one
@@ -244,17 +245,13 @@ class QueryBar(Vertical):
             self._own_label = True
         elif self._own_label:
             return
-        # As wide as the widest label it has shown (right-aligned): space's ' PAUSED ' and
-        # '● live ' in turn repaint the label, not lay out the screen.
+        # As wide as the label: a new width lays the line out again (a pause's ' PAUSED ' is wider
+        # than '● live ', and the cells it took were kept after it, so the query's hint lost them
+        # for good); a label as wide as the one shown is only repainted (a refresh's usual case).
         static = self.query_one(".query-window", Static)
         width = len(label.plain if isinstance(label, Text) else label) + 2  # its padding
-        shown = static.size.width
-        if own and width != shown:  # a view's own label fits itself: the app's wider one left blank cells the query needs
+        if width != static.size.width:
             static.styles.min_width = width
-            static.update(label)
-        elif width > shown:
-            if shown:
-                static.styles.min_width = width
             static.update(label)
         else:
             static.update(label, layout=False)
