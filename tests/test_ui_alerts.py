@@ -431,7 +431,7 @@ async def test_muting_a_group_for_an_hour_is_in_the_store_with_its_expiry(db: Pa
         await pilot.click("#mute-1h")
         await until(pilot, lambda: isinstance(app.screen, AlertsScreen))
         await reloaded(pilot, screen, lambda: table_rows(screen.table)[1][-1] == "muted until 11:00")
-        assert last_toast(app) == "Muted port-scan for src_addr=203.0.113.9 until 11:00:00"
+        assert last_toast(app) == "Muted port-scan for src_addr=203.0.113.9 until 11:00"
         assert str(screen.query_one("#alerts-summary").render()).endswith("· 1 mute in force · u: unacked only")
     assert stored(db).mutes(now=NOW) == [{"rule": "port-scan", "group": {"src_addr": "203.0.113.9"}, "until": NOW + 3600}]
 

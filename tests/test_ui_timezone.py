@@ -150,7 +150,10 @@ async def test_local_shows_and_reads_every_time_in_the_machines_zone(tmp_path: P
         alerts = app.screen
         assert [r[0] for r in table_rows(alerts.table)] == ["15:29:30", "15:29:30"]
         detail = str(alerts.query_one("#alerts-detail").render())
-        assert detail.startswith("#2 threat-match · src_addr=198.51.100.23 dst_port=443 · 1 flow, 100 B · 15:24:00–15:29:00\n")
+        assert detail.startswith(
+            "#2 threat-match · count 1 > 0 · new · fired 15:29:30 · src_addr=198.51.100.23 dst_port=443 · 1 flow, 100 B"
+            " · 15:24:00–15:29:00\n"
+        )
 
 
 def test_the_header_names_the_zone_as_the_machine_does(kolkata: None) -> None:
@@ -214,4 +217,6 @@ async def test_a_mute_ending_another_day_shows_its_date_as_the_cli_does(tmp_path
         assert [row[-1] for row in table_rows(screen.table)] == ["muted until 11-28 00:30"]
         await until(pilot, lambda: "muted" in str(screen.query_one("#alerts-detail").render()))
         detail = str(screen.query_one("#alerts-detail").render()).splitlines()
-        assert detail[0].endswith(" · muted until 11-28 00:30:00")
+        assert detail[0] == (  # the mute's end, and when it fired, in the zone on screen
+            "#1 port-scan · distinct(dst_port) 25 > 20 · muted until 11-28 00:30 (whole rule) · fired 15:29:30 · 203.0.113.9"
+        )

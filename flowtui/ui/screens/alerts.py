@@ -465,7 +465,7 @@ class AlertsScreen(Screen[None]):
             else:
                 until = app.now() + request.seconds
                 alert_data.mute(app.data, request.rule, request.group, until)
-                done = f"Muted {request.describe()} until {clock_time(until, app.now(), seconds=True)}"
+                done = f"Muted {request.describe()} until {clock_time(until, app.now())}"  # as its row will say
         except FlowtuiError as exc:
             self.post_message(self.Written(str(exc), error=True))
             return

@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 from flowtui.alerts.firings import Firing
 from flowtui.errors import FlowtuiError
 from flowtui.query.window import parse_duration
-from flowtui.ui.formatting import clean, format_time
+from flowtui.ui.formatting import clean, clock_time
 from flowtui.ui.screens.dialogs import _Dialog
 
 MUTE_PRESETS: tuple[tuple[str, int], ...] = (("15m", 900), ("1h", 3600), ("4h", 14400), ("1d", 86400))
@@ -46,7 +46,8 @@ class MuteScreen(_Dialog):
         with Vertical(classes="dialog-box") as box:
             box.border_title = f"Mute {clean(f.rule)}"
             if self.muted_until is not None:
-                yield Static(Text(f"Muted until {format_time(self.muted_until, with_date=True)}: a new mute replaces it."),
+                until = clock_time(self.muted_until, self.app.now())  # type: ignore[attr-defined]  # as the list says it
+                yield Static(Text(f"Muted until {until}: a new mute replaces it."),
                              classes="dialog-query")
             if f.group:
                 with RadioSet(id="mute-scope"):
