@@ -77,6 +77,21 @@ async def test_each_pane_at_a_small_terminal_shows_its_biggest_groups(
 BACKFILL = "synthetic traffic, seed 1, 500 records/s; making the last 15 minutes"
 
 
+async def status_line(db: Path, width: int, *statuses: tuple[object, ...]) -> str:
+    """The dashboard's status line as drawn at ``width`` columns over sources in these states
+    (the store's size, the file's as SQLite lays it, says '{size}')."""
+    from flowtui.store import Store
+
+    with Store(db) as store:
+        for status in statuses:
+            store.set_status(*status)  # type: ignore[arg-type]
+    app = make_app(db)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await refreshed(pilot)
+        line = str(app.screen.query_one("#status-bar").render())
+        return line.replace(human_bytes(app.status.size_bytes), "{size}")
+
+
 @pytest.mark.parametrize(
     ("width", "line"),
     [
@@ -90,28 +105,15 @@ async def test_the_status_line_leaves_out_whole_parts_never_half_a_word(db: Path
     """80×24 cut 'every 2s' to 'every…' and 60 the store's size to '7…': now the least useful
     parts go whole (status_bar.DROP_ORDER), and only a line whose first source alone is too wide
     ends, at a word, with '…'."""
-    from flowtui.store import Store
-
-    with Store(db) as store:
-        store.set_status("demo:1", "backfilling", BACKFILL, 41_400.0, 5)
-    app = make_app(db)
-    async with app.run_test(size=(width, 24)) as pilot:
-        await refreshed(pilot)
-        bar = app.screen.query_one("#status-bar")
-        assert str(bar.render()) == line.format(size=human_bytes(app.status.size_bytes))  # the file's, as SQLite lays it
+    assert await status_line(db, width, ("demo:1", "backfilling", BACKFILL, 41_400.0, 5)) == line
 
 
 async def test_a_narrow_status_line_counts_a_second_source_it_leaves_out(db: Path) -> None:
     """Three sources at 80 columns: the failing one first with its reason, the others counted in
     '+2 more'; the store's size and the interval go before them."""
-    from flowtui.store import Store
-
-    with Store(db) as store:
-        store.set_status("kinesis:flows", "error", "AccessDenied on GetRecords", None, None)
-        store.set_status("demo:1", "running", None, 496.0, 7)
-        store.set_status("s3:bucket", "running", None, 12.0, 30)
-    app = make_app(db)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await refreshed(pilot)
-        bar = app.screen.query_one("#status-bar")
-        assert str(bar.render()) == "● kinesis:flows error — AccessDenied on GetRecords  +2 more │ dead 0 │ UTC"
+    sources = [
+        ("kinesis:flows", "error", "AccessDenied on GetRecords", None, None),
+        ("demo:1", "running", None, 496.0, 7),
+        ("s3:bucket", "running", None, 12.0, 30),
+    ]
+    assert await status_line(db, 80, *sources) == "● kinesis:flows error — AccessDenied on GetRecords  +2 more │ dead 0 │ UTC"
