@@ -57,6 +57,7 @@ _WRITER_WAL_BYTES = 64 << 20
 # keeps its high point (~77 MB) until the last connection closes, and a dashboard left open keeps it
 # so for days, counted in the store's size. One truncate each 64 MB; ingest speed unchanged.
 _WRITER_WAL_KEEP = 4 << 20
+_CLOSE_PRUNE_S = 1.0  # the most a closing writer spends on retention's remaining steps
 _REBUILD_STEP = 500_000  # flows summed at a time when an upgrade builds the rollups
 _TOPS_AGAIN = 180.0  # seconds between two re-keeps of buckets changed by late flows (each a sort inside a write)
 _TOPS_PER_WRITE = 1  # closed buckets kept by one write, at most (~0.2 s for 80,000 rows)
@@ -239,7 +240,7 @@ class Store:
         self._data_version = -1
         self._schema_version = -1
         self.retention = retention or Retention()
-        self._next_prune = time.monotonic() + self.retention.interval
+        self._next_prune = time.monotonic() + self.retention.interval  # a run shorter than that catches up at close
         self._last_addr: dict[str, tuple[Profile, int]] = {}
         # address → (lo, hi, addrs id): the id its flows get for starts in [lo, hi), while the
         # enricher that said so (and its generation, see _SpanSource) stays the one in _span_of.
@@ -574,7 +575,25 @@ class Store:
         self._legacy_seen = {t for t in names if t.startswith(schema.LEGACY_SEEN_PREFIXES)}
 
     def close(self) -> None:
+        """Close; a writer first catches retention up (for up to _CLOSE_PRUNE_S: a short cron run whose
+        one step kept less than it added would fall behind) and cuts its log file back where no reader
+        is in it (a dashboard left open would otherwise keep the last -wal at its size)."""
+        if not self.readonly:
+            try:
+                self.conn.execute(f"PRAGMA busy_timeout = {int(_CLOSE_PRUNE_S * 1000)}")  # another writer's turn: not ours to wait out
+                self._catch_up()
+                self.conn.execute("PRAGMA busy_timeout = 0")
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # SQLITE_BUSY: a reader is in it, left as it is
+            except sqlite3.Error:
+                pass  # closing must not fail for what was only tidying
         self.conn.close()
+
+    def _catch_up(self) -> None:
+        if not self.retention.active or self.conn.in_transaction:
+            return
+        until = time.monotonic() + _CLOSE_PRUNE_S
+        while self.prune() and time.monotonic() < until:
+            pass
 
     def __enter__(self) -> Self:
         return self

@@ -148,3 +148,35 @@ def test_tail_reads_every_configured_source(
     assert "kinesis:flows: 30 flows stored" in out
     assert "cwlogs:direct: 4 flows stored" in out
     assert flow_count(db) == 34
+
+
+def test_tail_keeps_flows_as_the_config_store_retain_says(
+    moto_server: str,  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+) -> None:
+    """[store] retain bound only `ingest`: tail (and the dashboard's ingest, which runs the same
+    sources) opened its store without it, so the store grew for ever on a bastion's disk."""
+    from flowtui.store import Batch, Part, Store
+    from tests.conftest import V2_PRESENT, make_record
+
+    now = int(time.time())
+    db = tmp_path / "flows.db"
+    with Store(db) as store:  # three days old: past retain
+        old = [make_record(version=2, src_addr="10.0.0.1", dst_addr="10.0.0.2", start=now - 3 * 86400 + i, end=now - 3 * 86400 + 60) for i in range(3)]
+        store.write(Batch([Part(old, V2_PRESENT)]))
+    logs = boto3.client("logs", endpoint_url=moto_server, region_name=REGION)
+    logs.create_log_group(logGroupName="recent")
+    logs.create_log_stream(logGroupName="recent", logStreamName="eni-1-all")
+    logs.put_log_events(
+        logGroupName="recent",
+        logStreamName="eni-1-all",
+        logEvents=[{"timestamp": now * 1000, "message": flow_line(20_000 + i, start=now - 60)} for i in range(4)],
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[store]\nretain = "1d"\n\n'
+        f'[[sources]]\ntype = "cloudwatch-logs"\nlog_group = "recent"\nregion = "{REGION}"\nendpoint_url = "{moto_server}"\n'
+    )
+    assert main(["tail", "--config", str(config), "--db", str(db), "--no-ui", "--until-caught-up"]) == 0
+    with Store(db, readonly=True) as store:
+        assert sorted(s for (s,) in store.conn.execute("SELECT start FROM flows")) == [now - 60] * 4

@@ -30,7 +30,7 @@ from flowtui.sources.health import HealthReporter, SourceHealth, log_line
 from flowtui.sources.kinesis import KinesisTail
 from flowtui.sources.spec import KinesisSpec, LogGroupSpec, SourceSpec, parse_source
 from flowtui.sources.writer import StoreWriter
-from flowtui.store import Enrich, Store
+from flowtui.store import Enrich, Retention, Store
 
 log = logging.getLogger("flowtui.sources")
 
@@ -67,6 +67,7 @@ def run_sources(
     specs = [s if isinstance(s, (KinesisSpec, LogGroupSpec)) else parse_source(s) for s in config_sources]
     path = None if config_path is None else str(config_path)
     factory = functools.partial(enricher_from_config, path)
+    retention = Retention.from_config(Config.load(path))  # flows kept as [store] says, by this writer too
     return asyncio.run(
         tail_sources(
             specs,
@@ -77,6 +78,7 @@ def run_sources(
             log_interval=log_interval,
             pause_event=pause_event,
             alerts_factory=functools.partial(alerts_for_store, path),
+            retention=retention,
         )
     )
 
@@ -107,6 +109,7 @@ async def tail_sources(
     client_wrapper: ClientWrapper | None = None,
     pause_event: StopFlag | None = None,
     alerts_factory: Callable[[Store], Any] | None = None,
+    retention: Retention | None = None,
 ) -> dict[str, IngestStats]:
     if not specs:
         raise SourceError("no sources: pass --stream or --log-group, or add [[sources]] to the config file")
@@ -114,7 +117,7 @@ async def tail_sources(
     loop = asyncio.get_running_loop()
     lock = SourceLock(db_path)
     lock.acquire([s.name for s in specs])
-    writer = StoreWriter(db_path, enrich_factory, alerts_factory)
+    writer = StoreWriter(db_path, enrich_factory, alerts_factory, retention)
     watcher: asyncio.Task[None] | None = None
     restore_signal = _stop_on_sigterm(loop, stop)
     try:

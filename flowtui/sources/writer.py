@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flowtui.ingest import CheckpointMoved, Expected, IngestStats, Pipeline
-from flowtui.store import Enrich, Store
+from flowtui.store import Enrich, Retention, Store
 
 log = logging.getLogger("flowtui.sources")
 
@@ -71,8 +71,10 @@ class StoreWriter:
         db_path: str | os.PathLike[str],
         enrich_factory: Callable[[], Enrich | None] | None = None,
         alerts_factory: Callable[[Store], Any] | None = None,
+        retention: Retention | None = None,
     ):
         self.db_path = db_path
+        self.retention = retention  # [store] retain / max_size: enforced by whoever writes
         self._enrich_factory = enrich_factory
         # Given the writer's store, starts what listens to its writes (alert rules); has close().
         self._alerts_factory = alerts_factory
@@ -93,7 +95,7 @@ class StoreWriter:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="flowtui-writer")
 
     def _open(self) -> None:
-        self.store = Store(self.db_path)
+        self.store = Store(self.db_path, retention=self.retention)
         self._enrich = self._enrich_factory() if self._enrich_factory is not None else None
         if self._alerts_factory is not None:
             self._alerts = self._alerts_factory(self.store)
