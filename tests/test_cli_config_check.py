@@ -68,6 +68,13 @@ window = "5m"
 condition = "count > 10"
 notifiers = ["ops"]
 
+[[alerts]]
+name = "old-scan"
+query = "action:REJECT"
+window = "1m"
+condition = "distinct(dst_port) > 20"
+enabled = false
+
 [notifiers.ops]
 type = "webhook"
 url_env = "FLOWTUI_TEST_UNSET_HOOK"
@@ -82,15 +89,15 @@ def test_a_good_file_says_ok_and_what_it_sets_up(capsys: pytest.CaptureFixture[s
     assert (code, err) == (0, "")
     assert out == [
         f"{path}: ok",
-        f"  store     {tmp_path / 'flows.db'} · flows 7d, at most 20GB, rollups 30d",
+        f"  store     {tmp_path / 'flows.db'} · flows 1w, at most 20.0 GB, rollups 30d",
         "  format    ${version} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action}",
         "  sources   kinesis:flows (eu-west-1); cwlogs:/vpc/flows (region from the environment)",
-        "  internal  10.0.0.0/8 and every VPC CIDR the inventory knows",
+        "  internal  10.0.0.0/8, and the VPCs' CIDRs the inventory knows",
         "  geoip     none (no country or network names)",
         "  inventory 1 inventory file",
         f"  threat    tor (url, not downloaded yet: flowtui threat update); mine ({tmp_path / 'mine.txt'})",
         "  panes     SSH",
-        "  alerts    1 rule: ssh-in; notifiers ops",
+        "  alerts    1 rule: ssh-in (1 off: old-scan); notifier ops: FLOWTUI_TEST_UNSET_HOOK not set here (tail and alerts notify stop on it)",
         "  ui        theme default, refresh every 2s, times local, 1 key rebound",
     ]
 
@@ -103,7 +110,10 @@ def test_json_gives_the_same_settings(capsys: pytest.CaptureFixture[str], tmp_pa
     found = json.loads("\n".join(out))
     assert code == 0
     assert found["config"] == str(path)
-    assert found["store"] == {"path": str(tmp_path / "flows.db"), "retain": "7d", "max_size": "20GB", "rollup_retain": "30d"}
+    assert found["store"] == {
+        "path": str(tmp_path / "flows.db"), "retain": "7d", "max_size": "20GB", "rollup_retain": "30d",
+        "retain_seconds": 7 * 86400, "max_bytes": 20 << 30, "rollup_seconds": 30 * 86400,
+    }
     assert found["sources"] == [
         {"type": "kinesis", "name": "kinesis:flows", "region": "eu-west-1", "start": "trim-horizon"},
         {"type": "cloudwatch-logs", "name": "cwlogs:/vpc/flows", "region": None, "start": "trim-horizon"},
@@ -112,7 +122,8 @@ def test_json_gives_the_same_settings(capsys: pytest.CaptureFixture[str], tmp_pa
         {"id": "tor", "url": "https://check.torproject.org/exit-addresses", "path": str(tmp_path / "cache" / "tor.txt"), "present": False},
         {"id": "mine", "url": None, "path": str(tmp_path / "mine.txt"), "present": True},
     ]
-    assert (found["panes"], found["alerts"], found["notifiers"]) == (["SSH"], ["ssh-in"], ["ops"])
+    assert (found["panes"], found["alerts"], found["alerts_off"], found["notifiers"]) == (["SSH"], ["ssh-in"], ["old-scan"], ["ops"])
+    assert found["unset_variables"] == {"ops": ["FLOWTUI_TEST_UNSET_HOOK"]}
     assert found["ui"] == {"theme": None, "refresh": 2, "window": None, "timezone": "local", "keys": {"app.pause": "p"}}
 
 
@@ -125,16 +136,13 @@ def test_the_example_config_passes_with_every_default(capsys: pytest.CaptureFixt
         f"  store     {tmp_path / 'data' / 'flowtui' / 'flows.db'} · flows for ever",
         "  format    AWS's default (version 2), or each file's header line",
         "  sources   none ([[sources]]: tail needs --stream or --log-group)",
-        (
-            "  internal  10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7 "
-            "(the defaults; once the inventory knows a VPC CIDR: inside a VPC)"
-        ),
+        "  internal  10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7 (the defaults)",
         "  geoip     none (no country or network names)",
         "  inventory none (no instance, interface or database names)",
         "  threat    no lists",
         "  panes     Top talkers, Rejects, External → EC2, Threat matches (the defaults)",
         "  alerts    no rules",
-        "  ui        theme default, refresh every 1s, times UTC",
+        "  ui        theme default, refresh every 2s, times UTC",
     ]
 
 

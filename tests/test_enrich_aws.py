@@ -135,8 +135,9 @@ def test_enricher_from_config_against_moto(world: World, tmp_path: Any) -> None:
             assert enricher.profile(address, now) == (internal, *entity, None, None, None, None, None, False, None), (
                 address
             )
-        # the VPC CIDRs are known, so 192.168.0.0/16 is not assumed internal
-        assert enricher.profile("192.168.1.1", now)[0] is False
+        # the VPC CIDRs are internal besides the default ranges (DESIGN's X_internal), not instead
+        assert enricher.profile("192.168.1.1", now)[0] is True
+        assert enricher.profile("203.0.113.9", now)[0] is False
         assert enricher.profile(str(world.subnet_v6[0x1234]), now)[0] is True
     finally:
         enricher.close()

@@ -355,8 +355,10 @@ def test_enricher_with_inventory_files(dump: list[Path], tmp_path: Path) -> None
     for address, entity in EXPECTED.items():
         internal = not address.startswith(("54.", "3.", "52."))
         assert enricher.profile(address, t) == (internal, *entity, None, None, None, None, None, False, None), address
-    # VPC CIDRs are known, so the default ranges are not used: 192.168/16 is external, 100.70/16 internal
-    assert enricher.profile("192.168.1.1", t)[0] is False
+    # DESIGN's X_internal: a VPC's CIDRs or the default ranges: 192.168/16 (a peered VPC, a VPN)
+    # stays internal, and the VPC's IPv6 block (no default range holds it) is internal too
+    assert enricher.profile("192.168.1.1", t)[0] is True
+    assert enricher.profile("203.0.113.9", t)[0] is False
     assert enricher.profile("100.70.3.4", t)[0] is True
     assert enricher.profile("2600:1f18:abcd:12ff::1", t)[0] is True
     enricher.close()

@@ -48,7 +48,7 @@ def _needs_action(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    config = load_config(args)  # a ConfigError here is the command's answer (exit 2)
+    config = load_config(args)  # a ConfigError here is the command's answer (exit 1)
     found = summary(config, args)
     if args.json:
         print(json.dumps(found, indent=2))
@@ -65,22 +65,26 @@ def run_check(args: argparse.Namespace) -> int:
 
 def summary(config: Config, args: argparse.Namespace) -> dict[str, Any]:
     """What the config sets up, as the commands will read it (JSON-ready)."""
-    from flowtui.alerts import load
-    from flowtui.cli.config_check import environment_for
+    from flowtui.alerts.rules import load_rules
+    from flowtui.cli.config_check import unset_variables
     from flowtui.enrich.addresses import DEFAULT_INTERNAL_CIDRS
     from flowtui.enrich.threat import ThreatSettings
     from flowtui.sources.spec import KinesisSpec, sources_from_config
+    from flowtui.store import Retention
     from flowtui.ui.panes import panes_from_config
+    from flowtui.ui.settings import DEFAULT_INTERVAL
 
     store = config.section("store")
     enrich = config.section("enrich")
     ui = config.section("ui")
-    rules, notifiers = load(config, environment_for(config))
+    kept = Retention.from_config(config)
     sources = []
-    for spec in sources_from_config(config):
+    for spec, table in zip(sources_from_config(config), config.tables("sources")):
         kind = "kinesis" if isinstance(spec, KinesisSpec) else "cloudwatch-logs"
-        sources.append({"type": kind, "name": spec.name, "region": spec.aws.region, "start": str(spec.start)})
+        start = table.get("start")  # as written: "-2h" is two hours before each start, not a time fixed now
+        sources.append({"type": kind, "name": spec.name, "region": spec.aws.region, "start": str(start) if start is not None else str(spec.start)})
     threat = ThreatSettings.from_config(config)
+    alerts = config.tables("alerts")
     return {
         "config": None if config.path is None else str(config.path),
         "store": {
@@ -88,6 +92,10 @@ def summary(config: Config, args: argparse.Namespace) -> dict[str, Any]:
             "retain": store.get("retain"),
             "max_size": store.get("max_size"),
             "rollup_retain": store.get("rollup_retain", "30d"),
+            # As the writers apply them: rollups never kept shorter than flows; nothing pruned without retain or max_size.
+            "retain_seconds": kept.max_age,
+            "max_bytes": kept.max_bytes,
+            "rollup_seconds": kept.rollup_age,
         },
         "format": config.get("ingest", "format", None, str),
         "sources": sources,
@@ -104,11 +112,14 @@ def summary(config: Config, args: argparse.Namespace) -> dict[str, Any]:
         ],
         "panes": [p.title for p in panes_from_config(config)],
         "panes_configured": bool(config.tables("panes")),
-        "alerts": [r.name for r in rules],
-        "notifiers": sorted(notifiers),
+        "alerts": [r.name for r in load_rules(config)],
+        "alerts_off": [t.get("name") for t in alerts if t.get("enabled", True) is False],
+        "notifiers": sorted(config.section("notifiers")),
+        # Secrets a notifier names that this environment lacks: tail and `alerts notify` stop on them.
+        "unset_variables": {name: [var for _, var in unset] for name, unset in unset_variables(config).items()},
         "ui": {
             "theme": ui.get("theme"),
-            "refresh": ui.get("refresh", 1.0),
+            "refresh": ui.get("refresh", DEFAULT_INTERVAL),
             "window": ui.get("window"),
             "timezone": ui.get("timezone", "UTC"),
             "keys": dict(ui.get("keys") or {}),
@@ -122,12 +133,15 @@ def _path(config: Config, value: str | None) -> str | None:
 
 def lines(found: dict[str, Any]) -> list[tuple[str, str]]:
     """The summary as (name, text) rows for people."""
+    from flowtui.query.window import format_duration
+    from flowtui.sources.health import human_bytes
+
     store = found["store"]
-    kept = [f"flows {store['retain']}" if store["retain"] else "flows for ever"]
-    if store["max_size"]:
-        kept.append(f"at most {store['max_size']}")
-    if store["retain"] or store["max_size"]:
-        kept.append(f"rollups {store['rollup_retain']}")
+    kept = [f"flows {format_duration(int(store['retain_seconds']))}" if store["retain_seconds"] else "flows for ever"]
+    if store["max_bytes"]:
+        kept.append(f"at most {human_bytes(store['max_bytes'])}")
+    if store["rollup_seconds"]:
+        kept.append(f"rollups {format_duration(int(store['rollup_seconds']))}")
     sources = found["sources"]
     enrich = found["enrich"]
     geo = [f"{k.removeprefix('geoip_')} {enrich[k]}" for k in ("geoip_city", "geoip_asn") if enrich[k]]
@@ -146,9 +160,8 @@ def lines(found: dict[str, Any]) -> list[tuple[str, str]]:
         ("store", f"{store['path']} · {', '.join(kept)}"),
         ("format", found["format"] or "AWS's default (version 2), or each file's header line"),
         ("sources", "; ".join(f"{s['name']} ({s['region'] or 'region from the environment'})" for s in sources) or "none ([[sources]]: tail needs --stream or --log-group)"),
-        ("internal", ", ".join(enrich["internal_cidrs"]) + (
-            " and every VPC CIDR the inventory knows" if enrich["internal_cidrs_configured"]
-            else " (the defaults; once the inventory knows a VPC CIDR: inside a VPC)")),
+        ("internal", ", ".join(enrich["internal_cidrs"]) + ("" if enrich["internal_cidrs_configured"] else " (the defaults)")
+         + (", and the VPCs' CIDRs the inventory knows" if inventory else "")),
         ("geoip", "; ".join(geo) or "none (no country or network names)"),
         ("inventory", "; ".join(inventory) or "none (no instance, interface or database names)"),
         ("threat", "; ".join(_threat_text(t) for t in lists) or "no lists"),
@@ -159,10 +172,17 @@ def lines(found: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _alerts_text(found: dict[str, Any]) -> str:
-    if not found["alerts"]:
-        return "no rules"
-    text = f"{counted(len(found['alerts']), 'rule')}: {', '.join(found['alerts'])}"
-    return text + (f"; notifiers {', '.join(found['notifiers'])}" if found["notifiers"] else "")
+    on, off = found["alerts"], found["alerts_off"]
+    parts = [f"{counted(len(on), 'rule')}: {', '.join(on)}" if on else "no rules"]
+    if off:
+        parts[0] += f" ({len(off)} off: {', '.join(off)})"
+    for name in found["notifiers"]:
+        unset = found["unset_variables"].get(name)
+        if unset:
+            parts.append(f"notifier {name}: {', '.join(unset)} not set here (tail and alerts notify stop on it)")
+    if found["notifiers"] and not any(found["unset_variables"].get(n) for n in found["notifiers"]):
+        parts.append(f"notifiers {', '.join(found['notifiers'])}")
+    return "; ".join(parts)
 
 
 def _threat_text(t: dict[str, Any]) -> str:

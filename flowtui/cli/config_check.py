@@ -166,17 +166,26 @@ def _alerts(config: Config) -> None:
 def environment_for(config: Config) -> dict[str, str]:
     """The environment, with a stand-in for each variable a notifier names that is not set."""
     env = dict(os.environ)
+    for _, unset in unset_variables(config).items():
+        for key, var in unset:
+            env[var] = "https://stand-in.invalid/" if key == "url_env" else "stand-in"
+    return env
+
+
+def unset_variables(config: Config) -> dict[str, list[tuple[str, str]]]:
+    """Per ``[notifiers.NAME]``, the (key, variable) of each secret it names that is not set here."""
+    out: dict[str, list[tuple[str, str]]] = {}
     section = config.data.get("notifiers")
-    for table in section.values() if isinstance(section, dict) else ():
+    for name, table in section.items() if isinstance(section, dict) else ():
         if not isinstance(table, dict):
             continue
         named: list[tuple[str, Any]] = [(k, table.get(k)) for k in ("url_env", "password_env")]
         headers = table.get("headers_env")
         named += [("header", v) for v in headers.values()] if isinstance(headers, dict) else []
-        for key, var in named:
-            if isinstance(var, str) and var and not env.get(var):
-                env[var] = "https://stand-in.invalid/" if key == "url_env" else "stand-in"
-    return env
+        unset = [(key, var) for key, var in named if isinstance(var, str) and var and not os.environ.get(var)]
+        if unset:
+            out[name] = unset
+    return out
 
 
 def _sources(config: Config) -> None:

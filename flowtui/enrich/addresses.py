@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 # The default internal ranges: RFC 1918, shared address space (RFC 6598) and
-# IPv6 unique local addresses. Used only when neither the inventory's VPC CIDRs
-# nor [enrich] internal_cidrs are known.
+# IPv6 unique local addresses, when [enrich] internal_cidrs names none; the
+# inventory's VPC CIDRs are internal besides.
 DEFAULT_INTERNAL_CIDRS: tuple[str, ...] = (
     "10.0.0.0/8",
     "172.16.0.0/12",

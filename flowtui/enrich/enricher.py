@@ -216,8 +216,9 @@ class Enricher:
 
     def _reset(self) -> None:
         """Recompute what depends on the inventory and lists; called in the ingest thread."""
-        cidrs = (*self._configured_list, *self.inventory.vpc_cidrs)
-        self._internal = CidrSet(cidrs) if cidrs else CidrSet(DEFAULT_INTERNAL_CIDRS)
+        # DESIGN's X_internal: inside a VPC the inventory knows, or the configured ranges (the
+        # defaults when none are): a peered VPC, a VPN or a transit gateway's 10.x is not "outside".
+        self._internal = CidrSet((*(self._configured_list or DEFAULT_INTERNAL_CIDRS), *self.inventory.vpc_cidrs))
         self._reset_cache()
         self.generation += 1
 
