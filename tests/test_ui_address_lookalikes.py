@@ -172,3 +172,31 @@ async def test_the_action_gives_way_to_the_interface_unless_the_query_names_it(t
         reject = f"bold {app.theme_variables['reject']}"
         assert styles[0] == {reject}  # without its column, a reject says so in every cell
         assert reject in styles[1] and len(styles[1]) > 1  # with it, in the action's cell
+
+
+async def test_a_dated_page_fits_80_columns_with_its_port_and_bytes_whole(tmp_path: Path) -> None:
+    """Window "all" at 80 columns: the year on every row (2026-11-28 23:07:55) left the bytes cut
+    ('byt'), and telling rows apart by src_port had pushed out the dst_port a reject was refused on."""
+    from flowtui.query.window import TimeWindow
+
+    v6 = "2400:cb00:1f23:7475:2008:7497:97f2:a703"
+    db = write_any(tmp_path / "flows.db", [
+        flow(v6, 40001, "2a05:d018:1c4:7a00:9b1e:4c2d:5e6f:a021", 22, 6, "REJECT", 64, 1, 30),
+        flow(v6, 40002, "2a05:d018:1c4:7a00:9b1e:4c2d:5e6f:a021", 22, 6, "REJECT", 64, 1, 30),
+        flow("61.177.172.113", 50000, "10.0.1.22", 3389, 6, "REJECT", 13_200, 3, 40),
+    ])
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(pilot)
+        app.push_screen(ResultsScreen("action:REJECT", TimeWindow.all()))
+        await until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.page is not None and not app.screen._loading)
+        table = app.screen.table
+        # The two IPv6 rows differ only in their source port, which has no room beside the port they
+        # were refused on: that one stays, and they read alike (the rule's documented limit).
+        assert [str(c.label).strip() for c in table.columns.values()] == ["timestamp ▼", "src_addr", "dst_addr", "dst_port", "action", "bytes"]
+        assert table_rows(table) == [
+            ["11-27 09:59:30", "2400:cb00:…:a703", "2a05:d018:…:a021", "22", "REJECT", "64 B"],
+            ["11-27 09:59:30", "2400:cb00:…:a703", "2a05:d018:…:a021", "22", "REJECT", "64 B"],
+            ["11-27 09:59:20", "61.177.172.113", "10.0.1.22", "3389", "REJECT", "13.2 kB"],
+        ]
+        assert sum(c.get_render_width(table) for c in table.columns.values()) <= table.scrollable_content_region.width

@@ -89,7 +89,7 @@ def plan_columns(
         spare = [c for c in upto[1:] if c not in keep and c not in ("src_addr", "dst_addr")]
         if not spare:
             break
-        shown.remove(spare[-1])
+        shown.remove(next((c for c in DROP_ORDER if c in spare), spare[-1]))  # src_port before dst_port
         fitted = _give_way(shown, caps, width, keep)
     return shown, {c: fitted[c] for c in shown}
 

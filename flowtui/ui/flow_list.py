@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.text import Text
 
-from flowtui.ui.columns import FLOW_FIELDS, PADDING, apart_width, cut_in_middle, is_numeric, plan_columns, widest
+from flowtui.ui.columns import DROP_ORDER, FLOW_FIELDS, PADDING, apart_width, cut_in_middle, is_numeric, plan_columns, widest
 from flowtui.ui.formatting import SortableText, fit, format_value, value_style
 from flowtui.ui.widgets.flow_table import FlowTable
 
@@ -110,7 +110,9 @@ def plan_flow_list(
             [n for n in fields if n not in drop or n in keep], room, width, keep=[*keep, *needed], values=values if cut_headers else None
         )
         fits = sum(kept_caps[c] + PADDING for c in kept) <= width
-        if fits and all(name in kept for name in needed) and not (headers["dst_port"] == "port" and "src_port" in kept):
+        # None of the first plan's columns lost but those that give way anyway (the port a reject was refused on stays).
+        kept_all = all(name in kept for name in needed) and all(c in kept or c in drop or c in DROP_ORDER for c in shown)
+        if fits and kept_all and not (headers["dst_port"] == "port" and "src_port" in kept):
             if "interface_id" in kept and form != "whole":  # the room left goes to the interface: '0e1f2a3b…', not '0e…'
                 spare = width - sum(kept_caps[c] + PADDING for c in kept)
                 whole = values["interface_id"] - (len(ENI_PREFIX) if form == "bare" else 0)

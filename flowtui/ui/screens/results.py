@@ -223,6 +223,8 @@ class ResultsScreen(Screen[None]):
         dated = needs_date(self.window, self.app.now())  # type: ignore[attr-defined]
         columns = order_columns(page.columns, page.named)
         texts = [[_format(name, row.get(name), dated) for name in columns] for row in page.rows]
+        if dated:
+            _this_year(texts, columns, format_time(self.app.now(), with_date=True)[:5])  # type: ignore[attr-defined]
         values = widest(columns, texts)
         natural = {name: max(len(name) + (2 if name == self.order[0] else 0), values[name]) for name in columns}
         width = (self.app.size.width or table.size.width) - 2  # the table is as wide as the terminal, less a scrollbar
@@ -505,6 +507,15 @@ class Export:
 
     def describe(self) -> str:
         return f"exporting {self.written:,} of {self.snapshot.total:,} to {self.request.path.name}…"
+
+
+def _this_year(texts: list[list[str]], columns: list[str], year: str) -> None:
+    """Times of the current year without it ('11-28 23:07:55', as alerts and mutes say a date),
+    when every row's is: five cells that at 80 columns kept the bytes from being cut."""
+    for i, name in enumerate(columns):
+        if name in ("timestamp", "eventTime") and texts and all(row[i].startswith(year) for row in texts):
+            for row in texts:
+                row[i] = row[i][len(year):]
 
 
 def _format(name: str, value: Any, dated: bool) -> str:
