@@ -19,7 +19,16 @@ from typing import Any
 
 from rich.text import Text
 
-from flowtui.ui.columns import DROP_ORDER, FLOW_FIELDS, PADDING, apart_width, cut_in_middle, is_numeric, plan_columns, widest
+from flowtui.ui.columns import (
+    DROP_ORDER,
+    FLOW_FIELDS,
+    PADDING,
+    apart_width,
+    cut_in_middle,
+    is_numeric,
+    plan_columns,
+    widest,
+)
 from flowtui.ui.formatting import SortableText, fit, format_value, value_style
 from flowtui.ui.widgets.flow_table import FlowTable
 
