@@ -117,3 +117,25 @@ async def test_a_narrow_status_line_counts_a_second_source_it_leaves_out(db: Pat
         ("s3:bucket", "running", None, 12.0, 30),
     ]
     assert await status_line(db, 80, *sources) == "● kinesis:flows error — AccessDenied on GetRecords  +2 more │ dead 0 │ UTC"
+
+
+@pytest.mark.parametrize(
+    ("state", "age", "text", "mark_style"),
+    [
+        # Heard from 5 s ago: its own words, rate and lag.
+        ("running", 5.0, "● demo:1 running 500/s lag 15ms", "success"),
+        # Killed (or hung) 67 s ago: its last 'running' beside a header saying stopped read as a
+        # contradiction, and its last rate as news.
+        ("running", 67.0, "○ demo:1 silent 1m07s (last: running)", "warning"),
+        # Ended as it should: the state says it all, no age beside it.
+        ("finished", 637.0, "● demo:1 finished", "success"),
+    ],
+)
+def test_a_source_its_writer_stopped_telling_of_reads_silent_not_running(state: str, age: float, text: str, mark_style: str) -> None:
+    from flowtui.ui.data import SourceState
+    from flowtui.ui.widgets.status_bar import _source
+
+    colours = {"success": "green", "warning": "yellow", "error": "red"}
+    line = _source(SourceState("demo:1", state, None, 500.0, 15, 0, 1_000.0), 1_000.0 + age, colours)
+    assert line.plain == text
+    assert str(line.spans[0].style) == colours[mark_style]

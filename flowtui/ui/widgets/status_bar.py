@@ -219,19 +219,24 @@ def _source(
 ) -> Text:
     state = src.state.lower()
     stale = now - src.updated > STALE_AFTER if src.updated else False
+    # Its writer has said nothing for a while though it did not end: killed, or hung. Its last
+    # word is history ('running' beside a header saying stopped read as a contradiction).
+    silent = stale and state not in _ENDED
     if state in _BAD or src.errors and state not in _GOOD:
         colour = vars_.get("error", "red")
-    elif stale or state not in _GOOD:
+    elif silent or state not in _GOOD:
         colour = vars_.get("warning", "yellow")
     else:
         colour = vars_.get("success", "green")
     out = Text()
-    out.append("● ", style=colour)
+    out.append("○ " if silent else "● ", style=colour)
     out.append(clean(src.name), style="bold")
     out.append(" ")
-    out.append(clean(src.state), style=colour)
-    if stale:
-        out.append(f" (no news for {human_duration(now - src.updated)})", style=vars_.get("warning", "yellow"))
+    if silent:
+        out.append(f"silent {human_duration(now - src.updated)}", style=colour)
+        out.append(f" (last: {clean(src.state)})", style="dim")
+    else:
+        out.append(clean(src.state), style=colour)  # an ended source's state says it all: no age beside it
     # A stopped or silent source's last rate and lag are history, not news: left out.
     current = not stale and state not in _ENDED
     if src.records_per_s is not None and rate_known and current:
