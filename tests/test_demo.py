@@ -475,3 +475,20 @@ def test_live_seconds_start_each_minute_with_a_control_message_the_pipeline_skip
         stats = Pipeline(store, enricher.profile).ingest_payloads([(p, str(i)) for i, p in enumerate(payloads)], "t")
     assert (stats.control_messages, stats.rejected) == (2, 0)
     assert 6_100 <= stats.stored <= 6_110  # 61 s at 100/s
+
+
+@pytest.mark.parametrize(
+    ("t", "now", "end", "due"),
+    [
+        (100, 103.5, None, range(100, 103)),  # a few seconds behind: each is made
+        (100, 103.5, 102, range(100, 102)),  # not past the end of --duration
+        (100, 250.2, None, range(249, 250)),  # over a minute behind: skipped to now, not burst
+        # The backfill took longer than --duration and another minute: the end is behind it.
+        # This was range(249, 180) (empty) and `due[-1]` an IndexError instead of the summary.
+        (100, 250.2, 180, range(180, 180)),
+    ],
+)
+def test_the_live_seconds_due_never_run_past_the_end(t: int, now: float, end: int | None, due: range) -> None:
+    from flowtui.demo.source import live_seconds
+
+    assert live_seconds(t, now, end) == due

@@ -41,6 +41,16 @@ def _share(total: float, i: int) -> int:
     return math.floor(total * (i + 1)) - math.floor(total * i)
 
 
+def live_seconds(t: int, now: float, end: int | None) -> range:
+    """The seconds of live traffic due at ``now`` from second ``t`` on (``now`` ≥ ``t + 1``), up to
+    ``end``. Further behind than MAX_CATCH_UP (a backfill that took minutes, a suspended laptop),
+    what was missed is skipped, not burst; empty once ``end`` has passed (the run is over)."""
+    if now - t > MAX_CATCH_UP:
+        t = int(now) - 1
+    stop = int(now) if end is None else min(int(now), end)
+    return range(min(t, stop), stop)
+
+
 class DemoTraffic:
     """The demo's payloads, second by second: backfill first, then live seconds in order."""
 
@@ -179,11 +189,11 @@ class DemoSource:
                 if now < t + 1:  # second t has not passed yet
                     ctx.sleep(min(t + 1 - now, 0.25))
                     continue
-                if now - t > MAX_CATCH_UP:
-                    t = int(now) - 1
-                due = range(t, int(now) if end is None else min(int(now), end))
+                due = live_seconds(t, now, end)
             else:
                 due = range(t, t + UNPACED_BATCH_SECONDS if end is None else min(t + UNPACED_BATCH_SECONDS, end))
+            if not due:  # the duration ran out while it was behind (a long backfill, a suspended laptop)
+                break
             payloads = traffic.live(due)
             last = due[-1]
             lag = int((time.time() - (last + 1)) * 1000) if paced else None
