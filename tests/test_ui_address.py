@@ -185,3 +185,21 @@ async def test_the_bytes_stay_whole_beside_a_kept_interface_at_80_columns(
         assert sorted(r[1] for r in rows[:2]) == interfaces
         assert len({tuple(r) for r in rows}) == len(rows)  # no two rows read the same
         assert sum(c.get_render_width(table) for c in table.columns.values()) <= table.size.width
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+async def test_the_address_stays_on_screen_while_the_page_scrolls(db: Path, size: tuple[int, int]) -> None:
+    """At 80×24 the page opened scrolled down to the flows that take the focus: its first line
+    read '│ entity – country RU' and nothing said which address it was."""
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        app.open_address("10.0.1.11")
+        await until(pilot, lambda: isinstance(app.screen, AddressScreen) and app.screen.info is not None)
+        screen = app.screen
+        title = f"10.0.1.11  EC2  {MARKUP_NAME}  internal"
+        shown = []
+        for keys in ((), ("j", "j", "j"), ("tab",), ("tab", "tab"), ("end",)):
+            await pilot.press(*keys)
+            await pilot.pause()
+            shown.append((plain(screen.query_one("#address-title", Static)).strip(), screen.query_one("#address-title").region.y))
+        assert shown == [(title, 0)] * 5

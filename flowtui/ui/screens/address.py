@@ -86,9 +86,11 @@ class AddressScreen(Screen[None]):
         self.calls: list[dict[str, Any]] = []  # CloudTrail calls made from the address, newest first
 
     def compose(self) -> ComposeResult:
+        # Which address this is stays on screen while the page scrolls (at 80×24 the flows below
+        # take the focus, and the page scrolled to them showed no address at all).
+        yield Static(Text(clean(self.address), style="bold"), id="address-title")
         with VerticalScroll(id="address-body"):
             with Vertical(id="address-card"):
-                yield Static(Text(clean(self.address), style="bold"), id="address-title")
                 yield Static(Text("loading…", style="dim"), id="address-facts")
                 with Horizontal(id="address-rate"):
                     yield Static("bytes/s", classes="address-rate-label")
