@@ -115,6 +115,26 @@ def test_ctrl_c_during_ingest_says_what_was_stored(tmp_path: Path) -> None:
     )
 
 
+def test_ctrl_c_stops_a_headless_demo_with_its_summary_and_130(tmp_path: Path) -> None:
+    """`demo --no-ui` exited 0 on Ctrl-C, while every other command (and the README) says 130."""
+    db = tmp_path / "demo.db"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flowtui", "demo", "--no-ui", "--duration", "120", "--rate", "20", "--db", str(db)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _flows(db) < 18_000:  # the 15 minutes before, then live
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    with Store(db, readonly=True) as store:
+        stored = store.flow_count()
+    assert out.decode().endswith(" s elapsed (interrupted)\n")
+    assert f"demo:1: {stored:,} flows stored" in out.decode()
+
+
 def test_setup_takes_dry_run_as_its_default(moto_server: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
     base = ["setup", "--log-group", "vpc-flow-logs", "--stream", "flows", "--region", "us-east-1", "--endpoint-url", moto_server]
     assert main(base) == 0

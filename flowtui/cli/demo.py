@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
             "Generate VPC flow logs for a made-up AWS account (web servers behind a load balancer, a database,"
             " a NAT gateway, scanners, beacons to fake Tor exits and Spamhaus-listed blocks) and push them"
             " through the real pipeline: CloudWatch payloads, parsing, enrichment, the store. It first fills"
-            " the last 15 minutes (15 × 60 × --rate flows: ~20 s at the default 500/s; the dashboard shows them"
+            " the last 15 minutes (15 × 60 × --rate flows: 5–30 s at the default 500/s; the dashboard shows them"
             " filling), then goes on live. The same --seed gives the same traffic."
         ),
     )
@@ -133,7 +133,7 @@ def _run_headless(job: DemoSource, db: Path) -> int:
         f" {job.dead_letters:,} rejected to dead letters, {elapsed:.1f} s elapsed"
         + (" (interrupted)" if interrupted else "")
     )
-    return 0
+    return 130 if interrupted else 0  # Ctrl-C, as every command exits on it
 
 
 def _run_dashboard(job: DemoSource, db: Path, config: Config, theme: str | None = None) -> int:

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous)
     for line in summary_lines(results):
         print(line, flush=True)
-    return 0
+    return 130 if stop.is_set() else 0  # Ctrl-C, as every command exits on it (after storing what was fetched)
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
