@@ -200,6 +200,23 @@ def test_top_prints_the_biggest_groups_and_other(db: Path) -> None:
     )
 
 
+def test_top_limit_0_lists_every_group_as_query_does_every_row(db: Path) -> None:
+    """It printed the (other) row alone, 100.0%."""
+    every = flowtui("top", "--db", str(db), "--by", "src_addr", "--limit", "0", columns=200)
+    assert (every.returncode, every.stderr) == (0, "")
+    lines = every.stdout.splitlines()
+    assert [line.split() for line in lines[:4]] == [  # the columns as wide as the longest address below
+        ["src_addr", "flows", "bytes", "packets", "share"],
+        ["10.0.1.10", "5", "11,093", "21", "36.4%"],
+        ["10.0.2.20", "2", "8,000", "80", "26.2%"],
+        ["10.0.3.30", "1", "8,000", "80", "26.2%"],
+    ]
+    assert not any(line.startswith("(other)") for line in lines)
+    assert sum(int(line.split()[1]) for line in lines[1:]) == 16  # every flow in a group of its own row
+    rows = json.loads(flowtui("top", "--db", str(db), "--by", "src_addr", "--limit", "0", "--format", "json").stdout)
+    assert [r["other"] for r in rows] == [False] * (len(lines) - 1)
+
+
 def test_top_json_by_two_fields_with_a_query(db: Path) -> None:
     out = flowtui("top", "--db", str(db), "--by", "protocol,dst_port", "--metric", "flows", "--limit", "1", "--format", "json", "action:ACCEPT", "AND", "protocol:udp")
     assert out.returncode == 0

@@ -43,6 +43,7 @@ examples:
 """
 
 
+EVERY_GROUP = 1 << 40  # --limit 0, as query, dead-letters and alerts read it: all of them
 _EVENTS = "events"  # CloudTrail's metric (flowtui.cloudtrail.top.METRIC; not imported: it is loaded only when asked for)
 
 
@@ -61,7 +62,7 @@ def register(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> 
         choices=("bytes", "packets", "flows", "events"),
         help="what to rank by (default bytes; CloudTrail: events)",
     )
-    p.add_argument("--limit", type=int, default=10, metavar="N", help="groups to show before (other) (default 10)")
+    p.add_argument("--limit", type=int, default=10, metavar="N", help="groups to show before (other) (default 10; 0: every group, no (other) row)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
     p.add_argument("--source", choices=("flows", "cloudtrail"), default="flows", help="what to count (default flows)")
     add_window_args(p)
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     except QueryError as exc:
         return report_query_error(exc)
     try:
-        rows = engine.top(text, window, by, metric=metric, limit=args.limit)
+        rows = engine.top(text, window, by, metric=metric, limit=args.limit or EVERY_GROUP)
     except QueryError as exc:
         return report_query_error(exc)
     finally:
@@ -106,7 +107,7 @@ def _run_cloudtrail(args: argparse.Namespace) -> int:
     config = common.load_config(args)
     store = common.open_store(args, config, readonly=True)
     try:
-        rows = top.top(search.TrailSearch(store, timeout=query_timeout(config)), text, window, by, limit=args.limit)
+        rows = top.top(search.TrailSearch(store, timeout=query_timeout(config)), text, window, by, limit=args.limit or EVERY_GROUP)
     except QueryError as exc:
         return report_query_error(exc)
     finally:
