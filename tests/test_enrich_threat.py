@@ -242,7 +242,7 @@ def test_default_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ('[[threat.lists]]\npath = "x"\n', "needs an id"),
+        ('[[threat.lists]]\npath = "x"\n', "a \\[\\[threat.lists\\]\\] table \\(x\\) has no id: give it one of lowercase letters"),
         ('[[threat.lists]]\nid = "Bad-Id"\npath = "x"\n', "needs an id"),
         ('[[threat.lists]]\nid = "a"\n', "exactly one of path or url"),
         ('[[threat.lists]]\nid = "a"\npath = "x"\nurl = "https://e.example/x"\n', "exactly one of path or url"),

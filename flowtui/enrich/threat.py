@@ -185,6 +185,12 @@ class ThreatSettings:
 
 def _spec(table: dict[str, object], cache_dir: Path, config: Config, where: str) -> ThreatListSpec:
     list_id = table.get("id")
+    if list_id is None:
+        named = table.get("url") or table.get("path")
+        raise ConfigError(
+            f"{where} a [[threat.lists]] table{f' ({named})' if named else ''} has no id: give it one of lowercase"
+            " letters, digits and _ (it names the list in fields such as X_threat_indicated_<id>)"
+        )
     if not isinstance(list_id, str) or not _ID_RE.match(list_id):
         raise ConfigError(
             f"{where} every [[threat.lists]] needs an id of lowercase letters, digits and _ "
