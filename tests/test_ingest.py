@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -360,12 +361,13 @@ def test_a_damaged_payload_among_good_ones_is_said_by_number_and_the_others_are_
     members.write_bytes(good[0] + bytes(corrupt) + good[2] + good[3])
     db = tmp_path / "p.db"
     result = _cli("ingest", "--db", str(db), str(lines))
-    assert (result.returncode, result.stdout.decode(), result.stderr.decode()) == (
-        1,
-        "1 file: 2 flows stored, 1 rejected to dead letters, 2 payloads\n",
-        (f"flowtui: {lines}: payload 2 could not be read (not JSON (unexpected character at offset 44)) and went to the"
-        f" dead letters as {lines}#2; the 2 other payloads were read and stored\n"),
-    )
+    assert (result.returncode, result.stdout.decode()) == (1, "1 file: 2 flows stored, 1 rejected to dead letters, 2 payloads\n")
+    # orjson's own words vary by version ('unexpected character', '…, expected a JSON value'): the rest is ours.
+    assert re.fullmatch(
+        re.escape(f"flowtui: {lines}: payload 2 could not be read (not JSON (unexpected character") + r"[^()]* at offset 44"
+        + re.escape(f")) and went to the dead letters as {lines}#2; the 2 other payloads were read and stored\n"),
+        result.stderr.decode(),
+    ), result.stderr.decode()
     offset = len(good[0])
     result = _cli("ingest", "--db", str(db), str(members))
     assert (result.returncode, result.stdout.decode(), result.stderr.decode()) == (
@@ -374,10 +376,9 @@ def test_a_damaged_payload_among_good_ones_is_said_by_number_and_the_others_are_
         (f"flowtui: {members}: payload 2 could not be read (gzip member at offset {offset} is corrupt (invalid code lengths set))"
         f" and went to the dead letters as {members}#2; the 3 other payloads were read and stored\n"),
     )
-    assert _dead_letters(db) == [
-        (f"{lines}#2", "document 2: not JSON (unexpected character at offset 44)", None),
-        (f"{members}#2", f"gzip member at offset {offset} is corrupt (invalid code lengths set)", None),
-    ]
+    (where, why, raw), corrupt_letter = _dead_letters(db)
+    assert (where, raw, corrupt_letter) == (f"{lines}#2", None, (f"{members}#2", f"gzip member at offset {offset} is corrupt (invalid code lengths set)", None))
+    assert re.fullmatch(r"document 2: not JSON \(unexpected character[^()]* at offset 44\)", why), why
     with Store(db, readonly=True) as s:
         assert s.flow_count() == 4  # payloads 0, 1 (from lines.json), 2 and 3: payload 0 of members.gz was stored already
 
