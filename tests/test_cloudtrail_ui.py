@@ -188,7 +188,7 @@ async def test_the_event_page_at_80_columns_keeps_its_labels_and_wraps_long_valu
             "          Linux/6.1",
             "          command/ec2.delete-security-gr",
             "          oup",
-            "resource  –                               event id    ev-delete-sg",
+            "resource  -                               event id    ev-delete-sg",
             "message   You are not authorized to perform this operation.",
         ]
         await pilot.press("tab")  # the record, below the flows: scrolled into view

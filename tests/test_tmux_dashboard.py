@@ -176,7 +176,7 @@ def test_viewer_query_help_address_and_quit(tmp_path: Path, terminal: Terminal) 
     assert line_with(lines, "╭─ Address 10.0.1.11 ─")
     # The Name tag is shown as the characters it is, not as markup.
     assert lines[0].rstrip() == title
-    assert re.sub(r"\s+", " ", line_with(lines, "│ name ")) == f"│ name {MARKUP_NAME} city – │"
+    assert re.sub(r"\s+", " ", line_with(lines, "│ name ")) == f"│ name {MARKUP_NAME} city - │"
 
     terminal.keys("?")
     lines = terminal.wait_for("Keys — Escape closes")

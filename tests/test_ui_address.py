@@ -45,9 +45,9 @@ async def test_address_page_contents(db: Path) -> None:
         assert screen.address == "10.0.1.11"
         assert plain(screen.query_one("#address-title", Static)) == f"10.0.1.11  EC2  {MARKUP_NAME}  internal"
         assert plain(screen.query_one("#address-facts", Static)).splitlines() == [
-            "entity    ec2:i-0web2    country       –",
-            f"name      {MARKUP_NAME}  city          –",
-            "type      EC2            ASN           –",
+            "entity    ec2:i-0web2    country       -",
+            f"name      {MARKUP_NAME}  city          -",
+            "type      EC2            ASN           -",
             "internal  yes            threat lists  none",
         ]
         assert table_rows(screen.query_one("#address-peers")) == [
@@ -74,9 +74,9 @@ async def test_an_external_threat_address(db: Path) -> None:
         screen = await open_address(pilot, "rejects", 0, "src_addr")  # [198.51.100.7] → 22
         assert plain(screen.query_one("#address-title", Static)) == "198.51.100.7  external   THREAT"
         assert plain(screen.query_one("#address-facts", Static)).splitlines() == [
-            "entity    –   country       NL",
-            "name      –   city          Amsterdam",
-            "type      –   ASN           AS64501 Bad Hosting",
+            "entity    -   country       NL",
+            "name      -   city          Amsterdam",
+            "type      -   ASN           AS64501 Bad Hosting",
             "internal  no  threat lists  spamhaus",
         ]
 

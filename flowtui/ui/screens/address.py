@@ -21,14 +21,16 @@ from flowtui.ui.columns import FLOW_FIELDS, needs_date, plan_columns, widest
 from flowtui.ui.data import AddressInfo
 from flowtui.ui.flow_list import fill_flows, flow_target
 from flowtui.ui.formatting import (
+    MISSING,
+    MISSING_STYLE,
     SortableText,
     clean,
     fit,
     format_time,
     format_value,
-    human_byte_rate,
     human_bytes,
     human_count,
+    peak_text,
     safe_text,
     value_style,
     window_text,
@@ -148,10 +150,8 @@ class AddressScreen(Screen[None]):
             self.query_one("#address-facts", Static).update(self._facts(info))
             self.query_one("#address-sparkline", Sparkline).data = info.rate
             peak = max(info.rate, default=0.0)
-            per = info.bucket_seconds or 1
-            self.query_one(".address-rate-label", Static).update(
-                Text(f"peak {human_byte_rate(peak / per)}", style="dim")
-            )
+            # In the unit the dashboard's panes say a peak in (one bucket's width decides it).
+            self.query_one(".address-rate-label", Static).update(Text(peak_text(peak, info.bucket_seconds or 1, "bytes"), style="dim"))
             self._fill_peers(info)
             self._fill_ports(info)
             self._fill_flows(info)
@@ -194,7 +194,7 @@ class AddressScreen(Screen[None]):
         grid.add_column()
 
         def show(value: Any) -> Text:
-            return safe_text(value) if value not in (None, "") else Text("–", style="dim")
+            return safe_text(value) if value not in (None, "") else Text(MISSING, style=MISSING_STYLE)
 
         asn = p.get("as_number")
         org = p.get("as_organization")
@@ -208,11 +208,11 @@ class AddressScreen(Screen[None]):
         threat_text = safe_text(threat, style=f"bold {self.app.theme_variables.get('threat', 'magenta')}") if threat else Text("none", style="dim")
         grid.add_row("entity", show(p.get("entity")), "country", show(p.get("country_code")))
         grid.add_row("name", show(p.get("entity_description")), "city", show(p.get("city_name")))
-        grid.add_row("type", show(p.get("entity_aws_type")), "ASN", as_text if as_text.plain else Text("–", style="dim"))
+        grid.add_row("type", show(p.get("entity_aws_type")), "ASN", as_text if as_text.plain else Text(MISSING, style=MISSING_STYLE))
         internal = p.get("internal")
         grid.add_row(
             "internal",
-            Text("–", style="dim") if internal is None else Text("yes" if internal else "no"),
+            Text(MISSING, style=MISSING_STYLE) if internal is None else Text("yes" if internal else "no"),
             "threat lists",
             threat_text,
         )

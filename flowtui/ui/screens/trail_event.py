@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Static
 from flowtui.errors import FlowtuiError
 from flowtui.query.window import format_duration
 from flowtui.ui.flow_list import fill_flows, flow_target
-from flowtui.ui.formatting import clean, format_time, safe_text
+from flowtui.ui.formatting import MISSING, MISSING_STYLE, clean, format_time, safe_text
 from flowtui.ui.terms import quote
 from flowtui.ui.trail_data import TrailEvent
 from flowtui.ui.widgets.flow_table import FlowTable
@@ -167,7 +167,7 @@ class TrailEventScreen(Screen[None]):
                 value = ", ".join(map(str, value))
             if isinstance(value, bool):
                 value = "yes" if value else "no"
-            return safe_text(value) if value not in (None, "") else Text("–", style="dim")
+            return safe_text(value) if value not in (None, "") else Text(MISSING, style=MISSING_STYLE)
 
         for left, left_name, right, right_name in _FACTS:
             value = show(left_name)
