@@ -670,7 +670,9 @@ class RetryStats:
         parts = [_count(self.stored, "flow", "stored"), still]
         if self.skipped:
             left = ", left as it was" if self.skipped == 1 else ", left as they were"
-            parts.append(counted(self.skipped, "not a flow-log line", "not flow-log lines") + left)
+            # A cut gzip, a payload, a CloudTrail record: nothing a format could read again ('not a flow-log
+            # line' read as a wrong line for a file that was damaged).
+            parts.append(f"{self.skipped:,} with no flow-log line to parse (a damaged file, a payload or an event){left}")
         return ", ".join(parts)
 
 

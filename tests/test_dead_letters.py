@@ -137,7 +137,7 @@ def test_retry_leaves_what_is_no_flow_log_line_as_it_was(store: Store) -> None:
     assert (stats.stored, stats.still_dead, stats.skipped) == (0, 1, 4)
     assert stats.summary() == (
         "0 flows stored, 1 still rejected (field action: 'ACCPT' is not ACCEPT, REJECT or -),"
-        " 4 not flow-log lines, left as they were"
+        " 4 with no flow-log line to parse (a damaged file, a payload or an event), left as they were"
     )
     assert store.dead_letter_count() == 5
 
@@ -294,7 +294,7 @@ def test_a_retry_stores_copies_of_one_dead_letter_once_and_removes_them_all(tmp_
             s.write(Batch(dead=[copy]))
         s.write(Batch(dead=[DeadLetter("file:/x", "/x:1", "unreadable: cut short", None)] * 2))
     retried = _cli("dead-letters", "--db", str(db), "--retry", "--format", SWAPPED_SPEC)
-    assert (retried.returncode, retried.stdout.decode()) == (0, "1 flow stored, 0 still rejected, 1 not a flow-log line, left as it was\n")
+    assert (retried.returncode, retried.stdout.decode()) == (0, "1 flow stored, 0 still rejected, 1 with no flow-log line to parse (a damaged file, a payload or an event), left as it was\n")
     assert [f[2] for f in _flows(db)] == ["REJECT"]
     (left,) = json.loads(_cli("dead-letters", "--db", str(db), "--format", "json").stdout)
     assert left["reason"] == "unreadable: cut short"
