@@ -91,7 +91,7 @@ def test_it_frees_cycles_and_freezes_what_lives_at_the_first_quiet_one(python_gc
     assert gc.get_freeze_count() <= frozen  # nothing more frozen
     clock.now += 10
     assert collector.maybe_collect()  # quiet: collected, then what lives is frozen
-    assert gc.get_freeze_count() > frozen
+    # (Not the freeze count: frozen objects that die by refcount leave it, so it can fall in between.)
     assert not any(o is kept for o in gc.get_objects())  # frozen: no longer among what is walked
     assert collector.collections == 2
 
